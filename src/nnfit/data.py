@@ -1,0 +1,95 @@
+"""Synthetic data: the lesson's noisy parabola and its relatives.
+
+The lesson builds ``x = linspace(-1, 1, 100)`` as a column and ``y = x**2 + 0.2 * U(0, 1)``.
+``make_data`` does the same for any built-in function or formula, with uniform or gaussian noise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+NOISES = ("uniform", "gaussian")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What synthetic data to make; every field has a CLI flag of the same name."""
+
+    function: str = "quadratic"  # a built-in name (nnfit.formula.NAMED_FUNCTIONS) or a formula in x
+    points: int = 100  # how many evenly spaced x values
+    noise: str = (
+        "uniform"  # "uniform": level * U(0, 1) as in the lesson; "gaussian": level * N(0, 1)
+    )
+    noise_level: float = 0.2  # scale of the noise; 0 for none
+    domain: tuple[float, float] = (-1.0, 1.0)  # x range, both ends included
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.points, int) or isinstance(self.points, bool) or self.points < 2:
+            raise UsageError(f"--points must be a whole number of at least 2, got {self.points!r}")
+        if self.noise not in NOISES:
+            raise UsageError(f"--noise must be one of {', '.join(NOISES)}, got {self.noise!r}")
+        if not math.isfinite(self.noise_level) or self.noise_level < 0:
+            raise UsageError(
+                f"--noise-level must be a finite number >= 0, got {self.noise_level!r}"
+            )
+        lo, hi = self.domain
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise UsageError(
+                f"--domain must be two finite numbers LO,HI with LO < HI, got {lo},{hi}"
+            )
+
+    @property
+    def noise_floor(self) -> float:
+        """Variance of the noise: the lowest MSE any model can reach on average."""
+        if self.noise == "uniform":
+            return self.noise_level**2 / 12.0
+        return self.noise_level**2
+
+
+def make_data(
+    config: DataConfig | None = None, *, seed: int = 0, **fields: object
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Make the lesson's kind of data: evenly spaced x and a noisy function of it.
+
+    Args:
+        config: what to make; ``DataConfig()`` is the lesson's parabola.
+        seed: seeds the noise, so the same seed gives bit-identical data.
+        **fields: shortcuts for DataConfig fields, e.g. ``make_data(function="sin")``.
+
+    Returns:
+        ``(x, y)``, float32 tensors of shape ``(points, 1)``.
+
+    Example:
+        >>> x, y = make_data(seed=0)
+        >>> tuple(x.shape), tuple(y.shape)
+        ((100, 1), (100, 1))
+    """
+    import torch
+
+    from .formula import check_finite, resolve_function
+
+    if config is None:
+        config = DataConfig(**fields)  # type: ignore[arg-type]
+    elif fields:
+        from dataclasses import replace
+
+        config = replace(config, **fields)  # type: ignore[arg-type]
+    formula = resolve_function(config.function, n_inputs=1)
+    lo, hi = config.domain
+    x = torch.unsqueeze(torch.linspace(lo, hi, config.points), dim=1)  # (points, 1), as the lesson
+    # Evaluate in float64 and round once, which equals the lesson's float32 x.pow(2) bit for bit.
+    clean = check_finite(formula, x.double().numpy())
+    y = torch.from_numpy(clean).float().reshape(-1, 1)
+    generator = torch.Generator().manual_seed(seed)
+    if config.noise == "uniform":
+        noise = torch.rand(x.size(), generator=generator)
+    else:
+        noise = torch.randn(x.size(), generator=generator)
+    return x, y + config.noise_level * noise
