@@ -236,12 +236,15 @@ def train(
             f"model takes {model.n_in} input(s) and {model.n_out} output(s), "
             f"data has {x.shape[1]} and {y.shape[1]}"
         )
-    grid = make_grid(x) if x_grid is None else as_matrix(x_grid, "x_grid")
     has_val = x_val is not None and y_val is not None
     xv = as_matrix(x_val, "x_val") if has_val else None
     yv = as_matrix(y_val, "y_val") if has_val else None
     plot_rows = _sample(x.shape[0], N_PLOT, config.seed)
     x_plot, y_plot = (x, y) if plot_rows is None else (x[plot_rows], y[plot_rows])
+    if x_grid is not None:
+        grid = as_matrix(x_grid, "x_grid")
+    else:  # with 3+ inputs the fit is drawn as predicted vs actual on the plotted points
+        grid = make_grid(x) if x.shape[1] <= 2 else x_plot
     history = History(
         x=x_plot.numpy(),
         y=y_plot.numpy(),

@@ -1,0 +1,19 @@
+"""Shared fixtures: headless matplotlib, a small seeded lesson run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def lesson_history():
+    """The lesson run with the default seed (21 snapshots, steps 0, 5, ..., 95, 100)."""
+    import nnfit
+
+    x, y = nnfit.make_data(seed=0)
+    model = nnfit.MLP(1, 10, 1, seed=0)
+    return nnfit.train(model, x, y, nnfit.TrainConfig(), noise_floor=0.2**2 / 12)
