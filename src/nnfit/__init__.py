@@ -45,8 +45,6 @@ _LAZY = {
 }
 
 __all__ = [
-    "MLP",
-    "PRESETS",
     "Callback",
     "Collect",
     "DataConfig",
@@ -55,9 +53,11 @@ __all__ = [
     "History",
     "JsonlLog",
     "LiveWindow",
+    "MLP",
     "ModelConfig",
     "NNFitError",
     "Outputs",
+    "PRESETS",
     "Progress",
     "RunConfig",
     "Snapshot",

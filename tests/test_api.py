@@ -1,0 +1,81 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import nnfit
+
+EXPECTED = [
+    "Callback",
+    "Collect",
+    "DataConfig",
+    "DataError",
+    "Diagnosis",
+    "History",
+    "JsonlLog",
+    "LiveWindow",
+    "MLP",
+    "ModelConfig",
+    "NNFitError",
+    "Outputs",
+    "PRESETS",
+    "Progress",
+    "RunConfig",
+    "Snapshot",
+    "TrainConfig",
+    "TrainingError",
+    "UsageError",
+    "__version__",
+    "animate",
+    "build_config",
+    "diagnose",
+    "make_data",
+    "plot",
+    "run",
+    "train",
+]
+
+
+def test_public_api_is_pinned_and_sorted():
+    assert nnfit.__all__ == EXPECTED
+    assert nnfit.__all__ == sorted(nnfit.__all__)
+
+
+def test_every_public_name_resolves_to_a_documented_object():
+    for name in nnfit.__all__:
+        value = getattr(nnfit, name)
+        if callable(value):
+            assert value.__doc__, f"{name} has no docstring"
+
+
+def test_functions_are_not_shadowed_by_modules():
+    import nnfit.animation
+    import nnfit.plotting
+
+    import nnfit.training
+
+    assert callable(nnfit.train) and callable(nnfit.animate) and callable(nnfit.plot)
+
+
+def test_import_is_lazy():
+    code = "import nnfit, sys; print('torch' in sys.modules, 'matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_example_script_retells_the_lesson(tmp_path):
+    script = Path(__file__).parent.parent / "examples" / "301_regression.py"
+    assert len(script.read_text().splitlines()) <= 25
+    gif = tmp_path / "lesson.gif"
+    out = subprocess.run(
+        [sys.executable, str(script), str(gif)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"MPLBACKEND": "Agg", "PATH": ""},
+    )
+    assert "final loss: 0.00" in out.stdout
+    assert gif.read_bytes()[:3] == b"GIF"
+
+
+def test_package_ships_type_information():
+    assert (Path(nnfit.__file__).parent / "py.typed").exists()
