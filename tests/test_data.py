@@ -28,7 +28,7 @@ def test_named_functions_give_finite_data(function):
 
 
 def test_gaussian_noise_has_its_level():
-    x, y = make_data(function="0", points=20000, noise="gaussian", noise_level=0.5)
+    _, y = make_data(function="0", points=20000, noise="gaussian", noise_level=0.5)
     assert abs(float(y.std()) - 0.5) < 0.02
     assert DataConfig(noise="gaussian", noise_level=0.5).noise_floor == pytest.approx(0.25)
 

@@ -127,8 +127,7 @@ def test_callbacks_hear_begin_every_snapshot_and_end():
     x, y = nnfit.make_data(seed=0)
     collect = Collect()
     train(nnfit.MLP(1, 10, 1, seed=0), x, y, steps=20, every=10, callbacks=[Spy(), collect])
-    assert events == [("begin", 0), ("snapshot", 0), ("snapshot", 10), ("snapshot", 20),
-                      ("end", 3)]
+    assert events == [("begin", 0), ("snapshot", 0), ("snapshot", 10), ("snapshot", 20), ("end", 3)]
     assert [s.step for s in collect.snapshots] == [0, 10, 20]
 
 
@@ -163,8 +162,18 @@ def test_validation_loss_and_early_stopping_restore_the_best_weights():
     x, y = nnfit.make_data(seed=0, points=60, noise="gaussian", noise_level=0.3)
     xv, yv = nnfit.make_data(seed=1, points=60, noise="gaussian", noise_level=0.3)
     model = nnfit.MLP(1, 64, 1, seed=0)
-    history = train(model, x, y, optimizer="adam", lr=0.05, steps=2000, every=10, patience=100,
-                    x_val=xv, y_val=yv)
+    history = train(
+        model,
+        x,
+        y,
+        optimizer="adam",
+        lr=0.05,
+        steps=2000,
+        every=10,
+        patience=100,
+        x_val=xv,
+        y_val=yv,
+    )
     assert all(s.val_loss is not None for s in history.snapshots)
     assert history.stop_reason == "early_stop"
     best = min(s.val_loss for s in history.snapshots[:-1])

@@ -16,11 +16,14 @@ from ._version import __version__
 from .errors import NNFitError, UsageError
 
 PROG = "nnfit"
-EPILOG = (
-    "Examples:\n  nnfit demo\n  nnfit demo --preset morvan-2018 --save fit.gif\n"
-    "  nnfit demo --function sin --hidden 32,32 --activation tanh --optimizer adam --lr 0.01\n"
-    "  nnfit demo --save-config run.toml && nnfit fit run.toml"
-)
+EPILOG = """examples:
+  nnfit demo                                    the lesson: y = x² + noise, 10 ReLU units
+  nnfit demo --preset morvan-2018 --save fit.gif
+  nnfit fit data.csv --x temperature --y pressure
+  nnfit fit --example pressure --plot fit.png
+  nnfit fit --function "sin(3*x) + 0.1*x**2" --domain -3,3 --noise gaussian:0.1
+  nnfit demo --save-config run.toml && nnfit fit run.toml
+  nnfit examples                                list the shipped data sets"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,83 +33,193 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+# (flag, argparse keywords) per group; each flag is a field of DataConfig, ModelConfig,
+# TrainConfig or Outputs with the same name.
+FLAGS: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {
+    "data (synthetic)": [
+        (
+            ("--function",),
+            {
+                "help": "quadratic (default), sin, cubic, abs, step, ... or a "
+                "formula such as 'sin(3*x) + 0.1*x**2' (x1, x2, ... for several "
+                "inputs)"
+            },
+        ),
+        (("--points",), {"type": "whole", "help": "number of x values (100)"}),
+        (
+            ("--noise",),
+            {
+                "help": "uniform (the lesson: LEVEL*U(0,1)) or gaussian (LEVEL*N(0,1)); "
+                "KIND:LEVEL sets both, e.g. gaussian:0.1"
+            },
+        ),
+        (("--noise-level",), {"type": "number", "help": "noise scale (0.2); 0 for none"}),
+        (("--domain",), {"type": "pair", "help": "x range LO,HI (-1,1)"}),
+    ],
+    "data (files and examples)": [
+        (("--example",), {"help": "fit a shipped data set (list them: nnfit examples)"}),
+        (("--x",), {"help": "input column(s): names or 1-based numbers, e.g. a or a,b"}),
+        (("--y",), {"help": "output column(s), e.g. c or c,d"}),
+        (("--encoding",), {"help": "text encoding of the file (default: detected)"}),
+        (
+            ("--drop-missing",),
+            {
+                "action": "store_true",
+                "default": None,
+                "help": "drop rows with missing values and say how many",
+            },
+        ),
+        (
+            ("--val",),
+            {
+                "type": "number",
+                "help": "fraction of rows held out for validation (fit: 0.2, demo: 0)",
+            },
+        ),
+    ],
+    "model": [
+        (
+            ("--hidden",),
+            {"type": "widths", "help": "hidden layer widths: 10 or 32,32 (demo: 10, fit: 64,64)"},
+        ),
+        (
+            ("--activation",),
+            {
+                "help": "relu, tanh, sigmoid, leaky_relu, elu, gelu, silu or "
+                "softplus (demo: relu, fit: tanh)"
+            },
+        ),
+        (
+            ("--scale",),
+            {
+                "action": argparse.BooleanOptionalAction,
+                "default": None,
+                "help": "standardise x and y (demo: off, fit: on)",
+            },
+        ),
+    ],
+    "training": [
+        (
+            ("--preset",),
+            {
+                "help": "morvan-2017 (demo default: SGD lr 0.5, 100 steps), "
+                "morvan-2018 (lr 0.2, 200 steps) or data (fit default)"
+            },
+        ),
+        (
+            ("--optimizer",),
+            {
+                "help": "sgd, momentum, nesterov, adam, adamw, rmsprop or lbfgs "
+                "(demo: sgd, fit: adam)"
+            },
+        ),
+        (("--lr",), {"type": "number", "help": "learning rate (demo: 0.5, fit: 0.01)"}),
+        (("--steps",), {"type": "whole", "help": "optimiser steps (demo: 100, fit: 3000)"}),
+        (("--loss",), {"help": "mse (default), l1 or huber"}),
+        (
+            ("--batch-size",),
+            {
+                "type": "whole",
+                "help": "points per step (default: all, up to 8192; larger data: 1024)",
+            },
+        ),
+        (
+            ("--every",),
+            {"type": "whole", "help": "record a frame every N steps (demo: 5, fit: 30)"},
+        ),
+        (
+            ("--patience",),
+            {
+                "type": "whole",
+                "help": "stop after N steps without a better "
+                "validation loss, keeping the best weights (fit: 600)",
+            },
+        ),
+        (
+            ("--schedule",),
+            {
+                "help": "learning rate schedule: constant, or cosine (decays to 0 over the steps) "
+                "(demo: constant, fit: cosine)"
+            },
+        ),
+        (
+            ("--seed",),
+            {"type": "whole", "help": "random seed for data, weights, split and batches (0)"},
+        ),
+        (("--device",), {"help": "cpu (default), cuda or auto"}),
+    ],
+    "output": [
+        (("--save",), {"metavar": "FILE", "help": "save the animation: .gif or .mp4"}),
+        (("--plot",), {"metavar": "FILE", "help": "save the final picture: .png, .svg or .pdf"}),
+        (("--log",), {"metavar": "FILE", "help": "write metrics, one JSON line per frame"}),
+        (("--save-config",), {"metavar": "FILE", "help": "write the run's settings (.toml)"}),
+        (("--fps",), {"type": "number", "help": "frames per second, live and saved (10)"}),
+        (("--size",), {"type": "size", "help": "frame size in pixels WxH (800x400)"}),
+        (("--no-window",), {"action": "store_true", "help": "no live window"}),
+        (
+            ("--no-wait",),
+            {"action": "store_true", "help": "close the live window when training ends"},
+        ),
+        (("--overwrite",), {"action": "store_true", "help": "replace existing output files"}),
+        (
+            ("-q", "--quiet"),
+            {"action": "store_true", "help": "print nothing but errors and the result"},
+        ),
+    ],
+}
+
+
 def _add_run_flags(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by ``demo`` and ``fit``: every field of DataConfig, ModelConfig, TrainConfig."""
-    data = parser.add_argument_group("data (synthetic)")
-    data.add_argument(
-        "--function",
-        help="quadratic (default), sin, cubic, abs, step, ... "
-        "or a formula in x such as 'sin(3*x) + 0.1*x**2'",
-    )
-    data.add_argument("--points", type=_whole, help="number of evenly spaced x values (100)")
-    data.add_argument(
-        "--noise",
-        help="uniform (the lesson: LEVEL*U(0,1)) or gaussian "
-        "(LEVEL*N(0,1)); KIND:LEVEL sets both, e.g. gaussian:0.1",
-    )
-    data.add_argument("--noise-level", type=_number, help="noise scale (0.2); 0 for none")
-    data.add_argument("--domain", type=_pair, help="x range LO,HI (-1,1)")
-    model = parser.add_argument_group("model")
-    model.add_argument("--hidden", type=_widths, help="hidden layer widths: 10 or 32,32 (10)")
-    model.add_argument(
-        "--activation",
-        help="relu (default), tanh, sigmoid, leaky_relu, elu, gelu, silu or softplus",
-    )
-    train = parser.add_argument_group("training")
-    train.add_argument(
-        "--preset",
-        help="morvan-2017 (default: lr 0.5, 100 steps) or morvan-2018 (lr 0.2, 200 steps)",
-    )
-    train.add_argument(
-        "--optimizer", help="sgd (default), momentum, nesterov, adam, adamw, rmsprop or lbfgs"
-    )
-    train.add_argument("--lr", type=_number, help="learning rate (0.5)")
-    train.add_argument("--steps", type=_whole, help="optimiser steps (100)")
-    train.add_argument("--loss", help="mse (default), l1 or huber")
-    train.add_argument("--batch-size", type=_whole, help="points per step (default: all)")
-    train.add_argument("--every", type=_whole, help="record a frame every N steps (5)")
-    train.add_argument("--seed", type=_whole, help="random seed for data, weights and batches (0)")
-    train.add_argument("--device", help="cpu (default), cuda or auto")
-    views = parser.add_argument_group("output")
-    views.add_argument("--save", metavar="FILE", help="save the animation: .gif or .mp4")
-    views.add_argument("--plot", metavar="FILE", help="save the final picture: .png, .svg, .pdf")
-    views.add_argument("--log", metavar="FILE", help="write metrics, one JSON line per frame")
-    views.add_argument("--save-config", metavar="FILE", help="write the run's settings (TOML)")
-    views.add_argument("--fps", type=_number, help="frames per second of animations (10)")
-    views.add_argument("--size", type=_size, help="frame size in pixels WxH (800x400)")
-    views.add_argument("--no-window", action="store_true", help="no live window")
-    views.add_argument(
-        "--no-wait", action="store_true", help="close the live window when training ends"
-    )
-    views.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    views.add_argument(
-        "-q", "--quiet", action="store_true", help="print nothing but errors and the result"
-    )
+    """Flags shared by ``demo`` and ``fit``."""
+    types = {"whole": _whole, "number": _number, "pair": _pair, "widths": _widths, "size": _size}
+    for title, flags in FLAGS.items():
+        group = parser.add_argument_group(title)
+        for names, keywords in flags:
+            keywords = dict(keywords)
+            if isinstance(keywords.get("type"), str):
+                keywords["type"] = types[keywords["type"]]
+            group.add_argument(*names, **keywords)
 
 
 def make_parser() -> argparse.ArgumentParser:
     """The full ``nnfit`` parser (also used to document the flags)."""
+    formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
         description="Fit a relation in data with a small neural network and watch it learn.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=formatter,
     )
     parser.add_argument("--version", action="version", version=f"nnfit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     demo = commands.add_parser(
         "demo",
         help="the lesson: fit y = x² + noise and watch it learn",
-        description="Fit the lesson's noisy parabola (or another function) and watch it learn.",
+        description="Fit the lesson's noisy parabola (or another --function) and watch it "
+        "learn, with the lesson's settings unless flags say otherwise.",
+        epilog=EPILOG,
+        formatter_class=formatter,
     )
     _add_run_flags(demo)
     fit = commands.add_parser(
         "fit",
-        help="repeat a run from a settings file (--save-config)",
-        description="Repeat a run saved with --save-config; flags given here override the file.",
+        help="fit your data: a file, an --example, a --function, or a saved RUN.toml",
+        description="Fit a relation in your data with nnfit's defaults for real data "
+        "(standardised x and y, 64,64 tanh units, Adam, early stopping on a 20%% validation "
+        "split). SOURCE is a CSV/TSV/TXT/NPY/NPZ/Parquet file, - for CSV on stdin, or a "
+        "RUN.toml written by --save-config (flags given here override it).",
+        epilog=EPILOG,
+        formatter_class=formatter,
     )
-    fit.add_argument("config", metavar="RUN.toml", help="settings file written by --save-config")
+    fit.add_argument(
+        "source", metavar="SOURCE", nargs="?", help="data file, - for stdin, or RUN.toml"
+    )
     _add_run_flags(fit)
+    commands.add_parser(
+        "examples",
+        help="list the data sets shipped with nnfit",
+        description="List the data sets shipped with nnfit; fit one with nnfit fit --example NAME.",
+    )
     return parser
 
 
@@ -146,11 +259,14 @@ def _size(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+NEGATIVE_OK = ("--domain", "--lr", "--noise-level", "--val", "--x", "--y")
+
+
 def _join_negative_values(argv: list[str]) -> list[str]:
     """Let ``--domain -3,3`` work: argparse would take "-3,3" for a flag."""
     out: list[str] = []
     for arg in argv:
-        if out and out[-1] in ("--domain", "--lr", "--noise-level") and re.match(r"-[\d.]", arg):
+        if out and out[-1] in NEGATIVE_OK and re.match(r"-[\d.]", arg):
             out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)
@@ -170,8 +286,14 @@ def overrides_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "noise": noise,
             "noise_level": level,
             "domain": args.domain,
+            "example": args.example,
+            "x": args.x,
+            "y": args.y,
+            "encoding": args.encoding,
+            "drop_missing": args.drop_missing,
+            "val": args.val,
         },
-        "model": {"hidden": args.hidden, "activation": args.activation},
+        "model": {"hidden": args.hidden, "activation": args.activation, "scale": args.scale},
         "train": {
             "optimizer": args.optimizer,
             "lr": args.lr,
@@ -181,6 +303,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "every": args.every,
             "seed": args.seed,
             "device": args.device,
+            "patience": args.patience,
+            "schedule": args.schedule,
         },
     }
 
@@ -211,10 +335,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except argparse.ArgumentTypeError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-
-
-def _exit() -> NoReturn:  # pragma: no cover - the console-script entry point
-    sys.exit(main())
 
 
 __all__ = ["UsageError", "main", "make_parser"]

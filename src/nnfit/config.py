@@ -14,15 +14,26 @@ from typing import Any
 
 from .data import DataConfig
 from .errors import UsageError
+from .estimator import REAL_DATA_DEFAULTS
 from .model import ModelConfig
 from .training import TrainConfig
 
-# The lesson, as published in 2017, and its 2018 revision (lower lr, twice the steps).
+# The lesson, as published in 2017, and its 2018 revision (lower lr, twice the steps); and
+# nnfit's defaults for real data (see estimator.REAL_DATA_DEFAULTS and the README).
+_REAL = REAL_DATA_DEFAULTS
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "morvan-2017": {"train": {"lr": 0.5, "steps": 100}},
     "morvan-2018": {"train": {"lr": 0.2, "steps": 200}},
+    "data": {
+        "data": {"val": _REAL["val"]},
+        "model": {k: _REAL[k] for k in ("hidden", "activation", "scale")},
+        "train": {
+            k: _REAL[k] for k in ("optimizer", "lr", "steps", "every", "patience", "schedule")
+        },
+    },
 }
-DEFAULT_PRESET = "morvan-2017"
+DEFAULT_PRESET = "morvan-2017"  # for nnfit demo
+DATA_PRESET = "data"  # for nnfit fit
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
 

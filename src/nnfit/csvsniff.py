@@ -8,9 +8,11 @@ and skips rows with missing values when asked to.
 
 from __future__ import annotations
 
+import array
 import codecs
 import csv
 import io
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -19,14 +21,16 @@ from typing import BinaryIO
 
 import numpy as np
 
-from nnfit.errors import DataError, UsageError
+from .errors import DataError, UsageError
 
 CHUNK_BYTES = 4 * 2**20  # 4 MiB per read: measured as fast as 16-64 MiB, with a smaller peak
 FLOAT32_ROWS = 1_000_000  # tables with more rows are kept as float32 to halve their memory
 MISSING = frozenset({"", "na", "n/a", "#n/a", "nan", "-nan", "+nan", "null", "none", "?"})
 INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-WITH_UNITS = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*[^\W\d_]+\S*")
+WITH_UNITS = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*(?:[^\W\d_]|[°%µ])\S*"
+)
 THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:[,.' ][0-9]{3})+(?:[.,][0-9]+)?")
 DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?")
 DELIMITERS = ("\t", ";", ",")  # tried in this order; whitespace is the last resort
@@ -60,8 +64,8 @@ def read_text(
     chunks = _text_chunks(head, stream, decoder, source, total_bytes, progress)
 
     # Gather text until it holds a line of data, then sniff the dialect from it.
-    text, line_no = "", 1
-    for chunk in chunks:
+    text = ""
+    for chunk, _ in chunks:
         text += chunk
         if CONTENT_LINE.search(text):
             break
@@ -70,25 +74,21 @@ def read_text(
     lines = text.split("\n")
     dialect = sniff_dialect(lines, source)
     skip = dialect.first_line if dialect.has_header else dialect.first_line - 1
-    text, line_no = "\n".join(lines[skip:]), skip + 1
-    del lines
+    rest = "\n".join(lines[skip:])  # the first data line onwards
+    del lines, text
 
     rows = _Rows(len(dialect.columns))
     n_dropped = 0
-    while True:
+    for text, line_no in itertools.chain([(rest, skip + 1)], chunks):
         block, dropped = _parse_chunk(text, line_no, dialect, source, drop_missing)
-        rows.append(block, stream_fraction(stream, total_bytes))
+        rows.append(block, _fraction_read(stream, total_bytes))
         n_dropped += dropped
-        line_no += text.count("\n")
-        text = next(chunks, None)
-        if text is None:
-            break
     values = rows.finish()
     _check_row_count(len(values), n_dropped, dialect, source)
     return dialect.columns, values, n_dropped
 
 
-def stream_fraction(stream: BinaryIO, total_bytes: int) -> float:
+def _fraction_read(stream: BinaryIO, total_bytes: int) -> float:
     """Share of the stream read so far, for sizing the output array."""
     return min(1.0, stream.tell() / total_bytes) if total_bytes else 1.0
 
@@ -114,8 +114,8 @@ def _text_chunks(
     source: str,
     total_bytes: int,
     progress: Callable[[int, int], None] | None,
-) -> Iterator[str]:
-    """Yield decoded text in pieces that end at a line break, with line breaks made '\\n'."""
+) -> Iterator[tuple[str, int]]:
+    """Yield (text, its first line number): pieces that end at a line break, breaks made '\\n'."""
     carry, line_no, n_read = "", 1, 0
     block = head + stream.read(CHUNK_BYTES)
     while True:
@@ -129,6 +129,10 @@ def _text_chunks(
             raise DataError(
                 f"{source} line {bad_line}: bytes {bad!r} are not valid {error.encoding} text; "
                 "if it is a text file in another encoding, pass --encoding (e.g. latin-1)"
+            ) from None
+        except UnicodeError as error:  # e.g. UTF-16 without its byte order mark
+            raise DataError(
+                f"{source} line {line_no}: cannot decode ({error}); check --encoding"
             ) from None
         if progress is not None:
             progress(n_read, max(total_bytes, n_read))
@@ -144,7 +148,7 @@ def _text_chunks(
                 "nnfit reads csv, tsv, txt, dat, npy, npz and parquet files"
             )
         if chunk:
-            yield chunk
+            yield chunk, line_no
             line_no += chunk.count("\n")
         if final:
             return
@@ -210,7 +214,7 @@ def sniff_dialect(lines: list[str], source: str) -> Dialect:
 
 def _pick_delimiter(lines: list[str]) -> str | None:
     """Tab, ';', ',' or whitespace (None): the first that splits the sample into even rows."""
-    counts = {
+    counts: dict[str | None, list[int]] = {
         d: [len(split_fields(line, d)) for line in lines] for d in DELIMITERS if d in lines[0]
     }
     counts[None] = [len(line.split()) for line in lines]
@@ -274,19 +278,24 @@ def _parse_exact(
 ) -> tuple[np.ndarray, int]:
     """Parse line by line, raising DataError at the first bad line or cell."""
     n_columns = len(dialect.columns)
-    lines = text.split("\n")
-    values = np.empty((len(lines), n_columns))  # (upper bound on rows, n_columns)
-    n_rows = n_dropped = 0
+    values = array.array("d")  # the kept rows, flattened
+    n_dropped = 0
     missing: list[tuple[int, str]] = []  # (line, column) of the first few missing cells
-    for offset, line in enumerate(lines):
+    for offset, line in enumerate(text.split("\n")):
+        quick = _quick_row(line, dialect, n_columns)
+        if quick is not None:
+            values.extend(quick)
+            continue
         if not _is_content(line):
             continue
         where = line_no + offset
+        row: list[float | None] = []
         try:
             fields = split_fields(line, dialect.delimiter)
             if len(fields) != n_columns:
                 raise DataError(_width_message(len(fields), where, dialect, source))
-            row = [_to_float(field, dialect.decimal_comma) for field in fields]
+            for field in fields:
+                row.append(_to_float(field, dialect.decimal_comma))
         except (DataError, csv.Error, _BadCell) as error:
             if missing:  # report the earlier problem first
                 break
@@ -294,7 +303,7 @@ def _parse_exact(
                 raise
             if isinstance(error, csv.Error):
                 raise DataError(f"{source} line {where}: {error}; check the quotes") from None
-            column = dialect.columns[len(_row_prefix(fields, dialect.decimal_comma))]
+            column = dialect.columns[len(row)]  # the cell after the last good one
             raise DataError(f"{source} line {where}, column '{column}': {error}") from None
         if None in row:
             if drop_missing:
@@ -304,26 +313,32 @@ def _parse_exact(
             if len(missing) > 5:
                 break
             continue
-        values[n_rows] = row
-        n_rows += 1
+        values.extend(row)  # type: ignore[arg-type]  # no None left in row
     if missing:
         raise DataError(_missing_message(missing, source))
-    return values[:n_rows], n_dropped
+    return np.frombuffer(values, dtype=np.float64).reshape(-1, n_columns), n_dropped
+
+
+def _quick_row(line: str, dialect: Dialect, n_columns: int) -> list[float] | None:
+    """A plain row of finite numbers converted by float(); None for anything else."""
+    if '"' in line or "_" in line or not line.isascii():  # float() takes 1_000 and non-ASCII
+        return None
+    if dialect.decimal_comma:
+        if "." in line:
+            return None
+        line = line.replace(",", ".")
+    fields = line.split(dialect.delimiter)
+    if len(fields) != n_columns:
+        return None
+    try:
+        row = [float(field) for field in fields]
+    except ValueError:
+        return None
+    return row if all(map(math.isfinite, row)) else None
 
 
 class _BadCell(ValueError):
     """A cell that is not a number; the message says what it is and what to do."""
-
-
-def _row_prefix(fields: list[str], decimal_comma: bool) -> list[float | None]:
-    """The converted cells before the first bad one (to find its column)."""
-    good: list[float | None] = []
-    for field in fields:
-        try:
-            good.append(_to_float(field, decimal_comma))
-        except _BadCell:
-            break
-    return good
 
 
 def _to_float(field: str, decimal_comma: bool) -> float | None:
@@ -367,9 +382,12 @@ def _width_message(n_fields: int, where: int, dialect: Dialect, source: str) -> 
     else:
         against = f"the first row (line {dialect.first_line}) has {n_columns}"
     shown = "whitespace" if dialect.delimiter is None else repr(dialect.delimiter)
+    title = (
+        f"; if line {dialect.first_line} is a title, start it with '#'" if n_columns == 1 else ""
+    )
     return (
         f"{source} line {where} has {n_fields} fields, {what} than expected: {against}; "
-        f"fix that row or check the delimiter (detected {shown})"
+        f"fix that row or check the delimiter (detected {shown}){title}"
     )
 
 
@@ -402,7 +420,7 @@ class _Rows:
     """A growing (n_rows, n_columns) array: float64, then float32 past FLOAT32_ROWS rows."""
 
     def __init__(self, n_columns: int) -> None:
-        self.data = np.empty((0, n_columns))
+        self.data: np.ndarray = np.empty((0, n_columns))
         self.n = 0
         self.keep_float64 = False  # set when a value would not survive float32
 
@@ -435,5 +453,6 @@ class _Rows:
 
 def _fits_float32(values: np.ndarray) -> bool:
     """True when float32 keeps every value finite and every non-zero value non-zero."""
-    narrow = values.astype(np.float32)
+    with np.errstate(over="ignore"):
+        narrow = values.astype(np.float32)
     return bool(np.isfinite(narrow).all()) and np.count_nonzero(narrow) == np.count_nonzero(values)

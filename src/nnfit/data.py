@@ -29,8 +29,24 @@ class DataConfig:
     )
     noise_level: float = 0.2  # scale of the noise; 0 for none
     domain: tuple[float, float] = (-1.0, 1.0)  # x range, both ends included
+    # Real data instead of a function: a file or a shipped example, and which columns to use.
+    file: str | None = None  # CSV/TSV/NPY/NPZ/Parquet path, or "-" for CSV on stdin
+    example: str | None = None  # a shipped data set (nnfit examples lists them)
+    x: str | None = None  # input column(s): names or 1-based indices, comma-separated
+    y: str | None = None  # output column(s)
+    encoding: str | None = None  # text encoding of the file; default: detected
+    drop_missing: bool = False  # drop rows with missing values instead of refusing them
+    val: float = 0.0  # fraction of the rows held out for validation (seeded split)
 
     def __post_init__(self) -> None:
+        if (
+            isinstance(self.val, bool)
+            or not isinstance(self.val, (int, float))
+            or not (0 <= self.val < 1)
+        ):
+            raise UsageError(f"--val must be a fraction from 0 to below 1, got {self.val!r}")
+        if self.file is not None and self.example is not None:
+            raise UsageError("give a data file or --example, not both")
         if not isinstance(self.points, int) or isinstance(self.points, bool) or self.points < 2:
             raise UsageError(f"--points must be a whole number of at least 2, got {self.points!r}")
         if self.noise not in NOISES:
@@ -44,6 +60,11 @@ class DataConfig:
             raise UsageError(
                 f"--domain must be two finite numbers LO,HI with LO < HI, got {lo},{hi}"
             )
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the data come from ``function`` rather than a file or example."""
+        return self.file is None and self.example is None
 
     @property
     def noise_floor(self) -> float:
@@ -64,7 +85,8 @@ def make_data(
         **fields: shortcuts for DataConfig fields, e.g. ``make_data(function="sin")``.
 
     Returns:
-        ``(x, y)``, float32 tensors of shape ``(points, 1)``.
+        ``(x, y)``, float32 tensors of shape ``(points, n_inputs)`` and ``(points, 1)``; one
+        input (``x``) is evenly spaced, several (``x1, x2, ...``) are uniform over the domain.
 
     Example:
         >>> x, y = make_data(seed=0)
@@ -81,15 +103,18 @@ def make_data(
         from dataclasses import replace
 
         config = replace(config, **fields)  # type: ignore[arg-type]
-    formula = resolve_function(config.function, n_inputs=1)
+    formula = resolve_function(config.function)
     lo, hi = config.domain
-    x = torch.unsqueeze(torch.linspace(lo, hi, config.points), dim=1)  # (points, 1), as the lesson
+    generator = torch.Generator().manual_seed(seed)
+    if formula.n_inputs == 1:
+        x = torch.unsqueeze(torch.linspace(lo, hi, config.points), dim=1)  # (points, 1): lesson
+    else:  # several inputs: points spread uniformly at random over the domain's box
+        x = lo + (hi - lo) * torch.rand(config.points, formula.n_inputs, generator=generator)
     # Evaluate in float64 and round once, which equals the lesson's float32 x.pow(2) bit for bit.
     clean = check_finite(formula, x.double().numpy())
-    y = torch.from_numpy(clean).float().reshape(-1, 1)
-    generator = torch.Generator().manual_seed(seed)
+    y = torch.from_numpy(clean).float().reshape(-1, 1)  # (points, 1)
     if config.noise == "uniform":
-        noise = torch.rand(x.size(), generator=generator)
+        noise = torch.rand(y.size(), generator=generator)
     else:
-        noise = torch.randn(x.size(), generator=generator)
+        noise = torch.randn(y.size(), generator=generator)
     return x, y + config.noise_level * noise

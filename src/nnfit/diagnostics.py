@@ -69,7 +69,7 @@ def diagnose(history: History) -> Diagnosis:
             f"Stopped by the user at step {final.step} with loss {loss:.4g}.",
             f"interrupted at step {final.step}",
         )
-    good = _is_good(history)
+    good = _is_good(history) or history.stop_reason == "early_stop"
     dead, units = dead_fraction(history)
     if not good and units and dead * 2 > units and history.activation in ("relu",):
         return Diagnosis(

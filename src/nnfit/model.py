@@ -28,6 +28,7 @@ class ModelConfig:
 
     hidden: tuple[int, ...] = (10,)  # width of each hidden layer, e.g. (32, 32)
     activation: str = "relu"  # one of ACTIVATIONS
+    scale: bool = False  # standardise x and y with the training data's mean and std
 
     def __post_init__(self) -> None:
         check_hidden(self.hidden)

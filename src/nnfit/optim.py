@@ -36,3 +36,12 @@ def make_optimizer(
 def make_loss(name: str) -> nn.Module:
     """Build the loss ``name``: mean squared error, mean absolute error or Huber (delta 1)."""
     return {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}[name]()
+
+
+def make_schedule(
+    name: str, optimizer: torch.optim.Optimizer, steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The learning-rate schedule ``name``: None for constant, or cosine decay over ``steps``."""
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    return None

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import DEFAULT_PRESET, RunConfig, build_config, config_toml, read_config
+from .config import (
+    DATA_PRESET,
+    DEFAULT_PRESET,
+    RunConfig,
+    build_config,
+    config_toml,
+    read_config,
+)
 from .errors import UsageError
 from .files import check_writable, unique_path, write_atomic
 
@@ -59,18 +66,33 @@ class Outputs:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Carry out ``nnfit demo`` or ``nnfit fit RUN.toml``; returns the exit status."""
+    """Carry out ``nnfit demo``, ``nnfit fit [SOURCE]`` or ``nnfit examples``; exit status."""
     from .cli import overrides_from
 
+    if args.command == "examples":
+        from .datasets import format_examples
+
+        print(format_examples())
+        return 0
     base: dict = {}
     source = "flags"
     preset = args.preset
+    overrides = overrides_from(args)
     if args.command == "fit":
-        base = read_config(args.config)
-        source = str(args.config)
-        preset = preset or base.pop("__preset__", None)
+        if args.source is not None and args.source.lower().endswith(".toml"):
+            base = read_config(args.source)
+            source = str(args.source)
+            preset = preset or base.pop("__preset__", None)
+        elif args.source is not None:
+            overrides["data"]["file"] = args.source
+        elif args.example is None and args.function is None:
+            raise UsageError(
+                "nnfit fit needs data: a file (data.csv, - for stdin), "
+                "--example NAME, --function FORMULA, or a RUN.toml"
+            )
+        preset = preset or DATA_PRESET
     preset = preset or DEFAULT_PRESET
-    config = build_config(preset, base=base, source=source, **overrides_from(args))
+    config = build_config(preset, base=base, source=source, **overrides)
     outputs = Outputs(
         save=_path(args.save),
         plot=_path(args.plot),
@@ -83,10 +105,9 @@ def run_command(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         overwrite=args.overwrite,
     )
-    if outputs.save_config is not None:
-        write_atomic(outputs.save_config, config_toml(config, preset=preset).encode())
-        _say(outputs, f"settings written to {outputs.save_config}")
-    history = run(config, outputs)
+    if config.data.file == "-" and outputs.save_config is not None:
+        raise UsageError("--save-config cannot repeat data read from stdin; save it to a file")
+    history = run(config, outputs, preset=preset)
     gc.freeze()  # skip tearing down every object at exit: the process ends sooner
     return 130 if history.stop_reason == "interrupted" else 0
 
@@ -100,28 +121,38 @@ def _say(outputs: Outputs, line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def run(config: RunConfig, outputs: Outputs | None = None) -> History:
-    """Make the data, build the model, train with every requested view, save the files.
+def run(
+    config: RunConfig, outputs: Outputs | None = None, *, preset: str = DEFAULT_PRESET
+) -> History:
+    """Get the data, build the model, train with every requested view, save the files.
 
     Args:
         config: data, model and training settings.
         outputs: where to show and save; default: a live window if there is a display,
             otherwise the animation and picture in the current folder.
+        preset: the preset ``config`` was built from, recorded in --save-config files.
 
     Returns:
-        The training History.
+        The training History (``history.settings`` holds the config and the metrics).
     """
     import threading
 
-    from .data import make_data
-    from .diagnostics import diagnose
+    from .dataset import load_dataset
+    from .estimator import Regressor
     from .live import has_display
     from .logfile import JsonlLog
-    from .model import MLP
-    from .terminal import Progress
-    from .training import train
+    from .metrics import format_metrics
+    from .terminal import Progress, loading_progress
 
     outputs = outputs or Outputs()
+    dataset = load_dataset(
+        config.data, seed=config.train.seed, progress=None if outputs.quiet else loading_progress()
+    )
+    if dataset.n_dropped:
+        _say(outputs, f"dropped {dataset.n_dropped} row(s) with missing values")
+    if outputs.save_config is not None:
+        write_atomic(outputs.save_config, config_toml(config, preset=preset).encode())
+        _say(outputs, f"settings written to {outputs.save_config}")
     live = outputs.window and has_display()
     save, plot_path = outputs.save, outputs.plot
     if outputs.window and not live and save is None and plot_path is None:
@@ -132,10 +163,8 @@ def run(config: RunConfig, outputs: Outputs | None = None) -> History:
             f"({save}, {plot_path})",
         )
 
-    x, y = make_data(config.data, seed=config.train.seed)
-    model = MLP(
-        1, config.model.hidden, 1, activation=config.model.activation, seed=config.train.seed
-    )
+    regressor = Regressor.from_config(config)
+    model = regressor.make_model(dataset.x.shape[1], dataset.y.shape[1])
     if not outputs.quiet:
         print(model)
     callbacks: list = []
@@ -146,15 +175,17 @@ def run(config: RunConfig, outputs: Outputs | None = None) -> History:
     stop = threading.Event()
 
     def fit() -> History:
-        return train(
-            model,
-            x,
-            y,
-            config.train,
+        regressor.fit(
+            dataset.x,
+            dataset.y,
             callbacks=callbacks,
-            noise_floor=config.data.noise_floor,
+            model=model,
+            noise_floor=dataset.noise_floor,
+            x_names=dataset.x_names,
+            y_names=dataset.y_names,
             stop=stop,
         )
+        return regressor.history_
 
     if live:
         from .live import LiveWindow, run_live
@@ -165,9 +196,12 @@ def run(config: RunConfig, outputs: Outputs | None = None) -> History:
     else:
         history = fit()
     history.settings.update(config.to_dict())
-    diagnosis = diagnose(history)
+    history.settings["metrics"] = regressor.metrics_
+    history.settings["source"] = dataset.source
     print(f"final loss: {history.final.loss:.6g} (step {history.final.step})")
-    print(diagnosis.message)
+    if not config.data.synthetic or config.data.val > 0:
+        print(format_metrics(regressor.metrics_))
+    print(regressor.diagnosis_.message)
     if save is not None:
         from .animation import animate
 

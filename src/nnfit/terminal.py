@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from .callbacks import Callback
@@ -77,3 +78,29 @@ class Progress(Callback):
             self.bar.write(line, file=self.stream)
         else:
             print(line, file=self.stream, flush=True)
+
+
+def loading_progress(stream: TextIO | None = None) -> Callable[[int, int], None]:
+    """A ``progress(bytes_read, total_bytes)`` for reading big files: a bar on a TTY, else
+    a line every 10%. Small files (under 20 MB) show nothing."""
+    stream = stream or sys.stderr
+    state: dict = {"bar": None, "next": 0.1}
+
+    def progress(done: int, total: int) -> None:
+        if total < 20_000_000:
+            return
+        if stream.isatty():
+            if state["bar"] is None:
+                from tqdm.auto import tqdm
+
+                state["bar"] = tqdm(
+                    total=total, file=stream, unit="B", unit_scale=True, desc="reading", leave=False
+                )
+            state["bar"].update(done - state["bar"].n)
+            if done >= total:
+                state["bar"].close()
+        elif done >= state["next"] * total:
+            print(f"reading: {done / total:.0%}", file=stream, flush=True)
+            state["next"] = done / total + 0.1
+
+    return progress

@@ -15,11 +15,13 @@ from .callbacks import Callback
 from .errors import DataError, TrainingError, UsageError
 from .history import History, Snapshot
 from .model import MLP
-from .optim import LOSSES, OPTIMIZERS, make_loss, make_optimizer
+from .optim import LOSSES, OPTIMIZERS, make_loss, make_optimizer, make_schedule
 
 DEVICES = ("cpu", "cuda", "auto")
+SCHEDULES = ("constant", "cosine")
 N_EVAL = 10_000  # snapshots measure loss and dead units on at most this many training points
 N_PLOT = 5_000  # the history keeps at most this many points for drawing
+AUTO_BATCH = 8_192  # with batch_size None, larger data sets train on minibatches of 1024
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,12 @@ class TrainConfig:
     lr: float = 0.5  # learning rate
     steps: int = 100  # optimiser updates
     loss: str = "mse"  # one of LOSSES
-    batch_size: int | None = None  # points per update; None = all of them (full batch)
+    batch_size: int | None = None  # points per update; None = all (full batch) up to AUTO_BATCH
     every: int = 5  # record a snapshot (a frame) every this many steps
     seed: int = 0  # seeds minibatch order (the model and data take their own seeds)
     device: str = "cpu"  # "cpu", "cuda" or "auto"
-    patience: int | None = (
-        None  # stop when the validation loss has not improved for this many steps
-    )
+    patience: int | None = None  # stop after this many steps without a better validation loss
+    schedule: str = "constant"  # learning rate over time: "constant" or "cosine" (decays to 0)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -45,6 +46,10 @@ class TrainConfig:
             )
         if self.loss not in LOSSES:
             raise UsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.schedule not in SCHEDULES:
+            raise UsageError(
+                f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+            )
         if self.device not in DEVICES:
             raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if (
@@ -117,11 +122,19 @@ def _sample(n: int, k: int, seed: int) -> torch.Tensor | None:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:k].sort().values
 
 
+def _rows(values: torch.Tensor, k: int, seed: int) -> np.ndarray:
+    """At most k rows of values, a seeded random sample when there are more."""
+    rows = _sample(values.shape[0], k, seed)
+    return (values if rows is None else values[rows]).numpy()
+
+
 def _batches(
     x: torch.Tensor, y: torch.Tensor, batch_size: int | None, generator: torch.Generator
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless (x, y) batches: the whole set, or shuffled slices of it epoch after epoch."""
     n = x.shape[0]
+    if batch_size is None and n > AUTO_BATCH:
+        batch_size = 1024
     if batch_size is None or batch_size >= n:
         while True:
             yield x, y
@@ -239,6 +252,9 @@ def train(
     has_val = x_val is not None and y_val is not None
     xv = as_matrix(x_val, "x_val") if has_val else None
     yv = as_matrix(y_val, "y_val") if has_val else None
+    if xv is not None and yv is not None:  # a big validation set is measured on a sample
+        val_rows = _sample(xv.shape[0], N_EVAL, config.seed + 2)
+        xv, yv = (xv, yv) if val_rows is None else (xv[val_rows], yv[val_rows])
     plot_rows = _sample(x.shape[0], N_PLOT, config.seed)
     x_plot, y_plot = (x, y) if plot_rows is None else (x[plot_rows], y[plot_rows])
     if x_grid is not None:
@@ -249,8 +265,8 @@ def train(
         x=x_plot.numpy(),
         y=y_plot.numpy(),
         x_grid=grid.numpy(),
-        x_val=None if xv is None else xv.numpy(),
-        y_val=None if yv is None else yv.numpy(),
+        x_val=None if xv is None else _rows(xv, N_PLOT, config.seed),
+        y_val=None if yv is None else _rows(yv, N_PLOT, config.seed),
         hidden=model.hidden,
         activation=model.activation,
         noise_floor=noise_floor,
@@ -267,6 +283,7 @@ def train(
         xe, ye = (
             (xs, ys) if eval_rows is None else (xs[eval_rows.to(device)], ys[eval_rows.to(device)])
         )
+        # the validation loss, like the training loss, is measured on at most N_EVAL points
         xvs = None if xv is None else model.scale_x(xv.to(device))
         yvs = None if yv is None else model.scale_y(yv.to(device))
         record = _Recorder(
@@ -274,6 +291,7 @@ def train(
         )
     loss_fn = make_loss(config.loss)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
+    schedule = make_schedule(config.schedule, optimizer, config.steps)
     batches = _batches(xs, ys, config.batch_size, torch.Generator().manual_seed(config.seed))
     keeper = _Keeper(model)
     best = _Best(model, config.patience) if has_val and config.patience else None
@@ -314,6 +332,8 @@ def train(
             else:
                 loss.backward()
                 optimizer.step()
+            if schedule is not None:
+                schedule.step()
         else:
             step = config.steps
     except KeyboardInterrupt:

@@ -1,0 +1,235 @@
+"""Save a run as an animation: one frame per snapshot, as a GIF (Pillow) or an MP4 (ffmpeg).
+
+Frames come from ``FitFigure`` by blitting; a GIF reuses one palette computed from the first and
+last frames, so no frame pays for its own colour quantisation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+
+from .callbacks import Callback
+from .errors import DataError, NNFitError, UsageError
+from .files import atomic_path, check_writable
+from .render import FitFigure, check_size
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .history import History
+
+SUFFIXES = (".gif", ".mp4")
+HOLD_S = 2.0  # a GIF's last frame stays up at least this long, so its note can be read
+FFMPEG_HINT = "saving .mp4 needs ffmpeg: install it or pip install 'nnfit[video]'; or save a .gif"
+
+
+def animate(
+    history: History,
+    path: str | os.PathLike[str],
+    *,
+    fps: float = 10,
+    size: tuple[int, int] = (800, 400),
+    overwrite: bool = False,
+) -> Path:
+    """Write one frame per snapshot to a .gif or .mp4 file, atomically.
+
+    Args:
+        history: the run to replay (its snapshots are the frames).
+        path: where to write; the suffix picks the format (.gif or .mp4).
+        fps: frames per second.
+        size: (width, height) of a frame in pixels.
+        overwrite: replace an existing file instead of refusing.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> animate(history, "fit.gif")  # doctest: +SKIP
+        PosixPath('fit.gif')
+    """
+    path = check_animation_path(path, overwrite=overwrite)
+    fps = _check_fps(fps)
+    size = check_size(size)
+    ffmpeg = find_ffmpeg() if path.suffix.lower() == ".mp4" else None
+    if not history.snapshots:
+        raise DataError("the history has no snapshots: there is nothing to animate")
+    with atomic_path(path) as tmp:
+        if ffmpeg is None:
+            _write_gif(history, tmp, fps=fps, size=size)
+        else:
+            _write_mp4(frames(history, size=size), tmp, fps=fps, ffmpeg=ffmpeg)
+    return path
+
+
+def check_animation_path(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Refuse, before any work, a path that is not .gif/.mp4 or cannot be written."""
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise UsageError(
+            f"cannot save an animation as {path.name!r}: use a file name ending in "
+            f"{' or '.join(SUFFIXES)}"
+        )
+    return check_writable(path, overwrite=overwrite)
+
+
+def frames(
+    history: History, *, size: tuple[int, int] = (800, 400), note: str | None = None
+) -> Iterator[np.ndarray]:
+    """The animation's frames, each (height, width, 3) uint8; the last one carries ``note``.
+
+    ``note`` defaults to the diagnosis' short text (e.g. "good fit").
+    """
+    if note is None:
+        from .diagnostics import diagnose
+
+        note = diagnose(history).short
+    fit = FitFigure(history, size=size)
+    last = len(history.snapshots) - 1
+    for i, snapshot in enumerate(history.snapshots):
+        yield fit.render(snapshot, note if i == last else None)
+
+
+def _write_gif(history: History, path: Path, *, fps: float, size: tuple[int, int]) -> None:
+    """Quantise every frame to one palette (from the first and last frames) and save a GIF."""
+    from PIL import Image
+
+    from .diagnostics import diagnose
+
+    fit = FitFigure(history, size=size)
+    snapshots, note = history.snapshots, diagnose(history).short
+
+    def frame(i: int) -> Image.Image:
+        fit.draw_frame(snapshots[i], note if i == len(snapshots) - 1 else None)
+        return fit.frame_image()
+
+    # draw_frame depends only on its snapshot, so the last frame can be drawn first
+    first, last = frame(0), frame(len(snapshots) - 1)
+    palette = Image.fromarray(np.concatenate([np.asarray(first), np.asarray(last)])).quantize(
+        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+
+    def to_palette(image: Image.Image) -> Image.Image:
+        return image.quantize(palette=palette, dither=Image.Dither.NONE)
+
+    middle = (to_palette(frame(i)) for i in range(1, len(snapshots) - 1))
+    images = [to_palette(first), *middle, *([to_palette(last)] if len(snapshots) > 1 else [])]
+    duration = 1000 / fps  # ms; GIF stores hundredths of a second
+    durations = [round(duration)] * len(images)
+    durations[-1] = round(max(duration, 1000 * HOLD_S))
+    images[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=durations,
+        loop=0,
+        optimize=False,
+    )
+
+
+def find_ffmpeg() -> str:
+    """ffmpeg from PATH, else the ``imageio-ffmpeg`` package's binary; UsageError if neither."""
+    exe = shutil.which("ffmpeg")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError):
+        raise UsageError(FFMPEG_HINT) from None
+
+
+def _write_mp4(stream: Iterator[np.ndarray], path: Path, *, fps: float, ffmpeg: str) -> None:
+    """Pipe raw RGB frames into ffmpeg, which encodes H.264 (even sizes, as yuv420p needs)."""
+    first = next(stream)
+    height, width = first.shape[:2]
+    command = [
+        ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}",
+        "-i", "pipe:0",
+        "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+        "-f", "mp4", str(path),
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log
+        )
+        assert process.stdin is not None
+        try:
+            for frame in _chain(first, stream):
+                process.stdin.write(frame.tobytes())
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early; its log says why
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        if process.wait() != 0:
+            raise NNFitError(f"ffmpeg could not write {path.name}: {_last_line(log)}")
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def _last_line(log: IO[bytes]) -> str:
+    log.seek(0)
+    lines = log.read().decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "no message"
+
+
+def _check_fps(fps: float) -> float:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps):
+        raise UsageError(f"fps must be a number between 0.1 and 120, got {fps!r}")
+    if not 0.1 <= fps <= 120:
+        raise UsageError(f"fps must be between 0.1 and 120, got {fps:g}")
+    return float(fps)
+
+
+class AnimationRecorder(Callback):
+    """Subscriber that saves the animation when training ends (also after Ctrl-C).
+
+    The path is checked when the recorder is made, so a bad name fails before training.
+
+    Args:
+        path: .gif or .mp4 file to write.
+        fps: frames per second.
+        size: (width, height) of a frame in pixels.
+        overwrite: replace an existing file.
+
+    Example:
+        >>> recorder = AnimationRecorder("fit.gif")           # doctest: +SKIP
+        >>> train(model, x, y, callbacks=[recorder])          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fps: float = 10,
+        size: tuple[int, int] = (800, 400),
+        overwrite: bool = False,
+    ) -> None:
+        self.path = check_animation_path(path, overwrite=overwrite)
+        self.fps, self.size, self.overwrite = _check_fps(fps), check_size(size), overwrite
+        if self.path.suffix.lower() == ".mp4":
+            find_ffmpeg()
+        self.written: Path | None = None
+
+    def on_train_end(self, history: History) -> None:
+        self.written = animate(
+            history, self.path, fps=self.fps, size=self.size, overwrite=self.overwrite
+        )

@@ -1,0 +1,285 @@
+"""``Regressor``: the one path from arrays to a trained model (the CLI and ``nnfit.fit`` use it).
+
+Estimator conventions: the constructor only stores settings, ``fit`` validates, trains and
+returns ``self``, learned state ends in ``_``, and ``predict`` returns the shape it was given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import DataError, NNFitError
+
+if TYPE_CHECKING:
+    from .callbacks import Callback
+    from .config import RunConfig
+    from .model import MLP, ModelConfig
+    from .training import TrainConfig
+
+# Defaults for real data, defended in the README ("Defaults for real data").
+REAL_DATA_DEFAULTS: dict[str, Any] = {
+    "hidden": (64, 64),
+    "activation": "tanh",
+    "scale": True,
+    "optimizer": "adam",
+    "lr": 0.01,
+    "steps": 3000,
+    "every": 30,
+    "val": 0.2,
+    "patience": 600,
+    "schedule": "cosine",
+}
+
+
+class Regressor:
+    """Fit y = f(x) with a small neural network; settings mirror the ``nnfit fit`` flags.
+
+    Args:
+        hidden: hidden layer widths.
+        activation: activation name (see ``nnfit.model.ACTIVATIONS``).
+        scale: standardise x and y with the training rows' mean and std (predictions stay in
+            the user's units).
+        optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
+        val: fraction of rows held out (seeded) to measure and early-stop on.
+        patience: stop after this many steps without a better validation loss (None: never).
+        schedule: learning rate schedule, "constant" or "cosine".
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.linspace(0, 6, 200)
+        >>> model = Regressor(steps=500).fit(x, np.sin(x))
+        >>> model.predict(x).shape
+        (200,)
+    """
+
+    def __init__(
+        self,
+        *,
+        hidden: Sequence[int] = REAL_DATA_DEFAULTS["hidden"],
+        activation: str = REAL_DATA_DEFAULTS["activation"],
+        scale: bool = REAL_DATA_DEFAULTS["scale"],
+        optimizer: str = REAL_DATA_DEFAULTS["optimizer"],
+        lr: float = REAL_DATA_DEFAULTS["lr"],
+        steps: int = REAL_DATA_DEFAULTS["steps"],
+        loss: str = "mse",
+        batch_size: int | None = None,
+        every: int = REAL_DATA_DEFAULTS["every"],
+        seed: int = 0,
+        device: str = "cpu",
+        val: float = REAL_DATA_DEFAULTS["val"],
+        patience: int | None = REAL_DATA_DEFAULTS["patience"],
+        schedule: str = REAL_DATA_DEFAULTS["schedule"],
+    ) -> None:
+        self.hidden = hidden
+        self.activation = activation
+        self.scale = scale
+        self.optimizer = optimizer
+        self.lr = lr
+        self.steps = steps
+        self.loss = loss
+        self.batch_size = batch_size
+        self.every = every
+        self.seed = seed
+        self.device = device
+        self.val = val
+        self.patience = patience
+        self.schedule = schedule
+
+    @classmethod
+    def from_config(cls, config: RunConfig) -> Regressor:
+        """A Regressor with a RunConfig's model and training settings and its --val."""
+        return cls(**asdict(config.model), **asdict(config.train), val=config.data.val)
+
+    def configs(self) -> tuple[ModelConfig, TrainConfig]:
+        """The validated ModelConfig and TrainConfig these settings describe."""
+        from .model import ModelConfig
+        from .training import TrainConfig
+
+        hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
+        model = ModelConfig(hidden=hidden, activation=self.activation, scale=bool(self.scale))
+        train = TrainConfig(
+            optimizer=self.optimizer,
+            lr=self.lr,
+            steps=self.steps,
+            loss=self.loss,
+            batch_size=self.batch_size,
+            every=self.every,
+            seed=self.seed,
+            device=self.device,
+            patience=self.patience,
+            schedule=self.schedule,
+        )
+        return model, train
+
+    def make_model(self, n_in: int, n_out: int) -> MLP:
+        """The untrained network for n_in inputs and n_out outputs (seeded)."""
+        from .model import MLP
+
+        config, _ = self.configs()
+        return MLP(n_in, config.hidden, n_out, activation=config.activation, seed=self.seed)
+
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        *,
+        callbacks: Sequence[Callback] = (),
+        model: MLP | None = None,
+        noise_floor: float | None = None,
+        x_names: Sequence[str] | None = None,
+        y_names: Sequence[str] | None = None,
+        stop: threading.Event | None = None,
+    ) -> Regressor:
+        """Split off validation rows, standardise, train, and measure; returns self.
+
+        Args:
+            x: inputs (n,) or (n, n_in): lists, arrays, tensors, DataFrames, Series.
+            y: targets (n,) or (n, n_out).
+            callbacks: subscribers to the training snapshots (live window, log, ...).
+            model: a network to train instead of a fresh one (it must fit x and y's widths).
+            noise_floor: known noise variance in y's units (synthetic data), for the pictures.
+            x_names, y_names: column names; default from DataFrame columns or x, y.
+            stop: an event that ends training early when set.
+
+        Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
+        val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
+        ``y_names_``.
+        """
+        from .dataset import split
+        from .diagnostics import diagnose
+        from .training import train
+
+        model_config, train_config = self.configs()
+        x_array, x_found = _as_array(x, "x")
+        y_array, y_found = _as_array(y, "y")
+        if len(x_array) != len(y_array):
+            raise DataError(f"x has {len(x_array)} rows but y has {len(y_array)}; they must match")
+        self.y_ndim_ = 1 if np.ndim(y_array) == 1 else 2
+        x2, y2 = x_array.reshape(len(x_array), -1), y_array.reshape(len(y_array), -1)
+        self.n_inputs_, self.n_outputs_ = x2.shape[1], y2.shape[1]
+        self.x_names_ = _names(x_names, x_found, self.n_inputs_, "x")
+        self.y_names_ = _names(y_names, y_found, self.n_outputs_, "y")
+        if len(x2) < 2:
+            raise DataError(f"need at least 2 rows to fit, got {len(x2)}")
+        train_rows, val_rows = split(len(x2), float(self.val), self.seed)
+        self.model_ = model if model is not None else self.make_model(*x2.shape[1:], y2.shape[1])
+        if model_config.scale:
+            import torch
+
+            self.model_.set_scaler(
+                torch.from_numpy(x2[train_rows]).float(), torch.from_numpy(y2[train_rows]).float()
+            )
+        has_val = len(val_rows) > 0
+        floor = None if noise_floor is None else noise_floor / float(self._y_var_scale())
+        self.history_ = train(
+            self.model_,
+            x2[train_rows],
+            y2[train_rows],
+            train_config,
+            callbacks=callbacks,
+            x_val=x2[val_rows] if has_val else None,
+            y_val=y2[val_rows] if has_val else None,
+            noise_floor=floor,
+            x_names=self.x_names_,
+            y_names=self.y_names_,
+            stop=stop,
+        )
+        self.diagnosis_ = diagnose(self.history_)
+        self.metrics_ = {"train": self._metrics(x2[train_rows], y2[train_rows])}
+        if has_val:
+            self.metrics_["val"] = self._metrics(x2[val_rows], y2[val_rows])
+        return self
+
+    def _y_var_scale(self) -> float:
+        """Factor from y's units² to the loss's standardised units² (1 without scaling)."""
+        return float((self.model_.y_scale**2).mean())
+
+    def _metrics(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        from .metrics import regression_metrics
+
+        return regression_metrics(y, self._predict2d(x))
+
+    def _predict2d(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        self.model_.eval()
+        device = next(self.model_.parameters()).device
+        with torch.no_grad():
+            y_pred = self.model_(torch.from_numpy(np.asarray(x, np.float32)).to(device))
+        return y_pred.cpu().numpy().astype(np.float64)
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Predictions in y's units: (n,) when fit was given a 1-D y, else (n, n_out)."""
+        if not hasattr(self, "model_"):
+            raise NNFitError("this Regressor is not fitted yet; call fit(x, y) first")
+        x_array, _ = _as_array(x, "x")
+        x2 = x_array.reshape(len(x_array), -1)
+        if x2.shape[1] != self.n_inputs_:
+            raise DataError(
+                f"x has {x2.shape[1]} column(s) but the model was trained on "
+                f"{self.n_inputs_} ({', '.join(self.x_names_)})"
+            )
+        y_pred = self._predict2d(x2)
+        return y_pred[:, 0] if self.y_ndim_ == 1 and self.n_outputs_ == 1 else y_pred
+
+    def score(self, x: Any, y: Any) -> float:
+        """R² of the predictions on (x, y)."""
+        from .metrics import regression_metrics
+
+        y_array, _ = _as_array(y, "y")
+        return regression_metrics(y_array, self.predict(x))["r2"]
+
+
+def _as_array(values: Any, name: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Lists, arrays, tensors, DataFrames or Series → float64 array, plus column names if any."""
+    names = None
+    if hasattr(values, "columns"):  # pandas or polars DataFrame, duck-typed
+        names = tuple(str(c) for c in values.columns)
+    elif getattr(values, "name", None) is not None and hasattr(values, "to_numpy"):  # Series
+        names = (str(values.name),)
+    if hasattr(values, "detach"):  # torch tensor
+        values = values.detach().cpu().numpy()
+    elif hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"{name} must be numbers (a list, array, tensor or DataFrame), got "
+            f"{type(values).__name__}"
+        ) from None
+    if array.ndim not in (1, 2) or len(array) == 0:
+        raise DataError(f"{name} must be 1-D or 2-D with at least one row, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        row = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise DataError(
+            f"{name} has a missing or infinite value in row {row + 1}; remove or "
+            "fill such rows first"
+        )
+    return array, names
+
+
+def _names(
+    given: Sequence[str] | None, found: tuple[str, ...] | None, n: int, prefix: str
+) -> tuple[str, ...]:
+    if given is not None:
+        return tuple(given)
+    if found is not None and len(found) == n:
+        return found
+    return (prefix,) if n == 1 else tuple(f"{prefix}{i + 1}" for i in range(n))
+
+
+def fit(x: Any, y: Any, **settings: Any) -> Regressor:
+    """Fit y = f(x) with nnfit's defaults for real data; returns the fitted Regressor.
+
+    Example:
+        >>> model = fit([0, 1, 2, 3, 4], [0, 1, 4, 9, 16], steps=300)
+        >>> model.predict([2.5]).shape
+        (1,)
+    """
+    return Regressor(**settings).fit(x, y)

@@ -1,0 +1,171 @@
+"""FitFigure: one figure made once, frames drawn by updating artists and blitting (Agg)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from functools import cache
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nnfit.errors import UsageError
+from nnfit.history import Snapshot
+from nnfit.model import MLP
+from nnfit.panels import LinePanel, MapPanel, ParityPanel, mesh_shape
+from nnfit.render import FitFigure
+from nnfit.training import TrainConfig, train
+
+
+@cache
+def make_history(n_in: int = 1, n_out: int = 1, *, val: bool = False):
+    """A short seeded run on the lesson's parabola, widened to n_in inputs and n_out outputs."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(120, n_in, generator=g) * 2 - 1  # (n, n_in)
+    base = (x**2).sum(dim=1, keepdim=True)  # (n, 1)
+    y = torch.cat([base * (k + 1) for k in range(n_out)], dim=1) + 0.1 * torch.rand(
+        120, n_out, generator=g
+    )
+    extra = {"x_val": x[:20] + 0.01, "y_val": y[:20]} if val else {}
+    model = MLP(n_in, 10, n_out, seed=0)
+    config = TrainConfig(steps=40, every=5, lr=0.2)
+    return train(model, x, y, config, noise_floor=0.1**2 / 12, **extra)
+
+
+def differing_pixels(a: np.ndarray, b: np.ndarray) -> int:
+    return int(np.any(a != b, axis=-1).sum())
+
+
+def test_frame_has_the_requested_size():
+    fit = FitFigure(make_history(), size=(640, 320), dpi=80)
+    frame = fit.render(make_history().snapshots[0])
+    assert frame.shape == (320, 640, 3)
+    assert frame.dtype == np.uint8
+
+
+def test_frames_change_between_snapshots():
+    history = make_history()
+    fit = FitFigure(history)
+    first, later = fit.render(history.snapshots[0]), fit.render(history.snapshots[4])
+    assert differing_pixels(first, later) > 500
+
+
+def test_draw_frame_makes_no_new_artists():
+    history = make_history(val=True)
+    fit = FitFigure(history)
+    fit.render(history.snapshots[0])
+    before = len(fit.figure.findobj())
+    for snapshot in history.snapshots:
+        fit.render(snapshot, note="good fit" if snapshot.final else None)
+    assert len(fit.figure.findobj()) == before
+
+
+def test_a_frame_depends_only_on_its_snapshot():
+    history = make_history()
+    fit = FitFigure(history)
+    frame = fit.render(history.snapshots[3])
+    fit.render(history.final, note="good fit")
+    assert differing_pixels(fit.render(history.snapshots[3]), frame) == 0
+
+
+def test_blitted_frame_equals_a_full_drawing():
+    history = make_history(val=True)
+    fit = FitFigure(history)
+    frame = fit.render(history.snapshots[5], note="a note")
+    buffer = io.BytesIO()
+    fit.savefig(buffer, format="png")
+    full = np.asarray(Image.open(buffer).convert("RGB"))
+    assert full.shape == frame.shape
+    assert differing_pixels(full, frame) == 0
+
+
+def test_limits_are_fixed_from_the_whole_run():
+    history = make_history()
+    fit = FitFigure(history)
+    limits = [ax.get_ylim() for ax in fit.figure.axes]
+    for snapshot in history.snapshots:
+        fit.draw_frame(snapshot)
+    assert [ax.get_ylim() for ax in fit.figure.axes] == limits
+    low, high = fit.loss_ax.get_ylim()
+    assert low < history.losses.min() and history.losses.max() < high
+    assert fit.loss_ax.get_xlim() == (0, history.final.step)
+
+
+def test_live_limits_grow_when_a_value_leaves_them():
+    history = make_history()
+    live = replace(history, snapshots=[])
+    fit = FitFigure(live, live=True)
+    first = history.snapshots[0]
+    live.snapshots.append(first)
+    fit.render(first)
+    low, high = fit.panels[0].ax.get_ylim()
+    wild = Snapshot(step=5, loss=first.loss / 1e4, y_pred=first.y_pred + 2 * (high - low))
+    live.snapshots.append(wild)
+    fit.render(wild)
+    assert fit.panels[0].ax.get_ylim()[1] > high
+    assert fit.loss_ax.get_ylim()[0] < wild.loss
+    np.testing.assert_allclose(fit.loss_line.get_xdata(), [0, 5])
+
+
+def test_loss_text_and_note():
+    history = make_history()
+    fit = FitFigure(history)
+    fit.draw_frame(history.final)
+    assert fit.loss_text.get_text() == f"Loss={history.final.loss:.4f}"
+    assert not fit.note_text.get_visible()
+    fit.draw_frame(history.final, note="good fit")
+    assert fit.note_text.get_visible() and fit.note_text.get_text() == "good fit"
+
+
+def test_validation_curve_and_noise_floor():
+    history = make_history(val=True)
+    fit = FitFigure(history)
+    fit.draw_frame(history.snapshots[3])
+    assert fit.val_line is not None and len(fit.val_line.get_xdata()) == 4
+    labels = [line.get_label() for line in fit.loss_ax.get_lines()]
+    assert "noise floor" in labels
+    floor = next(line for line in fit.loss_ax.get_lines() if line.get_label() == "noise floor")
+    assert floor.get_linestyle() == "--"
+
+
+def test_two_inputs_draw_a_heatmap_on_the_mesh():
+    history = make_history(n_in=2)
+    assert mesh_shape(history.x_grid) == (60, 60)
+    fit = FitFigure(history)
+    (panel,) = fit.panels
+    assert isinstance(panel, MapPanel)
+    fit.render(history.final)
+    image = panel.image.get_array()
+    # row j, column i of the image is the grid point (x1 = a[i], x2 = b[j])
+    x1 = history.x_grid[:, 0].reshape(60, 60)
+    x2 = history.x_grid[:, 1].reshape(60, 60)
+    assert np.all(np.diff(x1[0]) > 0) and np.all(np.diff(x2[:, 0]) > 0)
+    np.testing.assert_array_equal(image, history.final.y_pred[:, 0].reshape(60, 60))
+
+
+def test_three_inputs_draw_fit_against_data():
+    history = make_history(n_in=3)
+    fit = FitFigure(history)
+    (panel,) = fit.panels
+    assert isinstance(panel, ParityPanel)
+    fit.render(history.final)
+    offsets = panel.dots.get_offsets()
+    np.testing.assert_allclose(offsets[:, 0], history.y[:, 0])
+    np.testing.assert_allclose(offsets[:, 1], history.final.y_pred[:, 0])
+
+
+def test_two_outputs_get_a_panel_each():
+    history = make_history(n_out=2)
+    fit = FitFigure(history)
+    assert [type(panel) for panel in fit.panels] == [LinePanel, LinePanel]
+    assert len(fit.figure.axes) == 3
+    fit.render(history.final)
+    np.testing.assert_allclose(fit.panels[1].line.get_ydata(), history.final.y_pred[:, 1])
+
+
+@pytest.mark.parametrize("size", [(800,), (50, 400), (800.5, 400), "800x400", (True, 400)])
+def test_bad_size_is_refused(size):
+    with pytest.raises(UsageError, match="size"):
+        FitFigure(make_history(), size=size)
