@@ -14,6 +14,11 @@ from matplotlib.colors import Normalize
 if TYPE_CHECKING:
     from .history import History
 
+# Moving artists stack above the spines and ticks (2.5), as blitting draws them over the
+# background; legends stay below them, so a full drawing stacks everything the same way.
+ON_TOP = 3.0
+LEGEND_Z = 2.9
+
 
 class _Panel:
     """A fit panel for output k; ``has_ylim`` when its y axis shows y values that can grow."""
@@ -65,7 +70,9 @@ class LinePanel(_Panel):
             )
         self.order = np.argsort(history.x_grid[:, 0], kind="stable")  # a line needs sorted x
         x_grid = history.x_grid[self.order, 0]
-        (self.line,) = ax.plot(x_grid, np.zeros_like(x_grid), "r-", lw=5, animated=True)
+        (self.line,) = ax.plot(
+            x_grid, np.zeros_like(x_grid), "r-", lw=5, zorder=ON_TOP, animated=True
+        )
         animated.append(self.line)
         ax.set_xlim(*pad(min(x.min(), x_grid.min()), max(x.max(), x_grid.max()), 0.03))
         ax.set_xlabel(history.x_names[0])
@@ -96,6 +103,7 @@ class MapPanel(_Panel):
             cmap="viridis",
             norm=norm,
             interpolation="bilinear",
+            zorder=ON_TOP,
             animated=True,
         )
         # the dots lie on the heatmap, so they are drawn after it on every frame
@@ -108,6 +116,7 @@ class MapPanel(_Panel):
             s=self.dot_size,
             edgecolors="white",
             linewidths=0.6,
+            zorder=ON_TOP + 0.1,
             animated=True,
         )
         animated += [self.image, dots]
@@ -128,13 +137,20 @@ class ParityPanel(_Panel):
         lo, hi = pad(self.y_lo, self.y_hi, 0.03)
         ax.plot([lo, hi], [lo, hi], color="0.4", ls="--", lw=1, label="fit = data")
         self.dots = ax.scatter(
-            self.y, self.y, s=self.dot_size, color="red", alpha=0.6, label="fit", animated=True
+            self.y,
+            self.y,
+            s=self.dot_size,
+            color="red",
+            alpha=0.6,
+            label="fit",
+            zorder=ON_TOP,
+            animated=True,
         )
         animated.append(self.dots)
         ax.set_xlim(lo, hi)
         ax.set_xlabel(f"{history.y_names[k]} (data)")
         ax.set_ylabel(f"{history.y_names[k]} (fit)")
-        ax.legend(loc="upper left", fontsize=9)
+        ax.legend(loc="upper left", fontsize=9).set_zorder(LEGEND_Z)
 
     def update(self, y_pred: np.ndarray) -> None:
         self.dots.set_offsets(np.column_stack([self.y, y_pred]))  # (n, 2)

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .errors import DataError, UsageError
-from .panels import LinePanel, MapPanel, ParityPanel, mesh_shape, pad
+from .panels import LEGEND_Z, ON_TOP, LinePanel, MapPanel, ParityPanel, mesh_shape, pad
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -160,16 +160,20 @@ class FitFigure:
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
-        (self.loss_line,) = ax.plot([], [], color="C0", lw=2, label="train", animated=True)
+        (self.loss_line,) = ax.plot(
+            [], [], color="C0", lw=2, label="train", zorder=ON_TOP, animated=True
+        )
         self.animated.append(self.loss_line)
         self.val_line = None
         if history.x_val is not None:
-            (self.val_line,) = ax.plot([], [], color="C1", lw=2, label="validation", animated=True)
+            (self.val_line,) = ax.plot(
+                [], [], color="C1", lw=2, label="validation", zorder=ON_TOP, animated=True
+            )
             self.animated.append(self.val_line)
         floor = history.noise_floor
         if floor is not None and math.isfinite(floor) and floor > 0:
             ax.axhline(floor, color="0.35", ls="--", lw=1.2, label="noise floor")
-        ax.legend(loc="upper right", fontsize=9)
+        ax.legend(loc="upper right", fontsize=9).set_zorder(LEGEND_Z)
         self.step_text = ax.set_title("step 0 of 0", fontsize=11)
         self.step_text.set_animated(True)
         self.animated.append(self.step_text)

@@ -47,7 +47,7 @@ class Table:
 
     Args:
         columns: Column names; "col1", "col2", ... when the file has no header.
-        values: (n_rows, n_columns) float64; float32 for tables of more than 1e6 rows.
+        values: (n_rows, n_columns) float64; float32 past 1e6 rows when every value fits.
         source: The file name as given, or "<stdin>".
         n_dropped: Rows skipped because of missing values (``drop_missing=True``).
     """
@@ -81,8 +81,8 @@ def read_table(
         UsageError: The encoding is unknown.
 
     Example:
-        >>> table = read_table("measurements.csv")  # doctest: +SKIP
-        >>> x, y, x_names, y_names = select_columns(table, x="time", y="temperature")  # +SKIP
+        >>> table = read_table("oven.csv", drop_missing=True)  # doctest: +SKIP
+        >>> x, y, x_names, y_names = select_columns(table, x="time")  # doctest: +SKIP
     """
     if isinstance(path, str) and path == "-":
         return _read_stdin(encoding, drop_missing, progress)

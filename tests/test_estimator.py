@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+import torch
+
+import nnfit
+from nnfit.estimator import Regressor, fit
+
+FAST = {"steps": 200, "every": 10, "patience": None, "hidden": (16, 16)}
+
+
+def curve(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-3, 3, n))
+    return x, np.sin(2 * x) + 0.3 * x + 0.05 * rng.standard_normal(n)
+
+
+def test_fit_returns_self_and_learns_the_curve():
+    x, y = curve()
+    model = Regressor(**FAST)
+    assert model.fit(x, y) is model
+    assert model.metrics_["train"]["r2"] > 0.95 and model.metrics_["val"]["r2"] > 0.9
+    assert model.score(x, y) > 0.95
+    assert model.history_.final.final and model.diagnosis_.message
+
+
+def test_constructor_only_stores_settings():
+    model = Regressor(lr=123.0, hidden=(0,))  # validated in fit, not here
+    assert model.lr == 123.0
+    assert not hasattr(model, "model_")
+    with pytest.raises(nnfit.UsageError, match="--hidden"):
+        model.fit([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+
+
+def test_predict_returns_the_shape_it_was_given():
+    x, y = curve(60)
+    one_d = Regressor(**FAST).fit(x, y)
+    assert one_d.predict(x).shape == (60,)
+    column = Regressor(**FAST).fit(x.reshape(-1, 1), y.reshape(-1, 1))
+    assert column.predict(x.reshape(-1, 1)).shape == (60, 1)
+    two = Regressor(**FAST).fit(x, np.stack([y, -y], axis=1))
+    assert two.predict(x).shape == (60, 2)
+
+
+def test_lists_tensors_and_dataframes_give_the_same_fit():
+    pandas = pytest.importorskip("pandas")  # dev extra installs it; the library never imports it
+    x, y = curve(50)
+    reference = Regressor(**FAST).fit(x, y).predict(x)
+    for xs, ys in [
+        (x.tolist(), y.tolist()),
+        (torch.tensor(x), torch.tensor(y)),
+        (pandas.DataFrame({"temperature": x}), pandas.Series(y, name="pressure")),
+    ]:
+        model = Regressor(**FAST).fit(xs, ys)
+        np.testing.assert_allclose(model.predict(xs), reference, rtol=1e-5, atol=1e-6)
+    assert model.x_names_ == ("temperature",) and model.y_names_ == ("pressure",)
+
+
+def test_duck_typed_frame_without_pandas():
+    class Frame:  # what polars and pandas have in common
+        columns = ("a", "b")
+
+        def __init__(self, values):
+            self.values = values
+
+        def to_numpy(self):
+            return self.values
+
+    x = np.random.default_rng(0).uniform(-1, 1, (80, 2))
+    model = Regressor(**FAST).fit(Frame(x), x[:, 0] * x[:, 1])
+    assert model.x_names_ == ("a", "b") and model.predict(Frame(x)).shape == (80,)
+
+
+def test_any_magnitude_fits_as_well_as_rescaled_data():
+    x, y = curve(200)
+    small = Regressor(steps=600, every=20).fit(x, y)
+    big = Regressor(steps=600, every=20).fit(x * 1e6, y * 1e9)
+    assert abs(small.metrics_["val"]["r2"] - big.metrics_["val"]["r2"]) < 0.01
+    assert big.metrics_["val"]["r2"] > 0.9
+    np.testing.assert_allclose(big.predict(x * 1e6) / 1e9, small.predict(x), atol=0.05)
+
+
+def test_seeded_split_and_same_seed_same_result():
+    x, y = curve(100)
+    a, b = Regressor(**FAST, seed=3).fit(x, y), Regressor(**FAST, seed=3).fit(x, y)
+    np.testing.assert_array_equal(a.history_.losses, b.history_.losses)
+    assert len(a.history_.x_val) == 20 and len(a.history_.x) == 80
+
+
+def test_errors_at_the_edge():
+    with pytest.raises(nnfit.NNFitError, match="not fitted"):
+        Regressor().predict([1.0])
+    with pytest.raises(nnfit.DataError, match="rows"):
+        Regressor().fit([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(nnfit.DataError, match="row 2"):
+        Regressor().fit([1.0, np.nan, 3.0], [1.0, 2.0, 3.0])
+    with pytest.raises(nnfit.DataError, match="numbers"):
+        Regressor().fit(["a", "b"], [1.0, 2.0])
+    x, y = curve(40)
+    model = Regressor(**FAST).fit(x, y)
+    with pytest.raises(nnfit.DataError, match="trained on 1"):
+        model.predict(np.zeros((3, 2)))
+
+
+def test_fit_shortcut_and_from_config():
+    model = fit([0, 1, 2, 3, 4, 5], [0, 1, 4, 9, 16, 25], **FAST)
+    assert model.predict([2.5]).shape == (1,)
+    config = nnfit.build_config("data", train={"steps": 50})
+    regressor = Regressor.from_config(config)
+    assert (regressor.steps, regressor.hidden, regressor.val) == (50, (64, 64), 0.2)
+
+
+def test_lesson_through_the_regressor_matches_plain_train():
+    x, y = nnfit.make_data(seed=0)
+    regressor = Regressor.from_config(nnfit.build_config()).fit(x, y)
+    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), x, y)
+    np.testing.assert_array_equal(regressor.history_.losses, history.losses)
