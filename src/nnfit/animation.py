@@ -99,7 +99,7 @@ def frames(
 
 
 def _write_gif(history: History, path: Path, *, fps: float, size: tuple[int, int]) -> None:
-    """Quantise every frame to one palette (from the first and last frames) and save a GIF."""
+    """Map every frame onto one palette (from the first and last frames) and save a GIF."""
     from PIL import Image
 
     from .diagnostics import diagnose
@@ -107,21 +107,21 @@ def _write_gif(history: History, path: Path, *, fps: float, size: tuple[int, int
     fit = FitFigure(history, size=size)
     snapshots, note = history.snapshots, diagnose(history).short
 
-    def frame(i: int) -> Image.Image:
+    def frame(i: int) -> np.ndarray:
         fit.draw_frame(snapshots[i], note if i == len(snapshots) - 1 else None)
-        return fit.frame_image()
+        return _keys(fit.frame_rgba())  # (height, width) colour codes
 
     # draw_frame depends only on its snapshot, so the last frame can be drawn first
     first, last = frame(0), frame(len(snapshots) - 1)
-    palette = Image.fromarray(np.concatenate([np.asarray(first), np.asarray(last)])).quantize(
-        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
-    )
+    palette = Palette(np.concatenate([first, last]))
 
-    def to_palette(image: Image.Image) -> Image.Image:
-        return image.quantize(palette=palette, dither=Image.Dither.NONE)
+    def to_image(keys: np.ndarray) -> Image.Image:
+        image = Image.fromarray(palette.index(keys))  # (height, width) uint8: mode L
+        image.putpalette(palette.colors.tobytes())  # mode L → P
+        return image
 
-    middle = (to_palette(frame(i)) for i in range(1, len(snapshots) - 1))
-    images = [to_palette(first), *middle, *([to_palette(last)] if len(snapshots) > 1 else [])]
+    middle = (to_image(frame(i)) for i in range(1, len(snapshots) - 1))
+    images = [to_image(first), *middle, *([to_image(last)] if len(snapshots) > 1 else [])]
     duration = 1000 / fps  # ms; GIF stores hundredths of a second
     durations = [round(duration)] * len(images)
     durations[-1] = round(max(duration, 1000 * HOLD_S))
@@ -134,6 +134,53 @@ def _write_gif(history: History, path: Path, *, fps: float, size: tuple[int, int
         loop=0,
         optimize=False,
     )
+
+
+class Palette:
+    """One GIF palette for every frame: the most common colours exactly, the rest approximated.
+
+    Pillow's own palette mapping rounds colours (white becomes 252, 252, 252), so colours are
+    mapped here through a table indexed by 24-bit colour code.
+    """
+
+    N_EXACT = 96  # the most frequent colours (background, text, the red line) kept exactly
+
+    def __init__(self, keys: np.ndarray) -> None:
+        from PIL import Image
+
+        codes, counts = np.unique(keys, return_counts=True)
+        common = codes[np.argsort(counts, kind="stable")[::-1][: self.N_EXACT]]
+        rest = Image.fromarray(_rgb(keys)).quantize(
+            256 - len(common), method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+        )
+        others = np.array(rest.getpalette()[: 3 * (256 - len(common))], np.uint8).reshape(-1, 3)
+        self.colors = np.zeros((256, 3), np.uint8)  # (256, 3) RGB
+        self.colors[: len(common)] = _rgb(common)
+        self.colors[len(common) : len(common) + len(others)] = others
+        self.table = np.full(1 << 24, -1, np.int16)  # colour code → palette index, -1 unknown
+        self.table[_keys(self.colors)[::-1]] = np.arange(255, -1, -1)  # exact colours win
+
+    def index(self, keys: np.ndarray) -> np.ndarray:
+        """Palette indices, uint8, for colour codes (any shape); new colours go to the nearest."""
+        index = self.table[keys]
+        missing = index < 0
+        if missing.any():
+            new = np.unique(keys[missing])
+            distance = ((_rgb(new)[:, None, :].astype(np.int32) - self.colors) ** 2).sum(-1)
+            self.table[new] = distance.argmin(axis=1)  # (n_new,)
+            index = self.table[keys]
+        return index.astype(np.uint8)
+
+
+def _keys(pixels: np.ndarray) -> np.ndarray:
+    """24-bit colour codes 0xRRGGBB of (..., 3 or 4) uint8 pixels, shape (...)."""
+    p = pixels.astype(np.uint32)
+    return (p[..., 0] << 16) | (p[..., 1] << 8) | p[..., 2]
+
+
+def _rgb(keys: np.ndarray) -> np.ndarray:
+    """Inverse of ``_keys``: (...) codes → (..., 3) uint8."""
+    return np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=-1).astype(np.uint8)
 
 
 def find_ffmpeg() -> str:

@@ -316,9 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(
             _join_negative_values(list(sys.argv[1:] if argv is None else argv))
         )
-    except argparse.ArgumentTypeError as error:  # raised by _number inside overrides
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+    except SystemExit as exit_:  # --help, --version and usage errors end here
+        return exit_.code if isinstance(exit_.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 2

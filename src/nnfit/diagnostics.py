@@ -82,14 +82,14 @@ def diagnose(history: History) -> Diagnosis:
     if not good and is_stalled(history):
         return Diagnosis(
             "stalled",
-            f"The loss stalled at {loss:.4g}{_versus(loss, floor)}. Try a lower --lr, another "
+            f"The loss stalled{_versus(loss, floor)}. Try a lower --lr, another "
             "--seed, --optimizer adam, or more --hidden units.",
             "loss stalled",
         )
     if not good:
         return Diagnosis(
             "unfinished",
-            f"The loss was still falling at the end ({loss:.4g}{_versus(loss, floor)}). Try more "
+            f"The loss was still falling at the end{_versus(loss, floor)}. Try more "
             "--steps or a higher --lr.",
             "still improving: more steps?",
         )
@@ -117,7 +117,10 @@ def _falling_fast(losses: np.ndarray) -> bool:
 
 
 def _versus(loss: float, floor: float | None) -> str:
-    return f": loss {loss:.4g} against a noise floor of {floor:.4g}" if floor else ""
+    """': loss L against a noise floor of F', or ': loss L' when no floor is known."""
+    return (
+        f": loss {loss:.4g} against a noise floor of {floor:.4g}" if floor else f": loss {loss:.4g}"
+    )
 
 
 def _lower_lr(history: History) -> str:

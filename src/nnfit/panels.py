@@ -15,9 +15,8 @@ if TYPE_CHECKING:
     from .history import History
 
 # Moving artists stack above the spines and ticks (2.5), as blitting draws them over the
-# background; legends stay below them, so a full drawing stacks everything the same way.
+# background, so a full drawing (savefig) stacks them the same way.
 ON_TOP = 3.0
-LEGEND_Z = 2.9
 
 
 class _Panel:
@@ -135,14 +134,13 @@ class ParityPanel(_Panel):
         super().__init__(ax, history, k)
         self.y = history.y[:, k]
         lo, hi = pad(self.y_lo, self.y_hi, 0.03)
-        ax.plot([lo, hi], [lo, hi], color="0.4", ls="--", lw=1, label="fit = data")
+        ax.plot([lo, hi], [lo, hi], color="0.4", ls="--", lw=1)  # where fit = data
         self.dots = ax.scatter(
             self.y,
             self.y,
             s=self.dot_size,
             color="red",
             alpha=0.6,
-            label="fit",
             zorder=ON_TOP,
             animated=True,
         )
@@ -150,7 +148,6 @@ class ParityPanel(_Panel):
         ax.set_xlim(lo, hi)
         ax.set_xlabel(f"{history.y_names[k]} (data)")
         ax.set_ylabel(f"{history.y_names[k]} (fit)")
-        ax.legend(loc="upper left", fontsize=9).set_zorder(LEGEND_Z)
 
     def update(self, y_pred: np.ndarray) -> None:
         self.dots.set_offsets(np.column_stack([self.y, y_pred]))  # (n, 2)

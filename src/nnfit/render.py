@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .errors import DataError, UsageError
-from .panels import LEGEND_Z, ON_TOP, LinePanel, MapPanel, ParityPanel, mesh_shape, pad
+from .panels import ON_TOP, LinePanel, MapPanel, ParityPanel, mesh_shape, pad
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 MAX_PANELS = 4  # fit panels drawn at most (one per output); more would be too small to read
 MIN_PX = 100  # smallest frame side in pixels that still holds the axes and texts
 MARGIN = 0.08  # free space around the fit, as a fraction of its range
+HEADROOM = 5.0  # the loss axis ends this factor above the highest loss: room for the legend
 
 
 def check_size(size: Any) -> tuple[int, int]:
@@ -123,9 +124,10 @@ class FitFigure:
     def _make_texts(self) -> None:
         """The lesson's red ``Loss=`` text and the final note, on the first fit panel."""
         ax = self.panels[0].ax
-        panel_px = self.figure.bbox.width / (len(self.panels) + 1)
+        panel_px = ax.get_position().width * self.figure.bbox.width
         # the lesson's size 20, smaller when the panel is too narrow for "Loss=0.0123"
-        size = min(20.0, 0.9 * panel_px * 72 / (6.6 * self.dpi))
+        # (11 characters of about 0.6 em each)
+        size = min(20.0, 0.95 * panel_px * 72 / (6.6 * self.dpi))
         box = {"facecolor": "white", "alpha": 0.7, "edgecolor": "none"}
         self.loss_text = ax.text(
             0.97,
@@ -173,7 +175,7 @@ class FitFigure:
         floor = history.noise_floor
         if floor is not None and math.isfinite(floor) and floor > 0:
             ax.axhline(floor, color="0.35", ls="--", lw=1.2, label="noise floor")
-        ax.legend(loc="upper right", fontsize=9).set_zorder(LEGEND_Z)
+        ax.legend(loc="upper right", fontsize=9).set_zorder(ON_TOP - 0.1)  # under the curves
         self.step_text = ax.set_title("step 0 of 0", fontsize=11)
         self.step_text.set_animated(True)
         self.animated.append(self.step_text)
@@ -194,7 +196,7 @@ class FitFigure:
         positive = _positive([*values, history.noise_floor])
         self._loss_set = bool(positive) and not self.live
         if self._loss_set:
-            self.loss_ax.set_ylim(min(positive) / 1.5, max(positive) * 1.5)
+            self.loss_ax.set_ylim(min(positive) / 1.5, max(positive) * HEADROOM)
 
     def _layout(self, footer: str | None) -> dict[str, float]:
         """Margins in inches (text is sized in points), as figure fractions for the gridspec.
@@ -256,14 +258,18 @@ class FitFigure:
             self.figure.draw_artist(artist)
         self.canvas.blit(self.figure.bbox)  # shows it on a GUI canvas; nothing on Agg
 
+    def frame_rgba(self) -> np.ndarray:
+        """Blit and return the canvas' pixels (height, width, 4), shared until the next draw."""
+        self.blit()
+        return np.asarray(self.canvas.buffer_rgba())
+
     def frame_image(self) -> Image.Image:
         """Blit and return the frame as a new RGB Pillow image."""
         from PIL import Image
 
-        self.blit()
-        width, height = self.canvas.get_width_height(physical=True)
-        rgba = self.canvas.buffer_rgba()  # (height, width, 4), shared with the canvas
-        return Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1).convert("RGB")
+        rgba = self.frame_rgba()
+        size = (rgba.shape[1], rgba.shape[0])
+        return Image.frombuffer("RGBA", size, rgba, "raw", "RGBA", 0, 1).convert("RGB")
 
     def frame_rgb(self) -> np.ndarray:
         """Blit and return the frame's pixels as a new (height, width, 3) uint8 array."""
@@ -324,7 +330,7 @@ class FitFigure:
         lo, hi = min(positive), max(positive)
         if not self._loss_set:
             floor = _positive([self.history.noise_floor])
-            self.loss_ax.set_ylim(min([lo, *floor]) / 3, hi * 2)
+            self.loss_ax.set_ylim(min([lo, *floor]) / 3, hi * HEADROOM)
             self._loss_set, self._background = True, None
         bottom, top = self.loss_ax.get_ylim()
         if lo < bottom or hi > top:
