@@ -162,25 +162,26 @@ class Palette:
 
     def index(self, keys: np.ndarray) -> np.ndarray:
         """Palette indices, uint8, for colour codes (any shape); new colours go to the nearest."""
-        index = self.table[keys]
-        missing = index < 0
-        if missing.any():
-            new = np.unique(keys[missing])
+        index = np.take(self.table, keys)
+        if index.min() < 0:
+            new = np.unique(keys[index < 0])
             distance = ((_rgb(new)[:, None, :].astype(np.int32) - self.colors) ** 2).sum(-1)
             self.table[new] = distance.argmin(axis=1)  # (n_new,)
-            index = self.table[keys]
+            index = np.take(self.table, keys)
         return index.astype(np.uint8)
 
 
 def _keys(pixels: np.ndarray) -> np.ndarray:
-    """24-bit colour codes 0xRRGGBB of (..., 3 or 4) uint8 pixels, shape (...)."""
+    """24-bit colour codes 0xBBGGRR of (..., 3 or 4) uint8 pixels, shape (...)."""
+    if pixels.shape[-1] == 4 and pixels.flags.c_contiguous:  # RGBA: one little-endian word each
+        return pixels.view("<u4")[..., 0] & 0xFFFFFF
     p = pixels.astype(np.uint32)
-    return (p[..., 0] << 16) | (p[..., 1] << 8) | p[..., 2]
+    return p[..., 0] | (p[..., 1] << 8) | (p[..., 2] << 16)
 
 
 def _rgb(keys: np.ndarray) -> np.ndarray:
     """Inverse of ``_keys``: (...) codes → (..., 3) uint8."""
-    return np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=-1).astype(np.uint8)
+    return np.stack([keys & 255, (keys >> 8) & 255, (keys >> 16) & 255], axis=-1).astype(np.uint8)
 
 
 def find_ffmpeg() -> str:

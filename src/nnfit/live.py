@@ -58,10 +58,16 @@ def has_display() -> bool:
 
 
 def gui_backend() -> str | None:
-    """An interactive backend that imports here: ``MPLBACKEND``'s if set, else TkAgg or QtAgg."""
+    """An interactive backend that works here: TkAgg or QtAgg, or ``MPLBACKEND``'s if it names one.
+
+    TkAgg and QtAgg count only when their toolkit imports; another named backend (GTK, wx) is
+    trusted as given.
+    """
     wanted = os.environ.get("MPLBACKEND", "").strip()
-    toolkits = {"tk": ("tkinter",), "qt": ("PyQt6", "PySide6", "PyQt5", "PySide2")}
-    for name, modules in (("TkAgg", toolkits["tk"]), ("QtAgg", toolkits["qt"])):
+    toolkits = {"TkAgg": ("tkinter",), "QtAgg": ("PyQt6", "PySide6", "PyQt5", "PySide2")}
+    if wanted and not wanted.lower().startswith(("tk", "qt")):
+        return wanted
+    for name, modules in toolkits.items():
         if wanted and not wanted.lower().startswith(name[:2].lower()):
             continue
         for module in modules:

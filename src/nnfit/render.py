@@ -176,7 +176,8 @@ class FitFigure:
         if floor is not None and math.isfinite(floor) and floor > 0:
             ax.axhline(floor, color="0.35", ls="--", lw=1.2, label="noise floor")
         ax.legend(loc="upper right", fontsize=9).set_zorder(ON_TOP - 0.1)  # under the curves
-        self.step_text = ax.set_title("step 0 of 0", fontsize=11)
+        # y given: matplotlib then skips placing the title around tick labels on each draw
+        self.step_text = ax.set_title("step 0 of 0", fontsize=11, y=1.0)
         self.step_text.set_animated(True)
         self.animated.append(self.step_text)
         self._total = _planned_steps(history) if self.live else _last_step(history)

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-import numpy as np
 import torch
 
 from .callbacks import Callback
-from .errors import DataError, TrainingError, UsageError
+from .errors import DataError, UsageError
 from .history import History, Snapshot
 from .model import MLP
 from .optim import LOSSES, OPTIMIZERS, make_loss, make_optimizer, make_schedule
+from .recorder import Recorder, as_matrix, column_names, make_grid, sample, sample_rows
+from .trainstate import Batches, Best, Keeper, TrainState
 
 DEVICES = ("cpu", "cuda", "auto")
 SCHEDULES = ("constant", "cosine")
 N_EVAL = 10_000  # snapshots measure loss and dead units on at most this many training points
 N_PLOT = 5_000  # the history keeps at most this many points for drawing
-AUTO_BATCH = 8_192  # with batch_size None, larger data sets train on minibatches of 1024
 
 
 @dataclass(frozen=True)
@@ -79,125 +79,6 @@ def resolve_device(name: str) -> torch.device:
     raise UsageError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
 
 
-def as_matrix(values: Any, name: str) -> torch.Tensor:
-    """Lists, arrays, tensors or DataFrames → float32 tensor (n, k); 1-D becomes (n, 1)."""
-    if isinstance(values, torch.Tensor):
-        tensor = values.detach().to("cpu", torch.float32)
-    else:
-        if hasattr(values, "to_numpy"):  # pandas / polars, without importing either
-            values = values.to_numpy()
-        try:
-            array = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise DataError(f"{name} must be numbers, got {type(values).__name__}") from None
-        tensor = torch.from_numpy(array).float()
-    if tensor.ndim == 1:
-        tensor = tensor.unsqueeze(1)
-    if tensor.ndim != 2 or tensor.shape[0] == 0:
-        raise DataError(
-            f"{name} must be 1-D or 2-D with at least one row, got shape {tuple(tensor.shape)}"
-        )
-    if not torch.isfinite(tensor).all():
-        raise DataError(f"{name} has non-finite values (nan or inf); remove or fill them first")
-    return tensor
-
-
-def make_grid(x: torch.Tensor, *, n_1d: int = 200, n_2d: int = 60) -> torch.Tensor:
-    """Where the fit is drawn: a line over x's range (1 input), a mesh (2 inputs), else x itself."""
-    lo, hi = x.min(dim=0).values, x.max(dim=0).values
-    if x.shape[1] == 1:
-        return torch.linspace(float(lo[0]), float(hi[0]), n_1d).unsqueeze(1)  # (n_1d, 1)
-    if x.shape[1] == 2:
-        a = torch.linspace(float(lo[0]), float(hi[0]), n_2d)
-        b = torch.linspace(float(lo[1]), float(hi[1]), n_2d)
-        mesh_a, mesh_b = torch.meshgrid(a, b, indexing="xy")
-        return torch.stack([mesh_a.reshape(-1), mesh_b.reshape(-1)], dim=1)  # (n_2d**2, 2)
-    return x
-
-
-def _sample(n: int, k: int, seed: int) -> torch.Tensor | None:
-    """Indices of a seeded random sample of k out of n, or None when all n fit."""
-    if n <= k:
-        return None
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:k].sort().values
-
-
-def _rows(values: torch.Tensor, k: int, seed: int) -> np.ndarray:
-    """At most k rows of values, a seeded random sample when there are more."""
-    rows = _sample(values.shape[0], k, seed)
-    return (values if rows is None else values[rows]).numpy()
-
-
-def _batches(
-    x: torch.Tensor, y: torch.Tensor, batch_size: int | None, generator: torch.Generator
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless (x, y) batches: the whole set, or shuffled slices of it epoch after epoch."""
-    n = x.shape[0]
-    if batch_size is None and n > AUTO_BATCH:
-        batch_size = 1024
-    if batch_size is None or batch_size >= n:
-        while True:
-            yield x, y
-    while True:
-        order = torch.randperm(n, generator=generator).to(x.device)
-        for start in range(0, n - batch_size + 1, batch_size):
-            index = order[start : start + batch_size]
-            yield x[index], y[index]
-
-
-class _Keeper:
-    """A copy of the parameters, to fall back on when the loss stops being finite."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.params = list(model.parameters())
-        self.copy = [p.detach().clone() for p in self.params]
-        self.step: int | None = None
-
-    @torch.no_grad()
-    def keep(self, step: int) -> None:
-        for saved, p in zip(self.copy, self.params):
-            saved.copy_(p)
-        self.step = step
-
-    @torch.no_grad()
-    def restore(self) -> None:
-        for saved, p in zip(self.copy, self.params):
-            p.copy_(saved)
-
-
-class _Recorder:
-    """Turns the model's current weights into a Snapshot (no gradients, no side effects)."""
-
-    def __init__(
-        self,
-        model: MLP,
-        loss_fn: torch.nn.Module,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        x_grid: torch.Tensor,
-        x_val: torch.Tensor | None,
-        y_val: torch.Tensor | None,
-    ) -> None:
-        self.model, self.loss_fn = model, loss_fn
-        self.x, self.y, self.x_grid = x, y, x_grid  # standardised
-        self.x_val, self.y_val = x_val, y_val
-
-    @torch.no_grad()
-    def __call__(self, step: int, *, final: bool = False) -> Snapshot:
-        model = self.model
-        y_pred, hiddens = model.hidden_outputs(self.x)
-        loss = self.loss_fn(y_pred, self.y).item()
-        # a unit is dead when its output is the same on every point: it cannot bend the fit
-        dead = tuple(int((h.amax(dim=0) == h.amin(dim=0)).sum()) for h in hiddens)
-        val_loss = None
-        if self.x_val is not None:
-            val_loss = self.loss_fn(model.layers(self.x_val), self.y_val).item()
-        y_grid = model.unscale_y(model.layers(self.x_grid)).cpu().numpy()  # (n_grid, n_out)
-        return Snapshot(
-            step=step, loss=loss, y_pred=y_grid, dead=dead, val_loss=val_loss, final=final
-        )
-
-
 def train(
     model: MLP,
     x: Any,
@@ -212,6 +93,9 @@ def train(
     x_names: Sequence[str] | None = None,
     y_names: Sequence[str] | None = None,
     stop: threading.Event | None = None,
+    resume: TrainState | None = None,
+    checkpoint: Callable[[TrainState], None] | None = None,
+    checkpoint_every: int | None = None,
     **fields: Any,
 ) -> History:
     """Train ``model`` on (x, y) and return the History of snapshots.
@@ -227,7 +111,11 @@ def train(
         x_grid: where to draw the fit; default a line over x's range (see ``make_grid``).
         noise_floor: lowest reachable loss, drawn on the loss curve (synthetic data).
         x_names, y_names: column names, for labels.
-        stop: an event that, once set, ends training after the current step (Ctrl-C handlers).
+        stop: an event that, once set, ends training before the next step (Ctrl-C handlers).
+        resume: a state saved by ``checkpoint``; training continues exactly where it paused.
+        checkpoint: called with the TrainState every ``checkpoint_every`` steps and when
+            ``stop`` ends training, so the run can be saved and resumed.
+        checkpoint_every: steps between checkpoints (None: only when stopped).
         **fields: shortcuts for TrainConfig fields, e.g. ``train(model, x, y, lr=0.2)``.
 
     Returns:
@@ -253,10 +141,9 @@ def train(
     xv = as_matrix(x_val, "x_val") if has_val else None
     yv = as_matrix(y_val, "y_val") if has_val else None
     if xv is not None and yv is not None:  # a big validation set is measured on a sample
-        val_rows = _sample(xv.shape[0], N_EVAL, config.seed + 2)
+        val_rows = sample(xv.shape[0], N_EVAL, config.seed + 2)
         xv, yv = (xv, yv) if val_rows is None else (xv[val_rows], yv[val_rows])
-    plot_rows = _sample(x.shape[0], N_PLOT, config.seed)
-    x_plot, y_plot = (x, y) if plot_rows is None else (x[plot_rows], y[plot_rows])
+    x_plot, y_plot = sample_rows(x, N_PLOT, config.seed), sample_rows(y, N_PLOT, config.seed)
     if x_grid is not None:
         grid = as_matrix(x_grid, "x_grid")
     else:  # with 3+ inputs the fit is drawn as predicted vs actual on the plotted points
@@ -265,56 +152,76 @@ def train(
         x=x_plot.numpy(),
         y=y_plot.numpy(),
         x_grid=grid.numpy(),
-        x_val=None if xv is None else _rows(xv, N_PLOT, config.seed),
-        y_val=None if yv is None else _rows(yv, N_PLOT, config.seed),
+        x_val=None if xv is None else sample_rows(xv, N_PLOT, config.seed).numpy(),
+        y_val=None if yv is None else sample_rows(yv, N_PLOT, config.seed).numpy(),
         hidden=model.hidden,
         activation=model.activation,
         noise_floor=noise_floor,
-        x_names=_names(x_names, x.shape[1], "x"),
-        y_names=_names(y_names, y.shape[1], "y"),
-        settings={"train": config.__dict__.copy()},
+        x_names=column_names(x_names, x.shape[1], "x"),
+        y_names=column_names(y_names, y.shape[1], "y"),
+        settings={"train": asdict(config)},
     )
 
     # Work in standardised units on the device; the scaler maps back for the pictures.
     model.to(device)
     with torch.no_grad():
         xs, ys = model.scale_x(x.to(device)), model.scale_y(y.to(device))
-        eval_rows = _sample(x.shape[0], N_EVAL, config.seed + 1)
-        xe, ye = (
-            (xs, ys) if eval_rows is None else (xs[eval_rows.to(device)], ys[eval_rows.to(device)])
-        )
-        # the validation loss, like the training loss, is measured on at most N_EVAL points
+        xe, ye = sample_rows(xs, N_EVAL, config.seed + 1), sample_rows(ys, N_EVAL, config.seed + 1)
         xvs = None if xv is None else model.scale_x(xv.to(device))
         yvs = None if yv is None else model.scale_y(yv.to(device))
-        record = _Recorder(
+        record = Recorder(
             model, make_loss(config.loss), xe, ye, model.scale_x(grid.to(device)), xvs, yvs
         )
     loss_fn = make_loss(config.loss)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
     schedule = make_schedule(config.schedule, optimizer, config.steps)
-    batches = _batches(xs, ys, config.batch_size, torch.Generator().manual_seed(config.seed))
-    keeper = _Keeper(model)
-    best = _Best(model, config.patience) if has_val and config.patience else None
+    batches = Batches(xs, ys, config.batch_size, config.seed)
+    keeper = Keeper(model)
+    best = Best(model, config.patience) if has_val and config.patience else None
+    start = 0
+    if resume is not None:
+        start = _load_state(resume, model, optimizer, schedule, batches, keeper, best, history)
 
     def emit(snapshot: Snapshot) -> None:
         history.snapshots.append(snapshot)
         for callback in callbacks:
             callback.on_snapshot(snapshot)
 
+    def state(step: int) -> TrainState:
+        return TrainState(
+            step=step,
+            model=_clone(model.state_dict()),
+            optimizer=optimizer.state_dict(),
+            schedule=None if schedule is None else schedule.state_dict(),
+            batches=batches.state(),
+            keeper=keeper.state(),
+            best=None if best is None else best.state(),
+            snapshots=[s for s in history.snapshots if not s.final],
+        )
+
     for callback in callbacks:
         callback.on_train_begin(history)
-    step = 0
+    step = start
     try:
-        for step in range(config.steps):
+        for step in range(start, config.steps):
             if stop is not None and stop.is_set():
                 history.stop_reason = "interrupted"
+                if checkpoint is not None:
+                    checkpoint(state(step))
                 break
+            if (
+                checkpoint is not None
+                and checkpoint_every
+                and step > start
+                and (step % checkpoint_every == 0)
+            ):
+                checkpoint(state(step))
             if step % config.every == 0:
                 emit(record(step))
                 if best is not None and best.should_stop(history.snapshots[-1]):
                     history.stop_reason = "early_stop"
                     break
-            xb, yb = next(batches)
+            xb, yb = batches.next()
 
             # forward: predict and measure the error
             y_pred = model.layers(xb)
@@ -336,15 +243,13 @@ def train(
                 schedule.step()
         else:
             step = config.steps
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # mid-step: the partly trained model is kept, not resumable
         history.stop_reason = "interrupted"
 
     final_step = step
     if history.stop_reason == "diverged":
         final_step = keeper.step if keeper.step is not None else 0
-    elif (
-        best is not None and best.step is not None and history.stop_reason in ("early_stop", "done")
-    ):
+    elif best is not None and best.step is not None and history.stop_reason != "interrupted":
         best.restore()
         history.best_step = final_step = best.step
     emit(record(final_step, final=True))
@@ -353,13 +258,31 @@ def train(
     return history
 
 
-def _names(given: Sequence[str] | None, n: int, prefix: str) -> tuple[str, ...]:
-    """Column names: the given ones, else x (one column) or x1, x2, ..."""
-    if given is not None:
-        if len(given) != n:
-            raise DataError(f"{len(given)} {prefix} name(s) given for {n} {prefix} column(s)")
-        return tuple(str(name) for name in given)
-    return (prefix,) if n == 1 else tuple(f"{prefix}{i + 1}" for i in range(n))
+def _clone(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in tensors.items()}
+
+
+def _load_state(
+    state: TrainState,
+    model: MLP,
+    optimizer: torch.optim.Optimizer,
+    schedule: Any,
+    batches: Batches,
+    keeper: Keeper,
+    best: Best | None,
+    history: History,
+) -> int:
+    """Put every piece of a paused run back; returns the step to continue from."""
+    model.load_state_dict(state.model)
+    optimizer.load_state_dict(state.optimizer)
+    if schedule is not None and state.schedule is not None:
+        schedule.load_state_dict(state.schedule)
+    batches.load(state.batches)
+    keeper.load(state.keeper)
+    if best is not None and state.best is not None:
+        best.load(state.best)
+    history.snapshots.extend(state.snapshots)
+    return state.step
 
 
 def _closure(
@@ -378,31 +301,3 @@ def _closure(
         return loss
 
     return closure
-
-
-class _Best:
-    """Early stopping: remember the weights with the lowest validation loss."""
-
-    def __init__(self, model: MLP, patience: int) -> None:
-        self.model, self.patience = model, patience
-        self.loss, self.step, self.state = math.inf, None, None
-
-    def should_stop(self, snapshot: Snapshot) -> bool:
-        if snapshot.val_loss is not None and snapshot.val_loss < self.loss:
-            self.loss, self.step = snapshot.val_loss, snapshot.step
-            self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        return self.step is not None and snapshot.step - self.step >= self.patience
-
-    def restore(self) -> None:
-        if self.state is not None:
-            self.model.load_state_dict(self.state)
-
-
-def check_trainable(x: torch.Tensor) -> None:
-    """Refuse data with nothing to fit: an input column that never changes."""
-    constant = (x.amax(dim=0) == x.amin(dim=0)).nonzero().flatten().tolist()
-    if constant:
-        raise DataError(f"input column {constant[0] + 1} is constant; there is nothing to fit")
-
-
-__all__ = ["TrainConfig", "TrainingError", "train"]

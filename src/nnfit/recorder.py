@@ -1,0 +1,108 @@
+"""Turning tensors into the pictures' inputs: data checks, the plotting grid, snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import DataError
+from .history import Snapshot
+from .model import MLP
+
+
+def as_matrix(values: Any, name: str) -> torch.Tensor:
+    """Lists, arrays, tensors or DataFrames → float32 tensor (n, k); 1-D becomes (n, 1)."""
+    if isinstance(values, torch.Tensor):
+        tensor = values.detach().to("cpu", torch.float32)
+    else:
+        if hasattr(values, "to_numpy"):  # pandas / polars, without importing either
+            values = values.to_numpy()
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{name} must be numbers, got {type(values).__name__}") from None
+        tensor = torch.from_numpy(array).float()
+    if tensor.ndim == 1:
+        tensor = tensor.unsqueeze(1)
+    if tensor.ndim != 2 or tensor.shape[0] == 0:
+        raise DataError(
+            f"{name} must be 1-D or 2-D with at least one row, got shape {tuple(tensor.shape)}"
+        )
+    if not torch.isfinite(tensor).all():
+        raise DataError(f"{name} has non-finite values (nan or inf); remove or fill them first")
+    return tensor
+
+
+def make_grid(x: torch.Tensor, *, n_1d: int = 200, n_2d: int = 60) -> torch.Tensor:
+    """Where the fit is drawn: a line over x's range (1 input), a mesh (2 inputs), else x itself."""
+    lo, hi = x.min(dim=0).values, x.max(dim=0).values
+    if x.shape[1] == 1:
+        return torch.linspace(float(lo[0]), float(hi[0]), n_1d).unsqueeze(1)  # (n_1d, 1)
+    if x.shape[1] == 2:
+        a = torch.linspace(float(lo[0]), float(hi[0]), n_2d)
+        b = torch.linspace(float(lo[1]), float(hi[1]), n_2d)
+        mesh_a, mesh_b = torch.meshgrid(a, b, indexing="xy")
+        return torch.stack([mesh_a.reshape(-1), mesh_b.reshape(-1)], dim=1)  # (n_2d**2, 2)
+    return x
+
+
+def sample(n: int, k: int, seed: int) -> torch.Tensor | None:
+    """Indices of a seeded random sample of k out of n, or None when all n fit."""
+    if n <= k:
+        return None
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:k].sort().values
+
+
+def sample_rows(values: torch.Tensor, k: int, seed: int) -> torch.Tensor:
+    """At most k rows of values, a seeded random sample when there are more."""
+    rows = sample(values.shape[0], k, seed)
+    return values if rows is None else values[rows]
+
+
+def column_names(given: Sequence[str] | None, n: int, prefix: str) -> tuple[str, ...]:
+    """Column names: the given ones, else x (one column) or x1, x2, ..."""
+    if given is not None:
+        if len(given) != n:
+            raise DataError(f"{len(given)} {prefix} name(s) given for {n} {prefix} column(s)")
+        return tuple(str(name) for name in given)
+    return (prefix,) if n == 1 else tuple(f"{prefix}{i + 1}" for i in range(n))
+
+
+class Recorder:
+    """Turns the model's current weights into a Snapshot (no gradients, no side effects).
+
+    All tensors are standardised and on the model's device: x, y are (a sample of) the
+    training rows, x_grid is where the fit is drawn, x_val/y_val the validation rows.
+    """
+
+    def __init__(
+        self,
+        model: MLP,
+        loss_fn: torch.nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        x_grid: torch.Tensor,
+        x_val: torch.Tensor | None = None,
+        y_val: torch.Tensor | None = None,
+    ) -> None:
+        self.model, self.loss_fn = model, loss_fn
+        self.x, self.y, self.x_grid = x, y, x_grid
+        self.x_val, self.y_val = x_val, y_val
+
+    @torch.no_grad()
+    def __call__(self, step: int, *, final: bool = False) -> Snapshot:
+        model = self.model
+        y_pred, hiddens = model.hidden_outputs(self.x)
+        loss = self.loss_fn(y_pred, self.y).item()
+        # a unit is dead when its output is the same on every point: it cannot bend the fit
+        dead = tuple(int((h.amax(dim=0) == h.amin(dim=0)).sum()) for h in hiddens)
+        val_loss = None
+        if self.x_val is not None:
+            val_loss = self.loss_fn(model.layers(self.x_val), self.y_val).item()
+        y_grid = model.unscale_y(model.layers(self.x_grid)).cpu().numpy()  # (n_grid, n_out)
+        return Snapshot(
+            step=step, loss=loss, y_pred=y_grid, dead=dead, val_loss=val_loss, final=final
+        )

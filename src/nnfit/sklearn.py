@@ -1,0 +1,158 @@
+"""``NNFitRegressor``: nnfit's ``Regressor`` as a scikit-learn estimator (extra ``sklearn``).
+
+It validates input the scikit-learn way (``validate_data``: shapes, dtypes, ``n_features_in_``,
+``feature_names_in_``) and hands the training to ``nnfit.estimator.Regressor``, so pipelines,
+grid searches and cross-validation train exactly what ``nnfit fit`` trains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import UsageError
+from .estimator import REAL_DATA_DEFAULTS, Regressor
+
+try:
+    import sklearn
+    from sklearn.base import BaseEstimator, RegressorMixin
+    from sklearn.utils.validation import check_is_fitted
+except ImportError:
+    raise UsageError("NNFitRegressor needs scikit-learn: pip install 'nnfit[sklearn]'") from None
+try:  # public since scikit-learn 1.6, like __sklearn_tags__ and expected_failed_checks
+    from sklearn.utils.validation import validate_data
+except ImportError:
+    raise UsageError(
+        f"NNFitRegressor needs scikit-learn 1.6 or newer, found {sklearn.__version__}: "
+        "pip install -U 'nnfit[sklearn]'"
+    ) from None
+
+if TYPE_CHECKING:
+    from sklearn.utils import Tags
+
+    from .callbacks import Callback
+
+# scikit-learn's estimator checks that do not apply, with the reason; pass this to
+# ``parametrize_with_checks(..., expected_failed_checks=...)``. Keep it in step with the docstring.
+EXPECTED_FAILED_CHECKS: dict[str, str] = {}
+
+
+class NNFitRegressor(RegressorMixin, BaseEstimator):
+    """Fit y = f(X) with a small neural network, as a scikit-learn regressor.
+
+    The parameters are ``nnfit.estimator.Regressor``'s, with the same defaults (those of
+    ``nnfit fit``); ``fit`` trains through that Regressor, so results match the CLI's.
+
+    Args:
+        hidden: hidden layer widths.
+        activation: activation name (see ``nnfit.model.ACTIVATIONS``).
+        scale: standardise X and y with the training rows' mean and std (predictions stay in
+            y's units).
+        optimizer, lr, steps, loss, batch_size, every, seed, device: as ``nnfit.TrainConfig``.
+        val: fraction of the rows given to ``fit`` held out (seeded) to measure and early-stop
+            on; with too few rows (fewer than 2 left to train on) none are held out.
+        patience: stop after this many steps without a better validation loss (None: never).
+        schedule: learning rate schedule, "constant" or "cosine".
+
+    Learned attributes: ``n_features_in_``, ``feature_names_in_`` (when X has string column
+    names), ``n_outputs_``, ``model_`` (the trained ``nnfit.MLP``), ``history_`` (its
+    ``nnfit.History``: ``nnfit.plot(est.history_, "fit.png")`` draws it), ``metrics_`` (RMSE,
+    MAE, R² on the training and validation rows), ``diagnosis_``, and ``regressor_`` (the fitted
+    ``nnfit.estimator.Regressor`` that ``predict`` uses).
+
+    scikit-learn's estimator checks all pass (tested with ``parametrize_with_checks``); none is
+    listed as an expected failure. ``fit`` needs at least 2 rows and raises ValueError on 1.
+
+    Example:
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> X = np.linspace(-1, 1, 100).reshape(-1, 1)
+        >>> pipe = make_pipeline(StandardScaler(), NNFitRegressor(steps=300))
+        >>> pipe.fit(X, X[:, 0] ** 2).predict(X).shape
+        (100,)
+    """
+
+    def __init__(
+        self,
+        *,
+        hidden: Sequence[int] = REAL_DATA_DEFAULTS["hidden"],
+        activation: str = REAL_DATA_DEFAULTS["activation"],
+        scale: bool = REAL_DATA_DEFAULTS["scale"],
+        optimizer: str = REAL_DATA_DEFAULTS["optimizer"],
+        lr: float = REAL_DATA_DEFAULTS["lr"],
+        steps: int = REAL_DATA_DEFAULTS["steps"],
+        loss: str = "mse",
+        batch_size: int | None = None,
+        every: int = REAL_DATA_DEFAULTS["every"],
+        seed: int = 0,
+        device: str = "cpu",
+        val: float = REAL_DATA_DEFAULTS["val"],
+        patience: int | None = REAL_DATA_DEFAULTS["patience"],
+        schedule: str = REAL_DATA_DEFAULTS["schedule"],
+    ) -> None:
+        self.hidden = hidden
+        self.activation = activation
+        self.scale = scale
+        self.optimizer = optimizer
+        self.lr = lr
+        self.steps = steps
+        self.loss = loss
+        self.batch_size = batch_size
+        self.every = every
+        self.seed = seed
+        self.device = device
+        self.val = val
+        self.patience = patience
+        self.schedule = schedule
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y may be (n,) or (n, n_outputs)
+        return tags
+
+    def fit(self, X: Any, y: Any, *, callbacks: Sequence[Callback] = ()) -> NNFitRegressor:
+        """Validate X and y, train a fresh network on them, and return self.
+
+        Args:
+            X: inputs, shape (n_samples, n_features); arrays, lists, DataFrames.
+            y: targets, shape (n_samples,) or (n_samples, n_outputs).
+            callbacks: nnfit subscribers to the training snapshots (e.g. ``TensorBoardLog``).
+        """
+        y_names = _column_names(y)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, y_numeric=True, multi_output=True, ensure_min_samples=2
+        )
+        x_names = getattr(self, "feature_names_in_", None)
+        regressor = Regressor(**self.get_params())
+        regressor.fit(
+            X,
+            y,
+            callbacks=callbacks,
+            x_names=None if x_names is None else [str(name) for name in x_names],
+            y_names=y_names if y_names is not None and len(y_names) == np.shape(y)[-1] else None,
+        )
+        self.regressor_ = regressor
+        self.model_ = regressor.model_
+        self.history_ = regressor.history_
+        self.metrics_ = regressor.metrics_
+        self.diagnosis_ = regressor.diagnosis_
+        self.n_outputs_ = regressor.n_outputs_
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions in y's units: (n_samples,) for a 1-D y, else (n_samples, n_outputs)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self.regressor_.predict(X)
+
+
+def _column_names(y: Any) -> list[str] | None:
+    """y's column names when it is a DataFrame or a named Series (duck-typed), else None."""
+    if hasattr(y, "columns"):
+        return [str(name) for name in y.columns]
+    name = getattr(y, "name", None)
+    if name is not None and hasattr(y, "to_numpy"):
+        return [str(name)]
+    return None

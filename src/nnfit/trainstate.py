@@ -1,0 +1,176 @@
+"""Everything training carries from one step to the next, so a run can stop and resume exactly.
+
+``TrainState`` holds the weights, the optimiser's and schedule's state, the minibatch order and
+random state, early stopping's best weights and the snapshots so far. ``flatten`` turns it into
+tensors (for safetensors) plus plain JSON, never pickles; ``unflatten`` reverses it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .history import Snapshot
+from .model import MLP
+
+AUTO_BATCH = 8_192  # with batch_size None, larger data sets train on minibatches of AUTO_SIZE
+AUTO_SIZE = 1_024
+
+
+class Batches:
+    """Endless (x, y) batches: the whole set, or shuffled slices of it epoch after epoch."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int | None, seed: int) -> None:
+        n = x.shape[0]
+        if batch_size is None and n > AUTO_BATCH:
+            batch_size = AUTO_SIZE
+        self.x, self.y = x, y
+        self.size = None if batch_size is None or batch_size >= n else batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+        self.order: torch.Tensor | None = None  # this epoch's shuffled row order
+        self.position = 0  # next slice start within order
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch: (batch, n_in) and (batch, n_out)."""
+        if self.size is None:
+            return self.x, self.y
+        n = self.x.shape[0]
+        if self.order is None or self.position + self.size > n:
+            self.order = torch.randperm(n, generator=self.generator).to(self.x.device)
+            self.position = 0
+        index = self.order[self.position : self.position + self.size]
+        self.position += self.size
+        return self.x[index], self.y[index]
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.get_state(),
+            "order": self.order,
+            "position": self.position,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        order = state["order"]
+        self.order = None if order is None else order.to(self.x.device)
+        self.position = int(state["position"])
+
+
+class Keeper:
+    """A copy of the parameters, to fall back on when the loss stops being finite."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.params = list(model.parameters())
+        self.copy = [p.detach().clone() for p in self.params]
+        self.step: int | None = None
+
+    @torch.no_grad()
+    def keep(self, step: int) -> None:
+        for saved, p in zip(self.copy, self.params, strict=True):
+            saved.copy_(p)
+        self.step = step
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        for saved, p in zip(self.copy, self.params, strict=True):
+            p.copy_(saved)
+
+    def state(self) -> dict[str, Any]:
+        return {"copy": list(self.copy), "step": self.step}
+
+    @torch.no_grad()
+    def load(self, state: dict[str, Any]) -> None:
+        for saved, value in zip(self.copy, state["copy"], strict=True):
+            saved.copy_(value)
+        self.step = state["step"]
+
+
+class Best:
+    """Early stopping: remember the weights with the lowest validation loss."""
+
+    def __init__(self, model: MLP, patience: int) -> None:
+        self.model, self.patience = model, patience
+        self.loss, self.step = math.inf, None
+        self.weights: dict[str, torch.Tensor] | None = None
+
+    def should_stop(self, snapshot: Snapshot) -> bool:
+        """Record an improvement; True once ``patience`` steps passed without one."""
+        if snapshot.val_loss is not None and snapshot.val_loss < self.loss:
+            self.loss, self.step = snapshot.val_loss, snapshot.step
+            self.weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        return self.step is not None and snapshot.step - self.step >= self.patience
+
+    def restore(self) -> None:
+        if self.weights is not None:
+            self.model.load_state_dict(self.weights)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "loss": None if math.isinf(self.loss) else self.loss,
+            "step": self.step,
+            "weights": self.weights,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.loss = math.inf if state["loss"] is None else float(state["loss"])
+        self.step, self.weights = state["step"], state["weights"]
+
+
+@dataclass
+class TrainState:
+    """A run paused between two steps: resuming from it gives the uninterrupted result."""
+
+    step: int  # the next step to run
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    schedule: dict[str, Any] | None
+    batches: dict[str, Any]
+    keeper: dict[str, Any]
+    best: dict[str, Any] | None
+    snapshots: list[Snapshot] = field(default_factory=list)  # recorded so far, none final
+
+
+def flatten(tree: Any, prefix: str = "") -> tuple[Any, dict[str, torch.Tensor]]:
+    """Split nested dicts/lists into JSON (tensors replaced by {"tensor": key}) and tensors."""
+    tensors: dict[str, torch.Tensor] = {}
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, torch.Tensor):
+            tensors[path] = node.detach().cpu().contiguous()
+            return {"tensor": path}
+        if isinstance(node, dict):
+            return {"dict": [[_key(k), walk(v, f"{path}.{k}")] for k, v in node.items()]}
+        if isinstance(node, (list, tuple)):
+            return {"list": [walk(v, f"{path}.{i}") for i, v in enumerate(node)]}
+        if node is None or isinstance(node, (bool, int, str)):
+            return node
+        if isinstance(node, float):
+            return {"float": repr(node)}  # exact, and inf/nan survive JSON
+        raise TypeError(f"cannot store {type(node).__name__} in a checkpoint")
+
+    return walk(tree, prefix), tensors
+
+
+def unflatten(data: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of ``flatten``."""
+    if isinstance(data, dict):
+        if "tensor" in data:
+            return tensors[data["tensor"]]
+        if "float" in data:
+            return float(data["float"])
+        if "list" in data:
+            return [unflatten(v, tensors) for v in data["list"]]
+        return {_unkey(k): unflatten(v, tensors) for k, v in data["dict"]}
+    return data
+
+
+def _key(key: Any) -> list[Any]:
+    """Dict keys keep their type (optimizer state is keyed by int)."""
+    return ["int", key] if isinstance(key, int) else ["str", str(key)]
+
+
+def _unkey(key: list[Any]) -> Any:
+    return int(key[1]) if key[0] == "int" else key[1]
