@@ -32,12 +32,15 @@ _LAZY = {
     "Outputs": "runner",
     "PRESETS": "config",
     "Progress": "terminal",
+    "Regressor": "estimator",
     "RunConfig": "config",
     "Snapshot": "history",
     "TrainConfig": "training",
     "animate": "animation",
     "build_config": "config",
     "diagnose": "diagnostics",
+    "fit": "estimator",
+    "load": "runfolder",
     "make_data": "data",
     "plot": "plotting",
     "run": "runner",
@@ -59,6 +62,7 @@ __all__ = [
     "Outputs",
     "PRESETS",
     "Progress",
+    "Regressor",
     "RunConfig",
     "Snapshot",
     "TrainConfig",
@@ -68,6 +72,8 @@ __all__ = [
     "animate",
     "build_config",
     "diagnose",
+    "fit",
+    "load",
     "make_data",
     "plot",
     "run",
@@ -93,11 +99,13 @@ if TYPE_CHECKING:
     from .config import PRESETS, RunConfig, build_config
     from .data import DataConfig, make_data
     from .diagnostics import Diagnosis, diagnose
+    from .estimator import Regressor, fit
     from .history import History, Snapshot
     from .live import LiveWindow
     from .logfile import JsonlLog
     from .model import MLP, ModelConfig
     from .plotting import plot
+    from .runfolder import load
     from .runner import Outputs, run
     from .terminal import Progress
     from .training import TrainConfig, train

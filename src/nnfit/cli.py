@@ -149,6 +149,30 @@ FLAGS: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {
         (("--device",), {"help": "cpu (default), cuda or auto"}),
     ],
     "output": [
+        (
+            ("--out",),
+            {
+                "metavar": "DIR",
+                "help": "save the run folder: model (safetensors), "
+                "settings, metrics, history and pictures (load with nnfit.load)",
+            },
+        ),
+        (
+            ("--checkpoint-every",),
+            {
+                "type": "whole",
+                "metavar": "N",
+                "help": "save a resumable checkpoint to the run folder every N steps",
+            },
+        ),
+        (
+            ("--tensorboard",),
+            {
+                "metavar": "DIR",
+                "help": "log losses, metrics and the fit "
+                "picture for TensorBoard (extra: nnfit[tensorboard])",
+            },
+        ),
         (("--save",), {"metavar": "FILE", "help": "save the animation: .gif or .mp4"}),
         (("--plot",), {"metavar": "FILE", "help": "save the final picture: .png, .svg or .pdf"}),
         (("--log",), {"metavar": "FILE", "help": "write metrics, one JSON line per frame"}),
@@ -214,13 +238,69 @@ def make_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "source", metavar="SOURCE", nargs="?", help="data file, - for stdin, or RUN.toml"
     )
+    fit.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue an interrupted or checkpointed run folder exactly where it stopped",
+    )
     _add_run_flags(fit)
+    _add_model_commands(commands)
     commands.add_parser(
         "examples",
         help="list the data sets shipped with nnfit",
         description="List the data sets shipped with nnfit; fit one with nnfit fit --example NAME.",
     )
     return parser
+
+
+def _add_model_commands(commands: Any) -> None:
+    """``predict``, ``show`` and ``export``: use a saved run folder."""
+    predict = commands.add_parser(
+        "predict",
+        help="predict with a saved run folder",
+        description="Predict with a saved model: for each row of a data file (its input "
+        "columns are matched by name to those the model was trained on), or for --x values.",
+    )
+    predict.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    predict.add_argument("data", metavar="DATA", nargs="?", help="data file (- for stdin)")
+    predict.add_argument(
+        "--x",
+        action="append",
+        metavar="VALUES",
+        dest="values",
+        help="input values of one row, comma-separated for several inputs; repeat for more rows",
+    )
+    predict.add_argument("--out", metavar="FILE", help="write a CSV here instead of stdout")
+    predict.add_argument("--encoding", help="text encoding of DATA (default: detected)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    show = commands.add_parser(
+        "show",
+        help="summarise a run folder and show its picture",
+        description="Print a run's architecture, data, metrics and diagnosis, show its final "
+        "picture, or replay its history into an animation without retraining.",
+    )
+    show.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    show.add_argument("--animate", metavar="FILE", help="replay the history into .gif or .mp4")
+    show.add_argument("--fps", type=_number, help="frames per second (10)")
+    show.add_argument("--size", type=_size, help="frame size in pixels WxH (800x400)")
+    show.add_argument("--no-window", action="store_true", help="print the picture's path only")
+    show.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    export = commands.add_parser(
+        "export",
+        help="export a run's model: ONNX, standalone NumPy, or exact formula",
+        description="Export a saved model: --onnx (checked against PyTorch with onnxruntime; "
+        "extra nnfit[onnx]), --python (a NumPy-only predict function), or --formula (the "
+        "exact piecewise-linear function of a one-input ReLU network).",
+    )
+    export.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    export.add_argument("--onnx", metavar="FILE", help="write an ONNX model (.onnx)")
+    export.add_argument("--python", metavar="FILE", help="write a standalone NumPy module (.py)")
+    export.add_argument(
+        "--formula",
+        action="store_true",
+        help="print the exact piecewise-linear formula (ReLU, one input)",
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
 
 def _whole(text: str) -> int:
@@ -322,6 +402,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command in ("predict", "show", "export"):
+            from . import commands
+
+            return commands.run_model_command(args)
         from .runner import run_command
 
         return run_command(args)

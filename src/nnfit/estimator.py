@@ -7,7 +7,7 @@ returns ``self``, learned state ends in ``_``, and ``predict`` returns the shape
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .config import RunConfig
     from .model import MLP, ModelConfig
     from .training import TrainConfig
+    from .trainstate import TrainState
 
 # Defaults for real data, defended in the README ("Defaults for real data").
 REAL_DATA_DEFAULTS: dict[str, Any] = {
@@ -134,6 +135,9 @@ class Regressor:
         x_names: Sequence[str] | None = None,
         y_names: Sequence[str] | None = None,
         stop: threading.Event | None = None,
+        resume: TrainState | None = None,
+        checkpoint: Callable[[TrainState], None] | None = None,
+        checkpoint_every: int | None = None,
     ) -> Regressor:
         """Split off validation rows, standardise, train, and measure; returns self.
 
@@ -145,6 +149,8 @@ class Regressor:
             noise_floor: known noise variance in y's units (synthetic data), for the pictures.
             x_names, y_names: column names; default from DataFrame columns or x, y.
             stop: an event that ends training early when set.
+            resume, checkpoint, checkpoint_every: pause and continue training exactly (see
+                ``nnfit.training.train``).
 
         Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
         val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
@@ -188,6 +194,9 @@ class Regressor:
             x_names=self.x_names_,
             y_names=self.y_names_,
             stop=stop,
+            resume=resume,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
         )
         self.diagnosis_ = diagnose(self.history_)
         self.metrics_ = {"train": self._metrics(x2[train_rows], y2[train_rows])}

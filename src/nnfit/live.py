@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from .callbacks import Callback
 from .errors import UsageError
-from .render import FitFigure, check_size
 
 if TYPE_CHECKING:
     from .history import History, Snapshot
+    from .render import FitFigure
 
 NON_INTERACTIVE = ("agg", "cairo", "pdf", "pgf", "ps", "svg", "template")
 TICK_S = 0.01  # how often the main thread looks at the window and the queue
@@ -95,6 +95,8 @@ class LiveWindow(Callback):
     def __init__(
         self, *, fps: float = 10, size: tuple[int, int] = (800, 400), backend: str | None = None
     ) -> None:
+        from .render import check_size  # matplotlib loads only when a window is wanted
+
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0.1 <= fps <= 120:
             raise UsageError(f"fps must be a number between 0.1 and 120, got {fps!r}")
         self.fps, self.size, self.backend = float(fps), check_size(size), backend
@@ -125,11 +127,14 @@ class LiveWindow(Callback):
 
     @property
     def is_open(self) -> bool:
+        """True from ``open`` until the window is closed."""
         return self.fit is not None and not self.closed.is_set()
 
     def open(self) -> None:
         """Create the window (main thread only) for the history given to ``on_train_begin``."""
         import matplotlib.pyplot as plt
+
+        from .render import FitFigure
 
         assert self.history is not None
         current = plt.get_backend()

@@ -7,7 +7,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .callbacks import Callback
 from .files import check_writable
@@ -35,14 +35,7 @@ class JsonlLog(Callback):
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
         assert self.file is not None, "on_train_begin opens the log"
-        record = {
-            "step": snapshot.step,
-            "loss": _finite(snapshot.loss),
-            "val_loss": _finite(snapshot.val_loss),
-            "dead": list(snapshot.dead),
-            "final": snapshot.final,
-            "time": round(time.perf_counter() - self.start, 6),
-        }
+        record = snapshot_record(snapshot, seconds=time.perf_counter() - self.start)
         self.file.write(json.dumps(record) + "\n")
         self.file.flush()
 
@@ -50,6 +43,20 @@ class JsonlLog(Callback):
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+def snapshot_record(snapshot: Snapshot, *, seconds: float | None = None) -> dict[str, Any]:
+    """The log line of one snapshot: step, losses (null when not finite), dead units, time."""
+    record = {
+        "step": snapshot.step,
+        "loss": _finite(snapshot.loss),
+        "val_loss": _finite(snapshot.val_loss),
+        "dead": list(snapshot.dead),
+        "final": snapshot.final,
+    }
+    if seconds is not None:
+        record["time"] = round(seconds, 6)
+    return record
 
 
 def _finite(value: float | None) -> float | None:

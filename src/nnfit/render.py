@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter
 
 from .errors import DataError, UsageError
 from .panels import ON_TOP, LinePanel, MapPanel, ParityPanel, mesh_shape, pad
@@ -85,6 +86,7 @@ class FitFigure:
         self.live = live or not history.snapshots
         self.animated: list[Any] = []  # artists drawn per frame, in drawing order
         self._background: Any = None
+        self._drawn = False  # whether draw_frame has filled the moving artists yet
         self._positions: dict[int, int] = {}  # id(snapshot) → index in history.snapshots
         self._curve: tuple[list[int], list[float], list[float]] = ([], [], [])
         self._curve_len: list[int] = []  # loss-curve points up to each snapshot
@@ -160,10 +162,23 @@ class FitFigure:
         """Loss against step on a log scale: train, validation, and the noise floor."""
         ax, history = self.loss_ax, self.history
         ax.set_yscale("log")
+        # the limits always span over a decade, so powers of ten suffice as labels; few minor
+        # ticks, as each costs milliseconds to make on the first drawing
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         (self.loss_line,) = ax.plot(
-            [], [], color="C0", lw=2, label="train", zorder=ON_TOP, animated=True
+            [],
+            [],
+            color="C0",
+            lw=2,
+            marker="o",
+            markersize=4,
+            markevery=[-1],
+            label="train",
+            zorder=ON_TOP,
+            animated=True,
         )
         self.animated.append(self.loss_line)
         self.val_line = None
@@ -197,7 +212,11 @@ class FitFigure:
         positive = _positive([*values, history.noise_floor])
         self._loss_set = bool(positive) and not self.live
         if self._loss_set:
-            self.loss_ax.set_ylim(min(positive) / 1.5, max(positive) * HEADROOM)
+            low, high = min(positive), max(positive)
+            # room above the curve for the legend: a fifth of the decades shown, at least
+            top = high * max(HEADROOM, (high / low) ** 0.2)
+            # over a decade shown: log ticks then label only the powers of ten
+            self.loss_ax.set_ylim(min(low / 1.5, top / 20), top)
 
     def _layout(self, footer: str | None) -> dict[str, float]:
         """Margins in inches (text is sized in points), as figure fractions for the gridspec.
@@ -235,7 +254,7 @@ class FitFigure:
             y_pred = snapshot.y_pred[:, k]  # (n_grid,)
             panel.update(y_pred)
             if panel.has_ylim:
-                self._grow_ylim(panel.ax, panel.fit_range(y_pred), linear=True)
+                self._grow_ylim(panel.ax, panel.fit_range(y_pred))
         self.loss_text.set_text(_loss_label(snapshot.loss))
         self.note_text.set_text(note or "")
         self.note_text.set_visible(bool(note))
@@ -247,6 +266,7 @@ class FitFigure:
             self.val_line.set_data(steps[:n], val_losses[:n])
         self._grow_loss_limits(snapshot)
         self.step_text.set_text(f"step {snapshot.step} of {self._total}")
+        self._drawn = True
 
     def blit(self) -> None:
         """Restore the static background (rendering it if needed) and draw the moving artists."""
@@ -293,8 +313,9 @@ class FitFigure:
         if (event is not None and event.canvas is not self.canvas) or self.canvas.is_saving():
             return
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        for artist in self.animated:
-            self.figure.draw_artist(artist)
+        if self._drawn:  # a window draws before the first frame: show no placeholder data
+            for artist in self.animated:
+                self.figure.draw_artist(artist)
 
     def _curve_upto(self, snapshot: Snapshot) -> int:
         """Number of loss-curve points to show for ``snapshot`` (it and those before it)."""
@@ -314,7 +335,7 @@ class FitFigure:
             return self._curve_len[i]
         return int(np.searchsorted(steps, snapshot.step, side="right"))
 
-    def _grow_ylim(self, ax: Any, span: tuple[float, float], *, linear: bool) -> None:
+    def _grow_ylim(self, ax: Any, span: tuple[float, float]) -> None:
         """Widen ax's y limits when ``span`` leaves them; the next blit redraws the background."""
         lo, hi = ax.get_ylim()
         if not (span[0] < lo or span[1] > hi):
@@ -356,8 +377,8 @@ def _last_step(history: History) -> int:
 
 
 def _loss_label(loss: float) -> str:
-    """The lesson's ``Loss=0.0123``; tiny losses in scientific notation."""
-    return f"Loss={loss:.4f}" if not (0 < abs(loss) < 1e-3) else f"Loss={loss:.2e}"
+    """The lesson's ``Loss=0.0123``; very small or large losses in scientific notation."""
+    return f"Loss={loss:.4f}" if loss == 0 or 1e-3 <= abs(loss) < 1e4 else f"Loss={loss:.3g}"
 
 
 def _finite(value: float | None) -> float:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import (
     DATA_PRESET,
@@ -25,12 +26,18 @@ from .files import check_writable, unique_path, write_atomic
 
 if TYPE_CHECKING:
     from .history import History
+    from .trainstate import TrainState
+
+INTERRUPTED = 130  # exit status after Ctrl-C or SIGTERM, as shells report SIGINT
 
 
 @dataclass(frozen=True)
 class Outputs:
     """Where a run shows and saves itself; the CLI's output flags map onto these fields."""
 
+    out: Path | None = None  # run folder (model, settings, metrics, history, pictures)
+    checkpoint_every: int | None = None  # steps between resumable checkpoints in ``out``
+    tensorboard: Path | None = None  # TensorBoard log folder
     save: Path | None = None  # animation file (.gif or .mp4)
     plot: Path | None = None  # final picture (.png, .svg or .pdf)
     log: Path | None = None  # metrics log (.jsonl)
@@ -40,29 +47,39 @@ class Outputs:
     window: bool = True  # show a live window when a display exists
     wait: bool = True  # keep the window open at the end until it is closed
     quiet: bool = False  # print only errors and the result
-    overwrite: bool = False  # replace existing files
+    overwrite: bool = False  # replace existing files and run folders
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.fps <= 120:
             raise UsageError(f"--fps must be between 0.1 and 120, got {self.fps:g}")
-        checks = {
-            "--save": (".gif", ".mp4"),
-            "--plot": (".png", ".svg", ".pdf"),
-            "--save-config": (".toml",),
+        allowed = {
+            "save": (".gif", ".mp4"),
+            "plot": (".png", ".svg", ".pdf"),
+            "save_config": (".toml",),
         }
-        for flag, allowed in checks.items():
-            path = getattr(self, flag[2:].replace("-", "_"))
-            if path is not None and path.suffix.lower() not in allowed:
+        for name, suffixes in allowed.items():
+            path = getattr(self, name)
+            if path is not None and path.suffix.lower() not in suffixes:
+                flag = "--" + name.replace("_", "-")
                 raise UsageError(
-                    f"{flag} {path}: unsupported file type; use {' or '.join(allowed)}"
+                    f"{flag} {path}: unsupported file type; use {' or '.join(suffixes)}"
                 )
-        for flag in ("--save", "--plot", "--log", "--save-config"):
-            path = getattr(self, flag[2:].replace("-", "_"))
+        for name in ("save", "plot", "log", "save_config"):
+            path = getattr(self, name)
             if path is not None:
-                check_writable(path, overwrite=self.overwrite, flag=flag)
+                check_writable(path, overwrite=self.overwrite, flag="--" + name.replace("_", "-"))
         paths = [p.resolve() for p in (self.save, self.plot, self.log, self.save_config) if p]
         if len(paths) != len(set(paths)):
             raise UsageError("two outputs name the same file; give each a different name")
+        if self.out is not None:
+            if self.out.exists() and not self.out.is_dir():
+                raise UsageError(f"--out {self.out} is a file; give a folder name")
+            if self.out.exists() and not self.overwrite:
+                raise UsageError(
+                    f"--out {self.out} already exists; choose another name or pass --overwrite"
+                )
+        if self.checkpoint_every is not None and self.out is None:
+            raise UsageError("--checkpoint-every needs --out DIR to know where to save")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -74,14 +91,15 @@ def run_command(args: argparse.Namespace) -> int:
 
         print(format_examples())
         return 0
-    base: dict = {}
-    source = "flags"
-    preset = args.preset
     overrides = overrides_from(args)
+    resume = getattr(args, "resume", None)
+    if resume is not None:
+        return _resume(args, overrides)
+    base: dict = {}
+    source, preset = "flags", args.preset
     if args.command == "fit":
         if args.source is not None and args.source.lower().endswith(".toml"):
-            base = read_config(args.source)
-            source = str(args.source)
+            base, source = read_config(args.source), str(args.source)
             preset = preset or base.pop("__preset__", None)
         elif args.source is not None:
             overrides["data"]["file"] = args.source
@@ -93,11 +111,26 @@ def run_command(args: argparse.Namespace) -> int:
         preset = preset or DATA_PRESET
     preset = preset or DEFAULT_PRESET
     config = build_config(preset, base=base, source=source, **overrides)
-    outputs = Outputs(
-        save=_path(args.save),
-        plot=_path(args.plot),
-        log=_path(args.log),
-        save_config=_path(args.save_config),
+    outputs = _outputs(args)
+    if config.data.file == "-" and outputs.save_config is not None:
+        raise UsageError("--save-config cannot repeat data read from stdin; save it to a file")
+    history = run(config, outputs, preset=preset)
+    gc.freeze()  # skip tearing down every object at exit: the process ends sooner
+    return INTERRUPTED if history.stop_reason == "interrupted" else 0
+
+
+def _outputs(args: argparse.Namespace, **changes: Any) -> Outputs:
+    def path(text: str | None) -> Path | None:
+        return None if text is None else Path(text)
+
+    fields = dict(
+        out=path(args.out),
+        checkpoint_every=args.checkpoint_every,
+        tensorboard=path(args.tensorboard),
+        save=path(args.save),
+        plot=path(args.plot),
+        log=path(args.log),
+        save_config=path(args.save_config),
         fps=args.fps or 10.0,
         size=args.size or (800, 400),
         window=not args.no_window,
@@ -105,15 +138,33 @@ def run_command(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         overwrite=args.overwrite,
     )
-    if config.data.file == "-" and outputs.save_config is not None:
-        raise UsageError("--save-config cannot repeat data read from stdin; save it to a file")
-    history = run(config, outputs, preset=preset)
-    gc.freeze()  # skip tearing down every object at exit: the process ends sooner
-    return 130 if history.stop_reason == "interrupted" else 0
+    return Outputs(**{**fields, **changes})
 
 
-def _path(text: str | None) -> Path | None:
-    return None if text is None else Path(text)
+def _resume(args: argparse.Namespace, overrides: dict[str, dict[str, Any]]) -> int:
+    """``nnfit fit --resume DIR``: the run's own settings, continued into the same folder."""
+    from .runfolder import load_state, read_run
+
+    given = sorted(
+        f"{k}" for section in overrides.values() for k, v in section.items() if v is not None
+    )
+    if given or args.source or args.preset:
+        raise UsageError(
+            "--resume continues a run with its own settings; drop "
+            f"{', '.join(given) or 'SOURCE/--preset'}"
+        )
+    folder = Path(args.resume)
+    info = read_run(folder)
+    state = load_state(folder)
+    settings = dict(info["settings"])
+    preset = settings.pop("preset", DEFAULT_PRESET)
+    config = build_config(preset, base=settings, source=str(folder / "run.json"))
+    outputs = _outputs(
+        args, out=Path(args.out) if args.out else folder, overwrite=args.overwrite or not args.out
+    )
+    history = run(config, outputs, preset=preset, resume=state, data_sha256=info["data"]["sha256"])
+    gc.freeze()
+    return INTERRUPTED if history.stop_reason == "interrupted" else 0
 
 
 def _say(outputs: Outputs, line: str) -> None:
@@ -122,7 +173,12 @@ def _say(outputs: Outputs, line: str) -> None:
 
 
 def run(
-    config: RunConfig, outputs: Outputs | None = None, *, preset: str = DEFAULT_PRESET
+    config: RunConfig,
+    outputs: Outputs | None = None,
+    *,
+    preset: str = DEFAULT_PRESET,
+    resume: TrainState | None = None,
+    data_sha256: str | None = None,
 ) -> History:
     """Get the data, build the model, train with every requested view, save the files.
 
@@ -130,24 +186,29 @@ def run(
         config: data, model and training settings.
         outputs: where to show and save; default: a live window if there is a display,
             otherwise the animation and picture in the current folder.
-        preset: the preset ``config`` was built from, recorded in --save-config files.
+        preset: the preset ``config`` was built from, recorded in saved settings.
+        resume: a paused TrainState to continue from (``nnfit fit --resume``).
+        data_sha256: with ``resume``, the hash the data must still have.
 
     Returns:
         The training History (``history.settings`` holds the config and the metrics).
     """
-    import threading
-
     from .dataset import load_dataset
     from .estimator import Regressor
     from .live import has_display
-    from .logfile import JsonlLog
-    from .metrics import format_metrics
-    from .terminal import Progress, loading_progress
+    from .runfolder import data_hash
+    from .terminal import loading_progress
 
     outputs = outputs or Outputs()
     dataset = load_dataset(
         config.data, seed=config.train.seed, progress=None if outputs.quiet else loading_progress()
     )
+    digest = data_hash(dataset.x, dataset.y)
+    if data_sha256 is not None and digest != data_sha256:
+        raise UsageError(
+            f"the data of {dataset.source} changed since the run was saved; "
+            "resume needs the same data (or start a new run)"
+        )
     if dataset.n_dropped:
         _say(outputs, f"dropped {dataset.n_dropped} row(s) with missing values")
     if outputs.save_config is not None:
@@ -155,7 +216,7 @@ def run(
         _say(outputs, f"settings written to {outputs.save_config}")
     live = outputs.window and has_display()
     save, plot_path = outputs.save, outputs.plot
-    if outputs.window and not live and save is None and plot_path is None:
+    if outputs.window and not live and save is None and plot_path is None and not outputs.out:
         save, plot_path = unique_path(Path("nnfit-demo.gif")), unique_path(Path("nnfit-demo.png"))
         _say(
             outputs,
@@ -167,39 +228,15 @@ def run(
     model = regressor.make_model(dataset.x.shape[1], dataset.y.shape[1])
     if not outputs.quiet:
         print(model)
-    callbacks: list = []
-    if not outputs.quiet:
-        callbacks.append(Progress(config.train.steps))
-    if outputs.log is not None:
-        callbacks.append(JsonlLog(outputs.log, overwrite=outputs.overwrite))
-    stop = threading.Event()
-
-    def fit() -> History:
-        regressor.fit(
-            dataset.x,
-            dataset.y,
-            callbacks=callbacks,
-            model=model,
-            noise_floor=dataset.noise_floor,
-            x_names=dataset.x_names,
-            y_names=dataset.y_names,
-            stop=stop,
-        )
-        return regressor.history_
-
-    if live:
-        from .live import LiveWindow, run_live
-
-        window = LiveWindow(fps=outputs.fps, size=outputs.size)
-        callbacks.append(window)
-        history = run_live(fit, window, stop=stop, wait=outputs.wait)
-    else:
-        history = fit()
+    session = _Session(config, outputs, preset, dataset, digest, regressor)
+    history = session.train(model, live=live, resume=resume)
     history.settings.update(config.to_dict())
     history.settings["metrics"] = regressor.metrics_
     history.settings["source"] = dataset.source
     print(f"final loss: {history.final.loss:.6g} (step {history.final.step})")
     if not config.data.synthetic or config.data.val > 0:
+        from .metrics import format_metrics
+
         print(format_metrics(regressor.metrics_))
     print(regressor.diagnosis_.message)
     if save is not None:
@@ -212,4 +249,158 @@ def run(
 
         plot(history, plot_path, overwrite=outputs.overwrite)
         _say(outputs, f"picture saved to {plot_path}")
+    session.finish(history, animation=save)
     return history
+
+
+class _Session:
+    """The parts of a run that outlive it: checkpoints, signals and the run folder."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        outputs: Outputs,
+        preset: str,
+        dataset: Any,
+        digest: str,
+        regressor: Any,
+    ) -> None:
+        self.config, self.outputs, self.preset = config, outputs, preset
+        self.dataset, self.digest, self.regressor = dataset, digest, regressor
+        self.state: TrainState | None = None
+        self.history: History | None = None
+
+    def train(self, model: Any, *, live: bool, resume: TrainState | None) -> History:
+        import threading
+
+        from .callbacks import Callback
+        from .logfile import JsonlLog
+        from .terminal import Progress
+
+        session = self
+
+        class Tap(Callback):  # keeps the history being written, for checkpoints
+            def on_train_begin(self, history: History) -> None:
+                session.history = history
+
+        outputs, dataset = self.outputs, self.dataset
+        callbacks: list = [Tap()]
+        if not outputs.quiet:
+            callbacks.append(Progress(self.config.train.steps))
+        if outputs.log is not None:
+            callbacks.append(JsonlLog(outputs.log, overwrite=outputs.overwrite))
+        if outputs.tensorboard is not None:
+            from .tensorboard import TensorBoardLog
+
+            callbacks.append(TensorBoardLog(outputs.tensorboard))
+        stop = threading.Event()
+
+        def fit() -> History:
+            self.regressor.fit(
+                dataset.x,
+                dataset.y,
+                callbacks=callbacks,
+                model=model,
+                noise_floor=dataset.noise_floor,
+                x_names=dataset.x_names,
+                y_names=dataset.y_names,
+                stop=stop,
+                resume=resume,
+                checkpoint=self.checkpoint,
+                checkpoint_every=outputs.checkpoint_every,
+            )
+            return self.regressor.history_
+
+        if live:
+            from .live import LiveWindow, run_live
+
+            window = LiveWindow(fps=outputs.fps, size=outputs.size)
+            callbacks.append(window)
+            return run_live(fit, window, stop=stop, wait=outputs.wait)
+        with _signals_set(stop):
+            return fit()
+
+    def checkpoint(self, state: TrainState) -> None:
+        """Keep the newest paused state; write it to the run folder if checkpoints are on."""
+        self.state = state
+        every = self.outputs.checkpoint_every
+        if every and state.step % every == 0 and self.history is not None:
+            self._save(self.outputs.out, "checkpoint", self.history, picture=False)
+
+    def _save(
+        self,
+        folder: Path | None,
+        status: str,
+        history: History,
+        *,
+        picture: bool = True,
+        animation: Path | None = None,
+    ) -> None:
+        from .runfolder import save_run
+
+        if folder is None:
+            return
+        data = {
+            "source": self.dataset.source,
+            "sha256": self.digest,
+            "rows": len(self.dataset.x),
+            "n_dropped": self.dataset.n_dropped,
+        }
+        settings = {"preset": self.preset, **self.config.to_dict()}
+        save_run(
+            folder,
+            self.regressor,
+            history=history,
+            settings=settings,
+            data=data,
+            status=status,
+            state=self.state if status != "complete" else None,
+            picture=picture,
+            animation=animation,
+        )
+
+    def finish(self, history: History, *, animation: Path | None) -> None:
+        """Save the run folder; an interrupted run is saved even without --out."""
+        out = self.outputs.out
+        if history.stop_reason == "interrupted":
+            if out is None:
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                out = unique_path(Path("runs") / f"interrupted-{stamp}")
+            resumable = self.state is not None and self.state.step == history.final.step
+            if not resumable:
+                self.state = None
+            self._save(out, "interrupted" if resumable else "complete", history)
+            how = f"; resume with: nnfit fit --resume {out}" if resumable else ""
+            print(f"interrupted at step {history.final.step}: saved to {out}{how}", file=sys.stderr)
+        elif out is not None:
+            self._save(out, "complete", history, animation=animation)
+            _say(self.outputs, f"run saved to {out} (load it with nnfit.load('{out}'))")
+
+
+class _signals_set:
+    """While training runs, Ctrl-C and SIGTERM set ``stop`` so the loop ends between steps."""
+
+    def __init__(self, stop: Any) -> None:
+        self.stop, self.previous = stop, {}
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for name in ("SIGINT", "SIGTERM"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                self.previous[number] = signal.signal(number, self._handle)
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.stop.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.stop.set()
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)

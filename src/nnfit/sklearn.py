@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 
     from .callbacks import Callback
 
-# scikit-learn's estimator checks that do not apply, with the reason; pass this to
-# ``parametrize_with_checks(..., expected_failed_checks=...)``. Keep it in step with the docstring.
-EXPECTED_FAILED_CHECKS: dict[str, str] = {}
-
 
 class NNFitRegressor(RegressorMixin, BaseEstimator):
     """Fit y = f(X) with a small neural network, as a scikit-learn regressor.
@@ -62,8 +58,9 @@ class NNFitRegressor(RegressorMixin, BaseEstimator):
     MAE, R² on the training and validation rows), ``diagnosis_``, and ``regressor_`` (the fitted
     ``nnfit.estimator.Regressor`` that ``predict`` uses).
 
-    scikit-learn's estimator checks all pass (tested with ``parametrize_with_checks``); none is
-    listed as an expected failure. ``fit`` needs at least 2 rows and raises ValueError on 1.
+    Expected failures of scikit-learn's estimator checks (``parametrize_with_checks``): none.
+    Every check passes, ``check_array_api_input`` too when ``SCIPY_ARRAY_API=1`` is set
+    (scikit-learn skips it otherwise). ``fit`` needs at least 2 rows: 1 raises ValueError.
 
     Example:
         >>> from sklearn.pipeline import make_pipeline
@@ -125,13 +122,14 @@ class NNFitRegressor(RegressorMixin, BaseEstimator):
             self, X, y, dtype=np.float64, y_numeric=True, multi_output=True, ensure_min_samples=2
         )
         x_names = getattr(self, "feature_names_in_", None)
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
         regressor = Regressor(**self.get_params())
         regressor.fit(
             X,
             y,
             callbacks=callbacks,
             x_names=None if x_names is None else [str(name) for name in x_names],
-            y_names=y_names if y_names is not None and len(y_names) == np.shape(y)[-1] else None,
+            y_names=y_names if y_names is not None and len(y_names) == n_outputs else None,
         )
         self.regressor_ = regressor
         self.model_ = regressor.model_
