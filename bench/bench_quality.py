@@ -77,8 +77,13 @@ def spline(x: np.ndarray, y: np.ndarray, x_test: np.ndarray) -> np.ndarray:
     x_unique, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
     y_mean = np.bincount(inverse, weights=y) / counts
     centre, width = x_unique.mean(), x_unique.std()  # standardised x keeps the solve well scaled
-    curve = make_smoothing_spline((x_unique - centre) / width, y_mean, w=counts.astype(float))
-    return curve((x_test - centre) / width)
+    t = (x_unique - centre) / width
+    curve = make_smoothing_spline(t, y_mean, w=counts.astype(float))
+    # a natural spline is straight beyond the data (as R's smooth.spline predicts); scipy's
+    # BSpline would carry on the end pieces' cubics instead
+    t_test = (x_test - centre) / width
+    edge = np.clip(t_test, t[0], t[-1])
+    return curve(edge) + curve.derivative()(edge) * (t_test - edge)
 
 
 def gaussian_process(x: np.ndarray, y: np.ndarray, x_test: np.ndarray) -> np.ndarray:

@@ -17,3 +17,14 @@ def lesson_history():
     x, y = nnfit.make_data(seed=0)
     model = nnfit.MLP(1, 10, 1, seed=0)
     return nnfit.train(model, x, y, nnfit.TrainConfig(), noise_floor=0.2**2 / 12)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models train fastest on one thread, and tests run two at a time on two cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -16,6 +16,7 @@ EXPECTED = [
     "MLP",
     "ModelConfig",
     "NNFitError",
+    "NNFitRegressor",
     "Outputs",
     "PRESETS",
     "Progress",
@@ -53,7 +54,6 @@ def test_every_public_name_resolves_to_a_documented_object():
 def test_functions_are_not_shadowed_by_modules():
     import nnfit.animation
     import nnfit.plotting
-
     import nnfit.training
 
     assert callable(nnfit.train) and callable(nnfit.animate) and callable(nnfit.plot)

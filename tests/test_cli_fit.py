@@ -157,8 +157,8 @@ def test_unsupported_extension_and_parquet_work(tmp_path, capsys):
     bad = write(tmp_path / "data.xlsx", b"PK\x03\x04")
     code, _, err = run(capsys, "fit", str(bad), *QUICK)
     assert code == 2 and "CSV" in err
-    pyarrow = pytest.importorskip("pyarrow.parquet")  # in the dev extra
-    import pyarrow as pa
+    import pyarrow as pa  # in the dev extra
+    import pyarrow.parquet as pyarrow
 
     x = np.linspace(0, 1, 30)
     pyarrow.write_table(pa.table({"x": x, "y": x**2}), tmp_path / "data.parquet")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import os
 import subprocess
 import sys
 
@@ -61,17 +60,12 @@ def load_module(path):
 
 @pytest.fixture(scope="module")
 def onnx_export(tmp_path_factory):
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnxscript")
     model = make_model(n_in=2, hidden=(8, 8), n_out=3, activation="gelu")
     path = export_onnx(model, tmp_path_factory.mktemp("onnx") / "model.onnx")
     return model, path
 
 
-@pytest.mark.skipif(
-    not os.environ.get("NNFIT_TEST_ALL_ONNX"), reason="slow; set NNFIT_TEST_ALL_ONNX=1 to run"
-)
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(set(ACTIVATIONS) - {"gelu"}))  # gelu: above
 def test_onnx_export_works_for_every_activation(tmp_path, activation):
     model = make_model(n_in=2, hidden=(6, 5), n_out=2, activation=activation)
     export_onnx(model, tmp_path / "model.onnx")  # the built-in check compares with torch
@@ -107,8 +101,6 @@ def test_onnx_check_catches_a_mismatch(onnx_export):
 
 
 def test_onnx_failed_check_leaves_no_file(tmp_path, monkeypatch):
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnxscript")
     import nnfit.export_onnx
 
     # a broken exporter stands in for a real export that onnxruntime rejects

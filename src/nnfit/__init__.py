@@ -29,6 +29,7 @@ _LAZY = {
     "LiveWindow": "live",
     "MLP": "model",
     "ModelConfig": "model",
+    "NNFitRegressor": "sklearn",
     "Outputs": "runner",
     "PRESETS": "config",
     "Progress": "terminal",
@@ -59,6 +60,7 @@ __all__ = [
     "MLP",
     "ModelConfig",
     "NNFitError",
+    "NNFitRegressor",
     "Outputs",
     "PRESETS",
     "Progress",
@@ -107,5 +109,6 @@ if TYPE_CHECKING:
     from .plotting import plot
     from .runfolder import load
     from .runner import Outputs, run
+    from .sklearn import NNFitRegressor
     from .terminal import Progress
     from .training import TrainConfig, train

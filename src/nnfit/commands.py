@@ -132,7 +132,7 @@ def show(regressor: Any, args: argparse.Namespace) -> int:
         animate(
             history,
             args.animate,
-            fps=args.fps or 10.0,
+            fps=10.0 if args.fps is None else args.fps,
             size=args.size or (800, 400),
             overwrite=args.overwrite,
         )

@@ -44,12 +44,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
         prefix=f".{path.name}.", suffix=f".part{path.suffix}", dir=path.parent or "."
     )
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

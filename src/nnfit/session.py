@@ -1,0 +1,178 @@
+"""What outlives a run: checkpoints, Ctrl-C and SIGTERM handling, and the run folder."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .files import unique_path
+
+if TYPE_CHECKING:
+    from .config import RunConfig
+    from .history import History
+    from .runner import Outputs
+    from .trainstate import TrainState
+
+
+def _say(outputs: Outputs, line: str) -> None:
+    if not outputs.quiet:
+        print(line, file=sys.stderr, flush=True)
+
+
+class Session:
+    """The parts of a run that outlive it: checkpoints, signals and the run folder."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        outputs: Outputs,
+        preset: str,
+        dataset: Any,
+        digest: str,
+        regressor: Any,
+    ) -> None:
+        self.config, self.outputs, self.preset = config, outputs, preset
+        self.dataset, self.digest, self.regressor = dataset, digest, regressor
+        self.state: TrainState | None = None
+        self.history: History | None = None
+
+    def train(self, model: Any, *, live: bool, resume: TrainState | None) -> History:
+        import threading
+
+        from .callbacks import Callback
+        from .logfile import JsonlLog
+        from .terminal import Progress
+
+        session = self
+
+        class Tap(Callback):  # keeps the history being written, for checkpoints
+            def on_train_begin(self, history: History) -> None:
+                session.history = history
+
+        outputs, dataset = self.outputs, self.dataset
+        callbacks: list = [Tap()]
+        if not outputs.quiet:
+            callbacks.append(Progress(self.config.train.steps))
+        if outputs.log is not None:
+            callbacks.append(JsonlLog(outputs.log, overwrite=outputs.overwrite))
+        board = None
+        if outputs.tensorboard is not None:
+            from .tensorboard import TensorBoardLog
+
+            board = TensorBoardLog(outputs.tensorboard)
+            callbacks.append(board)
+        stop = threading.Event()
+
+        def fit() -> History:
+            self.regressor.fit(
+                dataset.x,
+                dataset.y,
+                callbacks=callbacks,
+                model=model,
+                noise_floor=dataset.noise_floor,
+                x_names=dataset.x_names,
+                y_names=dataset.y_names,
+                stop=stop,
+                resume=resume,
+                checkpoint=self.checkpoint,
+                checkpoint_every=outputs.checkpoint_every,
+            )
+            if board is not None:  # the metrics exist only once fit has measured them
+                board.log_metrics(self.regressor.metrics_)
+            return self.regressor.history_
+
+        if live:
+            from .live import LiveWindow, run_live
+
+            window = LiveWindow(fps=outputs.fps, size=outputs.size)
+            callbacks.append(window)
+            return run_live(fit, window, stop=stop, wait=outputs.wait)
+        with signals_set(stop):
+            return fit()
+
+    def checkpoint(self, state: TrainState) -> None:
+        """Keep the newest paused state; write it to the run folder if checkpoints are on."""
+        self.state = state
+        every = self.outputs.checkpoint_every
+        if every and state.step % every == 0 and self.history is not None:
+            self._save(self.outputs.out, "checkpoint", self.history, picture=False)
+
+    def _save(
+        self,
+        folder: Path | None,
+        status: str,
+        history: History,
+        *,
+        picture: bool = True,
+        animation: Path | None = None,
+    ) -> None:
+        from .runfolder import save_run
+
+        if folder is None:
+            return
+        data = {
+            "source": self.dataset.source,
+            "sha256": self.digest,
+            "rows": len(self.dataset.x),
+            "n_dropped": self.dataset.n_dropped,
+        }
+        settings = {"preset": self.preset, **self.config.to_dict()}
+        save_run(
+            folder,
+            self.regressor,
+            history=history,
+            settings=settings,
+            data=data,
+            status=status,
+            state=self.state if status != "complete" else None,
+            picture=picture,
+            animation=animation,
+        )
+
+    def finish(self, history: History, *, animation: Path | None) -> None:
+        """Save the run folder; an interrupted run is saved even without --out."""
+        out = self.outputs.out
+        if history.stop_reason == "interrupted":
+            if out is None:
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                out = unique_path(Path("runs") / f"interrupted-{stamp}")
+            resumable = self.state is not None and self.state.step == history.final.step
+            if not resumable:
+                self.state = None
+            self._save(out, "interrupted" if resumable else "complete", history)
+            how = f"; resume with: nnfit fit --resume {out}" if resumable else ""
+            print(f"interrupted at step {history.final.step}: saved to {out}{how}", file=sys.stderr)
+        elif out is not None:
+            self._save(out, "complete", history, animation=animation)
+            _say(self.outputs, f"run saved to {out} (load it with nnfit.load('{out}'))")
+
+
+class signals_set:
+    """While training runs, Ctrl-C and SIGTERM set ``stop`` so the loop ends between steps."""
+
+    def __init__(self, stop: Any) -> None:
+        self.stop, self.previous = stop, {}
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for name in ("SIGINT", "SIGTERM"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                self.previous[number] = signal.signal(number, self._handle)
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.stop.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.stop.set()
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
