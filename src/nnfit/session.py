@@ -66,9 +66,10 @@ class Session:
         stop = threading.Event()
 
         def fit() -> History:
+            y = dataset.y[:, 0] if dataset.y.shape[1] == 1 else dataset.y  # 1-D in, 1-D out
             self.regressor.fit(
                 dataset.x,
-                dataset.y,
+                y,
                 callbacks=callbacks,
                 model=model,
                 noise_floor=dataset.noise_floor,

@@ -1,0 +1,132 @@
+"""``nnfit predict``, ``show`` and ``export`` on a saved run folder, through the CLI."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import nnfit
+from nnfit.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A small ReLU fit of a CSV with named columns, saved as a run folder."""
+    folder = tmp_path_factory.mktemp("runs")
+    data = folder / "data.csv"
+    x = np.linspace(0, 10, 50)
+    data.write_text("=cmd,pressure\n" + "".join(f"{a},{a * a}\n" for a in x))
+    code = main(
+        [
+            "fit",
+            str(data),
+            "--no-window",
+            "-q",
+            "--steps",
+            "200",
+            "--every",
+            "20",
+            "--activation",
+            "relu",
+            "--hidden",
+            "12",
+            "--out",
+            str(folder / "run"),
+        ]
+    )
+    assert code == 0
+    return folder / "run", data
+
+
+def test_predict_from_values_and_from_a_file(capsys, saved, tmp_path):
+    folder, data = saved
+    model = nnfit.load(folder)
+    code, out, _ = run(capsys, "predict", str(folder), "--x", "2.5", "--x", "7")
+    assert code == 0
+    rows = list(csv.reader(out.splitlines()))
+    assert rows[0] == ["'=cmd", "pressure_pred"]  # a formula-like header is neutralised
+    expected = model.predict(np.array([2.5, 7.0]))
+    assert [float(r[1]) for r in rows[1:]] == pytest.approx(expected.tolist(), rel=1e-6)
+
+    out_csv = tmp_path / "pred.csv"
+    code, _, err = run(capsys, "predict", str(folder), str(data), "--out", str(out_csv))
+    assert code == 0 and "50 prediction(s)" in err
+    written = list(csv.reader(out_csv.read_text().splitlines()))
+    assert len(written) == 51
+
+
+@pytest.mark.parametrize(
+    "flags, match",
+    [
+        (["--x", "abc"], "number"),
+        (["--x", "1,2"], "takes 1 input"),
+        ([], "DATA file or --x"),
+    ],
+)
+def test_predict_bad_input(capsys, saved, flags, match):
+    code, _, err = run(capsys, "predict", str(saved[0]), *flags)
+    assert code == 2 and match in err
+
+
+def test_predict_checks_columns_against_training(capsys, saved, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("temperature,pressure\n1,2\n3,4\n")
+    code, _, err = run(capsys, "predict", str(saved[0]), str(other))
+    assert code == 2 and "=cmd" in err and "missing" in err
+
+
+def test_predict_never_overwrites(capsys, saved, tmp_path):
+    target = tmp_path / "keep.csv"
+    target.write_text("precious")
+    code, _, err = run(capsys, "predict", str(saved[0]), "--x", "1", "--out", str(target))
+    assert code == 2 and "already exists" in err and target.read_text() == "precious"
+
+
+def test_show_summarises_and_replays_without_training(capsys, saved, tmp_path):
+    folder, _ = saved
+    gif = tmp_path / "replay.gif"
+    code, out, _ = run(capsys, "show", str(folder), "--no-window", "--animate", str(gif))
+    assert code == 0
+    assert "relu" in out and "R²" in out and "fit.png" in out
+    history = nnfit.load(folder).history_
+    with Image.open(gif) as image:
+        assert image.n_frames == len(history.snapshots)
+
+
+def test_export_python_and_formula(capsys, saved, tmp_path):
+    folder, _ = saved
+    model = nnfit.load(folder)
+    script = tmp_path / "model.py"
+    code, _, _ = run(capsys, "export", str(folder), "--python", str(script))
+    assert code == 0
+    out = subprocess.run(
+        [sys.executable, str(script), "2.5"], capture_output=True, text=True, check=True
+    ).stdout
+    assert float(out.split()[-1]) == pytest.approx(float(model.predict([2.5])[0]), rel=1e-5)
+    code, out, _ = run(capsys, "export", str(folder), "--formula")
+    assert code == 0 and "f(x) =" in out
+
+
+def test_export_onnx_is_checked(capsys, saved, tmp_path):
+    path = tmp_path / "model.onnx"
+    code, _, err = run(capsys, "export", str(saved[0]), "--onnx", str(path))
+    assert code == 0 and "onnxruntime" in err and path.stat().st_size > 0
+
+
+def test_export_needs_exactly_one_target(capsys, saved):
+    code, _, err = run(capsys, "export", str(saved[0]))
+    assert code == 2 and "--onnx" in err
+
+
+def test_missing_run_folder(capsys, tmp_path):
+    code, _, err = run(capsys, "show", str(tmp_path / "nope"))
+    assert code == 2 and "no such run folder" in err
