@@ -102,6 +102,10 @@ def run_command(args: argparse.Namespace) -> int:
             preset = preset or base.pop("__preset__", None)
         elif args.source is not None:
             overrides["data"]["file"] = args.source
+        if args.function is not None and (
+            args.example is not None or overrides["data"].get("file") is not None
+        ):
+            raise UsageError("give data (a file or --example) or a --function, not both")
         elif args.example is None and args.function is None:
             raise UsageError(
                 "nnfit fit needs data: a file (data.csv, - for stdin), "
