@@ -175,22 +175,46 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"{folds}-fold cross-validated RMSE (KFold shuffled, seed 0); nnfit settings {settings}")
     print()
+    print(markdown(table(rows, names, totals)))
+
+
+def table(
+    rows: list[tuple[str, int, dict[str, float]]], names: list[str], totals: dict[str, float]
+) -> list[list[str]]:
+    """Header, one row per data set, then the seconds each method took; a summary row last."""
     compare = "nnfit" in names and len(names) > 1
+    has_mlp = compare and "MLPRegressor" in names
     header = ["data set", "n", *names]
-    if compare:
-        header += ["nnfit / best", "beats MLPRegressor"] if "MLPRegressor" in names else []
-        header += [] if "MLPRegressor" in names else ["nnfit / best"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+    header += ["nnfit / best"] if compare else []
+    header += ["beats MLPRegressor"] if has_mlp else []
+    lines = [header]
+    within = beats = 0
     for set_name, n, rmse in rows:
         cells = [set_name, str(n), *(f"{rmse[label]:.4g}" for label in names)]
         if compare:
-            cells.append(f"{rmse['nnfit'] / min(rmse.values()):.3f}")
-            if "MLPRegressor" in names:
-                cells.append("yes" if rmse["nnfit"] < rmse["MLPRegressor"] else "no")
-        print("| " + " | ".join(cells) + " |")
+            ratio = rmse["nnfit"] / min(rmse.values())
+            within += ratio <= 1.05
+            cells.append(f"{ratio:.3f}")
+        if has_mlp:
+            beats += rmse["nnfit"] < rmse["MLPRegressor"]
+            cells.append("yes" if rmse["nnfit"] < rmse["MLPRegressor"] else "no")
+        lines.append(cells)
+    summary = []
+    if compare:
+        summary.append(f"within 5% on {within}/{len(rows)}")
+    if has_mlp:
+        summary.append(f"beats on {beats}/{len(rows)}")
     seconds = [f"{totals[label]:.1f}" for label in names]
-    print("| total seconds | | " + " | ".join(seconds) + " |" + (" |" * (len(header) - 2 - len(names))))
+    lines.append(["total seconds", "", *seconds, *summary])
+    return lines
+
+
+def markdown(lines: list[list[str]]) -> str:
+    """A markdown table: the first line is the header; columns after the first align right."""
+    out = ["| " + " | ".join(lines[0]) + " |"]
+    out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(lines[0]))) + "|")
+    out += ["| " + " | ".join(cells) + " |" for cells in lines[1:]]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

@@ -193,3 +193,8 @@ def test_bad_formulas(tmp_path, capsys, formula, match):
     code, _, err = run(capsys, "fit", "--function", formula, *QUICK)
     assert code == 2 and match in err.lower()
     assert os.listdir(tmp_path) == []
+
+
+def test_data_and_a_function_together_are_refused(capsys, measurements):
+    code, _, err = run(capsys, "fit", str(measurements), "--function", "x**2", *QUICK)
+    assert code == 2 and "not both" in err

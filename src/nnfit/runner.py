@@ -97,20 +97,19 @@ def run_command(args: argparse.Namespace) -> int:
     base: dict = {}
     source, preset = "flags", args.preset
     if args.command == "fit":
-        if args.source is not None and args.source.lower().endswith(".toml"):
+        has_file = args.source is not None and not args.source.lower().endswith(".toml")
+        if args.source is not None and not has_file:
             base, source = read_config(args.source), str(args.source)
             preset = preset or base.pop("__preset__", None)
-        elif args.source is not None:
+        elif has_file:
             overrides["data"]["file"] = args.source
-        if args.function is not None and (
-            args.example is not None or overrides["data"].get("file") is not None
-        ):
-            raise UsageError("give data (a file or --example) or a --function, not both")
         elif args.example is None and args.function is None:
             raise UsageError(
                 "nnfit fit needs data: a file (data.csv, - for stdin), "
                 "--example NAME, --function FORMULA, or a RUN.toml"
             )
+        if args.function is not None and (args.example is not None or has_file):
+            raise UsageError("give data (a file or --example) or a --function, not both")
         preset = preset or DATA_PRESET
     preset = preset or DEFAULT_PRESET
     config = build_config(preset, base=base, source=source, **overrides)
