@@ -7,6 +7,8 @@ import os
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# lets scikit-learn's estimator checks run check_array_api_input instead of skipping it
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 
 @pytest.fixture(scope="session")
