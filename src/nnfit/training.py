@@ -22,6 +22,7 @@ DEVICES = ("cpu", "cuda", "auto")
 SCHEDULES = ("constant", "cosine")
 N_EVAL = 10_000  # snapshots measure loss and dead units on at most this many training points
 N_PLOT = 5_000  # the history keeps at most this many points for drawing
+KEEP_EVERY = 10  # on divergence, training falls back at most this many steps (or `every`)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def train(
     schedule = make_schedule(config.schedule, optimizer, config.steps)
     batches = Batches(xs, ys, config.batch_size, config.seed)
     keeper = Keeper(model)
+    keep_every = min(config.every, KEEP_EVERY)
     best = Best(model, config.patience) if has_val and config.patience else None
     start = 0
     if resume is not None:
@@ -216,21 +218,26 @@ def train(
                 and (step % checkpoint_every == 0)
             ):
                 checkpoint(state(step))
-            if step % config.every == 0:
-                emit(record(step))
-                if best is not None and best.should_stop(history.snapshots[-1]):
-                    history.stop_reason = "early_stop"
-                    break
             xb, yb = batches.next()
 
             # forward: predict and measure the error
-            y_pred = model.layers(xb)
+            y_pred, hiddens = model.hidden_outputs(xb)  # hiddens: each activation's output
             loss = loss_fn(y_pred, yb)
-            if not math.isfinite(loss.item()):  # diverged: keep the last weights with a finite loss
+            loss_value = loss.item()
+            if step % config.every == 0:  # a snapshot of the weights that gave this loss
+                if batches.full and record.x is xs:  # this forward pass was on all the data
+                    emit(record(step, loss=loss_value, hiddens=hiddens))
+                else:
+                    emit(record(step))
+                if best is not None and best.should_stop(history.snapshots[-1]):
+                    history.stop_reason = "early_stop"
+                    break
+            if not math.isfinite(loss_value):  # diverged: keep the last weights with a finite loss
                 history.stop_reason, history.diverged_at = "diverged", step
                 keeper.restore()
                 break
-            keeper.keep(step)
+            if step % keep_every == 0:  # a copy of good weights every few steps is enough
+                keeper.keep(step)
 
             # backward: clear old gradients, compute new ones, take a step down the slope
             optimizer.zero_grad()

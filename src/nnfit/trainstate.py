@@ -29,6 +29,7 @@ class Batches:
             batch_size = AUTO_SIZE
         self.x, self.y = x, y
         self.size = None if batch_size is None or batch_size >= n else batch_size
+        self.full = self.size is None  # every batch is the whole set
         self.generator = torch.Generator().manual_seed(seed)
         self.order: torch.Tensor | None = None  # this epoch's shuffled row order
         self.position = 0  # next slice start within order
@@ -63,28 +64,25 @@ class Keeper:
     """A copy of the parameters, to fall back on when the loss stops being finite."""
 
     def __init__(self, model: torch.nn.Module) -> None:
-        self.params = list(model.parameters())
-        self.copy = [p.detach().clone() for p in self.params]
+        self.params = [p.detach() for p in model.parameters()]  # views of the live weights
+        self.copy = [p.clone() for p in self.params]
         self.step: int | None = None
 
-    @torch.no_grad()
     def keep(self, step: int) -> None:
-        for saved, p in zip(self.copy, self.params, strict=True):
-            saved.copy_(p)
+        """Copy the current weights (one fused copy: this runs every step)."""
+        torch._foreach_copy_(self.copy, self.params)
         self.step = step
 
-    @torch.no_grad()
     def restore(self) -> None:
-        for saved, p in zip(self.copy, self.params, strict=True):
-            p.copy_(saved)
+        torch._foreach_copy_(self.params, self.copy)
 
     def state(self) -> dict[str, Any]:
         return {"copy": list(self.copy), "step": self.step}
 
-    @torch.no_grad()
     def load(self, state: dict[str, Any]) -> None:
-        for saved, value in zip(self.copy, state["copy"], strict=True):
-            saved.copy_(value)
+        torch._foreach_copy_(
+            self.copy, [t.to(c.device) for t, c in zip(state["copy"], self.copy, strict=True)]
+        )
         self.step = state["step"]
 
 
