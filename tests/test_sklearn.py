@@ -3,7 +3,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("sklearn", minversion="1.6")
 
@@ -21,15 +20,6 @@ from nnfit.sklearn import NNFitRegressor
 
 # small enough for ~90 fits in a few seconds, big enough to pass check_regressors_train's R² > 0.5
 FAST = {"hidden": (16,), "steps": 100}
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One thread: on a busy 2-core machine two threads make these tiny fits about 8× slower."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 def parabola(n=60, seed=0):

@@ -3,7 +3,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("tensorboard")
 
@@ -12,15 +11,6 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import nnfit
 from nnfit.estimator import Regressor
 from nnfit.tensorboard import TensorBoardLog
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One thread: on a busy 2-core machine two threads make tiny fits several times slower."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 def read_log(log_dir):

@@ -37,26 +37,9 @@ REAL_DATA_DEFAULTS: dict[str, Any] = {
 }
 
 
-class Regressor:
-    """Fit y = f(x) with a small neural network; settings mirror the ``nnfit fit`` flags.
-
-    Args:
-        hidden: hidden layer widths.
-        activation: activation name (see ``nnfit.model.ACTIVATIONS``).
-        scale: standardise x and y with the training rows' mean and std (predictions stay in
-            the user's units).
-        optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
-        val: fraction of rows held out (seeded) to measure and early-stop on.
-        patience: stop after this many steps without a better validation loss (None: never).
-        schedule: learning rate schedule, "constant" or "cosine".
-
-    Example:
-        >>> import numpy as np
-        >>> x = np.linspace(0, 6, 200)
-        >>> model = Regressor(steps=500).fit(x, np.sin(x))
-        >>> model.predict(x).shape
-        (200,)
-    """
+class Settings:
+    """The settings of a fit, stored as given (the constructor shared by ``Regressor`` and the
+    scikit-learn ``NNFitRegressor``); validated when ``fit`` builds the configs."""
 
     def __init__(
         self,
@@ -92,7 +75,7 @@ class Regressor:
         self.schedule = schedule
 
     @classmethod
-    def from_config(cls, config: RunConfig) -> Regressor:
+    def from_config(cls, config: RunConfig) -> Any:
         """A Regressor with a RunConfig's model and training settings and its --val."""
         return cls(**asdict(config.model), **asdict(config.train), val=config.data.val)
 
@@ -123,6 +106,28 @@ class Regressor:
 
         config, _ = self.configs()
         return MLP(n_in, config.hidden, n_out, activation=config.activation, seed=self.seed)
+
+
+class Regressor(Settings):
+    """Fit y = f(x) with a small neural network; settings mirror the ``nnfit fit`` flags.
+
+    Args:
+        hidden: hidden layer widths.
+        activation: activation name (see ``nnfit.model.ACTIVATIONS``).
+        scale: standardise x and y with the training rows' mean and std (predictions stay in
+            the user's units).
+        optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
+        val: fraction of rows held out (seeded) to measure and early-stop on.
+        patience: stop after this many steps without a better validation loss (None: never).
+        schedule: learning rate schedule, "constant" or "cosine".
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.linspace(0, 6, 200)
+        >>> model = Regressor(steps=500).fit(x, np.sin(x))
+        >>> model.predict(x).shape
+        (200,)
+    """
 
     def fit(
         self,

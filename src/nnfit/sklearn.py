@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import UsageError
-from .estimator import REAL_DATA_DEFAULTS, Regressor
+from .estimator import Regressor, Settings
 
 try:
     import sklearn
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .callbacks import Callback
 
 
-class NNFitRegressor(RegressorMixin, BaseEstimator):
+class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
     """Fit y = f(X) with a small neural network, as a scikit-learn regressor.
 
     The parameters are ``nnfit.estimator.Regressor``'s, with the same defaults (those of
@@ -70,39 +70,6 @@ class NNFitRegressor(RegressorMixin, BaseEstimator):
         >>> pipe.fit(X, X[:, 0] ** 2).predict(X).shape
         (100,)
     """
-
-    def __init__(
-        self,
-        *,
-        hidden: Sequence[int] = REAL_DATA_DEFAULTS["hidden"],
-        activation: str = REAL_DATA_DEFAULTS["activation"],
-        scale: bool = REAL_DATA_DEFAULTS["scale"],
-        optimizer: str = REAL_DATA_DEFAULTS["optimizer"],
-        lr: float = REAL_DATA_DEFAULTS["lr"],
-        steps: int = REAL_DATA_DEFAULTS["steps"],
-        loss: str = "mse",
-        batch_size: int | None = None,
-        every: int = REAL_DATA_DEFAULTS["every"],
-        seed: int = 0,
-        device: str = "cpu",
-        val: float = REAL_DATA_DEFAULTS["val"],
-        patience: int | None = REAL_DATA_DEFAULTS["patience"],
-        schedule: str = REAL_DATA_DEFAULTS["schedule"],
-    ) -> None:
-        self.hidden = hidden
-        self.activation = activation
-        self.scale = scale
-        self.optimizer = optimizer
-        self.lr = lr
-        self.steps = steps
-        self.loss = loss
-        self.batch_size = batch_size
-        self.every = every
-        self.seed = seed
-        self.device = device
-        self.val = val
-        self.patience = patience
-        self.schedule = schedule
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
