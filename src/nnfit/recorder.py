@@ -94,7 +94,6 @@ class Recorder:
         # with an identity scaler the grid's predictions need no unscaling (saves two ops)
         self.identity = bool((model.y_scale == 1).all() and (model.y_mean == 0).all())
 
-    @torch.no_grad()
     def __call__(
         self,
         step: int,
@@ -107,18 +106,20 @@ class Recorder:
 
         ``loss`` and ``hiddens`` may come from the training step's own forward pass when it
         ran on exactly this recorder's x and y (full batch): then no second pass is needed.
+        This runs every few steps, so it avoids every op it can.
         """
         model = self.model
-        if loss is None or hiddens is None:
-            y_pred, hiddens = model.hidden_outputs(self.x)
-            loss = self.loss_fn(y_pred, self.y).item()
-        dead = tuple(_dead_units(h.detach()) for h in hiddens)
-        val_loss = None
-        if self.x_val is not None:
-            val_loss = self.loss_fn(model.layers(self.x_val), self.y_val).item()
-        y_grid = model.layers(self.x_grid)  # (n_grid, n_out), standardised
-        if not self.identity:
-            y_grid = model.unscale_y(y_grid)
+        with torch.no_grad():
+            if loss is None or hiddens is None:
+                y_pred, hiddens = model.hidden_outputs(self.x)
+                loss = self.loss_fn(y_pred, self.y).item()
+            dead = tuple(_dead_units(h) for h in hiddens)
+            val_loss = None
+            if self.x_val is not None:
+                val_loss = self.loss_fn(model.layers(self.x_val), self.y_val).item()
+            y_grid = model.layers(self.x_grid)  # (n_grid, n_out), standardised
+            if not self.identity:
+                y_grid = model.unscale_y(y_grid)
         return Snapshot(
             step=step,
             loss=loss,
@@ -131,6 +132,7 @@ class Recorder:
 
 def _dead_units(h: torch.Tensor) -> int:
     """Units whose output is the same on every point (n, width): they cannot bend the fit."""
+    h = h.detach()
     if h.device.type == "cpu":  # numpy is several times quicker than torch on tiny arrays
         values = h.numpy()
         return int((values == values[0]).all(axis=0).sum())

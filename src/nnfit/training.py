@@ -240,7 +240,7 @@ def train(
                 keeper.keep(step)
 
             # backward: clear old gradients, compute new ones, take a step down the slope
-            optimizer.zero_grad()
+            model.zero_grad()  # as optimizer.zero_grad(), without its profiler hooks
             if config.optimizer == "lbfgs":
                 optimizer.step(_closure(model, loss_fn, optimizer, xb, yb))
             else:
