@@ -34,12 +34,12 @@ LAYER_TYPES = ("linear", "activation")  # the closed list a run.json may name
 
 
 def data_hash(x: np.ndarray, y: np.ndarray) -> str:
-    """SHA-256 of the data's values (float64), so a resumed run can check it has the same data."""
+    """SHA-256 of the data's values, so a resumed run can check it has the same data."""
     digest = hashlib.sha256()
     for array in (x, y):
-        array = np.ascontiguousarray(array, dtype=np.float64)
-        digest.update(str(array.shape).encode())
-        digest.update(array.tobytes())
+        array = np.ascontiguousarray(array)  # no copy for the arrays a run reads
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
     return digest.hexdigest()
 
 

@@ -22,6 +22,7 @@ DEVICES = ("cpu", "cuda", "auto")
 SCHEDULES = ("constant", "cosine")
 N_EVAL = 10_000  # snapshots measure loss and dead units on at most this many training points
 N_PLOT = 5_000  # the history keeps at most this many points for drawing
+SMALL_WORK = 65_536  # rows x widest layer up to which a CPU step runs on one thread
 KEEP_EVERY = 10  # on divergence, training falls back at most this many steps (or `every`)
 
 
@@ -204,6 +205,9 @@ def train(
     for callback in callbacks:
         callback.on_train_begin(history)
     step = start
+    threads = torch.get_num_threads()
+    if device.type == "cpu" and batches.x.shape[0] * max(model.hidden) <= SMALL_WORK:
+        torch.set_num_threads(1)  # tiny ops run faster without thread hand-offs
     try:
         for step in range(start, config.steps):
             if stop is not None and stop.is_set():
@@ -252,6 +256,8 @@ def train(
             step = config.steps
     except KeyboardInterrupt:  # mid-step: the partly trained model is kept, not resumable
         history.stop_reason = "interrupted"
+    finally:
+        torch.set_num_threads(threads)
 
     final_step = step
     if history.stop_reason == "diverged":
