@@ -44,8 +44,20 @@ def test_seeded_lesson_run_fits_well(lesson_history):
 def test_snapshots_every_5_steps_plus_final(lesson_history):
     assert lesson_history.steps.tolist() == [*range(0, 100, 5), 100]
     assert lesson_history.final.final and not lesson_history.snapshots[0].final
-    assert lesson_history.final.y_pred.shape == (200, 1)
-    assert lesson_history.x_grid.shape == (200, 1)
+    # the lesson's x is an even grid already, so the fit is drawn at x itself, as the lesson does
+    np.testing.assert_array_equal(lesson_history.x_grid, lesson_history.x)
+    assert lesson_history.final.y_pred.shape == (100, 1)
+
+
+def test_snapshot_predictions_are_the_model_on_the_grid(lesson_history):
+    x, y = nnfit.make_data(seed=0, points=60, noise="gaussian")
+    rng = np.random.default_rng(0).permutation(60)  # unsorted x gets a 200-point line
+    model = nnfit.MLP(1, 10, 1, seed=0)
+    history = train(model, x[rng], y[rng], steps=10)
+    assert history.x_grid.shape == (200, 1)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(history.x_grid).float()).numpy()
+    np.testing.assert_allclose(history.final.y_pred, expected, rtol=1e-6)
 
 
 def test_snapshots_are_immutable(lesson_history):

@@ -14,7 +14,7 @@ from .callbacks import Callback
 from .errors import DataError, UsageError
 from .history import History, Snapshot
 from .model import MLP
-from .optim import LOSSES, OPTIMIZERS, make_loss, make_optimizer, make_schedule
+from .optim import LOSSES, OPTIMIZERS, make_loss, make_optimizer, make_schedule, step_function
 from .recorder import Recorder, as_matrix, column_names, make_grid, sample, sample_rows
 from .trainstate import Batches, Best, Keeper, TrainState
 
@@ -172,11 +172,19 @@ def train(
         xvs = None if xv is None else model.scale_x(xv.to(device))
         yvs = None if yv is None else model.scale_y(yv.to(device))
         record = Recorder(
-            model, make_loss(config.loss), xe, ye, model.scale_x(grid.to(device)), xvs, yvs
+            model,
+            make_loss(config.loss),
+            xe,
+            ye,
+            model.scale_x(grid.to(device)),
+            xvs,
+            yvs,
+            grid_is_x=grid is x and xe is xs,
         )
     loss_fn = make_loss(config.loss)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
     schedule = make_schedule(config.schedule, optimizer, config.steps)
+    step_optimizer = step_function(optimizer)  # optimizer.step, minus torch's profiler wrapper
     batches = Batches(xs, ys, config.batch_size, config.seed)
     keeper = Keeper(model)
     keep_every = min(config.every, KEEP_EVERY)
@@ -230,7 +238,7 @@ def train(
             loss_value = loss.item()
             if step % config.every == 0:  # a snapshot of the weights that gave this loss
                 if batches.full and record.x is xs:  # this forward pass was on all the data
-                    emit(record(step, loss=loss_value, hiddens=hiddens))
+                    emit(record(step, loss=loss_value, hiddens=hiddens, y_pred=y_pred))
                 else:
                     emit(record(step))
                 if best is not None and best.should_stop(history.snapshots[-1]):
@@ -244,12 +252,12 @@ def train(
                 keeper.keep(step)
 
             # backward: clear old gradients, compute new ones, take a step down the slope
-            model.zero_grad()  # as optimizer.zero_grad(), without its profiler hooks
+            optimizer.zero_grad()
             if config.optimizer == "lbfgs":
                 optimizer.step(_closure(model, loss_fn, optimizer, xb, yb))
             else:
                 loss.backward()
-                optimizer.step()
+                step_optimizer()
             if schedule is not None:
                 schedule.step()
         else:
