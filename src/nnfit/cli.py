@@ -23,6 +23,9 @@ EPILOG = """examples:
   nnfit fit --example pressure --plot fit.png
   nnfit fit --function "sin(3*x) + 0.1*x**2" --domain -3,3 --noise gaussian:0.1
   nnfit demo --save-config run.toml && nnfit fit run.toml
+  nnfit fit --example pressure --out runs/p     save a run folder (model, metrics, pictures)
+  nnfit predict runs/p --x 150                  use it; nnfit show / nnfit export runs/p
+  nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
   nnfit examples                                list the shipped data sets"""
 
 
