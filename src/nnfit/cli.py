@@ -135,7 +135,7 @@ FLAGS: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {
             {
                 "type": "whole",
                 "help": "stop after N steps without a better "
-                "validation loss, keeping the best weights (fit: 600)",
+                "validation loss, keeping the best weights (fit: 1000)",
             },
         ),
         (

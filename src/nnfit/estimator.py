@@ -32,7 +32,7 @@ REAL_DATA_DEFAULTS: dict[str, Any] = {
     "steps": 3000,
     "every": 30,
     "val": 0.2,
-    "patience": 600,
+    "patience": 1000,  # 600 stopped before late gains on small smooth sets (bench/README.md)
     "schedule": "cosine",
 }
 
