@@ -296,11 +296,12 @@ def _as_array(values: Any, name: str) -> tuple[np.ndarray, tuple[str, ...] | Non
 def _names(
     given: Sequence[str] | None, found: tuple[str, ...] | None, n: int, prefix: str
 ) -> tuple[str, ...]:
-    if given is not None:
-        return tuple(given)
-    if found is not None and len(found) == n:
-        return found
-    return (prefix,) if n == 1 else tuple(f"{prefix}{i + 1}" for i in range(n))
+    """Given names, else a DataFrame's own when they fit, else x / x1, x2, ... (as ``train``)."""
+    from .recorder import column_names
+
+    if given is None and found is not None and len(found) == n:
+        given = found
+    return column_names(given, n, prefix)
 
 
 def fit(x: Any, y: Any, **settings: Any) -> Regressor:

@@ -16,11 +16,6 @@ if TYPE_CHECKING:
     from .trainstate import TrainState
 
 
-def _say(outputs: Outputs, line: str) -> None:
-    if not outputs.quiet:
-        print(line, file=sys.stderr, flush=True)
-
-
 class Session:
     """The parts of a run that outlive it: checkpoints, signals and the run folder."""
 
@@ -147,6 +142,8 @@ class Session:
             print(f"interrupted at step {history.final.step}: saved to {out}{how}", file=sys.stderr)
         elif out is not None:
             self._save(out, "complete", history, animation=animation)
+            from .runner import _say
+
             _say(self.outputs, f"run saved to {out} (load it with nnfit.load('{out}'))")
 
 
