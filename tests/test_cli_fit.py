@@ -198,3 +198,34 @@ def test_bad_formulas(tmp_path, capsys, formula, match):
 def test_data_and_a_function_together_are_refused(capsys, measurements):
     code, _, err = run(capsys, "fit", str(measurements), "--function", "x**2", *QUICK)
     assert code == 2 and "not both" in err
+
+
+def test_members_flag_trains_an_ensemble_that_is_saved_and_reloaded(tmp_path, capsys):
+    import nnfit
+
+    folder, config = tmp_path / "run", tmp_path / "run.toml"
+    argv = ["fit", "--example", "cars", *QUICK, "-q", "--members", "3", "--out", str(folder)]
+    code, out, _ = run(capsys, *argv, "--save-config", str(config))
+    assert code == 0 and "val" in out
+    model = nnfit.load(folder)
+    assert model.model_.members == 3 and model.predict([10.0, 20.0]).shape == (2,)
+    assert "members = 3" in config.read_text()
+
+
+def test_fit_defaults_to_auto_members_and_demo_to_one(tmp_path, capsys):
+    import nnfit
+
+    code, _, _ = run(capsys, "fit", "--example", "cars", *QUICK, "-q", "--out", str(tmp_path / "f"))
+    assert code == 0 and nnfit.load(tmp_path / "f").model_.members == 10  # 50 rows
+    code, _, _ = run(capsys, "demo", *QUICK, "-q", "--out", str(tmp_path / "d"))
+    assert code == 0 and nnfit.load(tmp_path / "d").model_.members == 1
+
+
+@pytest.mark.parametrize("value", ["0", "101", "two", "1.5"])
+def test_bad_member_counts_exit_2_with_one_line(tmp_path, capsys, value):
+    out_dir = tmp_path / "run"
+    code, _, err = run(
+        capsys, "fit", "--example", "cars", *QUICK, "--members", value, "--out", str(out_dir)
+    )
+    assert code == 2 and err.count("\n") == 1 and "--members" in err
+    assert not out_dir.exists()

@@ -18,9 +18,9 @@ from nnfit.model import ACTIVATIONS, MLP
 TOLERANCE = 1e-5
 
 
-def make_model(n_in=1, hidden=(8,), n_out=1, activation="relu", seed=0) -> MLP:
+def make_model(n_in=1, hidden=(8,), n_out=1, activation="relu", seed=0, members=1) -> MLP:
     """A model with random weights and a scaler fitted to data of magnitude 1e3."""
-    model = MLP(n_in, hidden, n_out, activation=activation, seed=seed)
+    model = MLP(n_in, hidden, n_out, activation=activation, seed=seed, members=members)
     generator = torch.Generator().manual_seed(seed)
     x = 1e3 + 500 * torch.randn(100, n_in, generator=generator)
     y = -2e3 + 800 * torch.randn(100, n_out, generator=generator)
@@ -69,6 +69,11 @@ def onnx_export(tmp_path_factory):
 def test_onnx_export_works_for_every_activation(tmp_path, activation):
     model = make_model(n_in=2, hidden=(6, 5), n_out=2, activation=activation)
     export_onnx(model, tmp_path / "model.onnx")  # the built-in check compares with torch
+
+
+def test_onnx_export_of_an_ensemble_is_its_average(tmp_path):
+    model = make_model(n_in=2, hidden=(6, 5), n_out=2, activation="tanh", members=4)
+    export_onnx(model, tmp_path / "model.onnx")  # checked against torch for 1, 7, 256 rows
 
 
 def test_onnx_matches_torch_for_any_batch_size(onnx_export):
@@ -142,6 +147,14 @@ def test_python_export_matches_torch(tmp_path, activation):
     assert predict(x[0]).shape == (2,)  # one point
 
 
+def test_python_export_of_an_ensemble_averages_its_members(tmp_path):
+    model = make_model(n_in=2, hidden=(6, 5), n_out=2, activation="tanh", members=3)
+    module = load_module(export_python(model, tmp_path / "ensemble.py"))
+    x = random_x(model, 300, spread=10.0)
+    assert len(module.MEMBERS) == 3 and "x3 ensemble" in module.__doc__
+    assert_close(module.predict(x), torch_predict(model, x), model)
+
+
 def test_python_export_of_one_input_takes_and_gives_1d(tmp_path):
     model = make_model()
     predict = load_module(export_python(model, tmp_path / "model.py")).predict
@@ -154,7 +167,7 @@ def test_python_export_of_one_input_takes_and_gives_1d(tmp_path):
 def test_python_export_weights_are_exact(tmp_path):
     model = make_model(hidden=(4,))
     module = load_module(export_python(model, tmp_path / "model.py"))
-    weight = module.LAYERS[0][0]  # (n_from, n_to)
+    weight = module.MEMBERS[0][0][0]  # member 0, layer 0: (n_from, n_to)
     np.testing.assert_array_equal(weight, model.layers[0].weight.detach().double().numpy().T)
     assert module.__doc__.startswith("A 1-4-1 relu network exported by nnfit ")
 
@@ -218,6 +231,30 @@ def test_relu_formula_of_deeper_networks(hidden, activation):
     f = relu_formula(model)
     check_formula(model, f)
     assert f.breakpoints  # random weights leave some kinks
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_relu_formula_of_an_ensemble_is_the_members_mean(activation):
+    model = make_model(hidden=(6, 5), activation=activation, seed=2, members=4)
+    f = relu_formula(model)
+    check_formula(model, f)
+    singles = [relu_formula(make_single(model, k)) for k in range(4)]
+    assert set(f.breakpoints) <= {b for g in singles for b in g.breakpoints}
+    x = random_x(model, 200, spread=4.0)[:, 0]
+    np.testing.assert_allclose(f(x), np.mean([g(x) for g in singles], axis=0), rtol=1e-9)
+
+
+def make_single(ensemble: MLP, k: int) -> MLP:
+    """Member k of an ensemble as a network of its own (same weights and scaler)."""
+    single = MLP(ensemble.n_in, ensemble.hidden, ensemble.n_out, activation=ensemble.activation)
+    linears = [layer for layer in single.layers if isinstance(layer, torch.nn.Linear)]
+    with torch.no_grad():
+        for linear, (weight, bias) in zip(linears, ensemble.member_layers(k), strict=True):
+            linear.weight.copy_(weight)
+            linear.bias.copy_(bias)
+        for name in ("x_mean", "x_scale", "y_mean", "y_scale"):
+            getattr(single, name).copy_(getattr(ensemble, name))
+    return single
 
 
 def test_relu_formula_dead_units_add_no_breakpoint():

@@ -166,6 +166,7 @@ def stop_at(step, stop):
     "settings",
     [
         {"optimizer": "adam", "schedule": "cosine", "patience": 40},
+        {"optimizer": "adam", "members": 1, "patience": 40, "batch_size": 16},
         {"optimizer": "sgd", "lr": 0.1, "batch_size": 16, "patience": None},
         {"optimizer": "rmsprop", "lr": 0.003, "batch_size": 7},
         {"optimizer": "lbfgs", "lr": 0.5},

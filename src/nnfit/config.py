@@ -26,7 +26,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "morvan-2018": {"train": {"lr": 0.2, "steps": 200}},
     "data": {
         "data": {"val": _REAL["val"]},
-        "model": {k: _REAL[k] for k in ("hidden", "activation", "scale")},
+        "model": {k: _REAL[k] for k in ("hidden", "activation", "scale", "members")},
         "train": {
             k: _REAL[k] for k in ("optimizer", "lr", "steps", "every", "patience", "schedule")
         },

@@ -34,7 +34,7 @@ class Diagnosis:
 
 def dead_fraction(history: History) -> tuple[int, int]:
     """(dead units, all hidden units) at the final snapshot."""
-    return sum(history.final.dead), sum(history.hidden)
+    return sum(history.final.dead), sum(history.hidden) * history.members
 
 
 def is_stalled(history: History) -> bool:

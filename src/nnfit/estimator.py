@@ -27,6 +27,7 @@ REAL_DATA_DEFAULTS: dict[str, Any] = {
     "hidden": (64, 64),
     "activation": "tanh",
     "scale": True,
+    "members": "auto",  # 10 cross-validated networks on small data, one above 1,000 rows
     "optimizer": "adam",
     "lr": 0.01,
     "steps": 3000,
@@ -51,6 +52,7 @@ class Settings:
         hidden: Sequence[int] = REAL_DATA_DEFAULTS["hidden"],
         activation: str = REAL_DATA_DEFAULTS["activation"],
         scale: bool = REAL_DATA_DEFAULTS["scale"],
+        members: int | str = REAL_DATA_DEFAULTS["members"],
         optimizer: str = REAL_DATA_DEFAULTS["optimizer"],
         lr: float = REAL_DATA_DEFAULTS["lr"],
         steps: int = REAL_DATA_DEFAULTS["steps"],
@@ -66,6 +68,7 @@ class Settings:
         self.hidden = hidden
         self.activation = activation
         self.scale = scale
+        self.members = members
         self.optimizer = optimizer
         self.lr = lr
         self.steps = steps
@@ -89,7 +92,9 @@ class Settings:
         from .training import TrainConfig
 
         hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
-        model = ModelConfig(hidden=hidden, activation=self.activation, scale=bool(self.scale))
+        model = ModelConfig(
+            hidden=hidden, activation=self.activation, scale=bool(self.scale), members=self.members
+        )
         train = TrainConfig(
             optimizer=self.optimizer,
             lr=self.lr,
@@ -104,12 +109,20 @@ class Settings:
         )
         return model, train
 
-    def make_model(self, n_in: int, n_out: int) -> MLP:
-        """The untrained network for n_in inputs and n_out outputs (seeded)."""
-        from .model import MLP
+    def make_model(self, n_in: int, n_out: int, n: int = 0) -> MLP:
+        """The untrained network for n_in inputs, n_out outputs and n rows (seeded); n decides
+        the member count when ``members`` is "auto"."""
+        from .model import MLP, auto_members
 
         config, _ = self.configs()
-        return MLP(n_in, config.hidden, n_out, activation=config.activation, seed=self.seed)
+        return MLP(
+            n_in,
+            config.hidden,
+            n_out,
+            activation=config.activation,
+            seed=self.seed,
+            members=auto_members(config.members, n),
+        )
 
 
 class Regressor(Settings):
@@ -120,8 +133,12 @@ class Regressor(Settings):
         activation: activation name (see ``nnfit.model.ACTIVATIONS``).
         scale: standardise x and y with the training rows' mean and std (predictions stay in
             the user's units).
+        members: networks trained at once and averaged, or "auto" (10 up to 200 rows, fewer
+            up to 1,000, then 1; see ``nnfit.model.auto_members``). With several, each holds
+            out its own ``val`` share of the rows (at most 1/members: 10 members are 10-fold
+            cross-validation) and training stops where the pooled held-out loss is lowest.
         optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
-        val: fraction of rows held out (seeded) to measure and early-stop on.
+        val: fraction of rows held out (seeded) to measure and early-stop on (per member).
         patience: stop after this many steps without a better validation loss (None: never).
         schedule: learning rate schedule, "constant" or "cosine".
 
@@ -165,8 +182,9 @@ class Regressor(Settings):
         val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
         ``y_names_``.
         """
-        from .dataset import split
+        from .dataset import holdout, split
         from .diagnostics import diagnose
+        from .metrics import regression_metrics
         from .training import train
 
         model_config, train_config = self.configs()
@@ -181,14 +199,17 @@ class Regressor(Settings):
         self.y_names_ = _names(y_names, y_found, self.n_outputs_, "y")
         if len(x2) < 2:
             raise DataError(f"need at least 2 rows to fit, got {len(x2)}")
-        train_rows, val_rows = split(len(x2), float(self.val), self.seed)
-        self.model_ = model if model is not None else self.make_model(*x2.shape[1:], y2.shape[1])
+        self.model_ = (
+            model if model is not None else self.make_model(x2.shape[1], y2.shape[1], len(x2))
+        )
+        if self.model_.members == 1:  # one network: a held-out validation set
+            train_rows, val_rows = split(len(x2), float(self.val), self.seed)
+            held = None
+        else:  # an ensemble: every member trains on all rows but its own held-out block
+            train_rows, val_rows = np.arange(len(x2)), np.arange(0)
+            held = holdout(len(x2), self.model_.members, float(self.val), self.seed)
         if model_config.scale:
-            import torch
-
-            self.model_.set_scaler(
-                torch.from_numpy(x2[train_rows]).float(), torch.from_numpy(y2[train_rows]).float()
-            )
+            self.model_.set_scaler(x2[train_rows], y2[train_rows])
         has_val = len(val_rows) > 0
         floor = None if noise_floor is None else noise_floor / float(self._y_var_scale())
         self.history_ = train(
@@ -199,6 +220,7 @@ class Regressor(Settings):
             callbacks=callbacks,
             x_val=x2[val_rows] if has_val else None,
             y_val=y2[val_rows] if has_val else None,
+            holdout=held,
             noise_floor=floor,
             x_names=self.x_names_,
             y_names=self.y_names_,
@@ -211,7 +233,26 @@ class Regressor(Settings):
         self.metrics_ = {"train": self._metrics(x2[train_rows], y2[train_rows])}
         if has_val:
             self.metrics_["val"] = self._metrics(x2[val_rows], y2[val_rows])
+        elif held is not None and held.any():  # each held-out row as its own member predicts it
+            rows = held.any(axis=0)
+            self.metrics_["val"] = regression_metrics(
+                y2[rows], self._held_out_predictions(x2, held)[rows]
+            )
         return self
+
+    def _held_out_predictions(self, x: np.ndarray, held: np.ndarray) -> np.ndarray:
+        """(n, n_out) predictions of an ensemble where row i comes from the member that held
+        it out (cross-validated predictions; rows no member held out get the average)."""
+        import torch
+
+        self.model_.eval()
+        with torch.no_grad():
+            xs = self.model_.scale_x(torch.from_numpy(np.asarray(x, np.float32)))
+            each = self.model_.unscale_y(self.model_.layers(xs)).double().numpy()
+        out = each.mean(axis=0)
+        member, row = np.nonzero(held)
+        out[row] = each[member, row]
+        return out
 
     def _y_var_scale(self) -> float:
         """Factor from y's units² to the loss's standardised units² (1 without scaling)."""

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from ._version import __version__
 from .export_formula import PiecewiseLinear, relu_formula
@@ -59,9 +58,10 @@ X_MEAN = np.array({x_mean!r})
 X_SCALE = np.array({x_scale!r})
 Y_MEAN = np.array({y_mean!r})
 Y_SCALE = np.array({y_scale!r})
-# (weight (n_from, n_to), bias (n_to,)) of each linear layer, input side first
-LAYERS = [
-{layer_literals}]
+# Each member network as (weight (n_from, n_to), bias (n_to,)) of each linear layer, input
+# side first; the prediction is the members' average ({members} member(s)).
+MEMBERS = [
+{member_literals}]
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
@@ -80,12 +80,16 @@ def predict(x):
         x = x.reshape(1, -1) if one_point else x.reshape(-1, 1)
     if x.ndim != 2 or x.shape[1] != N_IN:
         raise ValueError(f"x must have shape (n, {{N_IN}}), got {{np.shape(x)}}")
-    h = (x - X_MEAN) / X_SCALE  # (n, N_IN), standardised
-    for i, (weight, bias) in enumerate(LAYERS):
-        h = h @ weight + bias
-        if i < len(LAYERS) - 1:
-            h = activation(h)
-    y = h * Y_SCALE + Y_MEAN  # (n, N_OUT), original units
+    t = (x - X_MEAN) / X_SCALE  # (n, N_IN), standardised
+    total = 0.0
+    for layers in MEMBERS:
+        h = t
+        for i, (weight, bias) in enumerate(layers):
+            h = h @ weight + bias
+            if i < len(layers) - 1:
+                h = activation(h)
+        total = total + h
+    y = total / len(MEMBERS) * Y_SCALE + Y_MEAN  # (n, N_OUT), original units
     if one_point:
         return y[0]
     if one_column and N_OUT == 1:
@@ -150,8 +154,11 @@ def export_python(model: MLP, path: str | Path) -> Path:
 
 def python_source(model: MLP, *, module: str = "model", filename: str = "model.py") -> str:
     """The text of the standalone Python file for ``model``."""
-    linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
     widths = (model.n_in, *model.hidden, model.n_out)
+    members = []
+    for k in range(model.members):
+        literals = "".join(_layer_literal(w, b) for w, b in model.member_layers(k))
+        members.append(f"    [\n{literals}    ],\n")
     if model.n_in == 1:
         out = "(n,)" if model.n_out == 1 else f"(n, {model.n_out})"
         shape_note = f"    predict(x)  # x of shape (n,): n values of the one input, gives {out}\n"
@@ -160,7 +167,9 @@ def python_source(model: MLP, *, module: str = "model", filename: str = "model.p
             f"    predict(x)  # x of shape ({model.n_in},): one point, gives ({model.n_out},)\n"
         )
     return TEMPLATE.format(
-        architecture="-".join(str(n) for n in widths),
+        architecture="-".join(str(n) for n in widths)
+        + ("" if model.members == 1 else f" x{model.members} ensemble"),
+        members=model.members,
         version=__version__,
         layers=" -> ".join(
             [_count(model.n_in, "input"), *map(str, model.hidden), _count(model.n_out, "output")]
@@ -178,7 +187,7 @@ def python_source(model: MLP, *, module: str = "model", filename: str = "model.p
         x_scale=_floats(model.x_scale),
         y_mean=_floats(model.y_mean),
         y_scale=_floats(model.y_scale),
-        layer_literals="".join(_layer_literal(linear) for linear in linears),
+        member_literals="".join(members),
     )
 
 
@@ -192,9 +201,10 @@ def _floats(tensor: torch.Tensor) -> list:
     return tensor.detach().cpu().double().numpy().tolist()
 
 
-def _layer_literal(linear: nn.Linear) -> str:
-    """One LAYERS entry: the weight transposed to (n_from, n_to), one row per line."""
-    weight = np.asarray(_floats(linear.weight)).T  # (n_from, n_to)
-    rows = "".join(f"            {row.tolist()!r},\n" for row in weight)
-    bias = _floats(linear.bias)
-    return f"    (\n        np.array([\n{rows}        ]),\n        np.array({bias!r}),\n    ),\n"
+def _layer_literal(weight: torch.Tensor, bias: torch.Tensor) -> str:
+    """One layer of a member: the weight (n_to, n_from) transposed, one row per line."""
+    rows = "".join(f"                {row.tolist()!r},\n" for row in np.asarray(_floats(weight)).T)
+    return (
+        f"        (\n            np.array([\n{rows}            ]),\n"
+        f"            np.array({_floats(bias)!r}),\n        ),\n"
+    )

@@ -8,6 +8,7 @@ runs in float64 on the float32 weights.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass
@@ -100,16 +101,35 @@ def relu_formula(model: MLP) -> PiecewiseLinear:
         True
     """
     _check_formula_model(model)
-    linears = [layer for layer in model.layers if isinstance(layer, nn.Linear)]
-    weights = [_float64(layer.weight) for layer in linears]  # (n_to, n_from) each
-    biases = [_float64(layer.bias) for layer in linears]  # (n_to,) each
     negative_slope = 0.0
     for layer in model.layers:
         if isinstance(layer, nn.LeakyReLU):
             negative_slope = float(layer.negative_slope)
+    members = []
+    for k in range(model.members):
+        own = model.member_layers(k)
+        weights = [_float64(weight) for weight, _ in own]  # (n_to, n_from) each
+        biases = [_float64(bias) for _, bias in own]  # (n_to,) each
+        members.append(_pieces(weights, biases, negative_slope))
+    pieces = members[0] if len(members) == 1 else _average(members)
 
-    # Each piece: (lo, hi, a, c) with the current layer's input = a * t + c for lo < t < hi,
-    # t the standardised x; a and c have shape (width,).
+    # Back to user units: x = x_mean + x_scale * t, y = y_mean + y_scale * output.
+    x_mean, x_scale = float(model.x_mean), float(model.x_scale)
+    y_mean, y_scale = float(model.y_mean), float(model.y_scale)
+    starts, slopes, intercepts = [], [], []
+    for lo, out_a, out_c in pieces:  # output = out_a * t + out_c
+        starts.append(x_mean + x_scale * lo)
+        slopes.append(y_scale * out_a / x_scale)
+        intercepts.append(y_mean + y_scale * (out_c - out_a * x_mean / x_scale))
+    return _merge(starts, slopes, intercepts)
+
+
+def _pieces(
+    weights: list[np.ndarray], biases: list[np.ndarray], negative_slope: float
+) -> list[tuple[float, float, float]]:
+    """One network's pieces in standardised t: (start, slope, intercept) of its output."""
+    # Each piece: (lo, hi, a, c) with the current layer's input = a * t + c for lo < t < hi;
+    # a and c have shape (width,).
     pieces = [(-math.inf, math.inf, np.ones(1), np.zeros(1))]
     for weight, bias in zip(weights[:-1], biases[:-1]):
         next_pieces = []
@@ -124,18 +144,23 @@ def relu_formula(model: MLP) -> PiecewiseLinear:
                 gain = np.where(pre_a * t + pre_c > 0, 1.0, negative_slope)  # (width,)
                 next_pieces.append((left, right, gain * pre_a, gain * pre_c))
         pieces = next_pieces
+    return [
+        (lo, float(weights[-1][0] @ a), float(weights[-1][0] @ c + biases[-1][0]))
+        for lo, _hi, a, c in pieces
+    ]
 
-    # Back to user units: x = x_mean + x_scale * t, y = y_mean + y_scale * output.
-    x_mean, x_scale = float(model.x_mean), float(model.x_scale)
-    y_mean, y_scale = float(model.y_mean), float(model.y_scale)
-    starts, slopes, intercepts = [], [], []
-    for lo, _hi, a, c in pieces:
-        out_a = float(weights[-1][0] @ a)  # output = out_a * t + out_c
-        out_c = float(weights[-1][0] @ c + biases[-1][0])
-        starts.append(x_mean + x_scale * lo)
-        slopes.append(y_scale * out_a / x_scale)
-        intercepts.append(y_mean + y_scale * (out_c - out_a * x_mean / x_scale))
-    return _merge(starts, slopes, intercepts)
+
+def _average(members: list[list[tuple[float, float, float]]]) -> list[tuple[float, float, float]]:
+    """The members' mean function: a piece between every two neighbouring breakpoints of any."""
+    starts = sorted({start for pieces in members for start, _, _ in pieces})
+    bounds = [[start for start, _, _ in pieces] for pieces in members]
+    averaged = []
+    for lo, hi in zip(starts, [*starts[1:], math.inf]):
+        t = _inside(lo, hi)
+        chosen = [pieces[bisect.bisect_right(b, t) - 1] for pieces, b in zip(members, bounds)]
+        slope = sum(piece[1] for piece in chosen) / len(members)
+        averaged.append((lo, slope, sum(piece[2] for piece in chosen) / len(members)))
+    return averaged
 
 
 def _check_formula_model(model: MLP) -> None:

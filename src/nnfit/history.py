@@ -94,6 +94,7 @@ class History:
     diverged_at: int | None = None  # step whose loss was not finite
     best_step: int | None = None  # step whose weights were kept by early stopping
     settings: dict[str, Any] = field(default_factory=dict)  # the run's config, for the record
+    members: int = 1  # networks averaged (an ensemble); snapshots show their average
 
     @property
     def steps(self) -> np.ndarray:
@@ -124,6 +125,7 @@ class History:
             "x_val": array(self.x_val),
             "y_val": array(self.y_val),
             "hidden": list(self.hidden),
+            "members": self.members,
             "activation": self.activation,
             "noise_floor": self.noise_floor,
             "x_names": list(self.x_names),
@@ -153,6 +155,7 @@ class History:
                 x_val=array("x_val"),
                 y_val=array("y_val"),
                 hidden=tuple(int(n) for n in data.get("hidden", ())),
+                members=int(data.get("members", 1)),
                 activation=str(data.get("activation", "relu")),
                 noise_floor=data.get("noise_floor"),
                 x_names=tuple(data.get("x_names", ("x",))),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -29,10 +31,12 @@ class ModelConfig:
     hidden: tuple[int, ...] = (10,)  # width of each hidden layer, e.g. (32, 32)
     activation: str = "relu"  # one of ACTIVATIONS
     scale: bool = False  # standardise x and y with the training data's mean and std
+    members: int | str = 1  # networks averaged (an ensemble), or "auto" (see auto_members)
 
     def __post_init__(self) -> None:
         check_hidden(self.hidden)
         check_activation(self.activation)
+        check_members(self.members)
 
 
 def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
@@ -54,6 +58,59 @@ def check_activation(activation: str) -> str:
     return activation
 
 
+MAX_MEMBERS = 100
+AUTO_MEMBERS = 10  # members="auto" on small data: 10 networks, 10-fold cross-validated
+AUTO_WORK = 2_000  # ... fewer as rows grow, so that members x rows stays about this small
+
+
+def check_members(members: int | str) -> int | str:
+    """Validate a member count (1 to MAX_MEMBERS) or "auto"."""
+    if members == "auto":
+        return members
+    if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
+        raise UsageError(
+            f"--members must be a whole number from 1 to {MAX_MEMBERS} or auto, got {members!r}"
+        )
+    return members
+
+
+def auto_members(members: int | str, n: int) -> int:
+    """The member count for n rows: ``members`` itself, or for "auto" 10 up to 200 rows, then
+    ``2000 // n`` (so a step costs about what one network's does on a few hundred rows), and
+    a single network above 1,000 rows, where averaging gains little."""
+    if members != "auto":
+        return int(members)
+    return max(1, min(AUTO_MEMBERS, AUTO_WORK // max(n, 1)))
+
+
+class Members(nn.Module):
+    """``members`` independent Linear layers applied as one batched matrix product.
+
+    Each member's weight (out, in) and bias (out,) start as ``nn.Linear``'s would. Input
+    (n, in) is shared by all members; (members, n, in) gives each its own; out (members, n, out).
+    """
+
+    def __init__(self, members: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.members, self.in_features, self.out_features = members, in_features, out_features
+        bound = 1 / in_features**0.5  # nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in))
+        self.weight = nn.Parameter(torch.empty(members, out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(members, out_features))
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        return (
+            f"members={self.members}, in_features={self.in_features}, "
+            f"out_features={self.out_features}"
+        )
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if h.dim() == 2:
+            h = h.expand(self.members, *h.shape)
+        return torch.baddbmm(self.bias.unsqueeze(1), h, self.weight.transpose(1, 2))
+
+
 class MLP(nn.Module):
     """Linear → activation → ... → Linear, as in the lesson's ``Net``.
 
@@ -67,6 +124,8 @@ class MLP(nn.Module):
         n_out: number of output columns.
         activation: name of the activation between linear layers (see ``ACTIVATIONS``).
         seed: if given, initialise the weights from this seed without touching torch's global RNG.
+        members: train this many networks of the same shape at once, as one batched
+            computation (``Members`` layers); ``model(x)`` is their average.
 
     Example:
         >>> model = MLP(1, 10, 1, seed=0)
@@ -82,18 +141,25 @@ class MLP(nn.Module):
         *,
         activation: str = "relu",
         seed: int | None = None,
+        members: int = 1,
     ) -> None:
         super().__init__()
         widths = check_hidden((hidden,) if isinstance(hidden, int) else hidden)
         self.activation = check_activation(activation)
-        self.n_in, self.n_out, self.hidden = n_in, n_out, widths
+        if check_members(members) == "auto":
+            raise UsageError("MLP needs a member count; resolve 'auto' with auto_members first")
+        self.n_in, self.n_out, self.hidden, self.members = n_in, n_out, widths, int(members)
+
+        def linear(n_from: int, n_to: int) -> nn.Module:
+            return nn.Linear(n_from, n_to) if members == 1 else Members(members, n_from, n_to)
+
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
             layers: list[nn.Module] = []
             for n_from, n_to in zip((n_in, *widths), widths):
-                layers += [nn.Linear(n_from, n_to), ACTIVATIONS[activation]()]
-            layers.append(nn.Linear(widths[-1], n_out))
+                layers += [linear(n_from, n_to), ACTIVATIONS[activation]()]
+            layers.append(linear(widths[-1], n_out))
             self.layers = nn.Sequential(*layers)
         for name, size in (("x_mean", n_in), ("y_mean", n_out)):
             self.register_buffer(name, torch.zeros(size))
@@ -103,12 +169,16 @@ class MLP(nn.Module):
     @property
     def config(self) -> ModelConfig:
         """The ModelConfig this network was built from."""
-        return ModelConfig(hidden=self.hidden, activation=self.activation)
+        return ModelConfig(hidden=self.hidden, activation=self.activation, members=self.members)
 
-    def set_scaler(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        """Standardise with the mean and std of training data x (n, n_in) and y (n, n_out)."""
+    def set_scaler(self, x: Any, y: Any) -> None:
+        """Standardise with the mean and std of training data x (n, n_in) and y (n, n_out).
+
+        Arrays or tensors; the statistics are taken in float64, so large offsets stay exact.
+        """
         for name, data in (("x", x), ("y", y)):
-            mean, std = data.mean(dim=0), data.std(dim=0)
+            values = torch.as_tensor(np.asarray(data, dtype=np.float64))
+            mean, std = values.mean(dim=0), values.std(dim=0)
             std = torch.where(std > 0, std, torch.ones_like(std))  # a constant column stays as is
             getattr(self, f"{name}_mean").copy_(mean)
             getattr(self, f"{name}_scale").copy_(std)
@@ -126,14 +196,31 @@ class MLP(nn.Module):
         return y * self.y_scale + self.y_mean
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict in user units: x (n, n_in) → y_pred (n, n_out)."""
-        return self.unscale_y(self.layers(self.scale_x(x)))
+        """Predict in user units: x (n, n_in) → y_pred (n, n_out) (the members' average)."""
+        return self.unscale_y(self.predict_scaled(self.scale_x(x)))
+
+    def predict_scaled(self, x_scaled: torch.Tensor) -> torch.Tensor:
+        """Standardised x (n, n_in) → standardised prediction (n, n_out), averaged over members."""
+        y_pred = self.layers(x_scaled)
+        return y_pred if self.members == 1 else y_pred.mean(dim=0)
+
+    def member_layers(self, k: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Member k's linear layers as (weight (n_to, n_from), bias (n_to,)), input side first."""
+        return [
+            (layer.weight, layer.bias) if self.members == 1 else (layer.weight[k], layer.bias[k])
+            for layer in self.layers
+            if isinstance(layer, (nn.Linear, Members))
+        ]
 
     def hidden_outputs(self, x_scaled: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Run the layers on standardised x; return the output and each activation's output."""
+        """Run the layers on standardised x; return the output and each activation's output.
+
+        One member: (n, n_out) and (n, width) each; several: (members, n, n_out) and
+        (members, n, width), every member's own.
+        """
         hiddens = []
         for layer in self.layers:
             x_scaled = layer(x_scaled)
-            if not isinstance(layer, nn.Linear):
+            if not isinstance(layer, (nn.Linear, Members)):
                 hiddens.append(x_scaled)  # (n, width) after the activation
         return x_scaled, hiddens

@@ -11,6 +11,7 @@ import torch
 from .errors import DataError
 from .history import Snapshot
 from .model import MLP
+from .optim import row_losses
 
 
 def as_matrix(values: Any, name: str) -> torch.Tensor:
@@ -92,6 +93,10 @@ class Recorder:
 
     All tensors are standardised and on the model's device: x, y are (a sample of) the
     training rows, x_grid is where the fit is drawn, x_val/y_val the validation rows.
+    An ensemble (``model.members > 1``) also has ``weights`` (members, n), 1 where a member
+    trains on a row of x, and may have ``held`` (members, n), 1 where a member holds the row
+    out: its loss is the members' mean training loss, its validation loss the loss over every
+    held-out row, each predicted by the member that did not train on it (cross-validation).
     """
 
     def __init__(
@@ -105,8 +110,12 @@ class Recorder:
         y_val: torch.Tensor | None = None,
         *,
         grid_is_x: bool = False,
+        each_loss: torch.nn.Module | None = None,
+        weights: torch.Tensor | None = None,
+        held: torch.Tensor | None = None,
     ) -> None:
         self.model, self.loss_fn = model, loss_fn
+        self.each_loss, self.weights, self.held = each_loss, weights, held
         self.grid_is_x = grid_is_x  # the grid is x itself: predictions on x are the picture
         self.x, self.y, self.x_grid = x, y, x_grid
         self.x_val, self.y_val = x_val, y_val
@@ -131,17 +140,26 @@ class Recorder:
         """
         model = self.model
         with torch.no_grad():
-            if loss is None or hiddens is None:
+            if loss is None or hiddens is None or y_pred is None:
                 y_pred, hiddens = model.hidden_outputs(self.x)
-                loss = self.loss_fn(y_pred, self.y).item()
+                loss = None
+            y_pred = y_pred.detach()
             dead = tuple(_dead_units(h) for h in hiddens)
             val_loss = None
+            if self.weights is not None and self.each_loss is not None:  # an ensemble
+                each = row_losses(self.each_loss(y_pred, self.y.expand_as(y_pred)))  # (members, n)
+                if loss is None:
+                    loss = float((each * self.weights).sum(1).div(self.weights.sum(1)).mean())
+                if self.held is not None:
+                    val_loss = float((each * self.held).sum() / self.held.sum())
+            elif loss is None:
+                loss = self.loss_fn(y_pred, self.y).item()
             if self.x_val is not None:
-                val_loss = self.loss_fn(model.layers(self.x_val), self.y_val).item()
-            if self.grid_is_x and y_pred is not None:
-                y_grid = y_pred.detach()
+                val_loss = self.loss_fn(model.predict_scaled(self.x_val), self.y_val).item()
+            if self.grid_is_x:
+                y_grid = y_pred if model.members == 1 else y_pred.mean(dim=0)
             else:
-                y_grid = model.layers(self.x_grid)  # (n_grid, n_out), standardised
+                y_grid = model.predict_scaled(self.x_grid)  # (n_grid, n_out), standardised
             if not self.identity:
                 y_grid = model.unscale_y(y_grid)
         return Snapshot(
@@ -155,9 +173,12 @@ class Recorder:
 
 
 def _dead_units(h: torch.Tensor) -> int:
-    """Units whose output is the same on every point (n, width): they cannot bend the fit."""
+    """Units whose output is the same on every point: they cannot bend the fit.
+
+    h is (n, width), or (members, n, width) for an ensemble (every member's units counted).
+    """
     h = h.detach()
     if h.device.type == "cpu":  # numpy is several times quicker than torch on tiny arrays
         values = h.numpy()
-        return int((values == values[0]).all(axis=0).sum())
-    return int((h == h[0]).all(dim=0).sum())
+        return int((values == values[..., :1, :]).all(axis=-2).sum())
+    return int((h == h[..., :1, :]).all(dim=-2).sum())

@@ -47,9 +47,11 @@ def architecture(model: MLP) -> dict[str, Any]:
     """The network as plain names and sizes: nothing callable, nothing importable."""
     from torch import nn
 
+    from .model import Members
+
     layers = []
     for layer in model.layers:
-        if isinstance(layer, nn.Linear):
+        if isinstance(layer, (nn.Linear, Members)):
             layers.append({"type": "linear", "in": layer.in_features, "out": layer.out_features})
         else:
             layers.append({"type": "activation", "name": model.activation})
@@ -58,6 +60,7 @@ def architecture(model: MLP) -> dict[str, Any]:
         "n_out": model.n_out,
         "hidden": list(model.hidden),
         "activation": model.activation,
+        "members": model.members,
         "layers": layers,
     }
 
@@ -248,16 +251,22 @@ def load(path: str | os.PathLike[str]) -> Regressor:
     from .diagnostics import Diagnosis
     from .estimator import Regressor
     from .history import History
-    from .model import MLP
+    from .model import MAX_MEMBERS, MLP
 
     folder = Path(path)
     info = read_run(folder)
     arch, settings, data = info["model"], info.get("settings", {}), info.get("data", {})
+    members = arch.get("members", 1)
+    if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
+        raise DataError(
+            f"{folder / 'run.json'}: members must be 1 to {MAX_MEMBERS}, got {members!r}"
+        )
     model = MLP(
         int(arch["n_in"]),
         tuple(int(n) for n in arch["hidden"]),
         int(arch["n_out"]),
         activation=arch["activation"],
+        members=members,
     )
     if architecture(model)["layers"] != arch["layers"]:
         raise DataError(f"{folder / 'run.json'}: layer list does not match its sizes")
@@ -272,13 +281,16 @@ def load(path: str | os.PathLike[str]) -> Regressor:
         first = str(error).splitlines()[0]
         raise DataError(f"{folder / 'model.safetensors'} does not fit run.json: {first}") from None
     model.eval()
-    model_settings = {k: v for k, v in settings.get("model", {}).items() if k != "hidden"}
+    model_settings = {
+        k: v for k, v in settings.get("model", {}).items() if k not in ("hidden", "members")
+    }
     train_settings = settings.get("train", {})
     regressor = Regressor(
         **{
             **model_settings,
             **train_settings,
             "hidden": model.hidden,
+            "members": model.members,
             "val": settings.get("data", {}).get("val", 0.0),
         }
     )

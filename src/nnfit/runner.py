@@ -229,7 +229,7 @@ def run(
         )
 
     regressor = Regressor.from_config(config)
-    model = regressor.make_model(dataset.x.shape[1], dataset.y.shape[1])
+    model = regressor.make_model(dataset.x.shape[1], dataset.y.shape[1], len(dataset.x))
     if not outputs.quiet:
         print(model)
     session = Session(config, outputs, preset, dataset, digest, regressor)

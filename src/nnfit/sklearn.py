@@ -46,6 +46,7 @@ class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
         activation: activation name (see ``nnfit.model.ACTIVATIONS``).
         scale: standardise X and y with the training rows' mean and std (predictions stay in
             y's units).
+        members: networks trained at once and averaged, or "auto" (as ``Regressor``).
         optimizer, lr, steps, loss, batch_size, every, seed, device: as ``nnfit.TrainConfig``.
         val: fraction of the rows given to ``fit`` held out (seeded) to measure and early-stop
             on; with too few rows (fewer than 2 left to train on) none are held out.

@@ -35,7 +35,7 @@ class Progress(Callback):
         self.next_line = 0
 
     def on_train_begin(self, history: History) -> None:
-        self.units = sum(history.hidden)
+        self.units = sum(history.hidden) * history.members
         if self.tty:
             from tqdm.auto import tqdm
 

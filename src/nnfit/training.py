@@ -8,13 +8,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from .callbacks import Callback
 from .errors import DataError, UsageError
 from .history import History, Snapshot
 from .model import MLP
-from .optim import LOSSES, OPTIMIZERS, make_loss, make_optimizer, make_schedule, step_function
+from .optim import (
+    LOSSES,
+    OPTIMIZERS,
+    make_loss,
+    make_optimizer,
+    make_schedule,
+    member_losses,
+    step_function,
+)
 from .recorder import Recorder, as_matrix, column_names, make_grid, sample, sample_rows
 from .trainstate import Batches, Best, Keeper, TrainState
 
@@ -90,6 +99,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     x_val: Any = None,
     y_val: Any = None,
+    holdout: Any = None,
     x_grid: Any = None,
     noise_floor: float | None = None,
     x_names: Sequence[str] | None = None,
@@ -110,6 +120,9 @@ def train(
         config: how to train; ``TrainConfig()`` is the lesson (SGD, lr 0.5, 100 steps, MSE).
         callbacks: subscribers that receive each snapshot as it is recorded.
         x_val, y_val: optional validation set (its loss is recorded; ``patience`` stops on it).
+        holdout: for an ensemble (``model.members > 1``) instead of x_val, y_val: a boolean
+            (members, n) mask of the rows each member leaves out of its training and is
+            validated on (see ``nnfit.dataset.holdout``); the validation loss pools them all.
         x_grid: where to draw the fit; default a line over x's range (see ``make_grid``).
         noise_floor: lowest reachable loss, drawn on the loss curve (synthetic data).
         x_names, y_names: column names, for labels.
@@ -140,6 +153,7 @@ def train(
             f"data has {x.shape[1]} and {y.shape[1]}"
         )
     has_val = x_val is not None and y_val is not None
+    weights, held = _member_masks(model, holdout, x.shape[0], has_val)
     xv = as_matrix(x_val, "x_val") if has_val else None
     yv = as_matrix(y_val, "y_val") if has_val else None
     if xv is not None and yv is not None:  # a big validation set is measured on a sample
@@ -162,13 +176,19 @@ def train(
         x_names=column_names(x_names, x.shape[1], "x"),
         y_names=column_names(y_names, y.shape[1], "y"),
         settings={"train": asdict(config)},
+        members=model.members,
     )
 
     # Work in standardised units on the device; the scaler maps back for the pictures.
     model.to(device)
+    each_loss = None if weights is None else make_loss(config.loss, reduction="none")
     with torch.no_grad():
         xs, ys = model.scale_x(x.to(device)), model.scale_y(y.to(device))
         xe, ye = sample_rows(xs, N_EVAL, config.seed + 1), sample_rows(ys, N_EVAL, config.seed + 1)
+        we, he = (
+            None if m is None else _sample_columns(m.to(device), config.seed + 1)
+            for m in (weights, held)
+        )
         xvs = None if xv is None else model.scale_x(xv.to(device))
         yvs = None if yv is None else model.scale_y(yv.to(device))
         record = Recorder(
@@ -180,15 +200,19 @@ def train(
             xvs,
             yvs,
             grid_is_x=grid is x and xe is xs,
+            each_loss=each_loss,
+            weights=we,
+            held=he,
         )
     loss_fn = make_loss(config.loss)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
     schedule = make_schedule(config.schedule, optimizer, config.steps)
     step_optimizer = step_function(optimizer)  # optimizer.step, minus torch's profiler wrapper
-    batches = Batches(xs, ys, config.batch_size, config.seed)
+    batches = Batches(xs, ys, config.batch_size, config.seed, weights=_on(weights, device))
     keeper = Keeper(model)
     keep_every = min(config.every, KEEP_EVERY)
-    best = Best(model, config.patience) if has_val and config.patience else None
+    validated = has_val or held is not None
+    best = Best(model, config.patience) if validated and config.patience else None
     start = 0
     if resume is not None:
         start = _load_state(resume, model, optimizer, schedule, batches, keeper, best, history)
@@ -214,7 +238,8 @@ def train(
         callback.on_train_begin(history)
     step = start
     threads = torch.get_num_threads()
-    if device.type == "cpu" and batches.x.shape[0] * max(model.hidden) <= SMALL_WORK:
+    work = batches.x.shape[0] * max(model.hidden) * model.members
+    if device.type == "cpu" and work <= SMALL_WORK:
         torch.set_num_threads(1)  # tiny ops run faster without thread hand-offs
     try:
         for step in range(start, config.steps):
@@ -230,12 +255,15 @@ def train(
                 and (step % checkpoint_every == 0)
             ):
                 checkpoint(state(step))
-            xb, yb = batches.next()
+            xb, yb, wb = batches.next()
 
             # forward: predict and measure the error
             y_pred, hiddens = model.hidden_outputs(xb)  # hiddens: each activation's output
-            loss = loss_fn(y_pred, yb)
-            loss_value = loss.item()
+            if each_loss is None:
+                loss = loss_fn(y_pred, yb)
+            else:  # an ensemble: the sum of each member's mean loss on its own rows
+                loss = member_losses(each_loss(y_pred, yb.expand_as(y_pred)), wb).sum()
+            loss_value = loss.item() / model.members
             if step % config.every == 0:  # a snapshot of the weights that gave this loss
                 if batches.full and record.x is xs:  # this forward pass was on all the data
                     emit(record(step, loss=loss_value, hiddens=hiddens, y_pred=y_pred))
@@ -254,7 +282,7 @@ def train(
             # backward: clear old gradients, compute new ones, take a step down the slope
             optimizer.zero_grad()
             if config.optimizer == "lbfgs":
-                optimizer.step(_closure(model, loss_fn, optimizer, xb, yb))
+                optimizer.step(_closure(model, loss_fn, each_loss, optimizer, xb, yb, wb))
             else:
                 loss.backward()
                 step_optimizer()
@@ -309,16 +337,56 @@ def _load_state(
 def _closure(
     model: MLP,
     loss_fn: torch.nn.Module,
+    each_loss: torch.nn.Module | None,
     optimizer: torch.optim.Optimizer,
     xb: torch.Tensor,
     yb: torch.Tensor,
+    wb: torch.Tensor | None,
 ) -> Any:
     """L-BFGS re-evaluates the loss itself, several times per step."""
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        loss = loss_fn(model.layers(xb), yb)
+        y_pred = model.layers(xb)
+        if each_loss is None or wb is None:
+            loss = loss_fn(y_pred, yb)
+        else:
+            loss = member_losses(each_loss(y_pred, yb.expand_as(y_pred)), wb).sum()
         loss.backward()
         return loss
 
     return closure
+
+
+def _member_masks(
+    model: MLP, holdout: Any, n: int, has_val: bool
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """An ensemble's row weights (members, n): 1 where a member trains on a row; and the
+    held-out mask as floats (None when nothing is held out). (None, None) for one network."""
+    if holdout is None:
+        if model.members == 1:
+            return None, None
+        return torch.ones(model.members, n), None
+    if has_val:
+        raise UsageError("give either x_val and y_val or holdout, not both")
+    held = torch.as_tensor(np.asarray(holdout, dtype=bool))
+    if held.shape != (model.members, n):
+        raise DataError(
+            f"holdout must be (members, rows) = ({model.members}, {n}), got {tuple(held.shape)}"
+        )
+    if model.members == 1 and not held.any():
+        return None, None
+    weights = (~held).float()
+    if (weights.sum(dim=1) < 1).any():
+        raise DataError("every member of the ensemble needs at least one row to train on")
+    return weights, (held.float() if held.any() else None)
+
+
+def _sample_columns(mask: torch.Tensor, seed: int) -> torch.Tensor:
+    """The columns (rows of the data) of a (members, n) mask that ``sample_rows`` keeps."""
+    rows = sample(mask.shape[1], N_EVAL, seed)
+    return mask if rows is None else mask[:, rows.to(mask.device)]
+
+
+def _on(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if tensor is None else tensor.to(device)

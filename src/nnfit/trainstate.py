@@ -21,30 +21,42 @@ AUTO_SIZE = 1_024
 
 
 class Batches:
-    """Endless (x, y) batches: the whole set, or shuffled slices of it epoch after epoch."""
+    """Endless (x, y, weights) batches: the whole set, or shuffled slices of it epoch after epoch.
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int | None, seed: int) -> None:
+    ``weights`` (members, n), an ensemble's row weights, is sliced with the rows (else None).
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int | None,
+        seed: int,
+        *,
+        weights: torch.Tensor | None = None,
+    ) -> None:
         n = x.shape[0]
         if batch_size is None and n > AUTO_BATCH:
             batch_size = AUTO_SIZE
-        self.x, self.y = x, y
+        self.x, self.y, self.weights = x, y, weights
         self.size = None if batch_size is None or batch_size >= n else batch_size
         self.full = self.size is None  # every batch is the whole set
         self.generator = torch.Generator().manual_seed(seed)
         self.order: torch.Tensor | None = None  # this epoch's shuffled row order
         self.position = 0  # next slice start within order
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next batch: (batch, n_in) and (batch, n_out)."""
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next batch: (batch, n_in), (batch, n_out) and weights (members, batch) or None."""
         if self.size is None:
-            return self.x, self.y
+            return self.x, self.y, self.weights
         n = self.x.shape[0]
         if self.order is None or self.position + self.size > n:
             self.order = torch.randperm(n, generator=self.generator).to(self.x.device)
             self.position = 0
         index = self.order[self.position : self.position + self.size]
         self.position += self.size
-        return self.x[index], self.y[index]
+        weights = None if self.weights is None else self.weights[:, index]
+        return self.x[index], self.y[index], weights
 
     def state(self) -> dict[str, Any]:
         return {

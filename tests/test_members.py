@@ -1,0 +1,194 @@
+"""Ensembles: several networks trained at once as one batched computation, cross-validated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import nnfit
+from nnfit.dataset import holdout, split
+from nnfit.diagnostics import dead_fraction
+from nnfit.estimator import Regressor
+from nnfit.metrics import regression_metrics
+from nnfit.model import MLP, Members, auto_members
+from nnfit.training import TrainConfig, train
+
+
+def curve(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-2, 2, n))
+    return x, np.sin(2 * x) + 0.1 * rng.standard_normal(n)
+
+
+def single(ensemble: MLP, k: int) -> MLP:
+    """Member k as a network of its own, with the same weights and scaler."""
+    net = MLP(ensemble.n_in, ensemble.hidden, ensemble.n_out, activation=ensemble.activation)
+    linears = [layer for layer in net.layers if isinstance(layer, torch.nn.Linear)]
+    with torch.no_grad():
+        for linear, (weight, bias) in zip(linears, ensemble.member_layers(k), strict=True):
+            linear.weight.copy_(weight)
+            linear.bias.copy_(bias)
+        for name in ("x_mean", "x_scale", "y_mean", "y_scale"):
+            getattr(net, name).copy_(getattr(ensemble, name))
+    return net
+
+
+@pytest.mark.parametrize(
+    "n, members, val", [(100, 10, 0.2), (37, 4, 0.2), (50, 3, 0.1), (9, 10, 0.2)]
+)
+def test_holdout_blocks_never_overlap(n, members, val):
+    mask = holdout(n, members, val, seed=1)
+    assert mask.shape == (members, n)
+    assert mask.sum(axis=0).max() <= 1  # no row held out twice
+    share = min(val, 1 / members)
+    assert abs(mask.sum(axis=1) - share * n).max() <= 1
+    assert (~mask).sum(axis=1).min() >= 2  # every member trains on something
+
+
+def test_holdout_of_one_member_is_the_validation_split():
+    _, val_rows = split(83, 0.2, seed=5)
+    np.testing.assert_array_equal(np.flatnonzero(holdout(83, 1, 0.2, seed=5)[0]), val_rows)
+
+
+def test_ten_members_are_ten_fold_cross_validation():
+    mask = holdout(95, 10, 0.2, seed=0)
+    np.testing.assert_array_equal(mask.sum(axis=0), np.ones(95))
+
+
+@pytest.mark.parametrize("n, val", [(2, 0.2), (40, 0.0)])
+def test_holdout_is_empty_when_nothing_can_be_held_out(n, val):
+    assert not holdout(n, 10, val, seed=0).any()
+
+
+def test_members_layer_is_one_linear_per_member():
+    layer = Members(3, 4, 5)
+    x = torch.randn(7, 4)
+    out = layer(x)
+    assert out.shape == (3, 7, 5)
+    for k in range(3):
+        expected = torch.nn.functional.linear(x, layer.weight[k], layer.bias[k])
+        torch.testing.assert_close(out[k], expected)
+    bound = 1 / 4**0.5  # nn.Linear's initial range
+    assert layer.weight.abs().max() <= bound and layer.bias.abs().max() <= bound
+
+
+def test_an_ensemble_predicts_its_members_average():
+    model = MLP(2, (6, 5), 3, activation="tanh", seed=1, members=4)
+    x = torch.randn(11, 2)
+    with torch.no_grad():
+        expected = torch.stack([single(model, k)(x) for k in range(4)]).mean(dim=0)
+        torch.testing.assert_close(model(x), expected)
+
+
+def test_members_are_seeded_and_differ():
+    a, b = MLP(1, 8, 1, seed=3, members=5), MLP(1, 8, 1, seed=3, members=5)
+    torch.testing.assert_close(a.layers[0].weight, b.layers[0].weight, rtol=0, atol=0)
+    weights = a.layers[0].weight
+    assert not torch.equal(weights[0], weights[1])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_batched_training_equals_training_each_member_alone(optimizer):
+    x, y = curve(40)
+    ensemble = MLP(1, (8, 8), 1, activation="tanh", seed=2, members=3)
+    ensemble.set_scaler(x[:, None], y[:, None])
+    alone = [single(ensemble, k) for k in range(3)]
+    held = holdout(40, 3, 0.2, seed=0)
+    config = TrainConfig(optimizer=optimizer, lr=0.05, steps=60, every=10)
+    train(ensemble, x, y, config, holdout=held)
+    for k, net in enumerate(alone):
+        rows = ~held[k]
+        train(net, x[rows], y[rows], config)
+        with torch.no_grad():
+            x_test = torch.linspace(-2, 2, 50).unsqueeze(1)
+            torch.testing.assert_close(
+                single(ensemble, k)(x_test), net(x_test), rtol=1e-4, atol=1e-5
+            )
+
+
+def test_validation_loss_pools_each_held_out_row_from_its_own_member():
+    x, y = curve(50)
+    model = MLP(1, (8,), 1, activation="tanh", seed=0, members=5)
+    held = holdout(50, 5, 0.2, seed=0)
+    history = train(model, x, y, TrainConfig(optimizer="adam", lr=0.01, steps=40), holdout=held)
+    with torch.no_grad():
+        each = model.layers(torch.tensor(x, dtype=torch.float32).unsqueeze(1))[..., 0].numpy()
+    member, row = np.nonzero(held)
+    expected = np.mean((each[member, row] - y[row]) ** 2)
+    assert history.final.val_loss == pytest.approx(expected, rel=1e-5)
+    train_losses = [np.mean((each[k, ~held[k]] - y[~held[k]]) ** 2) for k in range(5)]
+    assert history.final.loss == pytest.approx(np.mean(train_losses), rel=1e-5)
+    assert history.members == 5
+
+
+def test_early_stopping_keeps_the_members_at_the_best_pooled_step():
+    x, y = curve(60)
+    model = MLP(1, (32, 32), 1, activation="tanh", seed=0, members=4)
+    history = train(
+        model,
+        x,
+        y,
+        TrainConfig(optimizer="adam", lr=0.03, steps=600, every=10, patience=100),
+        holdout=holdout(60, 4, 0.2, seed=0),
+    )
+    val = [s.val_loss for s in history.snapshots if not s.final]
+    assert history.stop_reason == "early_stop"
+    assert history.final.val_loss == pytest.approx(min(val), rel=1e-6)
+    assert history.best_step == history.snapshots[int(np.argmin(val))].step
+
+
+def test_holdout_and_a_validation_set_are_exclusive():
+    model = MLP(1, 4, 1, members=2)
+    with pytest.raises(nnfit.UsageError, match="not both"):
+        train(model, [1, 2, 3], [1, 2, 3], x_val=[1], y_val=[1], holdout=np.zeros((2, 3), bool))
+    with pytest.raises(nnfit.DataError, match=r"\(members, rows\) = \(2, 3\)"):
+        train(model, [1, 2, 3], [1, 2, 3], holdout=np.zeros((3, 3), bool))
+
+
+@pytest.mark.parametrize("n, expected", [(10, 10), (200, 10), (400, 5), (1000, 2), (1001, 1)])
+def test_auto_members_shrink_as_rows_grow(n, expected):
+    assert auto_members("auto", n) == expected
+    assert auto_members(3, n) == 3
+
+
+@pytest.mark.parametrize("members", [0, 101, 2.5, True, "many"])
+def test_bad_member_counts_are_refused(members):
+    with pytest.raises(nnfit.UsageError, match="--members"):
+        Regressor(members=members).fit([1, 2, 3, 4], [1, 2, 3, 4])
+
+
+def test_regressor_reports_cross_validated_errors():
+    x, y = curve(80)
+    model = Regressor(steps=200, every=10, hidden=(16,), members=4).fit(x, y)
+    assert model.model_.members == 4 and model.predict(x).shape == (80,)
+    held = holdout(80, 4, 0.2, seed=0)
+    with torch.no_grad():
+        each = (
+            model.model_.unscale_y(
+                model.model_.layers(
+                    model.model_.scale_x(torch.tensor(x, dtype=torch.float32)[:, None])
+                )
+            )[..., 0]
+            .double()
+            .numpy()
+        )
+    member, row = np.nonzero(held)
+    expected = regression_metrics(y[row], each[member, row])
+    assert model.metrics_["val"]["rmse"] == pytest.approx(expected["rmse"], rel=1e-5)
+    assert model.metrics_["train"]["rmse"] < model.metrics_["val"]["rmse"]
+
+
+def test_auto_uses_one_network_on_big_data():
+    x, y = curve(1500)
+    model = Regressor(steps=20, every=10, hidden=(8,)).fit(x, y)
+    assert model.model_.members == 1 and len(model.history_.x_val) == 300
+
+
+def test_dead_units_are_counted_over_every_member():
+    model = MLP(1, (4,), 1, activation="relu", seed=0, members=3)
+    with torch.no_grad():
+        model.layers[0].bias[1].fill_(-100.0)  # member 1: every unit off on this data
+    history = train(model, np.linspace(-1, 1, 20), np.zeros(20), steps=1)
+    dead, units = dead_fraction(history)
+    assert units == 12 and dead >= 4
