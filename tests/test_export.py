@@ -21,6 +21,11 @@ TOLERANCE = 1e-5
 def make_model(n_in=1, hidden=(8,), n_out=1, activation="relu", seed=0, members=1) -> MLP:
     """A model with random weights and a scaler fitted to data of magnitude 1e3."""
     model = MLP(n_in, hidden, n_out, activation=activation, seed=seed, members=members)
+    if members > 1:  # an ensemble's output layer starts at zero: give it weights to export
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for tensor in (model.layers[-1].weight, model.layers[-1].bias):
+                tensor.copy_(torch.rand(tensor.shape, generator=generator) - 0.5)
     generator = torch.Generator().manual_seed(seed)
     x = 1e3 + 500 * torch.randn(100, n_in, generator=generator)
     y = -2e3 + 800 * torch.randn(100, n_out, generator=generator)
@@ -242,6 +247,7 @@ def test_relu_formula_of_an_ensemble_is_the_members_mean(activation):
     assert set(f.breakpoints) <= {b for g in singles for b in g.breakpoints}
     x = random_x(model, 200, spread=4.0)[:, 0]
     np.testing.assert_allclose(f(x), np.mean([g(x) for g in singles], axis=0), rtol=1e-9)
+    assert len(f.breakpoints) >= max(len(g.breakpoints) for g in singles) > 0
 
 
 def make_single(ensemble: MLP, k: int) -> MLP:

@@ -81,11 +81,14 @@ def test_an_ensemble_predicts_its_members_average():
         torch.testing.assert_close(model(x), expected)
 
 
-def test_members_are_seeded_and_differ():
+def test_members_are_seeded_differ_and_start_as_the_mean():
     a, b = MLP(1, 8, 1, seed=3, members=5), MLP(1, 8, 1, seed=3, members=5)
     torch.testing.assert_close(a.layers[0].weight, b.layers[0].weight, rtol=0, atol=0)
     weights = a.layers[0].weight
     assert not torch.equal(weights[0], weights[1])
+    a.set_scaler(np.arange(10.0)[:, None], 5 + np.arange(10.0)[:, None])
+    with torch.no_grad():
+        np.testing.assert_allclose(a(torch.randn(4, 1)).numpy(), 9.5)  # y's mean
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

@@ -125,7 +125,10 @@ class MLP(nn.Module):
         activation: name of the activation between linear layers (see ``ACTIVATIONS``).
         seed: if given, initialise the weights from this seed without touching torch's global RNG.
         members: train this many networks of the same shape at once, as one batched
-            computation (``Members`` layers); ``model(x)`` is their average.
+            computation (``Members`` layers); ``model(x)`` is their average. Their output
+            layer starts at zero, so each member starts as the constant fit (the mean) and
+            grows more curved as it trains: early stopping then picks among fits from simple
+            to complex (measured: more robust on small noisy data than torch's default start).
 
     Example:
         >>> model = MLP(1, 10, 1, seed=0)
@@ -161,6 +164,9 @@ class MLP(nn.Module):
                 layers += [linear(n_from, n_to), ACTIVATIONS[activation]()]
             layers.append(linear(widths[-1], n_out))
             self.layers = nn.Sequential(*layers)
+        if members > 1:  # every member starts as the constant mean (see the docstring)
+            nn.init.zeros_(layers[-1].weight)
+            nn.init.zeros_(layers[-1].bias)
         for name, size in (("x_mean", n_in), ("y_mean", n_out)):
             self.register_buffer(name, torch.zeros(size))
         for name, size in (("x_scale", n_in), ("y_scale", n_out)):
