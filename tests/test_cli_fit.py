@@ -210,6 +210,8 @@ def test_members_flag_trains_an_ensemble_that_is_saved_and_reloaded(tmp_path, ca
     model = nnfit.load(folder)
     assert model.model_.members == 3 and model.predict([10.0, 20.0]).shape == (2,)
     assert "members = 3" in config.read_text()
+    code, out, _ = run(capsys, "show", str(folder), "--no-window")
+    assert code == 0 and "3 members averaged" in out
 
 
 def test_fit_defaults_to_auto_members_and_demo_to_one(tmp_path, capsys):

@@ -105,6 +105,7 @@ def show(regressor: Any, args: argparse.Namespace) -> int:
     print(
         f"model:        {model['n_in']} → {', '.join(map(str, model['hidden']))} "
         f"({model['activation']}) → {model['n_out']}"
+        + (f", {model['members']} members averaged" if model.get("members", 1) > 1 else "")
     )
     print(
         f"data:         {data.get('source')} ({data.get('rows')} rows; "
