@@ -218,7 +218,7 @@ def test_fit_defaults_to_auto_members_and_demo_to_one(tmp_path, capsys):
     import nnfit
 
     code, _, _ = run(capsys, "fit", "--example", "cars", *QUICK, "-q", "--out", str(tmp_path / "f"))
-    assert code == 0 and nnfit.load(tmp_path / "f").model_.members == 10  # 50 rows
+    assert code == 0 and nnfit.load(tmp_path / "f").model_.members == 20  # 50 rows
     code, _, _ = run(capsys, "demo", *QUICK, "-q", "--out", str(tmp_path / "d"))
     assert code == 0 and nnfit.load(tmp_path / "d").model_.members == 1
 

@@ -82,9 +82,12 @@ def test_any_magnitude_fits_as_well_as_rescaled_data():
 
 def test_seeded_split_and_same_seed_same_result():
     x, y = curve(100)
-    a, b = Regressor(**FAST, seed=3).fit(x, y), Regressor(**FAST, seed=3).fit(x, y)
+    a, b = (Regressor(**FAST, seed=3, members=1).fit(x, y) for _ in range(2))
     np.testing.assert_array_equal(a.history_.losses, b.history_.losses)
     assert len(a.history_.x_val) == 20 and len(a.history_.x) == 80
+    c, d = (Regressor(**FAST, seed=3, members=4).fit(x, y) for _ in range(2))
+    np.testing.assert_array_equal(c.history_.losses, d.history_.losses)
+    assert c.history_.x_val is None and len(c.history_.x) == 100  # every row, cross-validated
 
 
 def test_errors_at_the_edge():

@@ -149,7 +149,9 @@ def test_holdout_and_a_validation_set_are_exclusive():
         train(model, [1, 2, 3], [1, 2, 3], holdout=np.zeros((3, 3), bool))
 
 
-@pytest.mark.parametrize("n, expected", [(10, 10), (200, 10), (400, 5), (1000, 2), (1001, 1)])
+@pytest.mark.parametrize(
+    "n, expected", [(10, 20), (100, 20), (200, 10), (400, 5), (1000, 2), (1001, 1)]
+)
 def test_auto_members_shrink_as_rows_grow(n, expected):
     assert auto_members("auto", n) == expected
     assert auto_members(3, n) == 3

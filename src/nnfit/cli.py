@@ -105,7 +105,7 @@ FLAGS: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {
             {
                 "type": "members",
                 "help": "networks trained at once and averaged, each validated on its own "
-                "held-out rows, or auto (demo: 1; fit: auto = 10 up to 200 rows, 2000/rows "
+                "held-out rows, or auto (demo: 1; fit: auto = 20 up to 100 rows, 2000/rows "
                 "up to 1000, then 1)",
             },
         ),
@@ -248,8 +248,8 @@ def make_parser() -> argparse.ArgumentParser:
         "fit",
         help="fit your data: a file, an --example, a --function, or a saved RUN.toml",
         description="Fit a relation in your data with nnfit's defaults for real data "
-        "(standardised x and y, 64,64 tanh units, Adam; on small data 10 such networks, "
-        "each stopped early on its own tenth of the rows, averaged; one network with a 20%% "
+        "(standardised x and y, 64,64 tanh units, Adam; on small data up to 20 such networks, "
+        "each stopped early on its own share of the rows, averaged; one network with a 20%% "
         "validation split above 1000 rows). SOURCE is a CSV/TSV/TXT/NPY/NPZ/Parquet file, "
         "- for CSV on stdin, or a RUN.toml written by --save-config (flags given here "
         "override it).",

@@ -133,7 +133,7 @@ class Regressor(Settings):
         activation: activation name (see ``nnfit.model.ACTIVATIONS``).
         scale: standardise x and y with the training rows' mean and std (predictions stay in
             the user's units).
-        members: networks trained at once and averaged, or "auto" (10 up to 200 rows, fewer
+        members: networks trained at once and averaged, or "auto" (20 up to 100 rows, fewer
             up to 1,000, then 1; see ``nnfit.model.auto_members``). With several, each holds
             out its own ``val`` share of the rows (at most 1/members: 10 members are 10-fold
             cross-validation) and training stops where the pooled held-out loss is lowest.

@@ -259,10 +259,7 @@ def train(
 
             # forward: predict and measure the error
             y_pred, hiddens = model.hidden_outputs(xb)  # hiddens: each activation's output
-            if each_loss is None:
-                loss = loss_fn(y_pred, yb)
-            else:  # an ensemble: the sum of each member's mean loss on its own rows
-                loss = member_losses(each_loss(y_pred, yb.expand_as(y_pred)), wb).sum()
+            loss = _objective(loss_fn, each_loss, y_pred, yb, wb)
             loss_value = loss.item() / model.members
             if step % config.every == 0:  # a snapshot of the weights that gave this loss
                 if batches.full and record.x is xs:  # this forward pass was on all the data
@@ -347,15 +344,25 @@ def _closure(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        y_pred = model.layers(xb)
-        if each_loss is None or wb is None:
-            loss = loss_fn(y_pred, yb)
-        else:
-            loss = member_losses(each_loss(y_pred, yb.expand_as(y_pred)), wb).sum()
+        loss = _objective(loss_fn, each_loss, model.layers(xb), yb, wb)
         loss.backward()
         return loss
 
     return closure
+
+
+def _objective(
+    loss_fn: torch.nn.Module,
+    each_loss: torch.nn.Module | None,
+    y_pred: torch.Tensor,
+    yb: torch.Tensor,
+    wb: torch.Tensor | None,
+) -> torch.Tensor:
+    """The loss to minimise: one network's, or for an ensemble the sum of each member's mean
+    loss on its own rows (a sum, so no member's gradient depends on the others)."""
+    if each_loss is None or wb is None:
+        return loss_fn(y_pred, yb)
+    return member_losses(each_loss(y_pred, yb.expand_as(y_pred)), wb).sum()
 
 
 def _member_masks(
