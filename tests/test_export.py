@@ -243,24 +243,11 @@ def test_relu_formula_of_an_ensemble_is_the_members_mean(activation):
     model = make_model(hidden=(6, 5), activation=activation, seed=2, members=4)
     f = relu_formula(model)
     check_formula(model, f)
-    singles = [relu_formula(make_single(model, k)) for k in range(4)]
+    singles = [relu_formula(model.member(k)) for k in range(4)]
     assert set(f.breakpoints) <= {b for g in singles for b in g.breakpoints}
     x = random_x(model, 200, spread=4.0)[:, 0]
     np.testing.assert_allclose(f(x), np.mean([g(x) for g in singles], axis=0), rtol=1e-9)
     assert len(f.breakpoints) >= max(len(g.breakpoints) for g in singles) > 0
-
-
-def make_single(ensemble: MLP, k: int) -> MLP:
-    """Member k of an ensemble as a network of its own (same weights and scaler)."""
-    single = MLP(ensemble.n_in, ensemble.hidden, ensemble.n_out, activation=ensemble.activation)
-    linears = [layer for layer in single.layers if isinstance(layer, torch.nn.Linear)]
-    with torch.no_grad():
-        for linear, (weight, bias) in zip(linears, ensemble.member_layers(k), strict=True):
-            linear.weight.copy_(weight)
-            linear.bias.copy_(bias)
-        for name in ("x_mean", "x_scale", "y_mean", "y_scale"):
-            getattr(single, name).copy_(getattr(ensemble, name))
-    return single
 
 
 def test_relu_formula_dead_units_add_no_breakpoint():

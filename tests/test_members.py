@@ -21,19 +21,6 @@ def curve(n=60, seed=0):
     return x, np.sin(2 * x) + 0.1 * rng.standard_normal(n)
 
 
-def single(ensemble: MLP, k: int) -> MLP:
-    """Member k as a network of its own, with the same weights and scaler."""
-    net = MLP(ensemble.n_in, ensemble.hidden, ensemble.n_out, activation=ensemble.activation)
-    linears = [layer for layer in net.layers if isinstance(layer, torch.nn.Linear)]
-    with torch.no_grad():
-        for linear, (weight, bias) in zip(linears, ensemble.member_layers(k), strict=True):
-            linear.weight.copy_(weight)
-            linear.bias.copy_(bias)
-        for name in ("x_mean", "x_scale", "y_mean", "y_scale"):
-            getattr(net, name).copy_(getattr(ensemble, name))
-    return net
-
-
 @pytest.mark.parametrize(
     "n, members, val", [(100, 10, 0.2), (37, 4, 0.2), (50, 3, 0.1), (9, 10, 0.2)]
 )
@@ -77,7 +64,7 @@ def test_an_ensemble_predicts_its_members_average():
     model = MLP(2, (6, 5), 3, activation="tanh", seed=1, members=4)
     x = torch.randn(11, 2)
     with torch.no_grad():
-        expected = torch.stack([single(model, k)(x) for k in range(4)]).mean(dim=0)
+        expected = torch.stack([model.member(k)(x) for k in range(4)]).mean(dim=0)
         torch.testing.assert_close(model(x), expected)
 
 
@@ -96,7 +83,7 @@ def test_batched_training_equals_training_each_member_alone(optimizer):
     x, y = curve(40)
     ensemble = MLP(1, (8, 8), 1, activation="tanh", seed=2, members=3)
     ensemble.set_scaler(x[:, None], y[:, None])
-    alone = [single(ensemble, k) for k in range(3)]
+    alone = [ensemble.member(k) for k in range(3)]
     held = holdout(40, 3, 0.2, seed=0)
     config = TrainConfig(optimizer=optimizer, lr=0.05, steps=60, every=10)
     train(ensemble, x, y, config, holdout=held)
@@ -106,7 +93,7 @@ def test_batched_training_equals_training_each_member_alone(optimizer):
         with torch.no_grad():
             x_test = torch.linspace(-2, 2, 50).unsqueeze(1)
             torch.testing.assert_close(
-                single(ensemble, k)(x_test), net(x_test), rtol=1e-4, atol=1e-5
+                ensemble.member(k)(x_test), net(x_test), rtol=1e-4, atol=1e-5
             )
 
 

@@ -233,6 +233,18 @@ class MLP(nn.Module):
             if isinstance(layer, (nn.Linear, Members))
         ]
 
+    def member(self, k: int) -> MLP:
+        """Member k as a network of its own: same weights and scaler, ``members=1``."""
+        single = MLP(self.n_in, self.hidden, self.n_out, activation=self.activation)
+        linears = [layer for layer in single.layers if isinstance(layer, nn.Linear)]
+        with torch.no_grad():
+            for linear, (weight, bias) in zip(linears, self.member_layers(k), strict=True):
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
+            for name in ("x_mean", "x_scale", "y_mean", "y_scale"):
+                getattr(single, name).copy_(getattr(self, name))
+        return single
+
     def hidden_outputs(self, x_scaled: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Run the layers on standardised x; return the output and each activation's output.
 
