@@ -148,6 +148,13 @@ FLAGS: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {
             },
         ),
         (
+            ("--restore",),
+            {
+                "help": "weights early stopping keeps: lowest (validation loss), or 1se, the "
+                "earliest within one standard error of the lowest (fit: 1se)"
+            },
+        ),
+        (
             ("--schedule",),
             {
                 "help": "learning rate schedule: constant, or cosine (decays to 0 over the steps) "
@@ -415,6 +422,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "device": args.device,
             "patience": args.patience,
             "schedule": args.schedule,
+            "restore": args.restore,
         },
     }
 

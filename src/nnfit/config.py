@@ -28,7 +28,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "data": {"val": _REAL["val"]},
         "model": {k: _REAL[k] for k in ("hidden", "activation", "scale", "members")},
         "train": {
-            k: _REAL[k] for k in ("optimizer", "lr", "steps", "every", "patience", "schedule")
+            k: _REAL[k]
+            for k in ("optimizer", "lr", "steps", "every", "patience", "schedule", "restore")
         },
     },
 }

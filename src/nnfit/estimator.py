@@ -27,7 +27,7 @@ REAL_DATA_DEFAULTS: dict[str, Any] = {
     "hidden": (64, 64),
     "activation": "tanh",
     "scale": True,
-    "members": "auto",  # 10 cross-validated networks on small data, one above 1,000 rows
+    "members": "auto",  # 20 cross-validated networks up to 100 rows (auto_members)
     "optimizer": "adam",
     "lr": 0.01,
     "steps": 3000,
@@ -35,6 +35,7 @@ REAL_DATA_DEFAULTS: dict[str, Any] = {
     "val": 0.2,
     "patience": 1000,  # 600 stopped before late gains on small smooth sets (bench/README.md)
     "schedule": "cosine",
+    "restore": "1se",  # the earliest fit within one standard error of the best (bench/README.md)
 }
 
 
@@ -64,6 +65,7 @@ class Settings:
         val: float = REAL_DATA_DEFAULTS["val"],
         patience: int | None = REAL_DATA_DEFAULTS["patience"],
         schedule: str = REAL_DATA_DEFAULTS["schedule"],
+        restore: str = REAL_DATA_DEFAULTS["restore"],
     ) -> None:
         self.hidden = hidden
         self.activation = activation
@@ -80,6 +82,7 @@ class Settings:
         self.val = val
         self.patience = patience
         self.schedule = schedule
+        self.restore = restore
 
     @classmethod
     def from_config(cls, config: RunConfig) -> Any:
@@ -106,6 +109,7 @@ class Settings:
             device=self.device,
             patience=self.patience,
             schedule=self.schedule,
+            restore=self.restore,
         )
         return model, train
 
@@ -141,6 +145,8 @@ class Regressor(Settings):
         val: fraction of rows held out (seeded) to measure and early-stop on (per member).
         patience: stop after this many steps without a better validation loss (None: never).
         schedule: learning rate schedule, "constant" or "cosine".
+        restore: the weights early stopping keeps: "lowest" validation loss, or "1se", the
+            earliest within one standard error of the lowest (steadier on noisy data).
 
     Example:
         >>> import numpy as np

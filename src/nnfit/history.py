@@ -36,6 +36,7 @@ class Snapshot:
     y_pred: np.ndarray  # (n_grid, n_out) predictions on History.x_grid
     dead: tuple[int, ...] = ()  # dead units per hidden layer (output constant on every point)
     val_loss: float | None = None  # validation loss, when a validation set is given
+    val_se: float | None = None  # its standard error: std of the rows' losses / sqrt(rows)
     final: bool = False  # True for the last snapshot, taken after training ended
 
     def __post_init__(self) -> None:
@@ -47,6 +48,7 @@ class Snapshot:
             "step": self.step,
             "loss": _number(self.loss),
             "val_loss": _number(self.val_loss),
+            "val_se": _number(self.val_se),
             "dead": list(self.dead),
             "final": self.final,
             "y_pred": self.y_pred.tolist(),
@@ -62,6 +64,7 @@ class Snapshot:
             y_pred=np.asarray(data["y_pred"], dtype=np.float64),
             dead=tuple(int(n) for n in data.get("dead", ())),
             val_loss=None if data.get("val_loss") is None else float(data["val_loss"]),
+            val_se=None if data.get("val_se") is None else float(data["val_se"]),
             final=bool(data.get("final", False)),
         )
 

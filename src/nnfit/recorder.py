@@ -97,6 +97,8 @@ class Recorder:
     trains on a row of x, and may have ``held`` (members, n), 1 where a member holds the row
     out: its loss is the members' mean training loss, its validation loss the loss over every
     held-out row, each predicted by the member that did not train on it (cross-validation).
+    ``each_loss`` (the loss without reduction) also gives each snapshot its validation loss's
+    standard error, which the "1se" stopping rule reads.
     """
 
     def __init__(
@@ -145,17 +147,21 @@ class Recorder:
                 loss = None
             y_pred = y_pred.detach()
             dead = tuple(_dead_units(h) for h in hiddens)
-            val_loss = None
+            val_loss = val_se = None
             if self.weights is not None and self.each_loss is not None:  # an ensemble
                 each = row_losses(self.each_loss(y_pred, self.y.expand_as(y_pred)))  # (members, n)
                 if loss is None:
                     loss = float((each * self.weights).sum(1).div(self.weights.sum(1)).mean())
                 if self.held is not None:
                     val_loss = float((each * self.held).sum() / self.held.sum())
+                    val_se = standard_error(each[self.held > 0])
             elif loss is None:
                 loss = self.loss_fn(y_pred, self.y).item()
             if self.x_val is not None:
-                val_loss = self.loss_fn(model.predict_scaled(self.x_val), self.y_val).item()
+                y_val_pred = model.predict_scaled(self.x_val)
+                val_loss = self.loss_fn(y_val_pred, self.y_val).item()
+                if self.each_loss is not None:
+                    val_se = standard_error(row_losses(self.each_loss(y_val_pred, self.y_val)))
             if self.grid_is_x:
                 y_grid = y_pred if model.members == 1 else y_pred.mean(dim=0)
             else:
@@ -168,8 +174,15 @@ class Recorder:
             y_pred=y_grid.cpu().numpy(),
             dead=dead,
             val_loss=val_loss,
+            val_se=val_se,
             final=final,
         )
+
+
+def standard_error(losses: torch.Tensor) -> float:
+    """The standard error of the mean of ``losses`` (one per held-out row): std / sqrt(rows)."""
+    n = losses.numel()
+    return float(losses.double().std() / n**0.5) if n > 1 else 0.0
 
 
 def _dead_units(h: torch.Tensor) -> int:

@@ -52,6 +52,7 @@ class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
             on; with too few rows (fewer than 2 left to train on) none are held out.
         patience: stop after this many steps without a better validation loss (None: never).
         schedule: learning rate schedule, "constant" or "cosine".
+        restore: the weights early stopping keeps, "lowest" or "1se" (as ``Regressor``).
 
     Learned attributes: ``n_features_in_``, ``feature_names_in_`` (when X has string column
     names), ``n_outputs_``, ``model_`` (the trained ``nnfit.MLP``), ``history_`` (its

@@ -25,7 +25,7 @@ from .optim import (
     step_function,
 )
 from .recorder import Recorder, as_matrix, column_names, make_grid, sample, sample_rows
-from .trainstate import Batches, Best, Keeper, TrainState
+from .trainstate import RESTORE_RULES, Batches, Best, Keeper, TrainState
 
 DEVICES = ("cpu", "cuda", "auto")
 SCHEDULES = ("constant", "cosine")
@@ -49,20 +49,19 @@ class TrainConfig:
     device: str = "cpu"  # "cpu", "cuda" or "auto"
     patience: int | None = None  # stop after this many steps without a better validation loss
     schedule: str = "constant"  # learning rate over time: "constant" or "cosine" (decays to 0)
+    restore: str = "lowest"  # early stopping keeps the "lowest" validation loss, or "1se" (Best)
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise UsageError(
-                f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
-            )
-        if self.loss not in LOSSES:
-            raise UsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.schedule not in SCHEDULES:
-            raise UsageError(
-                f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
-            )
-        if self.device not in DEVICES:
-            raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        for name, choices in (
+            ("optimizer", OPTIMIZERS),
+            ("loss", LOSSES),
+            ("schedule", SCHEDULES),
+            ("restore", RESTORE_RULES),
+            ("device", DEVICES),
+        ):
+            value = getattr(self, name)
+            if value not in choices:
+                raise UsageError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
         if (
             isinstance(self.lr, bool)
             or not isinstance(self.lr, (int, float))
@@ -181,7 +180,7 @@ def train(
 
     # Work in standardised units on the device; the scaler maps back for the pictures.
     model.to(device)
-    each_loss = None if weights is None else make_loss(config.loss, reduction="none")
+    each_loss = make_loss(config.loss, reduction="none")  # per row: ensembles, 1se stopping
     with torch.no_grad():
         xs, ys = model.scale_x(x.to(device)), model.scale_y(y.to(device))
         xe, ye = sample_rows(xs, N_EVAL, config.seed + 1), sample_rows(ys, N_EVAL, config.seed + 1)
@@ -212,7 +211,7 @@ def train(
     keeper = Keeper(model)
     keep_every = min(config.every, KEEP_EVERY)
     validated = has_val or held is not None
-    best = Best(model, config.patience) if validated and config.patience else None
+    best = Best(model, config.patience, config.restore) if validated and config.patience else None
     start = 0
     if resume is not None:
         start = _load_state(resume, model, optimizer, schedule, batches, keeper, best, history)
@@ -296,8 +295,7 @@ def train(
     if history.stop_reason == "diverged":
         final_step = keeper.step if keeper.step is not None else 0
     elif best is not None and best.step is not None and history.stop_reason != "interrupted":
-        best.restore()
-        history.best_step = final_step = best.step
+        history.best_step = final_step = best.restore()
     emit(record(final_step, final=True))
     for callback in callbacks:
         callback.on_train_end(history)

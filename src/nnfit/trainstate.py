@@ -98,35 +98,58 @@ class Keeper:
         self.step = state["step"]
 
 
-class Best:
-    """Early stopping: remember the weights with the lowest validation loss."""
+RESTORE_RULES = ("lowest", "1se")
 
-    def __init__(self, model: MLP, patience: int) -> None:
-        self.model, self.patience = model, patience
-        self.loss, self.step = math.inf, None
+
+class Best:
+    """Early stopping: remember the weights to restore when training ends.
+
+    ``rule`` "lowest" keeps the weights with the lowest validation loss. "1se" keeps the
+    earliest weights whose validation loss is within one standard error of the lowest (the
+    one-standard-error rule of CART and glmnet): on noisy data the lowest loss is partly luck,
+    and an earlier, smoother fit that is statistically as good predicts new data better.
+    For it, every new lowest loss is kept with its weights, and those more than one standard
+    error above the current lowest are forgotten. ``patience`` counts from the lowest loss.
+    """
+
+    def __init__(self, model: MLP, patience: int, rule: str = "lowest") -> None:
+        self.model, self.patience, self.rule = model, patience, rule
+        self.loss, self.se, self.step = math.inf, 0.0, None
         self.weights: dict[str, torch.Tensor] | None = None
+        self.earlier: list[dict[str, Any]] = []  # "1se": earlier lowest losses within reach
 
     def should_stop(self, snapshot: Snapshot) -> bool:
         """Record an improvement; True once ``patience`` steps passed without one."""
         if snapshot.val_loss is not None and snapshot.val_loss < self.loss:
+            if self.rule == "1se" and self.weights is not None:
+                self.earlier.append({"step": self.step, "loss": self.loss, "weights": self.weights})
             self.loss, self.step = snapshot.val_loss, snapshot.step
+            self.se = snapshot.val_se or 0.0
             self.weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.earlier = [e for e in self.earlier if e["loss"] <= self.loss + self.se]
         return self.step is not None and snapshot.step - self.step >= self.patience
 
-    def restore(self) -> None:
-        if self.weights is not None:
-            self.model.load_state_dict(self.weights)
+    def restore(self) -> int | None:
+        """Load the kept weights into the model; returns their step (None: nothing kept)."""
+        chosen = self.earlier[0] if self.earlier else {"step": self.step, "weights": self.weights}
+        if chosen["weights"] is not None:
+            self.model.load_state_dict(chosen["weights"])
+        return chosen["step"]
 
     def state(self) -> dict[str, Any]:
         return {
             "loss": None if math.isinf(self.loss) else self.loss,
+            "se": self.se,
             "step": self.step,
             "weights": self.weights,
+            "earlier": self.earlier,
         }
 
     def load(self, state: dict[str, Any]) -> None:
         self.loss = math.inf if state["loss"] is None else float(state["loss"])
+        self.se = float(state.get("se", 0.0))
         self.step, self.weights = state["step"], state["weights"]
+        self.earlier = list(state.get("earlier", []))
 
 
 @dataclass
