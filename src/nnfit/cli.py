@@ -151,7 +151,7 @@ FLAGS: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {
             ("--restore",),
             {
                 "help": "weights early stopping keeps: lowest (validation loss), or 1se, the "
-                "earliest within one standard error of the lowest (fit: 1se)"
+                "earliest within one standard error of the lowest (default: lowest)"
             },
         ),
         (

@@ -35,7 +35,7 @@ REAL_DATA_DEFAULTS: dict[str, Any] = {
     "val": 0.2,
     "patience": 1000,  # 600 stopped before late gains on small smooth sets (bench/README.md)
     "schedule": "cosine",
-    "restore": "1se",  # the earliest fit within one standard error of the best (bench/README.md)
+    "restore": "lowest",  # "1se" wins noisy nile but is worse on 6 of 8 sets (bench/README)
 }
 
 

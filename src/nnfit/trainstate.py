@@ -107,7 +107,8 @@ class Best:
     ``rule`` "lowest" keeps the weights with the lowest validation loss. "1se" keeps the
     earliest weights whose validation loss is within one standard error of the lowest (the
     one-standard-error rule of CART and glmnet): on noisy data the lowest loss is partly luck,
-    and an earlier, smoother fit that is statistically as good predicts new data better.
+    and an earlier, smoother fit that is statistically as good can predict new data better
+    (measured: better on the noisiest benchmark set, worse on most others; bench/README.md).
     For it, every new lowest loss is kept with its weights, and those more than one standard
     error above the current lowest are forgotten. ``patience`` counts from the lowest loss.
     """
