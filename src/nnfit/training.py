@@ -332,7 +332,7 @@ def _load_state(
 def _closure(
     model: MLP,
     loss_fn: torch.nn.Module,
-    each_loss: torch.nn.Module | None,
+    each_loss: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     xb: torch.Tensor,
     yb: torch.Tensor,
@@ -351,14 +351,14 @@ def _closure(
 
 def _objective(
     loss_fn: torch.nn.Module,
-    each_loss: torch.nn.Module | None,
+    each_loss: torch.nn.Module,
     y_pred: torch.Tensor,
     yb: torch.Tensor,
     wb: torch.Tensor | None,
 ) -> torch.Tensor:
     """The loss to minimise: one network's, or for an ensemble the sum of each member's mean
     loss on its own rows (a sum, so no member's gradient depends on the others)."""
-    if each_loss is None or wb is None:
+    if wb is None:
         return loss_fn(y_pred, yb)
     return member_losses(each_loss(y_pred, yb.expand_as(y_pred)), wb).sum()
 

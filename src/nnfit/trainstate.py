@@ -115,7 +115,7 @@ class Best:
 
     def __init__(self, model: MLP, patience: int, rule: str = "lowest") -> None:
         self.model, self.patience, self.rule = model, patience, rule
-        self.loss, self.se, self.step = math.inf, 0.0, None
+        self.loss, self.step = math.inf, None
         self.weights: dict[str, torch.Tensor] | None = None
         self.earlier: list[dict[str, Any]] = []  # "1se": earlier lowest losses within reach
 
@@ -125,9 +125,9 @@ class Best:
             if self.rule == "1se" and self.weights is not None:
                 self.earlier.append({"step": self.step, "loss": self.loss, "weights": self.weights})
             self.loss, self.step = snapshot.val_loss, snapshot.step
-            self.se = snapshot.val_se or 0.0
             self.weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-            self.earlier = [e for e in self.earlier if e["loss"] <= self.loss + self.se]
+            within = self.loss + (snapshot.val_se or 0.0)
+            self.earlier = [e for e in self.earlier if e["loss"] <= within]
         return self.step is not None and snapshot.step - self.step >= self.patience
 
     def restore(self) -> int | None:
@@ -140,7 +140,6 @@ class Best:
     def state(self) -> dict[str, Any]:
         return {
             "loss": None if math.isinf(self.loss) else self.loss,
-            "se": self.se,
             "step": self.step,
             "weights": self.weights,
             "earlier": self.earlier,
@@ -148,7 +147,6 @@ class Best:
 
     def load(self, state: dict[str, Any]) -> None:
         self.loss = math.inf if state["loss"] is None else float(state["loss"])
-        self.se = float(state.get("se", 0.0))
         self.step, self.weights = state["step"], state["weights"]
         self.earlier = list(state.get("earlier", []))
 
