@@ -22,15 +22,16 @@ def curve(n=60, seed=0):
 
 
 @pytest.mark.parametrize(
-    "n, members, val", [(100, 10, 0.2), (37, 4, 0.2), (50, 3, 0.1), (9, 10, 0.2)]
+    "n, members, val", [(100, 10, 0.2), (37, 4, 0.2), (50, 3, 0.1), (9, 10, 0.2), (40, 7, 0.3)]
 )
-def test_holdout_blocks_never_overlap(n, members, val):
+def test_each_member_holds_out_its_val_share(n, members, val):
     mask = holdout(n, members, val, seed=1)
     assert mask.shape == (members, n)
-    assert mask.sum(axis=0).max() <= 1  # no row held out twice
-    share = min(val, 1 / members)
-    assert abs(mask.sum(axis=1) - share * n).max() <= 1
+    assert abs(mask.sum(axis=1) - val * n).max() <= 1
     assert (~mask).sum(axis=1).min() >= 2  # every member trains on something
+    blocks = int(1 / val + 1e-9)
+    for start in range(0, members, blocks):  # a permutation's blocks never overlap
+        assert mask[start : start + blocks].sum(axis=0).max() <= 1
 
 
 def test_holdout_of_one_member_is_the_validation_split():
@@ -38,9 +39,13 @@ def test_holdout_of_one_member_is_the_validation_split():
     np.testing.assert_array_equal(np.flatnonzero(holdout(83, 1, 0.2, seed=5)[0]), val_rows)
 
 
-def test_ten_members_are_ten_fold_cross_validation():
-    mask = holdout(95, 10, 0.2, seed=0)
-    np.testing.assert_array_equal(mask.sum(axis=0), np.ones(95))
+def test_twenty_members_are_five_fold_cross_validation_four_times():
+    mask = holdout(95, 20, 0.2, seed=0)
+    for start in range(0, 20, 5):
+        np.testing.assert_array_equal(mask[start : start + 5].sum(axis=0), np.ones(95))
+    np.testing.assert_array_equal(mask.sum(axis=0), np.full(95, 4))
+    # fresh permutations: the repeats hold out different blocks, so members differ
+    assert len({tuple(np.flatnonzero(m)) for m in mask}) == 20
 
 
 @pytest.mark.parametrize("n, val", [(2, 0.2), (40, 0.0)])
@@ -152,9 +157,9 @@ def test_bad_member_counts_are_refused(members):
 
 def test_regressor_reports_cross_validated_errors():
     x, y = curve(80)
-    model = Regressor(steps=200, every=10, hidden=(16,), members=4).fit(x, y)
-    assert model.model_.members == 4 and model.predict(x).shape == (80,)
-    held = holdout(80, 4, 0.2, seed=0)
+    model = Regressor(steps=200, every=10, hidden=(16,), members=8).fit(x, y)
+    assert model.model_.members == 8 and model.predict(x).shape == (80,)
+    held = holdout(80, 8, 0.2, seed=0)  # rows held out by one or two members
     with torch.no_grad():
         each = (
             model.model_.unscale_y(
@@ -165,8 +170,10 @@ def test_regressor_reports_cross_validated_errors():
             .double()
             .numpy()
         )
-    member, row = np.nonzero(held)
-    expected = regression_metrics(y[row], each[member, row])
+    rows = held.any(axis=0)
+    assert (held.sum(axis=0) == 2).any()
+    cross_validated = (each * held).sum(axis=0)[rows] / held.sum(axis=0)[rows]
+    expected = regression_metrics(y[rows], cross_validated)
     assert model.metrics_["val"]["rmse"] == pytest.approx(expected["rmse"], rel=1e-5)
     assert model.metrics_["train"]["rmse"] < model.metrics_["val"]["rmse"]
 

@@ -83,14 +83,14 @@ def test_validation_loss_has_its_standard_error():
 
 def test_ensemble_validation_standard_error_pools_the_held_out_rows():
     x, y = nnfit.make_data(seed=0, points=50, noise="gaussian", noise_level=0.3)
-    model = nnfit.MLP(1, 8, 1, seed=0, members=5)
-    held = holdout(50, 5, 0.2, seed=0)
+    model = nnfit.MLP(1, 8, 1, seed=0, members=10)
+    held = holdout(50, 10, 0.2, seed=0)  # 5-fold twice: every row held out by two members
     history = nnfit.train(model, x, y, optimizer="adam", lr=0.01, steps=40, holdout=held)
     with torch.no_grad():
         each = ((model.layers(x) - y) ** 2)[..., 0].numpy()  # (members, rows)
-    rows = each[held]
-    assert history.final.val_loss == pytest.approx(rows.mean(), rel=1e-5)
-    assert history.final.val_se == pytest.approx(rows.std(ddof=1) / np.sqrt(rows.size), rel=1e-4)
+    assert history.final.val_loss == pytest.approx(each[held].mean(), rel=1e-5)
+    rows = (each * held).sum(axis=0) / held.sum(axis=0)  # one mean loss per row
+    assert history.final.val_se == pytest.approx(rows.std(ddof=1) / np.sqrt(50), rel=1e-4)
 
 
 def test_snapshots_keep_their_standard_error_through_json(tmp_path):

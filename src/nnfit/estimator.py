@@ -239,7 +239,7 @@ class Regressor(Settings):
         self.metrics_ = {"train": self._metrics(x2[train_rows], y2[train_rows])}
         if has_val:
             self.metrics_["val"] = self._metrics(x2[val_rows], y2[val_rows])
-        elif held is not None and held.any():  # each held-out row as its own member predicts it
+        elif held is not None and held.any():  # rows as the members that held them out predict
             rows = held.any(axis=0)
             self.metrics_["val"] = regression_metrics(
                 y2[rows], self._held_out_predictions(x2, held)[rows]
@@ -247,8 +247,8 @@ class Regressor(Settings):
         return self
 
     def _held_out_predictions(self, x: np.ndarray, held: np.ndarray) -> np.ndarray:
-        """(n, n_out) predictions of an ensemble where row i comes from the member that held
-        it out (cross-validated predictions; rows no member held out get the average)."""
+        """(n, n_out) predictions of an ensemble where row i is the mean of the members that
+        held it out (cross-validated predictions; rows no member held out get the average)."""
         import torch
 
         self.model_.eval()
@@ -256,8 +256,10 @@ class Regressor(Settings):
             xs = self.model_.scale_x(torch.from_numpy(np.asarray(x, np.float32)))
             each = self.model_.unscale_y(self.model_.layers(xs)).double().numpy()
         out = each.mean(axis=0)
-        member, row = np.nonzero(held)
-        out[row] = each[member, row]
+        weights = held.astype(np.float64)
+        holders = weights.sum(axis=0)  # (n,) members that held each row out
+        rows = holders > 0
+        out[rows] = np.einsum("mn,mnk->nk", weights[:, rows], each[:, rows]) / holders[rows, None]
         return out
 
     def _y_var_scale(self) -> float:

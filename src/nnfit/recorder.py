@@ -154,7 +154,11 @@ class Recorder:
                     loss = float((each * self.weights).sum(1).div(self.weights.sum(1)).mean())
                 if self.held is not None:
                     val_loss = float((each * self.held).sum() / self.held.sum())
-                    val_se = standard_error(each[self.held > 0])
+                    # rows held out by several members: one mean loss per row, so the
+                    # standard error counts rows, not (member, row) pairs
+                    holders = self.held.sum(0)
+                    rows = holders > 0
+                    val_se = standard_error((each * self.held).sum(0)[rows] / holders[rows])
             elif loss is None:
                 loss = self.loss_fn(y_pred, self.y).item()
             if self.x_val is not None:
