@@ -76,7 +76,8 @@ FLAGS: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {
             ("--val",),
             {
                 "type": "number",
-                "help": "fraction of rows held out for validation (fit: 0.2, demo: 0)",
+                "help": "fraction of rows held out for validation, per ensemble member "
+                "(fit: 0.2, demo: 0)",
             },
         ),
     ],

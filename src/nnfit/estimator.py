@@ -139,10 +139,12 @@ class Regressor(Settings):
             the user's units).
         members: networks trained at once and averaged, or "auto" (20 up to 100 rows, fewer
             up to 1,000, then 1; see ``nnfit.model.auto_members``). With several, each holds
-            out its own ``val`` share of the rows (at most 1/members: 10 members are 10-fold
-            cross-validation) and training stops where the pooled held-out loss is lowest.
+            out ``val`` of the rows (val 0.2: 5-fold cross-validation, repeated with fresh
+            shuffles for more than 5 members; see ``nnfit.dataset.holdout``) and training
+            stops where the pooled held-out loss is lowest.
         optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
         val: fraction of rows held out (seeded) to measure and early-stop on (per member).
+            The rows with each input's lowest and highest value are never held out.
         patience: stop after this many steps without a better validation loss (None: never).
         schedule: learning rate schedule, "constant" or "cosine".
         restore: the weights early stopping keeps: "lowest" validation loss, or "1se", the
