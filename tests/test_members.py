@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import nnfit
-from nnfit.dataset import extreme_rows, holdout, split
+from nnfit.dataset import holdout, split
 from nnfit.diagnostics import dead_fraction
 from nnfit.estimator import Regressor
 from nnfit.metrics import regression_metrics
@@ -159,7 +159,7 @@ def test_regressor_reports_cross_validated_errors():
     x, y = curve(80)
     model = Regressor(steps=200, every=10, hidden=(16,), members=8).fit(x, y)
     assert model.model_.members == 8 and model.predict(x).shape == (80,)
-    held = holdout(80, 8, 0.2, seed=0, keep=extreme_rows(x))  # held out by one or two members
+    held = holdout(80, 8, 0.2, seed=0)  # rows held out by one or two members
     with torch.no_grad():
         each = (
             model.model_.unscale_y(
@@ -191,31 +191,3 @@ def test_dead_units_are_counted_over_every_member():
     history = train(model, np.linspace(-1, 1, 20), np.zeros(20), steps=1)
     dead, units = dead_fraction(history)
     assert units == 12 and dead >= 4
-
-
-def test_extreme_rows_hold_each_inputs_lowest_and_highest_value():
-    x = np.random.default_rng(3).normal(size=(30, 2))
-    rows = extreme_rows(x)
-    expected = {x[:, 0].argmin(), x[:, 0].argmax(), x[:, 1].argmin(), x[:, 1].argmax()}
-    assert set(rows.tolist()) == expected
-    assert extreme_rows(np.array([2.0, 1.0, 1.0, 5.0])).tolist() == [1, 3]  # first of a tie
-
-
-@pytest.mark.parametrize("members", [1, 5, 20])
-def test_no_member_holds_out_the_ends_of_the_range(members):
-    x = np.random.default_rng(4).uniform(size=60)
-    keep = extreme_rows(x)
-    mask = holdout(60, members, 0.2, seed=2, keep=keep)
-    assert not mask[:, keep].any()
-    assert mask.any(axis=1).all()  # every member still validates on something
-    _, val_rows = split(60, 0.2, seed=2, keep=keep)
-    np.testing.assert_array_equal(np.flatnonzero(mask[0]), val_rows)  # split is member 0
-    assert not np.isin(keep, val_rows).any()
-
-
-def test_one_network_trains_on_the_lowest_and_highest_x():
-    x, y = curve(50)
-    for seed in range(5):  # a plain 20% split would hold out an end on some of these seeds
-        model = Regressor(members=1, steps=5, hidden=(4,), seed=seed).fit(x, y)
-        seen = model.history_.x[:, 0]
-        assert seen.min() == pytest.approx(x.min()) and seen.max() == pytest.approx(x.max())

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -84,47 +83,25 @@ def check_fittable(dataset: Dataset) -> None:
         )
 
 
-def extreme_rows(x: Any) -> np.ndarray:
-    """The rows that hold the lowest and the highest value of each input column (sorted).
-
-    ``split`` and ``holdout`` never hold these out: a network that does not see the ends of
-    the data's range must extrapolate to them, and a validation loss measured there judges
-    extrapolation, not the fit inside the range (10-fold RMSE on the shipped examples:
-    pressure 23.2 → 19.6, halley 11.4 → 10.6, bench/README.md).
-    """
-    x = np.asarray(x)
-    x = x.reshape(len(x), -1)
-    if len(x) == 0:
-        return np.arange(0)
-    return np.unique(np.concatenate([x.argmin(axis=0), x.argmax(axis=0)]))
-
-
-def split(
-    n: int, val: float, seed: int, keep: Sequence[int] | np.ndarray = ()
-) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded train/validation row indices; no validation rows when too few rows remain.
-
-    Rows in ``keep`` (e.g. ``extreme_rows(x)``) are always training rows."""
+def split(n: int, val: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/validation row indices; no validation rows when too few rows remain."""
     n_val = round(val * n)
     if n_val < 1 or n - n_val < 2:
         return np.arange(n), np.arange(0)
     order = np.random.default_rng(seed).permutation(n)
-    val_rows = np.setdiff1d(order[:n_val], np.asarray(keep, dtype=int))
-    return np.setdiff1d(np.arange(n), val_rows), val_rows
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def holdout(
-    n: int, members: int, val: float, seed: int, keep: Sequence[int] | np.ndarray = ()
-) -> np.ndarray:
+def holdout(n: int, members: int, val: float, seed: int) -> np.ndarray:
     """Which rows each member of an ensemble holds out: a (members, n) boolean mask.
 
     Each member holds out ``val`` of the rows, one block of a seeded permutation; a
     permutation gives ``floor(1 / val)`` disjoint blocks (val 0.2: 5-fold cross-validation),
     then the next member starts a fresh permutation. So 20 members at val 0.2 are 5-fold
     cross-validation repeated 4 times: every row is held out by several members and every
-    member trains on a different 80%. Rows in ``keep`` (e.g. ``extreme_rows(x)``) are never
-    held out. One member holds out the same rows as ``split``. All False (train on everything,
-    no early stopping) when val is 0 or too few rows would be left to train on.
+    member trains on a different 80%. One member holds out the same rows as ``split``. All
+    False (train on everything, no early stopping) when val is 0 or too few rows would be left
+    to train on.
     """
     mask = np.zeros((members, n), dtype=bool)
     blocks = max(1, int(1 / val + 1e-9)) if val > 0 else 1  # disjoint blocks per permutation
@@ -138,5 +115,4 @@ def holdout(
         if block == 0:
             order = rng.permutation(n)
         mask[member, order[edges[block] : edges[block + 1]]] = True
-    mask[:, np.asarray(keep, dtype=int)] = False
     return mask

@@ -190,7 +190,7 @@ class Regressor(Settings):
         val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
         ``y_names_``.
         """
-        from .dataset import extreme_rows, holdout, split
+        from .dataset import holdout, split
         from .diagnostics import diagnose
         from .metrics import regression_metrics
         from .training import train
@@ -211,13 +211,11 @@ class Regressor(Settings):
             model if model is not None else self.make_model(x2.shape[1], y2.shape[1], len(x2))
         )
         if self.model_.members == 1:  # one network: a held-out validation set
-            train_rows, val_rows = split(len(x2), float(self.val), self.seed, extreme_rows(x2))
+            train_rows, val_rows = split(len(x2), float(self.val), self.seed)
             held = None
         else:  # an ensemble: every member trains on all rows but its own held-out block
             train_rows, val_rows = np.arange(len(x2)), np.arange(0)
-            held = holdout(
-                len(x2), self.model_.members, float(self.val), self.seed, extreme_rows(x2)
-            )
+            held = holdout(len(x2), self.model_.members, float(self.val), self.seed)
         if model_config.scale:
             self.model_.set_scaler(x2[train_rows], y2[train_rows])
         has_val = len(val_rows) > 0
