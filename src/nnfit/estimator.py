@@ -144,7 +144,6 @@ class Regressor(Settings):
             stops where the pooled held-out loss is lowest.
         optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
         val: fraction of rows held out (seeded) to measure and early-stop on (per member).
-            The rows with each input's lowest and highest value are never held out.
         patience: stop after this many steps without a better validation loss (None: never).
         schedule: learning rate schedule, "constant" or "cosine".
         restore: the weights early stopping keeps: "lowest" validation loss, or "1se", the

@@ -49,8 +49,8 @@ class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
         members: networks trained at once and averaged, or "auto" (as ``Regressor``).
         optimizer, lr, steps, loss, batch_size, every, seed, device: as ``nnfit.TrainConfig``.
         val: fraction of the rows given to ``fit`` held out (seeded) to measure and early-stop
-            on (per member; never the rows at the ends of an input's range); with too few
-            rows (fewer than 2 left to train on) none are held out.
+            on (per ensemble member); with too few rows (fewer than 2 left to train on) none
+            are held out.
         patience: stop after this many steps without a better validation loss (None: never).
         schedule: learning rate schedule, "constant" or "cosine".
         restore: the weights early stopping keeps, "lowest" or "1se" (as ``Regressor``).
