@@ -252,16 +252,16 @@ class Regressor(Settings):
         held it out (cross-validated predictions; rows no member held out get the average)."""
         import torch
 
+        from .recorder import held_out_mean
+
         self.model_.eval()
         with torch.no_grad():
             xs = self.model_.scale_x(torch.from_numpy(np.asarray(x, np.float32)))
-            each = self.model_.unscale_y(self.model_.layers(xs)).double().numpy()
-        out = each.mean(axis=0)
-        weights = held.astype(np.float64)
-        holders = weights.sum(axis=0)  # (n,) members that held each row out
-        rows = holders > 0
-        out[rows] = np.einsum("mn,mnk->nk", weights[:, rows], each[:, rows]) / holders[rows, None]
-        return out
+            each = self.model_.unscale_y(self.model_.layers(xs)).double()
+        out = each.mean(dim=0)
+        means, rows = held_out_mean(each, torch.from_numpy(held).double())
+        out[rows] = means
+        return out.numpy()
 
     def _y_var_scale(self) -> float:
         """Factor from y's units² to the loss's standardised units² (1 without scaling)."""

@@ -156,9 +156,7 @@ class Recorder:
                     val_loss = float((each * self.held).sum() / self.held.sum())
                     # rows held out by several members: one mean loss per row, so the
                     # standard error counts rows, not (member, row) pairs
-                    holders = self.held.sum(0)
-                    rows = holders > 0
-                    val_se = standard_error((each * self.held).sum(0)[rows] / holders[rows])
+                    val_se = standard_error(held_out_mean(each, self.held)[0])
             elif loss is None:
                 loss = self.loss_fn(y_pred, self.y).item()
             if self.x_val is not None:
@@ -181,6 +179,19 @@ class Recorder:
             val_se=val_se,
             final=final,
         )
+
+
+def held_out_mean(values: torch.Tensor, held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's mean over the ensemble members that held it out (cross-validation).
+
+    values (members, n, ...) and held (members, n), 1 where a member held the row out →
+    the means (rows held out, ...) and the (n,) boolean mask of those rows.
+    """
+    holders = held.sum(0)
+    rows = holders > 0
+    extra = (1,) * (values.ndim - 2)  # values' trailing dimensions, e.g. outputs
+    weighted = (values * held.reshape(held.shape + extra)).sum(0)
+    return weighted[rows] / holders[rows].reshape((-1, *extra)), rows
 
 
 def standard_error(losses: torch.Tensor) -> float:
