@@ -205,8 +205,14 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path, capsys):
     code, _, err = run(capsys, "demo", *FAST, "--steps", "5", "--save", str(gif))
     assert code == 2 and "already exists" in err and "--overwrite" in err
     assert gif.read_bytes() == b"precious"
-    code, _, _ = run(capsys, "demo", *FAST, "--steps", "5", "--save", str(gif), "--overwrite")
-    assert code == 0 and gif.read_bytes()[:3] == b"GIF"
+    code, _, err = run(capsys, "demo", *FAST, "--steps", "5", "--save", str(gif), "--overwrite")
+    assert code == 2 and "not written by nnfit" in err  # --overwrite replaces only nnfit's own
+    assert gif.read_bytes() == b"precious"
+    gif.unlink()
+    for seed in ("1", "2"):  # the second run replaces the first one's animation
+        code, _, _ = run(capsys, "demo", *FAST, "--steps", "5", "--save", str(gif), "--overwrite",
+                         "--seed", seed)  # fmt: skip
+        assert code == 0 and gif.read_bytes()[:3] == b"GIF"
 
 
 def test_cuda_absent_is_exit_2(capsys, monkeypatch):

@@ -147,7 +147,7 @@ def test_sigkill_during_saves_leaves_a_complete_old_or_new_run(tmp_path):
         time.sleep(float(rng.uniform(0.0, 0.4)))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        if not folder.exists() and not list(tmp_path.glob(".run.old-*")):
+        if not folder.exists() and not list(tmp_path.glob(".run.nnfit-old")):
             continue  # killed before the first save finished: nothing was there to keep
         predictions = load(folder).predict(x)
         assert any(np.array_equal(predictions, e) for e in expected), f"kill {kill}"

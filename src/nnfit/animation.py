@@ -19,8 +19,9 @@ import numpy as np
 
 from .callbacks import Callback
 from .errors import DataError, NNFitError, UsageError
-from .files import atomic_path, check_writable
+from .files import atomic_path
 from .render import FitFigure, check_size
+from .targets import MARK
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -62,7 +63,7 @@ def animate(
     ffmpeg = find_ffmpeg() if path.suffix.lower() == ".mp4" else None
     if not history.snapshots:
         raise DataError("the history has no snapshots: there is nothing to animate")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         if ffmpeg is None:
             _write_gif(history, tmp, fps=fps, size=size)
         else:
@@ -78,7 +79,9 @@ def check_animation_path(path: str | os.PathLike[str], *, overwrite: bool = Fals
             f"cannot save an animation as {path.name!r}: use a file name ending in "
             f"{' or '.join(SUFFIXES)}"
         )
-    return check_writable(path, overwrite=overwrite)
+    from .targets import check_output
+
+    return check_output(path, flag="animation", kind="animation", overwrite=overwrite)
 
 
 def frames(
@@ -133,6 +136,7 @@ def _write_gif(history: History, path: Path, *, fps: float, size: tuple[int, int
         duration=durations,
         loop=0,
         optimize=False,
+        comment=MARK.encode(),  # lets a later --overwrite tell nnfit's file from another's
     )
 
 
@@ -207,6 +211,7 @@ def _write_mp4(stream: Iterator[np.ndarray], path: Path, *, fps: float, ffmpeg: 
         "-i", "pipe:0",
         "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+        "-metadata", f"comment={MARK}",
         "-f", "mp4", str(path),
     ]  # fmt: skip
     with tempfile.TemporaryFile() as log:

@@ -7,6 +7,7 @@ matplotlib load when a command actually runs.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -33,7 +34,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        from .safetext import printable
+
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
 
 
 # (flag, argparse keywords) per group; each flag is a field of DataConfig, ModelConfig,
@@ -429,7 +432,29 @@ def overrides_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``nnfit`` command line; returns the exit status (also ``python -m nnfit``)."""
+    """Run the ``nnfit`` command line; returns the exit status (also ``python -m nnfit``).
+
+    Whatever happens, the answer is an exit status and at most one line on stderr: stdout and
+    stderr are guarded (a reader that leaves, ``| head -1``, costs no files), SIGTERM ends the
+    command like Ctrl-C (temporary files removed), and errors from the system (a full disk,
+    memory, input nested too deeply) are named in one line, never as a traceback.
+    """
+    from .stdio import guarded, problem
+
+    with guarded() as (out, err), _sigterm_interrupts():
+        status = _main(argv)
+        out.flush()
+        for stream in (out, err):
+            message = problem(stream)
+            if message and stream is out:
+                print(f"{PROG}: error: {message}", file=sys.stderr)
+                status = status or 2
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from .safetext import printable
+
     parser = make_parser()
     try:
         args = parser.parse_args(
@@ -441,6 +466,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        os.getcwd()
+    except OSError:
+        print(
+            f"{PROG}: error: the current folder no longer exists; cd to an existing folder",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         if args.command in ("predict", "show", "export"):
             from . import commands
 
@@ -449,14 +482,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_command(args)
     except NNFitError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return error.exit_code
+        message, status = str(error), error.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except argparse.ArgumentTypeError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+        message, status = str(error), 2
+    except MemoryError:
+        message, status = "out of memory; use less data, a smaller --hidden or fewer --members", 2
+    except RecursionError:
+        message, status = "the input is nested too deeply to read; nnfit did not write it", 2
+    except OSError as error:  # from the system, not from a check of ours: still one line
+        where = f"{error.filename}: " if error.filename else ""
+        message, status = f"{where}{error.strerror or error}", 2
+    print(f"{PROG}: error: {printable(message)}", file=sys.stderr)
+    return status
+
+
+class _sigterm_interrupts:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so cleanup runs (main thread only)."""
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, _interrupt)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _interrupt(number: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 __all__ = ["UsageError", "main", "make_parser"]

@@ -24,13 +24,14 @@ def run_model_command(args: argparse.Namespace) -> int:
 
 def predict(regressor: Any, args: argparse.Namespace) -> int:
     """Predict for a data file's rows or for --x values; CSV to --out or stdout."""
-    from .files import atomic_path, check_writable
+    from .files import atomic_path
+    from .targets import check_output
 
-    out = (
-        None
-        if args.out is None
-        else check_writable(Path(args.out), overwrite=args.overwrite, flag="--out")
-    )
+    out = None
+    if args.out is not None and args.out != "-":
+        out = check_output(
+            Path(args.out), flag="--out", kind="predictions", overwrite=args.overwrite, stdout=True
+        )
     if (args.data is None) == (args.values is None):
         raise UsageError("give a DATA file or --x VALUES (not both) to predict for")
     if args.values is not None:
@@ -42,7 +43,7 @@ def predict(regressor: Any, args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
     else:
-        with atomic_path(out) as tmp:
+        with atomic_path(out, overwrite=args.overwrite) as tmp:
             tmp.write_text(text, encoding="utf-8")
         print(f"{len(x)} prediction(s) written to {out}", file=sys.stderr)
     return 0
@@ -97,33 +98,43 @@ def _safe_cell(text: str) -> str:
 
 
 def show(regressor: Any, args: argparse.Namespace) -> int:
-    """Print a summary; replay the history into an animation; show the final picture."""
+    """Print a summary; replay the history into an animation; show the final picture.
+
+    Every line goes through ``printable``: text from run.json (a forged source, name or
+    message) cannot send escape sequences or control characters to the terminal.
+    """
+    from .safetext import printable
+
+    def say(line: str) -> None:
+        print(printable(line))
+
     info = regressor.run_info_
     folder = Path(args.run)
     model, data = info["model"], info["data"]
-    print(f"run:          {folder} ({info.get('status')}, step {info.get('step')})")
-    print(
+    say(f"run:          {folder} ({info.get('status')}, step {info.get('step')})")
+    say(
         f"model:        {model['n_in']} → {', '.join(map(str, model['hidden']))} "
         f"({model['activation']}) → {model['n_out']}"
         + (f", {model['members']} members averaged" if model.get("members", 1) > 1 else "")
     )
-    print(
+    say(
         f"data:         {data.get('source')} ({data.get('rows')} rows; "
         f"{', '.join(data['x_names'])} → {', '.join(data['y_names'])})"
     )
     train = info["settings"].get("train", {})
-    print(
+    say(
         f"training:     {train.get('optimizer')} lr {train.get('lr')}, {train.get('steps')} "
         f"steps, seed {info.get('seed')}"
     )
     if info.get("metrics"):
         from .metrics import format_metrics
 
-        print(format_metrics(info["metrics"]))
+        for line in format_metrics(info["metrics"]).splitlines():
+            say(line)
     if info.get("diagnosis"):
-        print(info["diagnosis"]["message"])
+        say(info["diagnosis"]["message"])
     versions = info.get("versions", {})
-    print(f"saved with:   nnfit {versions.get('nnfit')}, torch {versions.get('torch')}")
+    say(f"saved with:   nnfit {versions.get('nnfit')}, torch {versions.get('torch')}")
     if args.animate is not None:
         from .animation import animate
 
@@ -137,10 +148,10 @@ def show(regressor: Any, args: argparse.Namespace) -> int:
             size=args.size or (800, 400),
             overwrite=args.overwrite,
         )
-        print(f"animation saved to {args.animate}", file=sys.stderr)
+        print(printable(f"animation saved to {args.animate}"), file=sys.stderr)
     picture = folder / "fit.png"
-    if picture.is_file():
-        print(f"picture:      {picture}")
+    if "fit.png" in info.get("files", {}) and not picture.is_symlink() and picture.is_file():
+        say(f"picture:      {picture}")
         if not args.no_window and args.animate is None:
             _show_picture(picture)
     return 0
@@ -161,7 +172,7 @@ def _show_picture(path: Path) -> None:
 
 def export(regressor: Any, args: argparse.Namespace) -> int:
     """--onnx, --python or --formula."""
-    from .files import check_writable
+    from .targets import check_output
 
     chosen = [flag for flag in ("onnx", "python", "formula") if getattr(args, flag)]
     if len(chosen) != 1:
@@ -172,13 +183,16 @@ def export(regressor: Any, args: argparse.Namespace) -> int:
 
         print(relu_formula(model))
         return 0
-    path = check_writable(
-        Path(getattr(args, chosen[0])), overwrite=args.overwrite, flag=f"--{chosen[0]}"
+    path = check_output(
+        Path(getattr(args, chosen[0])),
+        flag=f"--{chosen[0]}",
+        kind=chosen[0],
+        overwrite=args.overwrite,
     )
     if args.onnx:
         from .export_onnx import export_onnx
 
-        export_onnx(model, path)
+        export_onnx(model, path, overwrite=args.overwrite)
         print(
             f"ONNX model written to {path} (checked against PyTorch with onnxruntime)",
             file=sys.stderr,
@@ -186,6 +200,6 @@ def export(regressor: Any, args: argparse.Namespace) -> int:
     else:
         from .export import export_python
 
-        export_python(model, path)
+        export_python(model, path, overwrite=args.overwrite)
         print(f"standalone NumPy model written to {path}", file=sys.stderr)
     return 0

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .checks import FieldError, shown
 from .data import DataConfig
 from .errors import UsageError
 from .estimator import REAL_DATA_DEFAULTS
+from .memory import format_bytes
 from .model import ModelConfig
+from .safetext import printable
 from .training import TrainConfig
 
 # The lesson, as published in 2017, and its 2018 revision (lower lr, twice the steps); and
@@ -36,6 +40,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 DEFAULT_PRESET = "morvan-2017"  # for nnfit demo
 DATA_PRESET = "data"  # for nnfit fit
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+PRESET_KEY = "__preset__"  # where read_config puts a file's preset
+MAX_CONFIG_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -74,28 +80,37 @@ def build_config(
         source: where ``base`` came from, for error messages.
         **overrides: per-section dicts of values that win over everything else.
     """
-    if preset not in PRESETS:
-        raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-    layers = [PRESETS[preset], _check_tables(base or {}, source), overrides]
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {shown(preset)}")
+    # A file's own preset was read by read_config; a --preset flag wins over it.
+    tables = _check_tables({k: v for k, v in (base or {}).items() if k != PRESET_KEY}, source)
     sections = {}
     for name, cls in SECTIONS.items():
-        values: dict[str, Any] = {}
-        for layer in layers:
-            values.update({k: v for k, v in (layer.get(name) or {}).items() if v is not None})
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-        try:
+        values = dict(PRESETS[preset].get(name, {}))
+        values.update({k: v for k, v in tables.get(name, {}).items() if v is not None})
+        flags = {k: v for k, v in (overrides.get(name) or {}).items() if v is not None}
+        values.update(flags)
+        try:  # each config checks its fields' types and ranges (nnfit.checks)
             sections[name] = cls(**values)
-        except TypeError as error:  # a value of the wrong type reached a comparison
-            raise UsageError(f"{source}: bad value in [{name}]: {error}") from None
+        except FieldError as error:  # worded by key when the value came from the file
+            if error.name in tables.get(name, {}) and error.name not in flags:
+                raise error.in_file(source, name) from None
+            raise
     return RunConfig(**sections)
 
 
 def _check_tables(tables: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
     """Refuse unknown sections and keys, suggesting the nearest name."""
+    source = printable(source)
+    if not isinstance(tables, dict):
+        raise UsageError(f"{source}: settings must be tables [data], [model] and [train]")
     for name, table in tables.items():
         if name not in SECTIONS:
+            owner = [s for s, cls in SECTIONS.items() if name in {f.name for f in fields(cls)}]
+            if owner and not isinstance(table, dict):  # seed = 1 above every [section]
+                raise UsageError(f"{source}: {shown(name)} belongs in the [{owner[0]}] table")
             raise UsageError(
-                f"{source}: unknown section [{name}]{_hint(name, SECTIONS)}; "
+                f"{source}: unknown section [{printable(name)}]{_hint(name, SECTIONS)}; "
                 f"sections are: {', '.join(SECTIONS)}"
             )
         if not isinstance(table, dict):
@@ -104,35 +119,60 @@ def _check_tables(tables: dict[str, Any], source: str) -> dict[str, dict[str, An
         for key in table:
             if key not in known:
                 raise UsageError(
-                    f"{source}: unknown key {key!r} in [{name}]{_hint(key, known)}; "
+                    f"{source}: unknown key {shown(key)} in [{name}]{_hint(key, known)}; "
                     f"keys are: {', '.join(known)}"
                 )
     return tables
 
 
 def _hint(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
+    close = difflib.get_close_matches(str(word)[:100], list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Read a TOML run file into nested tables (validated later by ``build_config``)."""
+    """Read a TOML run file into nested tables (validated later by ``build_config``).
+
+    The file's ``preset``, checked here, comes back under the key ``"__preset__"``; a
+    ``--preset`` flag wins over it (``build_config`` ignores that key).
+    """
     path = Path(path)
+    where = printable(path)
     if path.is_dir():
-        raise UsageError(f"{path} is a folder; give a .toml file written by --save-config")
+        raise UsageError(f"{where} is a folder; give a .toml file written by --save-config")
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
+        data = tomllib.loads(_read_small(path).decode("utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
+        raise UsageError(f"{where}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"{path}: cannot read: {error}") from None
+        raise UsageError(f"{where}: cannot read: {printable(error)}") from None
     except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{path}: not valid TOML: {error}") from None
+        raise UsageError(f"{where}: not valid TOML: {printable(error)}") from None
+    except RecursionError:
+        raise UsageError(f"{where}: not valid TOML (nested too deeply)") from None
     preset = data.pop("preset", None)
     if preset is not None:
-        data["__preset__"] = preset
+        if not isinstance(preset, str) or preset not in PRESETS:
+            raise UsageError(
+                f"{where}: preset must be one of {', '.join(PRESETS)}, got {shown(preset)}"
+            )
+        data[PRESET_KEY] = preset
     return data
+
+
+def _read_small(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_CONFIG_BYTES; never waits on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError(f"{printable(path)} is not a regular file; give a .toml file")
+        raw = f.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(
+            f"{printable(path)} is over {format_bytes(MAX_CONFIG_BYTES)}; a run file written "
+            "by --save-config is a few hundred bytes"
+        )
+    return raw
 
 
 def config_toml(config: RunConfig, *, preset: str = DEFAULT_PRESET) -> str:

@@ -13,7 +13,6 @@ import codecs
 import csv
 import io
 import itertools
-import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,9 +21,14 @@ from typing import BinaryIO
 import numpy as np
 
 from .errors import DataError, UsageError
+from .memory import check_memory
+from .safetext import printable
 
 CHUNK_BYTES = 4 * 2**20  # 4 MiB per read: measured as fast as 16-64 MiB, with a smaller peak
 FLOAT32_ROWS = 1_000_000  # tables with more rows are kept as float32 to halve their memory
+FLOAT32_OVERFLOW = 2.0**128 - 2.0**103  # the least value float32 rounds to inf; training is float32
+MAX_LINE_CHARS = 8 * 2**20  # a longer line is not a table row; must stay above CHUNK_BYTES
+MAX_COLUMNS = 10_000
 MISSING = frozenset({"", "na", "n/a", "#n/a", "nan", "-nan", "+nan", "null", "none", "?"})
 INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -63,12 +67,15 @@ def read_text(
     decoder = _make_decoder(head, encoding)
     chunks = _text_chunks(head, stream, decoder, source, total_bytes, progress)
 
-    # Gather text until it holds a line of data, then sniff the dialect from it.
-    text = ""
+    # Gather text until it holds a line of data, then sniff the dialect from it. Chunks start
+    # at line starts, so a content line lies within one chunk.
+    pieces: list[str] = []
     for chunk, _ in chunks:
-        text += chunk
-        if CONTENT_LINE.search(text):
+        pieces.append(chunk)
+        if CONTENT_LINE.search(chunk):
             break
+    text = "".join(pieces)
+    del pieces
     if not text:
         raise DataError(f"{source} is empty; it needs at least 2 rows of numbers")
     lines = text.split("\n")
@@ -77,7 +84,7 @@ def read_text(
     rest = "\n".join(lines[skip:])  # the first data line onwards
     del lines, text
 
-    rows = _Rows(len(dialect.columns))
+    rows = _Rows(len(dialect.columns), source)
     n_dropped = 0
     for text, line_no in itertools.chain([(rest, skip + 1)], chunks):
         block, dropped = _parse_chunk(text, line_no, dialect, source, drop_missing)
@@ -89,8 +96,13 @@ def read_text(
 
 
 def _fraction_read(stream: BinaryIO, total_bytes: int) -> float:
-    """Share of the stream read so far, for sizing the output array."""
-    return min(1.0, stream.tell() / total_bytes) if total_bytes else 1.0
+    """Share of the stream read so far, for sizing the output array (1 when unknown)."""
+    if not total_bytes:
+        return 1.0
+    try:
+        return min(1.0, stream.tell() / total_bytes)
+    except (OSError, ValueError):  # a pipe cannot tell
+        return 1.0
 
 
 def _make_decoder(head: bytes, encoding: str | None) -> codecs.IncrementalDecoder:
@@ -115,44 +127,70 @@ def _text_chunks(
     total_bytes: int,
     progress: Callable[[int, int], None] | None,
 ) -> Iterator[tuple[str, int]]:
-    """Yield (text, its first line number): pieces that end at a line break, breaks made '\\n'."""
-    carry, line_no, n_read = "", 1, 0
+    """Yield (text, its first line number): pieces that end at a line break, breaks made '\\n'.
+
+    Text after the last break waits in ``pending`` as a list of pieces, joined once when its
+    break arrives: a line spanning many blocks costs linear time, and is refused past
+    MAX_LINE_CHARS. Lines between two breaks of one block are shorter than a block.
+    """
+    pending: list[str] = []  # the text of the unfinished line, no '\n' in it
+    n_pending, line_no, n_read, held_cr = 0, 1, 0, False
     block = head + stream.read(CHUNK_BYTES)
     while True:
         final = not block
         n_read += len(block)
-        try:
-            text = carry + decoder.decode(block, final=final)
-        except UnicodeDecodeError as error:
-            bad_line = line_no + block[: max(error.start, 0)].count(b"\n")
-            bad = block[max(error.start, 0) : error.end][:4]
-            raise DataError(
-                f"{source} line {bad_line}: bytes {bad!r} are not valid {error.encoding} text; "
-                "if it is a text file in another encoding, pass --encoding (e.g. latin-1)"
-            ) from None
-        except UnicodeError as error:  # e.g. UTF-16 without its byte order mark
-            raise DataError(
-                f"{source} line {line_no}: cannot decode ({error}); check --encoding"
-            ) from None
+        text = _decode(decoder, block, final, source, line_no)
         if progress is not None:
             progress(n_read, max(total_bytes, n_read))
+        if held_cr:
+            text, held_cr = "\r" + text, False
         if "\r" in text:
-            held = "\r" if text.endswith("\r") and not final else ""  # its '\n' may come next
-            text = text[: len(text) - len(held)].replace("\r\n", "\n").replace("\r", "\n") + held
-        cut = len(text) if final else text.rfind("\n") + 1
-        chunk, carry = text[:cut], text[cut:]
-        if "\x00" in chunk:
-            bad_line = line_no + chunk[: chunk.index("\x00")].count("\n")
+            held_cr = text.endswith("\r") and not final  # its '\n' may come next
+            text = text[: len(text) - held_cr].replace("\r\n", "\n").replace("\r", "\n")
+        if "\x00" in text:  # checked on every block: /dev/zero ends at the first one
+            bad_line = line_no + text[: text.index("\x00")].count("\n")
             raise DataError(
                 f"{source} line {bad_line}: NUL bytes, so this is a binary file, not text; "
                 "nnfit reads csv, tsv, txt, dat, npy, npz and parquet files"
             )
-        if chunk:
-            yield chunk, line_no
-            line_no += chunk.count("\n")
+        first_break = text.find("\n")
+        if n_pending + (len(text) if first_break < 0 else first_break) > MAX_LINE_CHARS:
+            raise DataError(
+                f"{source} line {line_no} is longer than {MAX_LINE_CHARS // 2**20} MiB: "
+                "not a table of numbers; write one row per line (check the line breaks)"
+            )
+        cut = len(text) if final else text.rfind("\n") + 1
+        if cut == 0 and not final:  # no line break yet
+            pending.append(text)
+            n_pending += len(text)
+        else:
+            chunk = "".join([*pending, text[:cut]])
+            pending, n_pending = [text[cut:]], len(text) - cut
+            if chunk:
+                yield chunk, line_no
+                line_no += chunk.count("\n")
         if final:
             return
         block = stream.read(CHUNK_BYTES)
+
+
+def _decode(
+    decoder: codecs.IncrementalDecoder, block: bytes, final: bool, source: str, line_no: int
+) -> str:
+    """One block as text; line_no is the line the block starts in (it holds no earlier break)."""
+    try:
+        return decoder.decode(block, final=final)
+    except UnicodeDecodeError as error:
+        bad_line = line_no + block[: max(error.start, 0)].count(b"\n")
+        bad = block[max(error.start, 0) : error.end][:4]
+        raise DataError(
+            f"{source} line {bad_line}: bytes {bad!r} are not valid {error.encoding} text; "
+            "if it is a text file in another encoding, pass --encoding (e.g. latin-1)"
+        ) from None
+    except UnicodeError as error:  # e.g. UTF-16 without its byte order mark
+        raise DataError(
+            f"{source} line {line_no}: cannot decode ({error}); check --encoding"
+        ) from None
 
 
 def _is_content(line: str) -> bool:
@@ -187,6 +225,7 @@ def sniff_dialect(lines: list[str], source: str) -> Dialect:
     if not sample:
         raise DataError(f"{source} has no data, only comments or blank lines; it needs numbers")
     first_line = sample[0][0]
+    _check_width(sample[0][1], first_line, source)
     try:
         delimiter = _pick_delimiter([line for _, line in sample])
         rows = [split_fields(line, delimiter) for _, line in sample]
@@ -203,13 +242,29 @@ def sniff_dialect(lines: list[str], source: str) -> Dialect:
         for j, name in enumerate(columns):
             if name in seen:
                 raise DataError(
-                    f"{source} line {first_line}: column name '{name}' appears twice "
+                    f"{source} line {first_line}: column name '{printable(name)}' appears twice "
                     f"(columns {seen[name] + 1} and {j + 1}); rename one of them"
                 )
             seen[name] = j
     else:
         columns = tuple(f"col{j + 1}" for j in range(len(header)))
     return Dialect(delimiter, decimal_comma, columns, has_header, first_line)
+
+
+def _check_width(line: str, line_no: int, source: str) -> None:
+    """Refuse a first line with more than MAX_COLUMNS fields, counted without splitting it."""
+    counts = {d: line.count(d) + 1 for d in DELIMITERS if d in line}
+    if max(counts.values(), default=1) <= MAX_COLUMNS and len(line) <= 2 * MAX_COLUMNS:
+        return  # fast path: too few delimiters, and too short for that many words
+    counts["whitespace"] = re.subn(r"\S+", "", line)[1]
+    widest = max(counts, key=lambda d: counts[d])
+    if counts[widest] > MAX_COLUMNS:
+        shown = widest if widest == "whitespace" else repr(widest)
+        raise DataError(
+            f"{source} line {line_no} has {counts[widest]:,} columns (split at {shown}), more "
+            f"than the {MAX_COLUMNS:,} nnfit reads; save only the columns you need (e.g. with "
+            "cut or pandas)"
+        )
 
 
 def _pick_delimiter(lines: list[str]) -> str | None:
@@ -268,8 +323,10 @@ def _parse_fast(text: str, dialect: Dialect) -> np.ndarray | None:
         )
     except ValueError:
         return None
-    if block.shape[1] != len(dialect.columns) or not np.isfinite(block).all():
+    if block.shape[1] != len(dialect.columns):
         return None
+    if block.size and not (block.min() > -FLOAT32_OVERFLOW and block.max() < FLOAT32_OVERFLOW):
+        return None  # NaN, inf or beyond float32: the exact path names the line
     return block
 
 
@@ -303,7 +360,7 @@ def _parse_exact(
                 raise
             if isinstance(error, csv.Error):
                 raise DataError(f"{source} line {where}: {error}; check the quotes") from None
-            column = dialect.columns[len(row)]  # the cell after the last good one
+            column = printable(dialect.columns[len(row)])  # the cell after the last good one
             raise DataError(f"{source} line {where}, column '{column}': {error}") from None
         if None in row:
             if drop_missing:
@@ -334,7 +391,7 @@ def _quick_row(line: str, dialect: Dialect, n_columns: int) -> list[float] | Non
         row = [float(field) for field in fields]
     except ValueError:
         return None
-    return row if all(map(math.isfinite, row)) else None
+    return row if all(abs(value) < FLOAT32_OVERFLOW for value in row) else None  # not NaN
 
 
 class _BadCell(ValueError):
@@ -349,18 +406,26 @@ def _to_float(field: str, decimal_comma: bool) -> float | None:
     if decimal_comma:
         if "." in field and NUMBER.fullmatch(field.replace(",", "", 1).replace(".", "", 1)):
             raise _BadCell(
-                f"'{field}' is ambiguous in a file with decimal commas ('.' may separate "
+                f"'{_shown(field)}' is ambiguous in a file with decimal commas ('.' may separate "
                 "thousands); remove the thousands separators"
             )
         field = field.replace(",", ".")
     if NUMBER.fullmatch(field):
         value = float(field)
-        if math.isinf(value):
-            raise _BadCell(f"'{field}' is too large for a float (it overflows to infinity)")
+        if abs(value) >= FLOAT32_OVERFLOW:
+            raise _BadCell(
+                f"'{_shown(field)}' is too large for float32 (largest 3.4e38); rescale the "
+                "column (e.g. other units)"
+            )
         return value
     if lowered in INFINITE:
         raise _BadCell(f"'{field}' is infinite; nnfit needs finite numbers, so fix or remove it")
-    raise _BadCell(f"'{field}' is not a number; {_hint(field)}")
+    raise _BadCell(f"'{_shown(field)}' is not a number; {_hint(field)}")
+
+
+def _shown(field: str, limit: int = 40) -> str:
+    """A cell as quoted in a message: printable, and cut short when long."""
+    return printable(field if len(field) <= limit else field[:limit] + "...")
 
 
 def _hint(field: str) -> str:
@@ -392,7 +457,7 @@ def _width_message(n_fields: int, where: int, dialect: Dialect, source: str) -> 
 
 
 def _missing_message(missing: list[tuple[int, str]], source: str) -> str:
-    shown = ", ".join(f"line {line} (column '{column}')" for line, column in missing[:5])
+    shown = ", ".join(f"line {line} (column '{printable(column)}')" for line, column in missing[:5])
     more = " and more" if len(missing) > 5 else ""
     return (
         f"{source} has missing values (empty, NA, NaN, null or ?) on {shown}{more}; "
@@ -409,7 +474,8 @@ def _check_row_count(n_rows: int, n_dropped: int, dialect: Dialect, source: str)
             "values; needs at least 2 data rows"
         )
     if n_rows == 0:
-        header = ", ".join(dialect.columns)
+        header = printable(", ".join(dialect.columns[:20]))
+        header += f", ... ({len(dialect.columns)} in all)" if len(dialect.columns) > 20 else ""
         raise DataError(
             f"{source} has a header ({header}) but no data rows; needs at least 2 data rows"
         )
@@ -417,18 +483,26 @@ def _check_row_count(n_rows: int, n_dropped: int, dialect: Dialect, source: str)
 
 
 class _Rows:
-    """A growing (n_rows, n_columns) array: float64, then float32 past FLOAT32_ROWS rows."""
+    """A growing (n_rows, n_columns) array: float64, then float32 past FLOAT32_ROWS rows.
 
-    def __init__(self, n_columns: int) -> None:
+    Memory is checked before each allocation, and at the first block for the whole table as
+    estimated from the share of the file read: a file too big is refused before it is read.
+    """
+
+    def __init__(self, n_columns: int, source: str) -> None:
         self.data: np.ndarray = np.empty((0, n_columns))
         self.n = 0
         self.keep_float64 = False  # set when a value would not survive float32
+        self.source = source
 
     def append(self, block: np.ndarray, fraction_read: float) -> None:
         n_new = self.n + len(block)
         guess = int(n_new / max(fraction_read, 1e-9) * 1.05) + 1024  # rows in the whole file
+        if self.n == 0:
+            self._reserve(guess, 4 if guess > FLOAT32_ROWS else 8)
         if self.data.dtype == np.float64 and n_new > FLOAT32_ROWS and not self.keep_float64:
             if _fits_float32(self.data[: self.n]) and _fits_float32(block):
+                self._reserve(max(guess, n_new), 4)
                 narrow = np.empty((max(guess, n_new), self.data.shape[1]), np.float32)
                 narrow[: self.n] = self.data[: self.n]
                 self.data = narrow
@@ -436,15 +510,27 @@ class _Rows:
                 self.keep_float64 = True
         elif self.data.dtype == np.float32 and not _fits_float32(block):
             self.keep_float64 = True
+            self._reserve(len(self.data), 8)
             self.data = self.data.astype(np.float64)
         if n_new > len(self.data):
             capacity = max(guess, int(n_new * 1.25))
             if self.data.dtype == np.float64 and not self.keep_float64:
                 capacity = max(n_new, min(capacity, FLOAT32_ROWS))  # float32 takes over after
+            self._reserve(capacity, self.data.itemsize)
             # in place: realloc, usually without a second copy of the data
             self.data.resize((capacity, self.data.shape[1]), refcheck=False)
         self.data[self.n : n_new] = block
         self.n = n_new
+
+    def _reserve(self, n_rows: int, itemsize: int) -> None:
+        """Refuse with one line when (n_rows, n_columns) values of itemsize would not fit."""
+        n_columns = self.data.shape[1]
+        check_memory(
+            n_rows * n_columns * itemsize,
+            f"{self.source} (about {n_rows:,} rows of {n_columns} columns)",
+            "read a part of the file (fewer rows or columns), or use a machine with more memory",
+            error=DataError,
+        )
 
     def finish(self) -> np.ndarray:
         self.data.resize((self.n, self.data.shape[1]), refcheck=False)

@@ -7,15 +7,18 @@ The lesson builds ``x = linspace(-1, 1, 100)`` as a column and ``y = x**2 + 0.2 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .checks import FieldError, check_fields, check_whole
 from .errors import UsageError
 
 if TYPE_CHECKING:
     import torch
 
 NOISES = ("uniform", "gaussian")
+BYTES_PER_VALUE = 16  # make_data's peak per point and column (x plus y), measured at 1e7 points
+COLUMNS = 'column names or 1-based numbers as text, like "a,b" or "2"'
 
 
 @dataclass(frozen=True)
@@ -28,38 +31,32 @@ class DataConfig:
         "uniform"  # "uniform": level * U(0, 1) as in the lesson; "gaussian": level * N(0, 1)
     )
     noise_level: float = 0.2  # scale of the noise; 0 for none
-    domain: tuple[float, float] = (-1.0, 1.0)  # x range, both ends included
+    domain: tuple[float, float] = field(  # x range, both ends included
+        default=(-1.0, 1.0), metadata={"form": "two numbers LO,HI"}
+    )
     # Real data instead of a function: a file or a shipped example, and which columns to use.
     file: str | None = None  # CSV/TSV/NPY/NPZ/Parquet path, or "-" for CSV on stdin
     example: str | None = None  # a shipped data set (nnfit examples lists them)
-    x: str | None = None  # input column(s): names or 1-based indices, comma-separated
-    y: str | None = None  # output column(s)
+    x: str | None = field(default=None, metadata={"form": COLUMNS})  # input column(s)
+    y: str | None = field(default=None, metadata={"form": COLUMNS})  # output column(s)
     encoding: str | None = None  # text encoding of the file; default: detected
     drop_missing: bool = False  # drop rows with missing values instead of refusing them
     val: float = 0.0  # fraction of the rows held out for validation (seeded split)
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.val, bool)
-            or not isinstance(self.val, (int, float))
-            or not (0 <= self.val < 1)
-        ):
-            raise UsageError(f"--val must be a fraction from 0 to below 1, got {self.val!r}")
+        check_fields(self)  # types first: the checks below may compare and do arithmetic
+        if not (0 <= self.val < 1):
+            raise FieldError("val", "must be a fraction from 0 to below 1", self.val)
         if self.file is not None and self.example is not None:
             raise UsageError("give a data file or --example, not both")
-        if not isinstance(self.points, int) or isinstance(self.points, bool) or self.points < 2:
-            raise UsageError(f"--points must be a whole number of at least 2, got {self.points!r}")
+        check_whole("points", self.points, 2)
         if self.noise not in NOISES:
-            raise UsageError(f"--noise must be one of {', '.join(NOISES)}, got {self.noise!r}")
+            raise FieldError("noise", f"must be one of {', '.join(NOISES)}", self.noise)
         if not math.isfinite(self.noise_level) or self.noise_level < 0:
-            raise UsageError(
-                f"--noise-level must be a finite number >= 0, got {self.noise_level!r}"
-            )
+            raise FieldError("noise_level", "must be a finite number >= 0", self.noise_level)
         lo, hi = self.domain
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise UsageError(
-                f"--domain must be two finite numbers LO,HI with LO < HI, got {lo},{hi}"
-            )
+            raise FieldError("domain", "must be two finite numbers LO,HI with LO < HI", self.domain)
 
     @property
     def synthetic(self) -> bool:
@@ -96,6 +93,7 @@ def make_data(
     import torch
 
     from .formula import check_finite, resolve_function
+    from .memory import check_memory
 
     if config is None:
         config = DataConfig(**fields)  # type: ignore[arg-type]
@@ -104,6 +102,11 @@ def make_data(
 
         config = replace(config, **fields)  # type: ignore[arg-type]
     formula = resolve_function(config.function)
+    check_memory(  # x float32 and its float64 copy, y's float64 evaluation and float32 copies
+        config.points * (formula.n_inputs + 1) * BYTES_PER_VALUE,
+        f"--points {config.points:,}",
+        "use fewer --points",
+    )
     lo, hi = config.domain
     generator = torch.Generator().manual_seed(seed)
     if formula.n_inputs == 1:

@@ -9,6 +9,7 @@ import numpy as np
 
 from .data import DataConfig
 from .errors import DataError
+from .safetext import printable
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,14 @@ def load_dataset(
 
 def check_fittable(dataset: Dataset) -> None:
     """Refuse data with nothing to learn: too few rows or an input that never changes."""
+    source = printable(dataset.source)
     if len(dataset.x) < 2:
-        raise DataError(f"{dataset.source}: needs at least 2 rows to fit, got {len(dataset.x)}")
+        raise DataError(f"{source}: needs at least 2 rows to fit, got {len(dataset.x)}")
     constant = np.flatnonzero(dataset.x.max(axis=0) == dataset.x.min(axis=0))
     if constant.size:
-        name = dataset.x_names[constant[0]]
+        name = printable(dataset.x_names[constant[0]])
         raise DataError(
-            f"{dataset.source}: input column '{name}' has the same value in every "
+            f"{source}: input column '{name}' has the same value in every "
             "row, so there is nothing to fit; choose another --x"
         )
 

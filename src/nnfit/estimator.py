@@ -6,6 +6,7 @@ returns ``self``, learned state ends in ``_``, and ``predict`` returns the shape
 
 from __future__ import annotations
 
+import numbers
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -94,9 +95,13 @@ class Settings:
         from .model import ModelConfig
         from .training import TrainConfig
 
-        hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
+        hidden = self.hidden  # 32 means (32,); text or a table is left for ModelConfig to refuse
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+            hidden = (hidden,)
+        elif isinstance(hidden, (list, tuple, range, np.ndarray)):
+            hidden = tuple(hidden)
         model = ModelConfig(
-            hidden=hidden, activation=self.activation, scale=bool(self.scale), members=self.members
+            hidden=hidden, activation=self.activation, scale=self.scale, members=self.members
         )
         train = TrainConfig(
             optimizer=self.optimizer,
@@ -118,15 +123,33 @@ class Settings:
         the member count when ``members`` is "auto"."""
         from .model import MLP, auto_members
 
-        config, _ = self.configs()
+        config, train_config = self.configs()
+        members = auto_members(config.members, n)
+        self._check_size(n_in, config.hidden, n_out, members, n, train_config.batch_size)
         return MLP(
             n_in,
             config.hidden,
             n_out,
             activation=config.activation,
-            seed=self.seed,
-            members=auto_members(config.members, n),
+            seed=train_config.seed,
+            members=members,
         )
+
+    @staticmethod
+    def _check_size(
+        n_in: int, hidden: Sequence[int], n_out: int, members: int, n: int, batch_size: int | None
+    ) -> None:
+        """Refuse a network and data too big to train in the memory left (see model.check_size).
+
+        Activations count for the most rows passed at once: a training batch (all rows up to
+        AUTO_BATCH, or ``batch_size``) or a chunk of PREDICT_CHUNK rows when measuring.
+        """
+        from .model import check_size
+        from .trainstate import AUTO_BATCH, AUTO_SIZE
+
+        batch = n if batch_size is None and n <= AUTO_BATCH else min(n, batch_size or AUTO_SIZE)
+        rows = max(batch, min(n, PREDICT_CHUNK))
+        check_size(n_in, hidden, n_out, members=members, rows=rows)
 
 
 class Regressor(Settings):
@@ -206,6 +229,10 @@ class Regressor(Settings):
         self.y_names_ = _names(y_names, y_found, self.n_outputs_, "y")
         if len(x2) < 2:
             raise DataError(f"need at least 2 rows to fit, got {len(x2)}")
+        if model is not None:  # a given network: its activations on these rows must fit too
+            self._check_size(
+                model.n_in, model.hidden, model.n_out, model.members, len(x2), self.batch_size
+            )
         self.model_ = (
             model if model is not None else self.make_model(x2.shape[1], y2.shape[1], len(x2))
         )
@@ -255,13 +282,17 @@ class Regressor(Settings):
         from .recorder import held_out_mean
 
         self.model_.eval()
-        with torch.no_grad():
-            xs = self.model_.scale_x(torch.from_numpy(np.asarray(x, np.float32)))
-            each = self.model_.unscale_y(self.model_.layers(xs)).double()
-        out = each.mean(dim=0)
-        means, rows = held_out_mean(each, torch.from_numpy(held).double())
-        out[rows] = means
-        return out.numpy()
+        out = np.empty((len(x), self.model_.n_out), dtype=np.float64)
+        with torch.no_grad():  # in chunks of rows: (members, rows, width) stays bounded
+            for start in range(0, len(x), PREDICT_CHUNK):
+                part = slice(start, start + PREDICT_CHUNK)
+                xs = self.model_.scale_x(torch.from_numpy(np.asarray(x[part], np.float32)))
+                each = self.model_.unscale_y(self.model_.layers(xs)).double()
+                chunk = each.mean(dim=0)
+                means, rows = held_out_mean(each, torch.from_numpy(held[:, part]).double())
+                chunk[rows] = means
+                out[part] = chunk.numpy()
+        return out
 
     def _y_var_scale(self) -> float:
         """Factor from y's units² to the loss's standardised units² (1 without scaling)."""
@@ -314,31 +345,71 @@ class Regressor(Settings):
 
 
 def _as_array(values: Any, name: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
-    """Lists, arrays, tensors, DataFrames or Series → float64 array, plus column names if any."""
+    """Lists, arrays, tensors, DataFrames or Series → float64 array, plus column names if any.
+
+    Complex values are refused (never silently cut to their real part), and so are values
+    float32 cannot hold, with the row and column, since training runs in float32.
+    """
+    from .csvsniff import FLOAT32_OVERFLOW
+    from .safetext import printable
+
     names = None
     if hasattr(values, "columns"):  # pandas or polars DataFrame, duck-typed
         names = tuple(str(c) for c in values.columns)
     elif getattr(values, "name", None) is not None and hasattr(values, "to_numpy"):  # Series
         names = (str(values.name),)
     if hasattr(values, "detach"):  # torch tensor
-        values = values.detach().cpu().numpy()
-    elif hasattr(values, "to_numpy"):
-        values = values.to_numpy()
-    try:  # float32 stays float32 (big files arrive so); everything else becomes float64
-        dtype = np.float32 if getattr(values, "dtype", None) == np.float32 else np.float64
-        array = np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError):
+        values = values.detach().cpu()
+        if str(values.dtype) == "torch.bfloat16":  # numpy has no bfloat16
+            values = values.float()
+    try:
+        if hasattr(values, "detach"):
+            values = values.numpy()
+        elif hasattr(values, "to_numpy"):
+            values = values.to_numpy()
+        raw = np.asarray(values)
+        if raw.dtype.kind == "c":
+            raise DataError(
+                f"{name} holds complex numbers; pass the real and imaginary parts as two columns"
+            )
+        # float32 stays float32 (big files arrive so); everything else becomes float64
+        array = raw.astype(np.float32 if raw.dtype == np.float32 else np.float64, copy=False)
+    except OverflowError:  # a Python int beyond float64, in an object array
+        raise DataError(
+            f"{name} holds a number too large for float32 (largest 3.4e38); rescale it"
+        ) from None
+    except (TypeError, ValueError) as error:
+        if isinstance(error, DataError):
+            raise
         raise DataError(
             f"{name} must be numbers (a list, array, tensor or DataFrame), got "
             f"{type(values).__name__}"
         ) from None
     if array.ndim not in (1, 2) or len(array) == 0:
         raise DataError(f"{name} must be 1-D or 2-D with at least one row, got shape {array.shape}")
-    if not np.isfinite(array).all():
-        row = int(np.argwhere(~np.isfinite(array))[0][0])
+    table = array.reshape(len(array), -1)  # (n_rows, n_columns), a view
+
+    def where(flags: np.ndarray) -> str:
+        """'x row 3, column 2' (or the column's name) of the first True in flags."""
+        row, column = (int(i) for i in np.argwhere(flags)[0])
+        label = str(column + 1)
+        if names is not None and len(names) == table.shape[1]:
+            label = f"'{printable(names[column])}'"
+        return f"{name} row {row + 1}, column {label}"
+
+    if not np.isfinite(table).all():
         raise DataError(
-            f"{name} has a missing or infinite value in row {row + 1}; remove or "
-            "fill such rows first"
+            f"{where(~np.isfinite(table))}: a missing or infinite value; remove or fill such "
+            "rows first"
+        )
+    if array.dtype == np.float64 and not (
+        table.min() > -FLOAT32_OVERFLOW and table.max() < FLOAT32_OVERFLOW
+    ):
+        flags = np.abs(table) >= FLOAT32_OVERFLOW
+        value = table[tuple(np.argwhere(flags)[0])]
+        raise DataError(
+            f"{where(flags)}: {value:.6g} is too large for float32 (largest 3.4e38); rescale "
+            "it (e.g. other units)"
         )
     return array, names
 

@@ -6,12 +6,15 @@ module writes the Python file and gathers all three under one name.
 
 from __future__ import annotations
 
+import ast
+import keyword
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ._version import __version__
+from .errors import NNFitError
 from .export_formula import PiecewiseLinear, relu_formula
 from .export_onnx import check_exportable, export_onnx
 from .files import write_atomic
@@ -31,18 +34,22 @@ ACTIVATION_SOURCE = {
     "softplus": "return np.where(z > 20.0, z, np.log1p(np.exp(np.minimum(z, 20.0))))",
 }
 
-TEMPLATE = '''\
-"""A {architecture} {activation} network exported by nnfit {version}; needs only NumPy.
+# The module docstring: the one place where given names (the file's) reach the generated code.
+DOCSTRING = """\
+A {architecture} {activation} network exported by nnfit {version}; needs only NumPy.
 
 Layers: {layers}, {activation} after each hidden layer. The training
 data's scaler is built in: predict() takes and returns the original units.
 
-    from {module} import predict
+    from {module} import predict{import_note}
     predict(x)  # x of shape (n, {n_in}) gives (n, {n_out})
 {shape_note}
 Run as a script, `python {filename} {argv_example}` prints the prediction for each point
 ({per_point} per point) on one line.
 """
+
+TEMPLATE = '''\
+"""{docstring}"""
 
 import math
 import sys
@@ -118,7 +125,7 @@ if __name__ == "__main__":
 '''
 
 
-def export_python(model: MLP, path: str | Path) -> Path:
+def export_python(model: MLP, path: str | Path, *, overwrite: bool = True) -> Path:
     """Write ``model`` as a standalone Python file whose ``predict(x)`` needs only NumPy.
 
     The file inlines the weights and scaler as exact literals and computes in float64, so it
@@ -131,6 +138,8 @@ def export_python(model: MLP, path: str | Path) -> Path:
     Args:
         model: the network to export; it is not changed.
         path: where to write the ``.py`` file.
+        overwrite: replace an existing regular file at ``path``; False creates the file
+            exclusively (``files.OutputTaken`` if it exists). Never through a symlink.
 
     Returns:
         ``path`` as a Path.
@@ -148,12 +157,19 @@ def export_python(model: MLP, path: str | Path) -> Path:
     """
     check_exportable(model)
     path = Path(path)
-    write_atomic(path, python_source(model, module=path.stem, filename=path.name).encode())
+    source = python_source(model, module=path.stem, filename=path.name)
+    write_atomic(path, source.encode(), overwrite=overwrite)
     return path
 
 
 def python_source(model: MLP, *, module: str = "model", filename: str = "model.py") -> str:
-    """The text of the standalone Python file for ``model``."""
+    """The text of the standalone Python file for ``model``.
+
+    ``module`` and ``filename`` only appear in the docstring, escaped (``docstring_text``), so
+    no name can end the docstring and run as code; the result is parsed to make sure the
+    docstring reads exactly as intended. A ``module`` that cannot be imported by name (not an
+    identifier) is shown as ``model``, with a note to save the file as model.py.
+    """
     widths = (model.n_in, *model.hidden, model.n_out)
     members = []
     for k in range(model.members):
@@ -166,29 +182,73 @@ def python_source(model: MLP, *, module: str = "model", filename: str = "model.p
         shape_note = (
             f"    predict(x)  # x of shape ({model.n_in},): one point, gives ({model.n_out},)\n"
         )
-    return TEMPLATE.format(
-        architecture="-".join(str(n) for n in widths)
+    importable = module.isidentifier() and not keyword.iskeyword(module)
+    names = {
+        "architecture": "-".join(str(n) for n in widths)
         + ("" if model.members == 1 else f" x{model.members} ensemble"),
-        members=model.members,
-        version=__version__,
-        layers=" -> ".join(
+        "version": __version__,
+        "layers": " -> ".join(
             [_count(model.n_in, "input"), *map(str, model.hidden), _count(model.n_out, "output")]
         ),
+        "activation": model.activation,
+        "module": module if importable else "model",
+        "import_note": "" if importable else "  # saved as model.py",
+        "filename": filename,
+        "n_in": model.n_in,
+        "n_out": model.n_out,
+        "per_point": _count(model.n_in, "number"),
+        "shape_note": shape_note,
+        "argv_example": " ".join(["0.5"] * model.n_in),
+    }
+    intended = DOCSTRING.format(**names)
+    given = ("module", "filename", "activation")  # text from outside nnfit: escaped
+    docstring = DOCSTRING.format(**{**names, **{k: docstring_text(names[k]) for k in given}})
+    source = TEMPLATE.format(
+        docstring=docstring,
+        members=model.members,
         activation=model.activation,
         activation_source=ACTIVATION_SOURCE[model.activation],
-        module=module,
-        filename=filename,
         n_in=model.n_in,
         n_out=model.n_out,
-        per_point=_count(model.n_in, "number"),
-        shape_note=shape_note,
-        argv_example=" ".join(["0.5"] * model.n_in),
         x_mean=_floats(model.x_mean),
         x_scale=_floats(model.x_scale),
         y_mean=_floats(model.y_mean),
         y_scale=_floats(model.y_scale),
         member_literals="".join(members),
     )
+    _check_docstring(source, intended)
+    return source
+
+
+def docstring_text(value: object) -> str:
+    """``value`` as text that reads back as itself inside a triple-quoted docstring.
+
+    Backslashes and quotes are escaped (no name can end the docstring and go on as code), and
+    anything but printable ASCII is written as an escape, as ``ascii()`` does: a newline as
+    ``\\n``, ``é`` as ``\\xe9``.
+    """
+    out = []
+    for char in str(value):
+        if char in "\\\"'":
+            out.append("\\" + char)
+        elif char.isascii() and char.isprintable():
+            out.append(char)
+        else:
+            out.append(ascii(char)[1:-1])
+    return "".join(out)
+
+
+def _check_docstring(source: str, intended: str) -> None:
+    """Defence in depth: the module's opening, up to its first import, is nothing but the
+    docstring meant, so nothing given (a file name) has become code. (Only the opening is
+    parsed: the weights after it can be megabytes of literals that nnfit wrote itself.)"""
+    head = source.partition("\nimport math\n")[0]
+    try:
+        tree = ast.parse(head)
+    except SyntaxError as error:
+        raise NNFitError(f"the generated Python module does not parse: {error.msg}") from None
+    if len(tree.body) != 1 or ast.get_docstring(tree, clean=False) != intended:
+        raise NNFitError("the generated Python module's docstring is not the one intended")
 
 
 def _count(n: int, noun: str) -> str:

@@ -19,6 +19,7 @@ import torch
 from .errors import NNFitError, UsageError
 from .files import atomic_path
 from .model import MLP
+from .targets import MARK
 
 __all__ = ["export_onnx"]
 
@@ -28,7 +29,9 @@ CHECK_TOLERANCE = 1e-5  # relative, and absolute in units of each output's scale
 MAX_ONNX_BYTES = 2**31 - 2**24  # protobuf's 2 GB limit; weights beyond it need external data
 
 
-def export_onnx(model: MLP, path: str | Path, *, check: bool = True) -> Path:
+def export_onnx(
+    model: MLP, path: str | Path, *, check: bool = True, overwrite: bool = True
+) -> Path:
     """Write ``model`` as an ONNX graph taking ``x`` (batch, n_in) and giving ``y`` (batch, n_out).
 
     The graph includes the scaler, so it takes and returns the user's units like ``model(x)``.
@@ -40,6 +43,8 @@ def export_onnx(model: MLP, path: str | Path, *, check: bool = True) -> Path:
         path: where to write the ``.onnx`` file.
         check: run the written file with onnxruntime on random inputs of batch sizes
             1, 7 and 256 and compare it with the PyTorch model.
+        overwrite: replace an existing regular file at ``path``; False creates the file
+            exclusively (``files.OutputTaken`` if it exists). Never through a symlink.
 
     Returns:
         ``path`` as a Path.
@@ -70,7 +75,7 @@ def export_onnx(model: MLP, path: str | Path, *, check: bool = True) -> Path:
             f"the model has {n_bytes / 2**30:.1f} GiB of weights; one ONNX file holds at most 2 GB"
         )
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         _write_onnx(model, tmp)
         if check:
             check_onnx(model, tmp)
@@ -102,6 +107,8 @@ def _write_onnx(model: MLP, path: Path) -> None:
                 dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
                 verbose=False,
             )
+            # the mark lets a later --overwrite tell nnfit's file from someone else's
+            program.model.doc_string = MARK
             program.save(str(path), external_data=False)  # weights inside, no side file
     except Exception as error:  # the exporter raises many types; name it in one line
         raise NNFitError(f"ONNX export failed: {type(error).__name__}: {error}") from error

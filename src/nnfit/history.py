@@ -14,6 +14,8 @@ import numpy as np
 from .errors import DataError
 
 FORMAT = "nnfit.history/1"
+MAX_SNAPSHOTS = 100_000  # frames a history may hold (the recorder keeps far fewer)
+STOP_REASONS = ("done", "diverged", "interrupted", "early_stop")
 
 
 def _frozen(array: Any) -> np.ndarray:
@@ -55,17 +57,18 @@ class Snapshot:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
-        """Inverse of ``to_dict``."""
-        loss = data["loss"]
+    def from_dict(cls, data: Any) -> Snapshot:
+        """Inverse of ``to_dict``; DataError for anything ``to_dict`` does not write."""
+        if not isinstance(data, dict) or not {"step", "loss", "y_pred"} <= set(data):
+            raise _refuse("a snapshot", "a table of step, loss and y_pred", data)
         return cls(
-            step=int(data["step"]),
-            loss=math.nan if loss is None else float(loss),
-            y_pred=np.asarray(data["y_pred"], dtype=np.float64),
-            dead=tuple(int(n) for n in data.get("dead", ())),
-            val_loss=None if data.get("val_loss") is None else float(data["val_loss"]),
-            val_se=None if data.get("val_se") is None else float(data["val_se"]),
-            final=bool(data.get("final", False)),
+            step=_count(data["step"], "step"),
+            loss=math.nan if data["loss"] is None else _real(data["loss"], "loss"),
+            y_pred=_matrix(data["y_pred"], "y_pred", finite=False),
+            dead=tuple(_count(n, "dead") for n in _items(data.get("dead", []), "dead")),
+            val_loss=_optional(data.get("val_loss"), "val_loss"),
+            val_se=_optional(data.get("val_se"), "val_se"),
+            final=_flag(data.get("final", False), "final"),
         )
 
 
@@ -141,36 +144,66 @@ class History:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
-        """Inverse of ``to_dict``; raises DataError on anything that is not a history."""
+    def from_dict(cls, data: Any, *, source: str = "history") -> History:
+        """Inverse of ``to_dict``; DataError, naming ``source``, on anything else: wrong shapes,
+        text where numbers belong, more than MAX_SNAPSHOTS snapshots."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise DataError(f"not an nnfit history (expected format {FORMAT!r})")
-
-        def array(key: str) -> np.ndarray | None:
-            value = data.get(key)
-            return None if value is None else np.asarray(value, dtype=np.float64)
-
+            raise DataError(f"{source}: not an nnfit history (expected format {FORMAT!r})")
         try:
-            return cls(
-                x=array("x"),  # type: ignore[arg-type]
-                y=array("y"),  # type: ignore[arg-type]
-                x_grid=array("x_grid"),  # type: ignore[arg-type]
-                x_val=array("x_val"),
-                y_val=array("y_val"),
-                hidden=tuple(int(n) for n in data.get("hidden", ())),
-                members=int(data.get("members", 1)),
-                activation=str(data.get("activation", "relu")),
-                noise_floor=data.get("noise_floor"),
-                x_names=tuple(data.get("x_names", ("x",))),
-                y_names=tuple(data.get("y_names", ("y",))),
-                stop_reason=str(data.get("stop_reason", "done")),
-                diverged_at=data.get("diverged_at"),
-                best_step=data.get("best_step"),
-                settings=dict(data.get("settings", {})),
-                snapshots=[Snapshot.from_dict(s) for s in data["snapshots"]],
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise DataError(f"history is damaged: {error}") from None
+            return cls._checked(data)
+        except (DataError, TypeError, ValueError, OverflowError, RecursionError) as error:
+            raise DataError(f"{source}: damaged: {error}; train again") from None
+
+    @classmethod
+    def _checked(cls, data: dict[str, Any]) -> History:
+        x = _matrix(data.get("x"), "x")  # (n, n_in)
+        y = _matrix(data.get("y"), "y", rows=len(x))  # (n, n_out)
+        x_grid = _matrix(data.get("x_grid"), "x_grid", columns=x.shape[1])  # (n_grid, n_in)
+        x_val = y_val = None
+        if data.get("x_val") is not None or data.get("y_val") is not None:
+            x_val = _matrix(data.get("x_val"), "x_val", columns=x.shape[1])
+            y_val = _matrix(data.get("y_val"), "y_val", rows=len(x_val), columns=y.shape[1])
+        records = _items(data.get("snapshots"), "snapshots")
+        if len(records) > MAX_SNAPSHOTS:
+            raise _refuse("snapshots", f"at most {MAX_SNAPSHOTS:,}", records)
+        snapshots = []
+        for i, record in enumerate(records):
+            try:
+                snapshot = Snapshot.from_dict(record)
+            except DataError as error:
+                raise DataError(f"snapshot {i}: {error}") from None
+            if snapshot.y_pred.shape != (len(x_grid), y.shape[1]):
+                got = " x ".join(map(str, snapshot.y_pred.shape))
+                raise DataError(
+                    f"snapshot {i}: y_pred must be {len(x_grid)} x {y.shape[1]}, got {got}"
+                )
+            snapshots.append(snapshot)
+        stop_reason = data.get("stop_reason", "done")
+        if not isinstance(stop_reason, str) or stop_reason not in STOP_REASONS:
+            raise _refuse("stop_reason", f"one of {', '.join(STOP_REASONS)}", stop_reason)
+        settings = data.get("settings", {})
+        if not isinstance(settings, dict) or not isinstance(settings.get("train", {}), dict):
+            raise _refuse("settings", "a table of tables", settings)
+        diverged_at, best_step = data.get("diverged_at"), data.get("best_step")
+        hidden = tuple(_count(n, "hidden", low=1) for n in _items(data.get("hidden", []), "hidden"))
+        return cls(
+            x=x,
+            y=y,
+            x_grid=x_grid,
+            x_val=x_val,
+            y_val=y_val,
+            hidden=hidden,
+            members=_count(data.get("members", 1), "members", low=1),
+            activation=_text(data.get("activation", "relu"), "activation"),
+            noise_floor=_optional(data.get("noise_floor"), "noise_floor"),
+            x_names=_names(data.get("x_names"), "x_names", x.shape[1]),
+            y_names=_names(data.get("y_names"), "y_names", y.shape[1]),
+            stop_reason=stop_reason,
+            diverged_at=None if diverged_at is None else _count(diverged_at, "diverged_at"),
+            best_step=None if best_step is None else _count(best_step, "best_step"),
+            settings=settings,
+            snapshots=snapshots,
+        )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the history as JSON, atomically (a crash never leaves half a file)."""
@@ -181,12 +214,84 @@ class History:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:
-        """Read a history written by ``save``."""
+        """Read a history written by ``save`` (a regular file of at most 256 MiB)."""
+        from .runfolder import JSON_LIMIT, parse_json, read_regular
+
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise DataError(f"{path}: cannot read history: {error}") from None
-        return cls.from_dict(data)
+        data = parse_json(read_regular(path, JSON_LIMIT, follow=True), path)
+        return cls.from_dict(data, source=str(path))
+
+
+# Checks for from_dict: each returns the value or raises DataError naming the field.
+def _refuse(name: str, rule: str, value: Any) -> DataError:
+    from .runfolder import quote
+
+    return DataError(f"{name} must be {rule}, got {quote(value)}")
+
+
+def _count(value: Any, name: str, *, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 10**15:
+        raise _refuse(name, f"a whole number from {low}", value)
+    return value
+
+
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _refuse(name, "a number", value)
+    return float(value)
+
+
+def _optional(value: Any, name: str) -> float | None:
+    return None if value is None else _real(value, name)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise _refuse(name, "true or false", value)
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.isprintable():
+        raise _refuse(name, "printable text", value)
+    return value
+
+
+def _items(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _refuse(name, "a list", value)
+    return value
+
+
+def _names(value: Any, name: str, n: int) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) != n:
+        raise _refuse(name, f"a list of {n} name(s)", value)
+    return tuple(_text(item, name) for item in value)
+
+
+def _matrix(
+    value: Any,
+    name: str,
+    *,
+    rows: int | None = None,
+    columns: int | None = None,
+    finite: bool = True,
+) -> np.ndarray:
+    """A (rows, columns) table of numbers (never text, true/false or ragged rows) as float64."""
+    if not isinstance(value, list) or not value:
+        raise _refuse(name, "a table of numbers", value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError, OverflowError):
+        raise _refuse(name, "a table of numbers with rows of equal length", value) from None
+    if array.ndim != 2 or array.dtype.kind not in "iuf":
+        raise _refuse(name, "a table of numbers", value)
+    if (rows is not None and array.shape[0] != rows) or (
+        columns is not None and array.shape[1] != columns
+    ):
+        shape = f"{'n' if rows is None else rows} x {'n' if columns is None else columns}"
+        raise DataError(f"{name} must be {shape}, got {array.shape[0]} x {array.shape[1]}")
+    array = array.astype(np.float64)
+    if finite and not np.isfinite(array).all():
+        raise DataError(f"{name} must hold finite numbers only")
+    return array

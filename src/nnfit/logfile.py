@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import IO, Any
 
 from .callbacks import Callback
-from .files import check_writable
+from .files import open_new
 from .history import History, Snapshot
 
 
@@ -18,31 +20,49 @@ class JsonlLog(Callback):
     """Append ``{"step", "loss", "val_loss", "dead", "time"}`` per snapshot to a .jsonl file.
 
     Each line is written whole and flushed, so ``tail -f`` works and an interrupted run leaves a
-    valid log of the steps it made. An existing file is refused unless ``overwrite``.
+    valid log of the steps it made. An existing file is refused unless ``overwrite`` (and even
+    then only a log nnfit wrote is replaced); the file is created exclusively, never through a
+    symlink. If the disk fills up, logging stops with one warning and training goes on.
 
     Example:
         >>> train(model, x, y, callbacks=[JsonlLog("run.jsonl")])  # doctest: +SKIP
     """
 
     def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
-        self.path = check_writable(Path(path), overwrite=overwrite, flag="--log")
+        from .targets import check_output
+
+        self.path = check_output(Path(path), flag="--log", kind="log", overwrite=overwrite)
+        self.overwrite = overwrite
         self.file: IO[str] | None = None
         self.start = 0.0
 
     def on_train_begin(self, history: History) -> None:
-        self.file = self.path.open("w", encoding="utf-8")
+        self.file = os.fdopen(open_new(self.path, overwrite=self.overwrite), "w", encoding="utf-8")
         self.start = time.perf_counter()
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
-        assert self.file is not None, "on_train_begin opens the log"
+        if self.file is None:  # closed after a failed write
+            return
         record = snapshot_record(snapshot, seconds=time.perf_counter() - self.start)
-        self.file.write(json.dumps(record) + "\n")
-        self.file.flush()
+        try:
+            self.file.write(json.dumps(record) + "\n")
+            self.file.flush()
+        except OSError as error:
+            print(
+                f"nnfit: warning: --log {self.path}: {error.strerror}; the log stops at step "
+                f"{snapshot.step}, training goes on",
+                file=sys.stderr,
+            )
+            self._close()
 
     def on_train_end(self, history: History) -> None:
+        self._close()
+
+    def _close(self) -> None:
         if self.file is not None:
-            self.file.close()
-            self.file = None
+            file, self.file = self.file, None
+            with contextlib.suppress(OSError):
+                file.close()
 
 
 def snapshot_record(snapshot: Snapshot, *, seconds: float | None = None) -> dict[str, Any]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from .checks import FieldError, check_fields, shown
 from .errors import UsageError
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -22,39 +25,54 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "silu": nn.SiLU,
     "softplus": nn.Softplus,
 }
+WIDTHS = "whole numbers like 10 or 32,32"
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Shape of the network; the CLI's --hidden and --activation map onto these fields."""
 
-    hidden: tuple[int, ...] = (10,)  # width of each hidden layer, e.g. (32, 32)
+    hidden: tuple[int, ...] = field(  # width of each hidden layer, e.g. (32, 32)
+        default=(10,), metadata={"form": WIDTHS}
+    )
     activation: str = "relu"  # one of ACTIVATIONS
     scale: bool = False  # standardise x and y with the training data's mean and std
-    members: int | str = 1  # networks averaged (an ensemble), or "auto" (see auto_members)
+    members: int | str = field(  # networks averaged (an ensemble), or "auto" (see auto_members)
+        default=1, metadata={"form": "a whole number or auto"}
+    )
 
     def __post_init__(self) -> None:
+        check_fields(self)
         check_hidden(self.hidden)
         check_activation(self.activation)
         check_members(self.members)
 
 
+MAX_WIDTH = 100_000  # units in one hidden layer
+MAX_LAYERS = 100  # hidden layers
+
+
 def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     """Validate hidden-layer widths and return them as a tuple."""
+    if isinstance(hidden, (str, bytes, dict)) or not hasattr(hidden, "__iter__"):
+        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
     widths = tuple(hidden)
-    if not widths or any(isinstance(n, bool) or not isinstance(n, int) for n in widths):
-        raise UsageError(f"--hidden must be whole numbers like 10 or 32,32, got {hidden!r}")
-    if any(n < 1 or n > 100_000 for n in widths):
-        raise UsageError(f"--hidden widths must be between 1 and 100000, got {hidden!r}")
+    if not widths or any(
+        isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in widths
+    ):
+        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+    widths = tuple(int(n) for n in widths)
+    if any(n < 1 or n > MAX_WIDTH for n in widths):
+        raise FieldError("hidden", f"widths must be between 1 and {MAX_WIDTH}", hidden)
+    if len(widths) > MAX_LAYERS:
+        raise FieldError("hidden", f"must have at most {MAX_LAYERS} layers", len(widths))
     return widths
 
 
 def check_activation(activation: str) -> str:
     """Validate an activation name."""
-    if activation not in ACTIVATIONS:
-        raise UsageError(
-            f"--activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
-        )
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise FieldError("activation", f"must be one of {', '.join(ACTIVATIONS)}", activation)
     return activation
 
 
@@ -68,10 +86,49 @@ def check_members(members: int | str) -> int | str:
     if members == "auto":
         return members
     if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
-        raise UsageError(
-            f"--members must be a whole number from 1 to {MAX_MEMBERS} or auto, got {members!r}"
+        raise FieldError(
+            "members", f"must be a whole number from 1 to {MAX_MEMBERS} or auto", members
         )
     return members
+
+
+# Training holds each parameter about six times: the weights, their gradients, the optimiser's
+# state (Adam's two moments), early stopping's best copy and the divergence keeper's copy.
+TRAIN_COPIES = 6
+SAVED_ACTIVATIONS = 3  # per layer and row, autograd keeps the input, pre-activation and output
+BYTES = 4  # float32
+
+
+def n_parameters(n_in: int, hidden: Sequence[int], n_out: int, members: int = 1) -> int:
+    """Weights and biases of the network (all members)."""
+    widths = (n_in, *hidden, n_out)
+    return members * sum((a + 1) * b for a, b in itertools.pairwise(widths))
+
+
+def check_size(
+    n_in: int, hidden: Sequence[int], n_out: int, *, members: int = 1, rows: int = 0
+) -> None:
+    """Refuse, before anything is allocated, a network too big to train in the memory left.
+
+    The estimate: parameters x 4 bytes x TRAIN_COPIES, plus the activations of ``rows`` rows
+    passed at once (rows x members x widest layer x layers x 4 bytes x SAVED_ACTIVATIONS).
+    """
+    from .memory import check_memory
+
+    for name, value in (("n_in", n_in), ("n_out", n_out)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise UsageError(f"{name} must be a whole number of at least 1, got {shown(value)}")
+    widths = check_hidden(hidden)
+    params = n_parameters(n_in, widths, n_out, members)
+    widest = max(n_in, *widths, n_out)
+    need = params * BYTES * TRAIN_COPIES
+    need += rows * members * widest * (len(widths) + 1) * BYTES * SAVED_ACTIVATIONS
+    what = f"--hidden {','.join(map(str, widths))}"
+    if members > 1:
+        what += f" with --members {members}"
+    what += f" ({params:,} parameters for {n_in} input(s) and {n_out} output(s)"
+    what += f", {rows:,} rows at once)" if rows else ")"
+    check_memory(need, what, "use narrower --hidden or fewer --members")
 
 
 def auto_members(members: int | str, n: int) -> int:
@@ -151,6 +208,7 @@ class MLP(nn.Module):
         self.activation = check_activation(activation)
         if check_members(members) == "auto":
             raise UsageError("MLP needs a member count; resolve 'auto' with auto_members first")
+        check_size(n_in, widths, n_out, members=members)  # before any weight is allocated
         self.n_in, self.n_out, self.hidden, self.members = n_in, n_out, widths, int(members)
 
         def linear(n_from: int, n_to: int) -> nn.Module:

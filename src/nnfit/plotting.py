@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import DataError, UsageError
-from .files import atomic_path, check_writable
+from .files import atomic_path
 from .render import FitFigure
 
 if TYPE_CHECKING:
@@ -49,11 +49,13 @@ def plot(
             f"cannot save a picture as {path.name!r}: use a file name ending in "
             f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}"
         )
-    check_writable(path, overwrite=overwrite)
+    from .targets import check_output
+
+    check_output(path, flag="picture", kind="picture", overwrite=overwrite)
     if not history.snapshots:
         raise DataError("the history has no snapshots: there is nothing to plot")
     fit = FitFigure(history, size=size, footer=diagnose(history).message)
     fit.draw_frame(history.final)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         fit.savefig(tmp, format=path.suffix.lower()[1:])
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,52 @@ def column_names(given: Sequence[str] | None, n: int, prefix: str) -> tuple[str,
             raise DataError(f"{len(given)} {prefix} name(s) given for {n} {prefix} column(s)")
         return tuple(str(name) for name in given)
     return (prefix,) if n == 1 else tuple(f"{prefix}{i + 1}" for i in range(n))
+
+
+MAX_FRAMES = 1_000  # snapshots a History keeps, the final one included; longer runs are thinned
+GRID_FRAMES = MAX_FRAMES - 2  # evenly spaced ones; plus the final and early stopping's pick
+
+
+def frame_stride(step: int, every: int) -> int:
+    """Steps between the evenly spaced snapshots a History keeps once ``step`` is recorded:
+    ``every`` times the smallest power of two that leaves at most GRID_FRAMES of them."""
+    last = max(step, 0) // every  # snapshots recorded at steps 0, every, ..., last * every
+    k = 1
+    while last // k + 1 > GRID_FRAMES:
+        k *= 2
+    return every * k
+
+
+def keep_frame(snapshots: list[Snapshot], snapshot: Snapshot, every: int) -> list[Snapshot]:
+    """``snapshots`` with ``snapshot`` added if the History keeps it: at most MAX_FRAMES.
+
+    Kept: the final snapshot and the steps that are multiples of ``frame_stride`` (step 0 among
+    them, so evenly spaced). Each time GRID_FRAMES is reached the stride doubles and every
+    other kept snapshot goes. What is kept depends only on the list and the step, so a resumed
+    run thins exactly as an uninterrupted one. Appending changes the list in place; thinning
+    returns a new list instead, so a reader in another thread (a live window) never sees a
+    list shrink under it. Subscribers still see every snapshot; only the History is thinned.
+    """
+    if snapshot.final:
+        snapshots.append(snapshot)
+        return snapshots
+    stride = frame_stride(snapshot.step, every)
+    if stride != frame_stride(snapshot.step - every, every):  # the cap is reached
+        snapshots = [s for s in snapshots if s.step % stride == 0]
+    if snapshot.step % stride == 0:
+        snapshots.append(snapshot)
+    return snapshots
+
+
+def keep_best(snapshots: list[Snapshot], best_step: int | None) -> list[Snapshot]:
+    """``snapshots`` (the final one last) with one at ``best_step``, the step early stopping
+    went back to. If thinning dropped it, the final snapshot, recorded on those same restored
+    weights, stands in for it, in its place by step."""
+    if best_step is None or any(s.step == best_step for s in snapshots[:-1]):
+        return snapshots
+    earlier = [s for s in snapshots[:-1] if s.step < best_step]
+    later = snapshots[len(earlier) : -1]
+    return [*earlier, replace(snapshots[-1], final=False), *later, snapshots[-1]]
 
 
 class Recorder:

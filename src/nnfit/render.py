@@ -303,7 +303,11 @@ class FitFigure:
 
     def savefig(self, path: Any, *, format: str) -> None:
         """Write the figure as drawn by the last ``draw_frame`` (png, svg, pdf, ...)."""
-        self.figure.savefig(path, format=format, dpi=self.dpi)
+        from .targets import MARK
+
+        # the mark lets a later --overwrite tell nnfit's own picture from someone else's
+        key = "Software" if format == "png" else "Creator"
+        self.figure.savefig(path, format=format, dpi=self.dpi, metadata={key: MARK})
         self._background = None  # the canvas buffer now holds a full drawing
 
     # ----- internals -----

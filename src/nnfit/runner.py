@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,14 +22,26 @@ from .config import (
     config_toml,
     read_config,
 )
-from .errors import UsageError
-from .files import check_writable, unique_path, write_atomic
+from .errors import DataError, UsageError
+from .files import OutputTaken, unique_path
+from .safetext import printable
+from .targets import check_log_folder, check_output, check_run_folder, check_separate
 
 if TYPE_CHECKING:
     from .history import History
+    from .session import Session
     from .trainstate import TrainState
 
 INTERRUPTED = 130  # exit status after Ctrl-C or SIGTERM, as shells report SIGINT
+
+
+FILE_FLAGS = {"--save": "save", "--plot": "plot", "--log": "log", "--save-config": "save_config"}
+OUTPUT_KINDS = {
+    "--save": "animation",
+    "--plot": "picture",
+    "--log": "log",
+    "--save-config": "config",
+}
 
 
 @dataclass(frozen=True)
@@ -63,20 +77,19 @@ class Outputs:
                 raise UsageError(
                     f"{flag} {path}: unsupported file type; use {' or '.join(suffixes)}"
                 )
-        for name in ("save", "plot", "log", "save_config"):
-            path = getattr(self, name)
+        files = {flag: getattr(self, name) for flag, name in FILE_FLAGS.items()}
+        for flag, path in files.items():
             if path is not None:
-                check_writable(path, overwrite=self.overwrite, flag="--" + name.replace("_", "-"))
-        paths = [p.resolve() for p in (self.save, self.plot, self.log, self.save_config) if p]
-        if len(paths) != len(set(paths)):
-            raise UsageError("two outputs name the same file; give each a different name")
+                kind = OUTPUT_KINDS[flag]
+                check_output(path, flag=flag, kind=kind, overwrite=self.overwrite)
+        if self.tensorboard is not None:
+            check_log_folder(self.tensorboard, flag="--tensorboard")
         if self.out is not None:
-            if self.out.exists() and not self.out.is_dir():
-                raise UsageError(f"--out {self.out} is a file; give a folder name")
-            if self.out.exists() and not self.overwrite:
-                raise UsageError(
-                    f"--out {self.out} already exists; choose another name or pass --overwrite"
-                )
+            check_run_folder(self.out, overwrite=self.overwrite)
+        check_separate(
+            {**files, "--tensorboard": self.tensorboard},
+            None if self.out is None else ("--out", self.out),
+        )
         if self.checkpoint_every is not None and self.out is None:
             raise UsageError("--checkpoint-every needs --out DIR to know where to save")
 
@@ -100,7 +113,8 @@ def run_command(args: argparse.Namespace) -> int:
         has_file = args.source is not None and not args.source.lower().endswith(".toml")
         if args.source is not None and not has_file:
             base, source = read_config(args.source), str(args.source)
-            preset = preset or base.pop("__preset__", None)
+            file_preset = base.pop("__preset__", None)
+            preset = preset or file_preset  # --preset wins over the file's, like every flag
         elif has_file:
             overrides["data"]["file"] = args.source
         elif args.example is None and args.function is None:
@@ -196,62 +210,127 @@ def run(
     Returns:
         The training History (``history.settings`` holds the config and the metrics).
     """
-    from .dataset import load_dataset
     from .estimator import Regressor
+    from .files import write_atomic
     from .live import has_display
-    from .runfolder import data_hash
-    from .session import Session
-    from .terminal import loading_progress
+    from .session import RunSignals, Session
 
     outputs = outputs or Outputs()
-    dataset = load_dataset(
-        config.data, seed=config.train.seed, progress=None if outputs.quiet else loading_progress()
+    with RunSignals() as signals:
+        dataset, digest = _load(config, outputs, data_sha256)
+        if outputs.save_config is not None:
+            text = config_toml(config, preset=preset).encode()
+            write_atomic(outputs.save_config, text, overwrite=outputs.overwrite)
+            _say(outputs, f"settings written to {outputs.save_config}")
+        live = outputs.window and has_display()
+        save, plot_path = outputs.save, outputs.plot
+        if outputs.window and not live and save is None and plot_path is None and not outputs.out:
+            save, plot_path = (
+                unique_path(Path("nnfit-demo.gif")),
+                unique_path(Path("nnfit-demo.png")),
+            )
+            _say(
+                outputs,
+                f"no display found: saving the animation and final picture instead "
+                f"({save}, {plot_path})",
+            )
+        regressor = Regressor.from_config(config)
+        model = regressor.make_model(dataset.x.shape[1], dataset.y.shape[1], len(dataset.x))
+        if not outputs.quiet:
+            print(model)
+        session = Session(config, outputs, preset, dataset, digest, regressor, signals)
+        history = session.train(model, live=live, resume=resume)
+        signals.phase = "saving"  # from here a signal waits until every output is written
+        history.settings.update(config.to_dict())
+        history.settings["metrics"] = regressor.metrics_
+        history.settings["source"] = dataset.source
+        print(f"final loss: {history.final.loss:.6g} (step {history.final.step})")
+        if not config.data.synthetic or config.data.val > 0:
+            from .metrics import format_metrics
+
+            print(format_metrics(regressor.metrics_))
+        print(regressor.diagnosis_.message)
+        _save_outputs(history, session, save, plot_path)
+    if signals.late:
+        raise KeyboardInterrupt  # the outputs are complete; the exit status says interrupted
+    return history
+
+
+def _load(config: RunConfig, outputs: Outputs, data_sha256: str | None) -> tuple[Any, str]:
+    """The run's data and its hash (checked against ``data_sha256`` when resuming)."""
+    from .dataset import load_dataset
+    from .runfolder import data_hash
+    from .terminal import loading_progress
+
+    progress = None if outputs.quiet else loading_progress()
+    if data_sha256 is None:
+        dataset = load_dataset(config.data, seed=config.train.seed, progress=progress)
+        return _said_dropped(outputs, dataset), data_hash(dataset.x, dataset.y)
+    # Resuming: the data file is named by run.json, which may have been tampered with. Read
+    # only a regular file, and never quote its contents in an error.
+    file = config.data.file
+    changed = DataError(
+        f"the data {printable(file or config.data.example or 'of the run')} cannot be read as "
+        "this run's data (missing, changed or not a regular file); resume needs the same data "
+        "(or start a new run)"
     )
+    if file is not None and (file == "-" or not os.path.isfile(file)):
+        raise changed
+    try:
+        dataset = load_dataset(config.data, seed=config.train.seed, progress=progress)
+    except DataError:
+        raise changed from None
     digest = data_hash(dataset.x, dataset.y)
-    if data_sha256 is not None and digest != data_sha256:
-        raise UsageError(
-            f"the data of {dataset.source} changed since the run was saved; "
-            "resume needs the same data (or start a new run)"
-        )
+    if digest != data_sha256:
+        raise changed
+    return _said_dropped(outputs, dataset), digest
+
+
+def _said_dropped(outputs: Outputs, dataset: Any) -> Any:
     if dataset.n_dropped:
         _say(outputs, f"dropped {dataset.n_dropped} row(s) with missing values")
-    if outputs.save_config is not None:
-        write_atomic(outputs.save_config, config_toml(config, preset=preset).encode())
-        _say(outputs, f"settings written to {outputs.save_config}")
-    live = outputs.window and has_display()
-    save, plot_path = outputs.save, outputs.plot
-    if outputs.window and not live and save is None and plot_path is None and not outputs.out:
-        save, plot_path = unique_path(Path("nnfit-demo.gif")), unique_path(Path("nnfit-demo.png"))
-        _say(
-            outputs,
-            f"no display found: saving the animation and final picture instead "
-            f"({save}, {plot_path})",
-        )
+    return dataset
 
-    regressor = Regressor.from_config(config)
-    model = regressor.make_model(dataset.x.shape[1], dataset.y.shape[1], len(dataset.x))
-    if not outputs.quiet:
-        print(model)
-    session = Session(config, outputs, preset, dataset, digest, regressor)
-    history = session.train(model, live=live, resume=resume)
-    history.settings.update(config.to_dict())
-    history.settings["metrics"] = regressor.metrics_
-    history.settings["source"] = dataset.source
-    print(f"final loss: {history.final.loss:.6g} (step {history.final.step})")
-    if not config.data.synthetic or config.data.val > 0:
-        from .metrics import format_metrics
 
-        print(format_metrics(regressor.metrics_))
-    print(regressor.diagnosis_.message)
+def _save_outputs(
+    history: History, session: Session, save: Path | None, plot_path: Path | None
+) -> None:
+    """The animation, the picture and the run folder, after training."""
+    outputs, taken = session.outputs, []
     if save is not None:
         from .animation import animate
 
-        animate(history, save, fps=outputs.fps, size=outputs.size, overwrite=outputs.overwrite)
+        def write_animation(path: Path, overwrite: bool) -> Path:
+            return animate(history, path, fps=outputs.fps, size=outputs.size, overwrite=overwrite)
+
+        save = _write_kept(write_animation, save, outputs.overwrite, "--save", taken)
         _say(outputs, f"animation saved to {save}")
     if plot_path is not None:
         from .plotting import plot
 
-        plot(history, plot_path, overwrite=outputs.overwrite)
+        def write_picture(path: Path, overwrite: bool) -> Path:
+            return plot(history, path, overwrite=overwrite)
+
+        plot_path = _write_kept(write_picture, plot_path, outputs.overwrite, "--plot", taken)
         _say(outputs, f"picture saved to {plot_path}")
     session.finish(history, animation=save)
-    return history
+    if taken:
+        raise OutputTaken(taken[0])
+
+
+def _write_kept(
+    write: Callable[[Path, bool], Any], path: Path, overwrite: bool, flag: str, taken: list[str]
+) -> Path:
+    """Write an output after training with ``write(path, overwrite)``; if another process took
+    its name meanwhile, write it under a free name instead (the run is never lost) and note
+    the conflict for the end."""
+    try:
+        return Path(write(path, overwrite))
+    except OutputTaken:
+        other = unique_path(path)
+        write(other, False)
+        taken.append(
+            f"{flag} {path} was created by another process while this run trained; nothing "
+            f"was overwritten: this run's file was saved as {other} instead"
+        )
+        return other

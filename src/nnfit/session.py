@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .files import unique_path
+from .files import OutputTaken, unique_path
 
 if TYPE_CHECKING:
     from .config import RunConfig
@@ -27,15 +27,17 @@ class Session:
         dataset: Any,
         digest: str,
         regressor: Any,
+        signals: RunSignals | None = None,
     ) -> None:
         self.config, self.outputs, self.preset = config, outputs, preset
         self.dataset, self.digest, self.regressor = dataset, digest, regressor
+        self.signals = signals or RunSignals()
         self.state: TrainState | None = None
         self.history: History | None = None
+        self.saved_to: Path | None = None  # the run folder this session wrote (and now owns)
+        self.taken: Path | None = None  # --out, when another process created it first
 
     def train(self, model: Any, *, live: bool, resume: TrainState | None) -> History:
-        import threading
-
         from .callbacks import Callback
         from .logfile import JsonlLog
         from .terminal import Progress
@@ -58,7 +60,7 @@ class Session:
 
             board = TensorBoardLog(outputs.tensorboard)
             callbacks.append(board)
-        stop = threading.Event()
+        stop = self.signals.stop
 
         def fit() -> History:
             y = dataset.y[:, 0] if dataset.y.shape[1] == 1 else dataset.y  # 1-D in, 1-D out
@@ -84,9 +86,10 @@ class Session:
 
             window = LiveWindow(fps=outputs.fps, size=outputs.size)
             callbacks.append(window)
+            self.signals.phase = "live"  # Ctrl-C reaches run_live as KeyboardInterrupt
             return run_live(fit, window, stop=stop, wait=outputs.wait)
-        with signals_set(stop):
-            return fit()
+        self.signals.phase = "training"
+        return fit()
 
     def checkpoint(self, state: TrainState) -> None:
         """Keep the newest paused state; write it to the run folder if checkpoints are on."""
@@ -115,8 +118,10 @@ class Session:
             "n_dropped": self.dataset.n_dropped,
         }
         settings = {"preset": self.preset, **self.config.to_dict()}
-        save_run(
-            folder,
+        owned = self.saved_to is not None  # written by this session before: replace it
+        target = self.saved_to or folder
+        self.saved_to = save_run(
+            target,
             self.regressor,
             history=history,
             settings=settings,
@@ -125,7 +130,11 @@ class Session:
             state=self.state if status != "complete" else None,
             picture=picture,
             animation=animation,
+            overwrite=owned or self.outputs.overwrite,
+            keep=True,
         )
+        if self.saved_to != target:
+            self.taken = target
 
     def finish(self, history: History, *, animation: Path | None) -> None:
         """Save the run folder; an interrupted run is saved even without --out."""
@@ -138,39 +147,71 @@ class Session:
             if not resumable:
                 self.state = None
             self._save(out, "interrupted" if resumable else "complete", history)
+            out = self.saved_to
             how = f"; resume with: nnfit fit --resume {out}" if resumable else ""
             print(f"interrupted at step {history.final.step}: saved to {out}{how}", file=sys.stderr)
         elif out is not None:
             self._save(out, "complete", history, animation=animation)
             from .runner import _say
 
+            out = self.saved_to
             _say(self.outputs, f"run saved to {out} (load it with nnfit.load('{out}'))")
+        if self.taken is not None:
+            raise OutputTaken(
+                f"--out {self.taken} was created by another process while this run trained; "
+                f"nothing was overwritten: this run was saved to {self.saved_to} instead"
+            )
 
 
-class signals_set:
-    """While training runs, Ctrl-C and SIGTERM set ``stop`` so the loop ends between steps."""
+class RunSignals:
+    """Ctrl-C and SIGTERM through a run's phases, so a signal never costs finished work.
 
-    def __init__(self, stop: Any) -> None:
-        self.stop, self.previous = stop, {}
+    - ``loading`` and ``live``: KeyboardInterrupt at once (nothing to keep yet; the live
+      window turns it into a clean stop itself).
+    - ``training``: the first signal sets ``stop``: the loop ends between two steps and the run
+      is saved as interrupted; a second one raises KeyboardInterrupt.
+    - ``saving``: the first signal is noted (``late``) and the outputs are finished; a second
+      one abandons them (their temporaries are removed) with KeyboardInterrupt.
 
-    def __enter__(self) -> None:
+    Handlers are installed only in the main thread; elsewhere the block runs unchanged.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.stop = threading.Event()
+        self.phase = "loading"
+        self.late = False  # a signal arrived while saving
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> RunSignals:
         import signal
         import threading
 
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for name in ("SIGINT", "SIGTERM"):
-            number = getattr(signal, name, None)
-            if number is not None:
-                self.previous[number] = signal.signal(number, self._handle)
+        if threading.current_thread() is threading.main_thread():
+            for name in ("SIGINT", "SIGTERM"):
+                number = getattr(signal, name, None)
+                if number is not None:
+                    self.previous[number] = signal.signal(number, self._handle)
+        return self
 
     def _handle(self, number: int, frame: Any) -> None:
-        if self.stop.is_set():  # a second Ctrl-C: stop now
-            raise KeyboardInterrupt
-        self.stop.set()
+        if self.phase == "training" and not self.stop.is_set():
+            self.stop.set()
+            return
+        if self.phase == "saving" and not self.late:
+            self.late = True
+            print(
+                "nnfit: finishing the outputs before stopping (again to abandon them)",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
         import signal
 
         for number, handler in self.previous.items():
             signal.signal(number, handler)
+        self.previous.clear()

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .callbacks import Callback
+from .checks import MAX_SEED, FieldError, check_fields, check_whole
 from .errors import DataError, UsageError
 from .history import History, Snapshot
 from .model import MLP
@@ -24,7 +25,17 @@ from .optim import (
     member_losses,
     step_function,
 )
-from .recorder import Recorder, as_matrix, column_names, make_grid, sample, sample_rows
+from .recorder import (
+    MAX_FRAMES,
+    Recorder,
+    as_matrix,
+    column_names,
+    keep_best,
+    keep_frame,
+    make_grid,
+    sample,
+    sample_rows,
+)
 from .trainstate import RESTORE_RULES, Batches, Best, Keeper, TrainState
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -33,6 +44,7 @@ N_EVAL = 10_000  # snapshots measure loss and dead units on at most this many tr
 N_PLOT = 5_000  # the history keeps at most this many points for drawing
 SMALL_WORK = 65_536  # rows x widest layer up to which a CPU step runs on one thread
 KEEP_EVERY = 10  # on divergence, training falls back at most this many steps (or `every`)
+HISTORY_COPIES = 8  # a saved History: its float64 arrays, then Python floats and JSON text
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class TrainConfig:
     restore: str = "lowest"  # early stopping keeps the "lowest" validation loss, or "1se" (Best)
 
     def __post_init__(self) -> None:
+        check_fields(self)  # types first: the checks below compare
         for name, choices in (
             ("optimizer", OPTIMIZERS),
             ("loss", LOSSES),
@@ -61,21 +74,12 @@ class TrainConfig:
         ):
             value = getattr(self, name)
             if value not in choices:
-                raise UsageError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")
-        if (
-            isinstance(self.lr, bool)
-            or not isinstance(self.lr, (int, float))
-            or not (math.isfinite(self.lr) and self.lr > 0)
-        ):
-            raise UsageError(f"--lr must be a finite number above 0, got {self.lr!r}")
-        for name in ("steps", "every", "batch_size", "patience", "seed"):
-            value = getattr(self, name)
-            if value is None and name in ("batch_size", "patience"):
-                continue
-            low = 0 if name == "seed" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                flag = "--" + name.replace("_", "-")
-                raise UsageError(f"{flag} must be a whole number of at least {low}, got {value!r}")
+                raise FieldError(name, f"must be one of {', '.join(choices)}", value)
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise FieldError("lr", "must be a finite number above 0", self.lr)
+        for name in ("steps", "every", "batch_size", "patience"):
+            check_whole(name, getattr(self, name), 1)
+        check_whole("seed", self.seed, 0, MAX_SEED)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -178,6 +182,8 @@ def train(
         members=model.members,
     )
 
+    _check_history_size(config, grid.shape[0], y.shape[1])
+
     # Work in standardised units on the device; the scaler maps back for the pictures.
     model.to(device)
     each_loss = make_loss(config.loss, reduction="none")  # per row: ensembles, 1se stopping
@@ -216,9 +222,9 @@ def train(
     if resume is not None:
         start = _load_state(resume, model, optimizer, schedule, batches, keeper, best, history)
 
-    def emit(snapshot: Snapshot) -> None:
-        history.snapshots.append(snapshot)
-        for callback in callbacks:
+    def emit(snapshot: Snapshot) -> None:  # the History keeps at most MAX_FRAMES snapshots
+        history.snapshots = keep_frame(history.snapshots, snapshot, config.every)
+        for callback in callbacks:  # subscribers see every snapshot, kept or not
             callback.on_snapshot(snapshot)
 
     def state(step: int) -> TrainState:
@@ -262,10 +268,11 @@ def train(
             loss_value = loss.item() / model.members
             if step % config.every == 0:  # a snapshot of the weights that gave this loss
                 if batches.full and record.x is xs:  # this forward pass was on all the data
-                    emit(record(step, loss=loss_value, hiddens=hiddens, y_pred=y_pred))
+                    snapshot = record(step, loss=loss_value, hiddens=hiddens, y_pred=y_pred)
                 else:
-                    emit(record(step))
-                if best is not None and best.should_stop(history.snapshots[-1]):
+                    snapshot = record(step)
+                emit(snapshot)
+                if best is not None and best.should_stop(snapshot):
                     history.stop_reason = "early_stop"
                     break
             if not math.isfinite(loss_value):  # diverged: keep the last weights with a finite loss
@@ -297,9 +304,21 @@ def train(
     elif best is not None and best.step is not None and history.stop_reason != "interrupted":
         history.best_step = final_step = best.restore()
     emit(record(final_step, final=True))
+    history.snapshots = keep_best(history.snapshots, history.best_step)
     for callback in callbacks:
         callback.on_train_end(history)
     return history
+
+
+def _check_history_size(config: TrainConfig, n_grid: int, n_out: int) -> None:
+    """Refuse a History that would not fit: its snapshots' predictions, as float64 arrays and
+    as the JSON text they become when saved (about HISTORY_COPIES times the arrays)."""
+    from .memory import check_memory
+
+    frames = min(config.steps // config.every + 2, MAX_FRAMES)
+    need = frames * n_grid * n_out * 8 * HISTORY_COPIES
+    what = f"a history of {frames:,} frames of {n_grid:,} points x {n_out:,} output(s)"
+    check_memory(need, what, "use a larger --every or fewer output columns")
 
 
 def _clone(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -186,17 +186,42 @@ def flatten(tree: Any, prefix: str = "") -> tuple[Any, dict[str, torch.Tensor]]:
     return walk(tree, prefix), tensors
 
 
+MAX_DEPTH = 64  # nesting a checkpoint may have (a real one has about 6 levels)
+
+
 def unflatten(data: Any, tensors: dict[str, torch.Tensor]) -> Any:
-    """Inverse of ``flatten``."""
-    if isinstance(data, dict):
-        if "tensor" in data:
-            return tensors[data["tensor"]]
-        if "float" in data:
-            return float(data["float"])
-        if "list" in data:
-            return [unflatten(v, tensors) for v in data["list"]]
-        return {_unkey(k): unflatten(v, tensors) for k, v in data["dict"]}
-    return data
+    """Inverse of ``flatten``; ValueError on anything ``flatten`` does not write (unknown
+    entries, tensors not in ``tensors``, text that is not a number, nesting past MAX_DEPTH)."""
+
+    def build(node: Any, depth: int) -> Any:
+        if node is None or isinstance(node, (bool, int, str)):
+            return node
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+        if not isinstance(node, dict) or len(node) != 1:
+            raise ValueError(f"unexpected entry {_describe(node)}")
+        ((kind, value),) = node.items()
+        if kind == "tensor":
+            if not isinstance(value, str) or value not in tensors:
+                raise ValueError(f"tensor {_describe(value)} is not in the tensors file")
+            return tensors[value]
+        if kind == "float" and isinstance(value, str):
+            return float(value)  # ValueError for text that is not a number
+        if kind == "list" and isinstance(value, list):
+            return [build(item, depth + 1) for item in value]
+        if kind == "dict" and isinstance(value, list):
+            if not all(isinstance(pair, list) and len(pair) == 2 for pair in value):
+                raise ValueError("a table's entries must be [key, value] pairs")
+            return {_unkey(key): build(item, depth + 1) for key, item in value}
+        raise ValueError(f"unexpected entry {_describe(node)}")
+
+    return build(data, 0)
+
+
+def _describe(value: Any) -> str:
+    from .runfolder import quote
+
+    return quote(value)
 
 
 def _key(key: Any) -> list[Any]:
@@ -204,5 +229,12 @@ def _key(key: Any) -> list[Any]:
     return ["int", key] if isinstance(key, int) else ["str", str(key)]
 
 
-def _unkey(key: list[Any]) -> Any:
-    return int(key[1]) if key[0] == "int" else key[1]
+def _unkey(key: Any) -> Any:
+    """Inverse of ``_key``: ["int", 3] or ["str", "lr"]."""
+    if isinstance(key, list) and len(key) == 2:
+        kind, value = key
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "str" and isinstance(value, str):
+            return value
+    raise ValueError(f'a table key must be ["int", n] or ["str", text], got {_describe(key)}')

@@ -1,0 +1,181 @@
+"""One type check for every config dataclass, driven by its fields' annotations.
+
+Each config's ``__post_init__`` calls ``check_fields(self)`` before its range checks: text where a
+number belongs (``lr = "0.1"``), ``"false"`` where a boolean belongs, a number where a column
+name belongs, a table where a value belongs or a list of the wrong length all get one line that
+names the field, whether they came from a TOML file, a flag or the Python API.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+import reprlib
+import sys
+import types
+import typing
+from dataclasses import Field, fields
+from typing import Any
+
+from .errors import UsageError
+from .safetext import printable
+
+MAX_WHOLE = 2**63 - 1  # whole-number settings fit an int64 (JSON readers, torch, safetensors)
+MAX_SEED = MAX_WHOLE  # torch's and numpy's generators take it, and seed + a few still fits
+SEED_RANGE = f"from 0 to 2**63-1 ({MAX_SEED})"
+FLAGLESS = {"file"}  # fields without a --flag of their own (the data file is SOURCE)
+
+_SHOW = reprlib.Repr()
+_SHOW.maxstring, _SHOW.maxother, _SHOW.maxlevel = 60, 60, 3
+_SHOW.maxlist = _SHOW.maxtuple = _SHOW.maxdict = 6
+
+
+def flag(name: str) -> str:
+    """A field's command-line flag: ``batch_size`` → ``--batch-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: short, one line, no terminal escapes."""
+    return printable(_SHOW.repr(value))
+
+
+class FieldError(UsageError):
+    """A config field's value is not allowed; worded by flag (``--lr must be ...``).
+
+    ``in_file`` rewords it for a value read from a settings file: ``run.toml: [train] lr (--lr)
+    must be ...``.
+    """
+
+    def __init__(self, name: str, rule: str, value: object) -> None:
+        self.name, self.rule, self.value = name, rule, value
+        super().__init__(f"{flag(name)} {rule}, got {shown(value)}")
+
+    def in_file(self, source: str, section: str) -> UsageError:
+        also = "" if self.name in FLAGLESS else f" ({flag(self.name)})"
+        return UsageError(
+            f"{printable(source)}: [{section}] {self.name}{also} {self.rule}, "
+            f"got {shown(self.value)}"
+        )
+
+
+def check_fields(config: Any) -> None:
+    """Check every field of a frozen dataclass against its annotation, or raise FieldError.
+
+    Booleans must be real booleans (``"false"`` is text, not false); whole numbers must be
+    integers (``1.5`` and ``True`` are not); numbers may be ints; lists stand for tuples.
+    Accepted values are normalised in place: lists become tuples, NumPy scalars Python ones.
+    A field's ``metadata["form"]`` words what it must be, e.g. ``"two numbers LO,HI"``.
+    """
+    for field, hint in _hints(type(config)):
+        value = getattr(config, field.name)
+        ok, normal = _conform(value, hint)
+        if not ok:
+            form = field.metadata.get("form") or describe(hint)
+            raise FieldError(field.name, f"must be {form}", value)
+        if normal is not value:
+            object.__setattr__(config, field.name, normal)
+
+
+def check_whole(name: str, value: int | None, low: int, high: int = MAX_WHOLE) -> None:
+    """Range check of a whole-number field (its type already checked)."""
+    if value is None:
+        return
+    if name == "seed" and not low <= value <= high:
+        raise FieldError(name, f"must be a whole number {SEED_RANGE}", value)
+    if value < low:
+        raise FieldError(name, f"must be a whole number of at least {low}", value)
+    if value > high:
+        raise FieldError(name, f"must be at most {high}", value)
+
+
+def describe(hint: Any) -> str:
+    """What an annotation allows, in words: ``int | None`` → ``a whole number``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(describe(arm) for arm in args if arm is not type(None))
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_PLURAL[args[0]]}"
+        if len(set(args)) == 1:
+            return f"{_COUNT.get(len(args), str(len(args)))} {_PLURAL[args[0]]}"
+        return f"a list of {len(args)} values ({', '.join(describe(a) for a in args)})"
+    return _NAMES[hint]
+
+
+_NAMES: dict[Any, str] = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+}
+_PLURAL: dict[Any, str] = {int: "whole numbers", float: "numbers", str: "texts", bool: "booleans"}
+_COUNT = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+@functools.cache
+def _hints(cls: type) -> tuple[tuple[Field[Any], Any], ...]:
+    """Each field with its resolved annotation (``from __future__ import annotations`` strings)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((field, hints[field.name]) for field in fields(cls))
+
+
+def _conform(value: Any, hint: Any) -> tuple[bool, Any]:
+    """(whether value fits hint, the value normalised)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        for arm in typing.get_args(hint):
+            ok, normal = _conform(value, arm)
+            if ok:
+                return True, normal
+        return False, value
+    if origin is tuple:
+        return _conform_tuple(value, typing.get_args(hint))
+    if hint is type(None):
+        return value is None, value
+    if hint is bool:
+        if isinstance(value, bool):
+            return True, value
+        return (True, bool(value)) if _numpy_bool(value) else (False, value)
+    if isinstance(value, bool) or _numpy_bool(value):
+        return False, value  # True is an int to Python, but not a number of steps to us
+    if hint is int:
+        if not isinstance(value, numbers.Integral):
+            return False, value
+        return True, value if type(value) is int else int(value)
+    if hint is float:
+        if not isinstance(value, numbers.Real):
+            return False, value
+        if isinstance(value, numbers.Integral) and abs(value) > sys.float_info.max:
+            return True, math.copysign(math.inf, value)  # 10**400: the range checks refuse inf
+        return True, value if type(value) in (int, float) else float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            return False, value
+        return True, value if type(value) is str else str(value)
+    raise TypeError(f"check_fields cannot check a field of type {hint!r}")  # a new field type
+
+
+def _conform_tuple(value: Any, args: tuple[Any, ...]) -> tuple[bool, Any]:
+    if not isinstance(value, (tuple, list)):
+        return False, value
+    if len(args) == 2 and args[1] is Ellipsis:
+        arms = (args[0],) * len(value)
+    elif len(value) == len(args):
+        arms = args
+    else:
+        return False, value
+    items = []
+    for item, arm in zip(value, arms):
+        ok, normal = _conform(item, arm)
+        if not ok:
+            return False, value
+        items.append(normal)
+    same = type(value) is tuple and all(a is b for a, b in zip(items, value))
+    return True, value if same else tuple(items)
+
+
+def _numpy_bool(value: Any) -> bool:
+    """A NumPy boolean scalar (``np.True_``), recognised without importing NumPy."""
+    return type(value).__module__ == "numpy" and getattr(value, "dtype", None) == "bool"
