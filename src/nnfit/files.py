@@ -261,6 +261,8 @@ class AtomicFile:
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         try:
+            if isinstance(error, OSError):  # writing the temporary failed: a full disk, ...
+                raise error
             if kind is None:
                 self._publish()
         except OSError as failure:
@@ -461,6 +463,8 @@ class AtomicDir:
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         try:
+            if isinstance(error, OSError):  # writing the temporary failed: a full disk, ...
+                raise error
             if kind is None:
                 self._publish()
         except OSError as failure:

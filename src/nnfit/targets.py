@@ -65,12 +65,12 @@ def check_run_folder(path: Path, *, flag: str = "--out", overwrite: bool = False
     a link, a file, an existing folder without ``--overwrite``, or one nnfit did not write."""
     path = Path(path)
     where = f"{flag} {printable(path)}"
-    _check_name(path, where, folder=True)
     resolved, here = path.resolve(), Path.cwd().resolve()
     if resolved == here or resolved in here.parents:
         raise UsageError(
             f"{where} is the current folder or holds it; give a new folder name such as runs/NAME"
         )
+    _check_name(path, where, folder=True)
     try:
         exists = check_replaceable(path, folder=True)
     except UsageError as error:
