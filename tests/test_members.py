@@ -97,8 +97,10 @@ def test_batched_training_equals_training_each_member_alone(optimizer):
         train(net, x[rows], y[rows], config)
         with torch.no_grad():
             x_test = torch.linspace(-2, 2, 50).unsqueeze(1)
+            # Adam divides by sqrt(v): float32 rounding of a batched and a single matmul
+            # differ by ~1e-7 and grow to ~3e-5 over 60 steps on some CPUs
             torch.testing.assert_close(
-                ensemble.member(k)(x_test), net(x_test), rtol=1e-4, atol=1e-5
+                ensemble.member(k)(x_test), net(x_test), rtol=1e-4, atol=1e-4
             )
 
 
