@@ -169,3 +169,22 @@ def test_two_outputs_get_a_panel_each():
 def test_bad_size_is_refused(size):
     with pytest.raises(UsageError, match="size"):
         FitFigure(make_history(), size=size)
+
+
+def test_live_loss_curve_keeps_every_step_when_a_long_run_thins_its_history():
+    from nnfit.recorder import keep_frame
+
+    history = make_history()
+    live = replace(history, snapshots=[])
+    fit = FitFigure(live, live=True)
+    first = history.snapshots[0]
+    for step in range(2500):  # more than MAX_FRAMES: the history is thinned on the way
+        snapshot = replace(first, step=step, loss=1.0 / (step + 1))
+        live.snapshots = keep_frame(live.snapshots, snapshot, 1)
+        upto = fit._curve_upto(snapshot)
+    assert len(live.snapshots) < 2500  # thinned
+    steps = fit._curve[0]
+    assert steps == sorted(set(steps)) and upto == len(steps)
+    assert {s.step for s in live.snapshots} <= set(steps)  # nothing kept is missing
+    stride = live.snapshots[-1].step - live.snapshots[-2].step
+    assert max(np.diff(steps)) <= stride  # no gap wider than the history's own spacing

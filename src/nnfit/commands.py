@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError, UsageError
+from .safetext import printable
 
 
 def run_model_command(args: argparse.Namespace) -> int:
@@ -45,7 +46,7 @@ def predict(regressor: Any, args: argparse.Namespace) -> int:
     else:
         with atomic_path(out, overwrite=args.overwrite) as tmp:
             tmp.write_text(text, encoding="utf-8")
-        print(f"{len(x)} prediction(s) written to {out}", file=sys.stderr)
+        print(printable(f"{len(x)} prediction(s) written to {out}"), file=sys.stderr)
     return 0
 
 
@@ -103,7 +104,6 @@ def show(regressor: Any, args: argparse.Namespace) -> int:
     Every line goes through ``printable``: text from run.json (a forged source, name or
     message) cannot send escape sequences or control characters to the terminal.
     """
-    from .safetext import printable
 
     def say(line: str) -> None:
         print(printable(line))
@@ -194,12 +194,12 @@ def export(regressor: Any, args: argparse.Namespace) -> int:
 
         export_onnx(model, path, overwrite=args.overwrite)
         print(
-            f"ONNX model written to {path} (checked against PyTorch with onnxruntime)",
+            printable(f"ONNX model written to {path} (checked against PyTorch with onnxruntime)"),
             file=sys.stderr,
         )
     else:
         from .export import export_python
 
         export_python(model, path, overwrite=args.overwrite)
-        print(f"standalone NumPy model written to {path}", file=sys.stderr)
+        print(printable(f"standalone NumPy model written to {path}"), file=sys.stderr)
     return 0

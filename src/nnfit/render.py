@@ -87,9 +87,9 @@ class FitFigure:
         self.animated: list[Any] = []  # artists drawn per frame, in drawing order
         self._background: Any = None
         self._drawn = False  # whether draw_frame has filled the moving artists yet
-        self._positions: dict[int, int] = {}  # id(snapshot) → index in history.snapshots
+        self._upto: dict[int, int] = {}  # id(snapshot) → loss-curve points up to it
         self._curve: tuple[list[int], list[float], list[float]] = ([], [], [])
-        self._curve_len: list[int] = []  # loss-curve points up to each snapshot
+        self._scanned = 0  # history.snapshots read into the curve so far
 
         n_out = history.y.shape[1]
         grid = figure.add_gridspec(1, min(n_out, MAX_PANELS) + 1, **self._layout(footer))
@@ -325,18 +325,23 @@ class FitFigure:
         """Number of loss-curve points to show for ``snapshot`` (it and those before it)."""
         snapshots = self.history.snapshots
         steps, losses, val_losses = self._curve
-        for i in range(len(self._curve_len), len(snapshots)):  # history grows while live
-            s = snapshots[i]
-            self._positions[id(s)] = i
+        if len(snapshots) < self._scanned:  # a long run thinned its history (MAX_FRAMES)
+            kept = {id(s) for s in snapshots}
+            self._upto = {key: n for key, n in self._upto.items() if key in kept}
+            last = steps[-1] if steps else -1
+            newer = (i for i, s in enumerate(snapshots) if s.step > last)
+            self._scanned = next(newer, len(snapshots))
+        for s in snapshots[self._scanned :]:  # history grows while live
             # a final snapshot that went back to earlier weights (early stop) adds no point
             if not steps or s.step > steps[-1]:
                 steps.append(s.step)
                 losses.append(_finite(s.loss))
                 val_losses.append(_finite(s.val_loss))
-            self._curve_len.append(len(steps))
-        i = self._positions.get(id(snapshot))
-        if i is not None:
-            return self._curve_len[i]
+            self._upto[id(s)] = len(steps)
+        self._scanned = len(snapshots)
+        n = self._upto.get(id(snapshot))
+        if n is not None:
+            return n
         return int(np.searchsorted(steps, snapshot.step, side="right"))
 
     def _grow_ylim(self, ax: Any, span: tuple[float, float]) -> None:

@@ -186,7 +186,7 @@ def _resume(args: argparse.Namespace, overrides: dict[str, dict[str, Any]]) -> i
 def _say(outputs: Outputs, line: str) -> None:
     """A progress line on stderr, unless --quiet."""
     if not outputs.quiet:
-        print(line, file=sys.stderr, flush=True)
+        print(printable(line), file=sys.stderr, flush=True)
 
 
 def run(

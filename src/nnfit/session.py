@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .files import OutputTaken, unique_path
+from .safetext import printable
 
 if TYPE_CHECKING:
     from .config import RunConfig
@@ -149,7 +150,8 @@ class Session:
             self._save(out, "interrupted" if resumable else "complete", history)
             out = self.saved_to
             how = f"; resume with: nnfit fit --resume {out}" if resumable else ""
-            print(f"interrupted at step {history.final.step}: saved to {out}{how}", file=sys.stderr)
+            line = f"interrupted at step {history.final.step}: saved to {out}{how}"
+            print(printable(line), file=sys.stderr)
         elif out is not None:
             self._save(out, "complete", history, animation=animation)
             from .runner import _say
