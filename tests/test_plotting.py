@@ -63,3 +63,11 @@ def test_missing_folder_is_refused(lesson_history, tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
         plot(lesson_history, tmp_path / "no" / "fit.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_column_names_are_drawn_as_written_never_as_math(lesson_history, tmp_path):
+    from dataclasses import replace
+
+    history = replace(lesson_history, x_names=("a$\\frac{$",), y_names=("$x^$",))
+    path = plot(history, tmp_path / "fit.png")  # math text would fail to parse these
+    assert path.read_bytes()[:4] == b"\x89PNG"

@@ -163,8 +163,12 @@ def _show_picture(path: Path) -> None:
     if not has_display():
         return
     import matplotlib.pyplot as plt
+    from PIL import Image
 
-    image = plt.imread(path)
+    try:
+        image = plt.imread(path)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise DataError(f"{printable(path)}: cannot show the picture ({error})") from None
     figure = plt.figure(figsize=(image.shape[1] / 100, image.shape[0] / 100), dpi=100)
     figure.figimage(image)
     plt.show()

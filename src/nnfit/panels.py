@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 ON_TOP = 3.0
 
 
+def plain(name: str) -> str:
+    """A column name drawn as written: a ``$`` would start matplotlib's math text (and a name
+    like ``a$\\frac{$`` would fail to draw), so it is escaped."""
+    return str(name).replace("$", r"\$")
+
+
 class _Panel:
     """A fit panel for output k; ``has_ylim`` when its y axis shows y values that can grow."""
 
@@ -74,8 +80,8 @@ class LinePanel(_Panel):
         )
         animated.append(self.line)
         ax.set_xlim(*pad(min(x.min(), x_grid.min()), max(x.max(), x_grid.max()), 0.03))
-        ax.set_xlabel(history.x_names[0])
-        ax.set_ylabel(history.y_names[k])
+        ax.set_xlabel(plain(history.x_names[0]))
+        ax.set_ylabel(plain(history.y_names[k]))
 
     def update(self, y_pred: np.ndarray) -> None:
         self.line.set_ydata(y_pred[self.order])
@@ -119,9 +125,9 @@ class MapPanel(_Panel):
             animated=True,
         )
         animated += [self.image, dots]
-        self.ax.figure.colorbar(self.image, ax=ax, label=history.y_names[k])
-        ax.set_xlabel(history.x_names[0])
-        ax.set_ylabel(history.x_names[1])
+        self.ax.figure.colorbar(self.image, ax=ax, label=plain(history.y_names[k]))
+        ax.set_xlabel(plain(history.x_names[0]))
+        ax.set_ylabel(plain(history.x_names[1]))
 
     def update(self, y_pred: np.ndarray) -> None:
         self.image.set_data(y_pred.reshape(self.shape))  # (n_x2, n_x1)
@@ -146,8 +152,8 @@ class ParityPanel(_Panel):
         )
         animated.append(self.dots)
         ax.set_xlim(lo, hi)
-        ax.set_xlabel(f"{history.y_names[k]} (data)")
-        ax.set_ylabel(f"{history.y_names[k]} (fit)")
+        ax.set_xlabel(f"{plain(history.y_names[k])} (data)")
+        ax.set_ylabel(f"{plain(history.y_names[k])} (fit)")
 
     def update(self, y_pred: np.ndarray) -> None:
         self.dots.set_offsets(np.column_stack([self.y, y_pred]))  # (n, 2)
