@@ -216,6 +216,11 @@ MAX_WIDTH = 100_000  # units in a hidden layer, as model.check_hidden allows
 MAX_COUNT = 10**15  # steps and rows: beyond any run, exact as a float
 STATUSES = ("complete", "interrupted", "checkpoint")
 STATE_FILES = ("state.json", "state.safetensors")
+STATE_KEYS = frozenset({"step", "model", "optimizer", "schedule", "batches", "keeper", "best"})
+LBFGS_KEYS = frozenset(  # what torch's L-BFGS keeps between steps
+    {"func_evals", "n_iter", "d", "t", "old_dirs", "old_stps", "ro", "H_diag"}
+    | {"prev_flat_grad", "prev_loss", "al"}
+)
 _HEX = "0123456789abcdef"
 
 
@@ -281,7 +286,9 @@ def _line(error: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def read_regular(path: Path, limit: int, *, follow: bool = False, bound: str = "") -> bytes:
+def read_regular(
+    path: Path, limit: int, *, follow: bool = False, bound: str = "it may be"
+) -> bytes:
     """The bytes of ``path``, a regular file of at most ``limit`` bytes.
 
     Without ``follow`` a symbolic link is refused (files inside a run folder). A FIFO, device
@@ -291,7 +298,9 @@ def read_regular(path: Path, limit: int, *, follow: bool = False, bound: str = "
     return b"".join(_chunks(path, limit, follow=follow, bound=bound))
 
 
-def _chunks(path: Path, limit: int, *, follow: bool = False, bound: str = "") -> Iterator[bytes]:
+def _chunks(
+    path: Path, limit: int, *, follow: bool = False, bound: str = "it may be"
+) -> Iterator[bytes]:
     _regular(path, limit, follow=follow, bound=bound)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     if not follow:
@@ -319,7 +328,7 @@ def _regular(
     limit: int,
     *,
     follow: bool = False,
-    bound: str = "",
+    bound: str = "it may be",
     info: os.stat_result | None = None,
 ) -> os.stat_result:
     """``path``'s stat after checking it is a regular file of at most ``limit`` bytes."""
@@ -346,8 +355,8 @@ def _regular(
         )
     if info.st_size > limit:
         raise DataError(
-            f"{path} is {_size(info.st_size)}, more than the {_size(limit)}{bound} it can "
-            "be; it is not read (damaged or forged? train again)"
+            f"{path} is {_size(info.st_size)}, more than the {_size(limit)} {bound}; "
+            "it is not read (damaged or forged? train again)"
         )
     return info
 
@@ -368,7 +377,7 @@ def _kind(mode: int) -> str:
 def _unreadable(path: Path, error: OSError) -> DataError:
     if error.errno == errno.ELOOP:
         return DataError(f"{path} is a symbolic link; a run folder's files must be its own")
-    return DataError(f"{path}: cannot read ({_line(error)})")
+    return DataError(f"{path}: cannot read ({_line(Exception(error.strerror or error))})")
 
 
 def _size(n: int) -> str:
@@ -418,7 +427,8 @@ def read_run(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not os.path.lexists(where):
         raise DataError(f"{folder}: not a run folder (no run.json)")
     info = parse_json(read_regular(where, RUN_JSON_LIMIT), where)
-    if not isinstance(info, dict) or not str(info.get("format", "")).startswith("nnfit.run/"):
+    kind = info.get("format") if isinstance(info, dict) else None
+    if not isinstance(kind, str) or not kind.startswith("nnfit.run/"):
         raise DataError(f"{where}: not an nnfit run file")
     version = info.get("format_version")
     if _is_int(version) and version > FORMAT_VERSION:
@@ -498,16 +508,16 @@ def _check_weights_size(folder: Path, shape: Shape) -> None:
 
     where = folder / "run.json"
     need = shape.weight_bytes
+    hidden = ", ".join(map(str, shape.hidden[:8])) + (", ..." if len(shape.hidden) > 8 else "")
     check_memory(
         3 * need,  # the file, its tensors and the model built from them
-        f"{where}: the model it describes (hidden {quote(list(shape.hidden))}, "
-        f"{need // 4:,} numbers)",
+        f"{where}: the model it describes (hidden {hidden}; {need // 4:,} numbers)",
         "the file may be damaged or forged; train again",
         error=DataError,
     )
     path = folder / "model.safetensors"
     limit = _limit(path.name, shape, {})
-    size = _regular(path, limit, bound=" the model in run.json needs").st_size
+    size = _regular(path, limit, bound="that the model in run.json needs").st_size
     if size < need + 8:
         raise DataError(
             f"{path} is {_size(size)}, too small for the model run.json describes "
@@ -832,18 +842,10 @@ def load_state(path: str | os.PathLike[str]) -> TrainState:
         if len({s.y_pred.shape for s in snapshots}) > 1 or any(
             s.y_pred.shape[1] != shape.n_out for s in snapshots
         ):
-            raise ValueError(f"snapshots must all predict ({shape.n_out}) output(s) on one grid")
+            raise ValueError(f"snapshots must all predict {shape.n_out} output(s) on one grid")
     except (KeyError, TypeError, ValueError, RecursionError) as error:
         raise DataError(f"{state_path}: damaged ({_line(error)}); start a new run") from None
     return TrainState(snapshots=snapshots, **tree)
-
-
-# The paused state's parts, as training's _load_state puts them back (ValueError if wrong).
-STATE_KEYS = frozenset({"step", "model", "optimizer", "schedule", "batches", "keeper", "best"})
-LBFGS_KEYS = frozenset(
-    {"func_evals", "n_iter", "d", "t", "old_dirs", "old_stps", "ro", "H_diag"}
-    | {"prev_flat_grad", "prev_loss", "al"}
-)
 
 
 def _check_state(tree: Any, shape: Shape) -> None:
