@@ -147,7 +147,7 @@ def _conform(value: Any, hint: Any) -> tuple[bool, Any]:
     if hint is float:
         if not isinstance(value, numbers.Real):
             return False, value
-        if isinstance(value, numbers.Integral) and abs(value) > sys.float_info.max:
+        if isinstance(value, numbers.Integral) and abs(int(value)) > sys.float_info.max:
             return True, math.copysign(math.inf, value)  # 10**400: the range checks refuse inf
         return True, value if type(value) in (int, float) else float(value)
     if hint is str:

@@ -296,7 +296,8 @@ def _save_outputs(
     history: History, session: Session, save: Path | None, plot_path: Path | None
 ) -> None:
     """The animation, the picture and the run folder, after training."""
-    outputs, taken = session.outputs, []
+    outputs = session.outputs
+    taken: list[str] = []
     if save is not None:
         from .animation import animate
 
