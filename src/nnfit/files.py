@@ -229,7 +229,9 @@ def describe(mode: int) -> str:
         return "a symbolic link"
     if stat.S_ISDIR(mode):
         return "a folder"
-    return "not a regular file"
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return "a special file"
 
 
 class AtomicFile:

@@ -215,7 +215,8 @@ class History:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:
         """Read a history written by ``save`` (a regular file of at most 256 MiB)."""
-        from .runfolder import JSON_LIMIT, parse_json, read_regular
+        from .runcheck import JSON_LIMIT
+        from .safe_read import parse_json, read_regular
 
         path = Path(path)
         data = parse_json(read_regular(path, JSON_LIMIT, follow=True), path)
@@ -224,7 +225,7 @@ class History:
 
 # Checks for from_dict: each returns the value or raises DataError naming the field.
 def _refuse(name: str, rule: str, value: Any) -> DataError:
-    from .runfolder import quote
+    from .safe_read import quote
 
     return DataError(f"{name} must be {rule}, got {quote(value)}")
 

@@ -469,16 +469,17 @@ def _check_numpy_memory(headers: list[_NpyHeader], source: str) -> None:
 def _npy_data(stream: BinaryIO, header: _NpyHeader, source: str, name: str = "col") -> np.ndarray:
     """Read the data after a checked header into one preallocated array."""
     array = np.empty(header.count, header.dtype)
-    raw = memoryview(array.view(np.uint8))
+    raw = array.view(np.uint8)  # the same memory, byte by byte
     stream.seek(header.offset)
     position = 0
     while position < header.nbytes:
-        n_read = stream.readinto(raw[position : position + 2**24])
-        if not n_read:
+        block = stream.read(min(2**24, header.nbytes - position))
+        if not block:
             raise DataError(
                 f"{_where(source, name)} is cut short (file not fully written?); save it again"
             )
-        position += n_read
+        raw[position : position + len(block)] = np.frombuffer(block, np.uint8)
+        position += len(block)
     if header.fortran_order:
         return array.reshape(header.shape[::-1]).T
     return array.reshape(header.shape)

@@ -219,7 +219,7 @@ def unflatten(data: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def _describe(value: Any) -> str:
-    from .runfolder import quote
+    from .safe_read import quote
 
     return quote(value)
 
