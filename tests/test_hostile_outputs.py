@@ -127,6 +127,21 @@ def test_overwrite_never_replaces_a_file_nnfit_did_not_write(tmp_path, capsys, f
     assert path.read_bytes() != content
 
 
+@pytest.mark.parametrize(("write", "name"), [("plot", "fit.png"), ("animate", "fit.gif")])
+def test_the_library_replaces_only_its_own_files_too(lesson_history, tmp_path, write, name):
+    write = getattr(nnfit, write)
+    path = tmp_path / name
+    path.write_bytes(b"mine")
+    with pytest.raises(nnfit.UsageError, match="not written by nnfit"):
+        write(lesson_history, path, overwrite=True)
+    assert path.read_bytes() == b"mine"
+    path.unlink()
+    write(lesson_history, path)
+    first = path.stat().st_ino
+    write(lesson_history, path, overwrite=True)  # nnfit's own file: replaced by a new one
+    assert path.stat().st_ino != first and path.read_bytes() != b"mine"
+
+
 def test_predict_and_export_replace_only_their_own_files(tmp_path, capsys, demo_run):
     data = tmp_path / "new.csv"
     data.write_text("x\n0.5\n")

@@ -64,12 +64,6 @@ def unique_path(path: Path) -> Path:
     return candidate
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _temp_name() -> str:
     return f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
 
@@ -234,29 +228,27 @@ def describe(mode: int) -> str:
     return "a special file"
 
 
-class AtomicFile:
-    """Write a file under a temporary name; publish it whole when the block succeeds.
+class _Atomic:
+    """What AtomicFile and AtomicDir share: a locked temporary beside ``path``, published in
+    one step when the block succeeds, exclusively unless ``overwrite``; removed otherwise."""
 
-    Without ``overwrite`` the file is created exclusively: if ``path`` appeared meanwhile,
-    OutputTaken is raised, or with ``keep=True`` the file is published as ``stem-1.ext`` and
-    ``taken`` names what was there. With ``overwrite`` an existing regular file is replaced.
-    Either way symlinks and special files are never replaced or followed. ``path`` is the
-    name finally written.
+    folder = False
 
-    Example:
-        >>> with AtomicFile(Path("fit.png")) as tmp:  # doctest: +SKIP
-        ...     figure.savefig(tmp)
-    """
-
-    def __init__(self, path: Path, *, overwrite: bool = False, keep: bool = False) -> None:
-        self.path, self.overwrite, self.keep = Path(path), overwrite, keep
+    def __init__(
+        self,
+        path: Path,
+        *,
+        overwrite: bool = False,
+        keep: bool = False,
+        names: Collection[str] | None = None,
+    ) -> None:
+        self.path, self.overwrite, self.keep, self.names = Path(path), overwrite, keep, names
         self.taken: Path | None = None
 
     def __enter__(self) -> Path:
-        check_replaceable(self.path)
-        parent = self.path.parent
         try:
-            self.temp = _Temp(parent, folder=False)
+            self._prepare()
+            self.temp = _Temp(self.path.parent, folder=self.folder)
         except OSError as error:
             raise _write_error(self.path, error) from None
         return self.temp.path
@@ -270,29 +262,66 @@ class AtomicFile:
         except OSError as failure:
             raise _write_error(self.path, failure) from None
         finally:
-            self.temp.discard()
+            self.temp.discard(self.names)
 
     def _publish(self) -> None:
         temp = self.temp.path
+        self._flush(temp)
+        _moment("publish")
+        if self.overwrite and check_replaceable(self.path, folder=self.folder):
+            self._replace(temp)
+        else:
+            while not self._create(temp):
+                if not self.keep:
+                    raise OutputTaken(
+                        f"{self.path} was created by another process meanwhile; nothing was "
+                        "overwritten: choose another name"
+                    )
+                self.taken = self.taken or self.path
+                self.path = unique_path(self.taken)
+        _fsync_dir(self.path.parent)
+
+    def _prepare(self) -> None:
+        check_replaceable(self.path, folder=self.folder)
+
+    def _flush(self, temp: Path) -> None:
+        raise NotImplementedError
+
+    def _replace(self, temp: Path) -> None:
+        raise NotImplementedError
+
+    def _create(self, temp: Path) -> bool:
+        """Give ``temp`` the target's name unless that name exists (then False)."""
+        raise NotImplementedError
+
+
+class AtomicFile(_Atomic):
+    """Write a file under a temporary name; publish it whole when the block succeeds.
+
+    Without ``overwrite`` the file is created exclusively: if ``path`` appeared meanwhile,
+    OutputTaken is raised, or with ``keep=True`` the file is published as ``stem-1.ext`` and
+    ``taken`` names what was there. With ``overwrite`` an existing regular file is replaced.
+    Either way symlinks and special files are never replaced or followed. ``path`` is the
+    name finally written.
+
+    Example:
+        >>> with AtomicFile(Path("fit.png")) as tmp:  # doctest: +SKIP
+        ...     figure.savefig(tmp)
+    """
+
+    def _flush(self, temp: Path) -> None:
         with open(temp, "rb") as f:
             os.fsync(f.fileno())
-        _moment("publish")
-        if self.overwrite and check_replaceable(self.path):
-            os.replace(temp, self.path)
-        else:
-            while True:
-                try:
-                    _link_exclusive(temp, self.path)
-                    break
-                except FileExistsError:
-                    if not self.keep:
-                        raise OutputTaken(
-                            f"{self.path} was created by another process meanwhile; nothing "
-                            "was overwritten: choose another name"
-                        ) from None
-                    self.taken = self.taken or self.path
-                    self.path = unique_path(self.taken)
-        _fsync_dir(self.path.parent)
+
+    def _replace(self, temp: Path) -> None:
+        os.replace(temp, self.path)
+
+    def _create(self, temp: Path) -> bool:
+        try:
+            _link_exclusive(temp, self.path)
+        except FileExistsError:
+            return False
+        return True
 
 
 def _link_exclusive(temp: Path, path: Path) -> None:
@@ -431,7 +460,7 @@ def _backup_name(target: Path) -> Path | None:
     return None if len(os.fsencode(name)) > 255 else target.parent / name
 
 
-class AtomicDir:
+class AtomicDir(_Atomic):
     """A fresh hidden folder beside ``target``; when the block succeeds it becomes ``target``
     in one step, so a crash at any moment leaves the old or the new folder whole.
 
@@ -441,61 +470,26 @@ class AtomicDir:
     is left, with the old folder, under a hidden temporary name.
     """
 
-    def __init__(
-        self,
-        target: Path,
-        *,
-        overwrite: bool = False,
-        keep: bool = False,
-        names: Collection[str] | None = None,
-    ) -> None:
-        self.path, self.overwrite, self.keep, self.names = Path(target), overwrite, keep, names
-        self.taken: Path | None = None
+    folder = True
 
-    def __enter__(self) -> Path:
-        parent = self.path.parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            recover_dir(self.path)
-            check_replaceable(self.path, folder=True)
-            self.temp = _Temp(parent, folder=True)
-        except OSError as error:
-            raise _write_error(self.path, error) from None
-        return self.temp.path
+    def _prepare(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        recover_dir(self.path)
+        check_replaceable(self.path, folder=True)
 
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        try:
-            if isinstance(error, OSError):  # writing the temporary failed: a full disk, ...
-                raise error
-            if kind is None:
-                self._publish()
-        except OSError as failure:
-            raise _write_error(self.path, failure) from None
-        finally:
-            self.temp.discard(self.names)
-
-    def _publish(self) -> None:
-        temp = self.temp.path
+    def _flush(self, temp: Path) -> None:
         fsync_tree(temp)
-        _moment("publish")
-        if self.overwrite and check_replaceable(self.path, folder=True):
-            if _exchange(temp, self.path):  # temp now holds the old folder
-                self.temp.discard(self.names)
-            else:
-                self._replace_by_renames(temp)
-        else:
-            while not self._create(temp):
-                if not self.keep:
-                    raise OutputTaken(
-                        f"{self.path} was created by another process meanwhile; nothing was "
-                        "overwritten: choose another name"
-                    )
-                self.taken = self.taken or self.path
-                self.path = unique_path(self.taken)
-        _fsync_dir(self.path.parent)
+
+    def _replace(self, temp: Path) -> None:
+        if _exchange(temp, self.path):  # temp now holds the old folder
+            self.temp.discard(self.names)
+            return
+        backup = _backup_name(self.path) or self.temp.path.with_name(_temp_name())
+        os.rename(self.path, backup)
+        os.rename(temp, self.path)  # a crash before this: recover_dir puts the backup back
+        remove_folder(backup, self.names)
 
     def _create(self, temp: Path) -> bool:
-        """Rename temp to the target unless it exists; False when it does."""
         try:
             if _rename_noreplace(temp, self.path):
                 return True
@@ -505,12 +499,6 @@ class AtomicDir:
             return False
         os.rename(temp, self.path)
         return True
-
-    def _replace_by_renames(self, temp: Path) -> None:
-        backup = _backup_name(self.path) or self.temp.path.with_name(_temp_name())
-        os.rename(self.path, backup)
-        os.rename(temp, self.path)  # a crash before this: recover_dir puts the backup back
-        remove_folder(backup, self.names)
 
 
 @contextmanager
