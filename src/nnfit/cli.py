@@ -302,7 +302,9 @@ def _add_model_commands(commands: Any) -> None:
         dest="values",
         help="input values of one row, comma-separated for several inputs; repeat for more rows",
     )
-    predict.add_argument("--out", metavar="FILE", help="write a CSV here instead of stdout")
+    predict.add_argument(
+        "--out", metavar="FILE", help="write a CSV here instead of stdout (- is stdout)"
+    )
     predict.add_argument("--encoding", help="text encoding of DATA (default: detected)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     show = commands.add_parser(
