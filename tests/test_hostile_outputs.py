@@ -177,6 +177,15 @@ def test_outputs_inside_the_replaced_run_folder_are_refused(tmp_path, capsys, de
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_files_of_a_run_folder_are_never_replaced_one_by_one(tmp_path, capsys, demo_run):
+    gif = demo_run / "fit.gif"
+    code, _, err = run(capsys, "show", str(demo_run), "--animate", str(gif), "--overwrite")
+    refused(code, err, "run folder")
+    code, _, err = run(capsys, "demo", *FAST, "--plot", str(demo_run / "fit.png"), "--overwrite")
+    refused(code, err, "run folder")
+    assert nnfit.load(demo_run).predict([0.0]).shape == (1,)  # every hash still matches
+
+
 def test_two_writers_of_one_run_folder_one_wins_nothing_is_lost(tmp_path):
     (tmp_path / "meet").mkdir()
     args = ["demo", *FAST, "--out", "runs/same"]

@@ -40,9 +40,16 @@ def check_output(
         overwrite: whether an existing file written by nnfit may be replaced.
         stdout: the command accepts ``-`` for standard output (said in the messages).
     """
+    from .runfolder import RUN_FILES
+
     path = Path(path)
     where = f"{flag} {printable(path)}"
     _check_name(path, where, folder=False)
+    if path.name in RUN_FILES and os.path.lexists(path.parent / "run.json"):
+        raise UsageError(
+            f"{where} is a file of the run folder {printable(path.parent)}, which nnfit writes "
+            "whole (its run.json lists every file's hash); write it elsewhere"
+        )
     try:
         exists = check_replaceable(path)
     except UsageError as error:
