@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from nnfit.estimator import Regressor
-    from nnfit.model import auto_members
+    from nnfit.core.model import auto_members
+    from nnfit.regressor import Regressor
 
     torch.set_num_threads(1)
     Regressor(steps=5).fit(np.arange(5.0), np.arange(5.0))  # warm up imports

@@ -33,8 +33,8 @@ FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 def load_sets(names: list[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """The shipped examples as (name, x (n,), y (n,))."""
-    from nnfit.datasets import EXAMPLES, example_path
-    from nnfit.table import read_table, select_columns
+    from nnfit.data.datasets import EXAMPLES, example_path
+    from nnfit.io.table import read_table, select_columns
 
     sets = []
     for name in names:
@@ -47,7 +47,7 @@ def load_sets(names: list[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 def nnfit_method(settings: dict[str, object]) -> FitPredict:
     """nnfit's Regressor with its defaults for real data (plus any --set overrides)."""
-    from nnfit.estimator import Regressor
+    from nnfit.regressor import Regressor
 
     def fit_predict(x: np.ndarray, y: np.ndarray, x_test: np.ndarray) -> np.ndarray:
         return Regressor(**settings).fit(x, y).predict(x_test)
@@ -130,7 +130,7 @@ def parse_settings(pairs: list[str]) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from nnfit.datasets import EXAMPLES
+    from nnfit.data.datasets import EXAMPLES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 folds instead of 10")

@@ -25,7 +25,7 @@ from matplotlib.animation import FuncAnimation, PillowWriter
 from PIL import Image
 
 import nnfit
-from nnfit.animation import animate
+from nnfit.views.animation import animate
 
 SIZE = (800, 400)  # pixels, nnfit's default frame
 DPI = 100

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 import nnfit
-from nnfit.callbacks import Callback
-from nnfit.estimator import Regressor
+from nnfit.core.callbacks import Callback
+from nnfit.regressor import Regressor
 
 
 def lesson(device: str) -> float:

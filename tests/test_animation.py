@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import nnfit.animation
-from nnfit.animation import AnimationRecorder, animate, frames
-from nnfit.diagnostics import diagnose
+import nnfit.views.animation
+from nnfit.core.diagnostics import diagnose
 from nnfit.errors import UsageError
-from nnfit.render import FitFigure
+from nnfit.views.animation import AnimationRecorder, animate, frames
+from nnfit.views.render import FitFigure
 
 
 def gif_frames(path) -> list[np.ndarray]:
@@ -55,7 +55,7 @@ def test_saved_frames_are_the_live_frames(lesson_history):
 
 def test_mp4_with_the_imageio_ffmpeg_binary(lesson_history, tmp_path, monkeypatch):
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-    monkeypatch.setattr(nnfit.animation.shutil, "which", lambda name: None)
+    monkeypatch.setattr(nnfit.views.animation.shutil, "which", lambda name: None)
     path = animate(lesson_history, tmp_path / "fit.mp4", size=(401, 300))  # odd width is padded
     data = path.read_bytes()
     assert data[4:8] == b"ftyp"  # an MP4 starts with its file-type box
@@ -64,7 +64,7 @@ def test_mp4_with_the_imageio_ffmpeg_binary(lesson_history, tmp_path, monkeypatc
 
 
 def test_mp4_without_ffmpeg_says_what_to_install(lesson_history, tmp_path, monkeypatch):
-    monkeypatch.setattr(nnfit.animation.shutil, "which", lambda name: None)
+    monkeypatch.setattr(nnfit.views.animation.shutil, "which", lambda name: None)
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
     with pytest.raises(UsageError, match=r"nnfit\[video\]"):
         animate(lesson_history, tmp_path / "fit.mp4")

@@ -52,9 +52,9 @@ def test_every_public_name_resolves_to_a_documented_object():
 
 
 def test_functions_are_not_shadowed_by_modules():
-    import nnfit.animation
-    import nnfit.plotting
-    import nnfit.training
+    import nnfit.core.training
+    import nnfit.views.animation
+    import nnfit.views.plotting
 
     assert callable(nnfit.train) and callable(nnfit.animate) and callable(nnfit.plot)
 

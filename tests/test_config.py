@@ -1,7 +1,7 @@
 import pytest
 
 import nnfit
-from nnfit.config import build_config, config_toml, read_config
+from nnfit.runs.config import build_config, config_toml, read_config
 
 
 def test_default_is_the_2017_lesson():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import nnfit
-from nnfit.data import DataConfig, make_data
+from nnfit.data.synthetic import DataConfig, make_data
 
 
 def test_lesson_data_is_reproduced_exactly():

@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 
-from nnfit.datasets import EXAMPLES, example_path, format_examples, list_examples
+from nnfit.data.datasets import EXAMPLES, example_path, format_examples, list_examples
 from nnfit.errors import UsageError
 
 NAMES = sorted(EXAMPLES)

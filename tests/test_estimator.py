@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import nnfit
-from nnfit.estimator import Regressor, fit
+from nnfit.regressor import Regressor, fit
 
 FAST = {"steps": 200, "every": 10, "patience": None, "hidden": (16, 16), "lr": 0.03}
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from nnfit.core.model import ACTIVATIONS, MLP
 from nnfit.errors import NNFitError, UsageError
 from nnfit.export import PiecewiseLinear, export_onnx, export_python, relu_formula
-from nnfit.model import ACTIVATIONS, MLP
 
 TOLERANCE = 1e-5
 
@@ -101,7 +101,7 @@ def test_onnx_file_is_written_atomically(onnx_export):
 
 
 def test_onnx_check_catches_a_mismatch(onnx_export):
-    from nnfit.export_onnx import check_onnx
+    from nnfit.export.onnx import check_onnx
 
     model, path = onnx_export
     changed = make_model(n_in=2, hidden=(8, 8), n_out=3, activation="gelu", seed=1)
@@ -111,10 +111,10 @@ def test_onnx_check_catches_a_mismatch(onnx_export):
 
 
 def test_onnx_failed_check_leaves_no_file(tmp_path, monkeypatch):
-    import nnfit.export_onnx
+    import nnfit.export.onnx
 
     # a broken exporter stands in for a real export that onnxruntime rejects
-    monkeypatch.setattr(nnfit.export_onnx, "_write_onnx", lambda model, path: path.write_text("?"))
+    monkeypatch.setattr(nnfit.export.onnx, "_write_onnx", lambda model, path: path.write_text("?"))
     with pytest.raises(NNFitError, match="onnxruntime cannot load"):
         export_onnx(make_model(), tmp_path / "model.onnx")
     assert list(tmp_path.iterdir()) == []

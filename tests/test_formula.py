@@ -1,4 +1,4 @@
-"""Tests for nnfit.formula: the whitelist, numpy evaluation, limits and error messages."""
+"""Tests for nnfit.data.formula: the whitelist, numpy evaluation, limits and error messages."""
 
 from __future__ import annotations
 
@@ -13,9 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnfit import formula as formula_module
+from nnfit.data import formula as formula_module
+from nnfit.data.formula import (
+    NAMED_FUNCTIONS,
+    Formula,
+    check_finite,
+    parse_formula,
+    resolve_function,
+)
 from nnfit.errors import UsageError
-from nnfit.formula import NAMED_FUNCTIONS, Formula, check_finite, parse_formula, resolve_function
 
 X = np.linspace(-2.0, 2.0, 41)  # (41,), includes 0 so nan/inf cases are exercised
 PROPERTY = settings(max_examples=200, derandomize=True, deadline=None, database=None)

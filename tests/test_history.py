@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nnfit
-from nnfit.history import History
+from nnfit.core.history import History
 
 
 def test_history_round_trips_through_json(lesson_history, tmp_path):

@@ -16,12 +16,12 @@ import pytest
 import nnfit
 import nnfit.memory
 from nnfit.cli import main
-from nnfit.config import build_config, read_config
-from nnfit.data import DataConfig
-from nnfit.history import Snapshot
-from nnfit.model import MLP, ModelConfig
-from nnfit.recorder import MAX_FRAMES, keep_best, keep_frame
-from nnfit.training import TrainConfig, train
+from nnfit.core.history import Snapshot
+from nnfit.core.model import MLP, ModelConfig
+from nnfit.core.recorder import MAX_FRAMES, keep_best, keep_frame
+from nnfit.core.training import TrainConfig, train
+from nnfit.data.synthetic import DataConfig
+from nnfit.runs.config import build_config, read_config
 
 
 def one_error_line(capsys) -> str:

@@ -24,11 +24,12 @@ import numpy as np
 import pytest
 
 import nnfit
-from nnfit import csvsniff, memory, table
+from nnfit import memory
 from nnfit.cli import main
-from nnfit.data import make_data
+from nnfit.data.synthetic import make_data
 from nnfit.errors import DataError, UsageError
-from nnfit.table import read_table, select_columns
+from nnfit.io import csvsniff, table
+from nnfit.io.table import read_table, select_columns
 
 QUICK = ["--no-window", "-q", "--steps", "5", "--every", "5"]
 
@@ -155,7 +156,8 @@ def test_npz_bomb_meets_the_real_memory_check_under_an_address_space_limit(tmp_p
     script = textwrap.dedent(
         f"""
         import resource, sys
-        from nnfit import memory, table
+        from nnfit import memory
+        from nnfit.io import table
         from nnfit.errors import DataError
         vm = memory._proc_status()["VmSize"]
         limit = vm + 64 * 2**20  # 64 MiB more: too little for the 80 MB array

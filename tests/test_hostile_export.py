@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-import nnfit.export
+import nnfit.export.python
 from nnfit.cli import main
+from nnfit.core.model import MLP
 from nnfit.errors import NNFitError
-from nnfit.export import docstring_text, export_python, python_source
-from nnfit.model import MLP
+from nnfit.export.python import docstring_text, export_python, python_source
 
 PWN = '__import__("os").system("touch PWNED")'
 HOSTILE_NAMES = [
@@ -120,7 +120,8 @@ def test_docstring_text_reads_back_as_itself(text):
 
 
 def test_a_docstring_that_is_not_the_intended_one_is_refused(tmp_path, model, monkeypatch):
-    monkeypatch.setattr(nnfit.export, "docstring_text", lambda text: str(text))  # a regression
+    # a regression: names written unescaped
+    monkeypatch.setattr(nnfit.export.python, "docstring_text", lambda text: str(text))
     with pytest.raises(NNFitError, match="generated Python module"):
         export_python(model, tmp_path / f'm""";{PWN};"""x.py')
     assert list(tmp_path.iterdir()) == []

@@ -16,7 +16,7 @@ import pytest
 
 import nnfit
 from nnfit.cli import main
-from nnfit.files import AtomicFile, OutputTaken, clean_stale
+from nnfit.io.files import AtomicFile, OutputTaken, clean_stale
 
 FAST = ["--no-window", "-q", "--steps", "10", "--every", "5"]
 
@@ -46,11 +46,11 @@ def cli(*args, cwd, driver="", **options):
     )
 
 
-# Sets nnfit.files.hook, which nnfit calls with "publish" just before an output takes its name.
+# Sets nnfit.io.files.hook, which nnfit calls with "publish" just before an output takes its name.
 DRIVER = """
 import os, signal, sys, time
 from pathlib import Path
-from nnfit import files
+from nnfit.io import files
 from nnfit.cli import main
 mode = sys.argv[1]
 def hook(moment):
@@ -239,7 +239,7 @@ def test_cleanup_touches_only_dead_writers_temporaries_never_by_a_users_name(tmp
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         # a child process, since flock locks are per open file, not per process
-        code = "import sys; from nnfit.files import clean_stale; clean_stale(sys.argv[1])"
+        code = "import sys; from nnfit.io.files import clean_stale; clean_stale(sys.argv[1])"
         subprocess.run([sys.executable, "-c", code, str(runs)], check=True, timeout=60)
     finally:
         os.close(fd)
@@ -386,7 +386,7 @@ def test_run_folders_follow_the_users_umask(tmp_path, mask):
 
 
 def test_log_is_created_exclusively(tmp_path, capsys):
-    from nnfit.logfile import JsonlLog
+    from nnfit.views.logfile import JsonlLog
 
     path = tmp_path / "t.jsonl"
     log = JsonlLog(path)

@@ -28,12 +28,12 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 
 import nnfit
-from nnfit.callbacks import Callback
 from nnfit.cli import main
-from nnfit.estimator import Regressor
-from nnfit.history import History
-from nnfit.model import MLP
-from nnfit.runfolder import load_state, save_run
+from nnfit.core.callbacks import Callback
+from nnfit.core.history import History
+from nnfit.core.model import MLP
+from nnfit.regressor import Regressor
+from nnfit.runs.runfolder import load_state, save_run
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +250,10 @@ LIMITED = """
 import resource, sys
 import safetensors.torch, torch
 import nnfit
-from nnfit import config, diagnostics, estimator, history, memory, model, runfolder
+from nnfit import memory
+from nnfit import regressor as estimator
+from nnfit.core import diagnostics, history, model
+from nnfit.runs import config, runfolder
 
 # this process may map 2 GiB more than it has now: a regression fails, it cannot eat the machine
 mapped = memory._proc_status()["VmSize"]

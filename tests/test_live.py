@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nnfit.live import has_display
+from nnfit.views.live import has_display
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -35,14 +35,14 @@ def test_no_display_on_linux_without_display_variables(monkeypatch):
 
 
 def test_display_on_linux_needs_a_toolkit(monkeypatch):
-    import nnfit.live
+    import nnfit.views.live
 
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.delenv("MPLBACKEND", raising=False)
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    monkeypatch.setattr(nnfit.live, "gui_backend", lambda: "TkAgg")
+    monkeypatch.setattr(nnfit.views.live, "gui_backend", lambda: "TkAgg")
     assert has_display() is True
-    monkeypatch.setattr(nnfit.live, "gui_backend", lambda: None)
+    monkeypatch.setattr(nnfit.views.live, "gui_backend", lambda: None)
     assert has_display() is False
 
 
@@ -62,8 +62,8 @@ SCRIPT = textwrap.dedent(
     import matplotlib.pyplot as plt
     import numpy as np
     import nnfit
-    from nnfit.callbacks import Callback
-    from nnfit.live import LiveWindow, has_display, run_live
+    from nnfit.core.callbacks import Callback
+    from nnfit.views.live import LiveWindow, has_display, run_live
 
     x, y = nnfit.make_data(seed=0)
     out = {"display": has_display()}

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 import nnfit
-from nnfit.dataset import holdout, split
-from nnfit.diagnostics import dead_fraction
-from nnfit.estimator import Regressor
-from nnfit.metrics import regression_metrics
-from nnfit.model import MLP, Members, auto_members
-from nnfit.training import TrainConfig, train
+from nnfit.core.diagnostics import dead_fraction
+from nnfit.core.metrics import regression_metrics
+from nnfit.core.model import MLP, Members, auto_members
+from nnfit.core.training import TrainConfig, train
+from nnfit.data.dataset import holdout, split
+from nnfit.regressor import Regressor
 
 
 def curve(n=60, seed=0):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nnfit.metrics import format_metrics, regression_metrics
+from nnfit.core.metrics import format_metrics, regression_metrics
 
 
 def test_metrics_against_their_definitions():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import nnfit
-from nnfit.model import ACTIVATIONS, MLP, ModelConfig
+from nnfit.core.model import ACTIVATIONS, MLP, ModelConfig
 
 
 def test_lesson_architecture_prints_like_pytorch():

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from nnfit.errors import UsageError
-from nnfit.plotting import plot
+from nnfit.views.plotting import plot
 
 
 def test_png_has_the_requested_size_and_is_not_blank(lesson_history, tmp_path):

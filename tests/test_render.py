@@ -11,12 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
+from nnfit.core.history import Snapshot
+from nnfit.core.model import MLP
+from nnfit.core.training import TrainConfig, train
 from nnfit.errors import UsageError
-from nnfit.history import Snapshot
-from nnfit.model import MLP
-from nnfit.panels import LinePanel, MapPanel, ParityPanel, mesh_shape
-from nnfit.render import FitFigure
-from nnfit.training import TrainConfig, train
+from nnfit.views.panels import LinePanel, MapPanel, ParityPanel, mesh_shape
+from nnfit.views.render import FitFigure
 
 
 @cache
@@ -172,7 +172,7 @@ def test_bad_size_is_refused(size):
 
 
 def test_live_loss_curve_keeps_every_step_when_a_long_run_thins_its_history():
-    from nnfit.recorder import keep_frame
+    from nnfit.core.recorder import keep_frame
 
     history = make_history()
     live = replace(history, snapshots=[])

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 import nnfit
-from nnfit.callbacks import Callback
-from nnfit.estimator import Regressor
-from nnfit.runfolder import load, load_state, read_run, save_run
+from nnfit.core.callbacks import Callback
+from nnfit.regressor import Regressor
+from nnfit.runs.runfolder import load, load_state, read_run, save_run
 
 SRC = Path(nnfit.__file__).parent
 
@@ -116,8 +116,8 @@ def test_damaged_folders_are_refused_clearly(tmp_path, damage):
 SAVER = """
 import sys
 import numpy as np
-from nnfit.estimator import Regressor
-from nnfit.runfolder import save_run
+from nnfit.regressor import Regressor
+from nnfit.runs.runfolder import save_run
 x = np.linspace(-1, 1, 30)
 models = [Regressor(steps=5, every=5, hidden=(4,), seed=s, val=0).fit(x, x * (s + 1))
           for s in (0, 1)]

@@ -14,8 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import nnfit
-from nnfit.callbacks import Collect
-from nnfit.estimator import Regressor
+from nnfit.core.callbacks import Collect
+from nnfit.regressor import Regressor
 from nnfit.sklearn import NNFitRegressor
 
 # small enough for ~90 fits in a few seconds, big enough to pass check_regressors_train's R² > 0.5

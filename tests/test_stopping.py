@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import nnfit
-from nnfit.dataset import holdout
-from nnfit.history import History, Snapshot
-from nnfit.trainstate import Best, flatten, unflatten
+from nnfit.core.history import History, Snapshot
+from nnfit.core.trainstate import Best, flatten, unflatten
+from nnfit.data.dataset import holdout
 
 VAL = [1.0, 0.6, 0.52, 0.5, 0.55, 0.49, 0.7, 0.8]  # a noisy validation curve
 SE = [0.05, 0.05, 0.05, 0.05, 0.05, 0.04, 0.05, 0.05]

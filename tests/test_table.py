@@ -1,4 +1,4 @@
-"""Tests for nnfit.table (and the text reader in nnfit.csvsniff): dialects, formats, errors."""
+"""Tests for nnfit.io.table and its text reader nnfit.io.csvsniff: dialects, formats, errors."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnfit import csvsniff, table
 from nnfit.errors import DataError, NNFitError, UsageError
-from nnfit.table import Table, read_table, select_columns
+from nnfit.io import csvsniff, table
+from nnfit.io.table import Table, read_table, select_columns
 
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:

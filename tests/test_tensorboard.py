@@ -9,8 +9,8 @@ pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import nnfit
-from nnfit.estimator import Regressor
-from nnfit.tensorboard import TensorBoardLog
+from nnfit.regressor import Regressor
+from nnfit.views.tensorboard import TensorBoardLog
 
 
 def read_log(log_dir):

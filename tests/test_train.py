@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import nnfit
-from nnfit.callbacks import Callback, Collect
-from nnfit.training import OPTIMIZERS, TrainConfig, train
+from nnfit.core.callbacks import Callback, Collect
+from nnfit.core.training import OPTIMIZERS, TrainConfig, train
 
 DEAD_SEED = 8  # with this seed the lesson's run ends with 8 of 10 ReLU units dead
 

@@ -20,32 +20,32 @@ from .errors import DataError, NNFitError, TrainingError, UsageError
 
 # public name → module that defines it
 _LAZY = {
-    "Callback": "callbacks",
-    "Collect": "callbacks",
-    "DataConfig": "data",
-    "Diagnosis": "diagnostics",
-    "History": "history",
-    "JsonlLog": "logfile",
-    "LiveWindow": "live",
-    "MLP": "model",
-    "ModelConfig": "model",
+    "Callback": "core.callbacks",
+    "Collect": "core.callbacks",
+    "DataConfig": "data.synthetic",
+    "Diagnosis": "core.diagnostics",
+    "History": "core.history",
+    "JsonlLog": "views.logfile",
+    "LiveWindow": "views.live",
+    "MLP": "core.model",
+    "ModelConfig": "core.model",
     "NNFitRegressor": "sklearn",
-    "Outputs": "runner",
-    "PRESETS": "config",
-    "Progress": "terminal",
-    "Regressor": "estimator",
-    "RunConfig": "config",
-    "Snapshot": "history",
-    "TrainConfig": "training",
-    "animate": "animation",
-    "build_config": "config",
-    "diagnose": "diagnostics",
-    "fit": "estimator",
-    "load": "runfolder",
-    "make_data": "data",
-    "plot": "plotting",
-    "run": "runner",
-    "train": "training",
+    "Outputs": "runs.runner",
+    "PRESETS": "runs.config",
+    "Progress": "views.terminal",
+    "Regressor": "regressor",
+    "RunConfig": "runs.config",
+    "Snapshot": "core.history",
+    "TrainConfig": "core.training",
+    "animate": "views.animation",
+    "build_config": "runs.config",
+    "diagnose": "core.diagnostics",
+    "fit": "regressor",
+    "load": "runs.runfolder",
+    "make_data": "data.synthetic",
+    "plot": "views.plotting",
+    "run": "runs.runner",
+    "train": "core.training",
 }
 
 __all__ = [
@@ -96,19 +96,19 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .animation import animate
-    from .callbacks import Callback, Collect
-    from .config import PRESETS, RunConfig, build_config
-    from .data import DataConfig, make_data
-    from .diagnostics import Diagnosis, diagnose
-    from .estimator import Regressor, fit
-    from .history import History, Snapshot
-    from .live import LiveWindow
-    from .logfile import JsonlLog
-    from .model import MLP, ModelConfig
-    from .plotting import plot
-    from .runfolder import load
-    from .runner import Outputs, run
+    from .core.callbacks import Callback, Collect
+    from .core.diagnostics import Diagnosis, diagnose
+    from .core.history import History, Snapshot
+    from .core.model import MLP, ModelConfig
+    from .core.training import TrainConfig, train
+    from .data.synthetic import DataConfig, make_data
+    from .regressor import Regressor, fit
+    from .runs.config import PRESETS, RunConfig, build_config
+    from .runs.runfolder import load
+    from .runs.runner import Outputs, run
     from .sklearn import NNFitRegressor
-    from .terminal import Progress
-    from .training import TrainConfig, train
+    from .views.animation import animate
+    from .views.live import LiveWindow
+    from .views.logfile import JsonlLog
+    from .views.plotting import plot
+    from .views.terminal import Progress

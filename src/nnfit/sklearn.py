@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import UsageError
-from .estimator import Regressor, Settings
+from .regressor import Regressor, Settings
 
 try:
     import sklearn
@@ -32,7 +32,7 @@ except ImportError:
 if TYPE_CHECKING:
     from sklearn.utils import Tags
 
-    from .callbacks import Callback
+    from .core.callbacks import Callback
 
 
 class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):

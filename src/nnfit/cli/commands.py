@@ -1,0 +1,209 @@
+"""``nnfit predict``, ``nnfit show`` and ``nnfit export``: using a saved run folder."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, UsageError
+from ..safetext import printable
+
+
+def run_model_command(args: argparse.Namespace) -> int:
+    """Dispatch a run-folder command; returns the exit status."""
+    from ..runs.runfolder import load
+
+    regressor = load(args.run)
+    return {"predict": predict, "show": show, "export": export}[args.command](regressor, args)
+
+
+def predict(regressor: Any, args: argparse.Namespace) -> int:
+    """Predict for a data file's rows or for --x values; CSV to --out or stdout."""
+    from ..io.files import atomic_path
+    from ..io.targets import check_output
+
+    out = None
+    if args.out is not None and args.out != "-":
+        out = check_output(
+            Path(args.out), flag="--out", kind="predictions", overwrite=args.overwrite, stdout=True
+        )
+    if (args.data is None) == (args.values is None):
+        raise UsageError("give a DATA file or --x VALUES (not both) to predict for")
+    if args.values is not None:
+        x = np.array([_values(text, regressor.n_inputs_) for text in args.values])
+    else:
+        x = _input_columns(regressor, args.data, args.encoding)
+    y_pred = regressor.predict(x).reshape(len(x), -1)  # (n, n_out)
+    text = _csv(regressor.x_names_, [f"{name}_pred" for name in regressor.y_names_], x, y_pred)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        with atomic_path(out, overwrite=args.overwrite) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        print(printable(f"{len(x)} prediction(s) written to {out}"), file=sys.stderr)
+    return 0
+
+
+def _values(text: str, n_inputs: int) -> list[float]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise UsageError(
+            f"--x {text!r}: expected {n_inputs} number(s) separated by commas"
+        ) from None
+    if len(values) != n_inputs:
+        raise UsageError(f"--x {text!r}: the model takes {n_inputs} input(s), got {len(values)}")
+    if not all(np.isfinite(values)):
+        raise UsageError(f"--x {text!r}: values must be finite")
+    return values
+
+
+def _input_columns(regressor: Any, data: str, encoding: str | None) -> np.ndarray:
+    """The model's input columns from a file, matched by name (or by count without a header)."""
+    from ..io.table import read_table
+
+    table = read_table(data, encoding=encoding)
+    names = regressor.x_names_
+    missing = [n for n in names if n not in table.columns]
+    if not missing:
+        return table.values[:, [table.columns.index(n) for n in names]].astype(np.float64)
+    headerless = all(c == f"col{i + 1}" for i, c in enumerate(table.columns))
+    if headerless and len(table.columns) == len(names):
+        return table.values.astype(np.float64)
+    raise DataError(
+        f"{table.source}: the model needs input column(s) {', '.join(names)}; "
+        f"missing {', '.join(missing)} (columns are: {', '.join(table.columns)})"
+    )
+
+
+def _csv(x_names: tuple[str, ...], y_names: list[str], x: np.ndarray, y: np.ndarray) -> str:
+    """CSV text; header cells that a spreadsheet would run as a formula are neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([_safe_cell(n) for n in (*x_names, *y_names)])
+    for row_x, row_y in zip(x, y, strict=True):
+        writer.writerow([repr(float(v)) for v in (*row_x, *row_y)])
+    return buffer.getvalue()
+
+
+def _safe_cell(text: str) -> str:
+    """Prefix text cells starting with = + - @ (or tab/CR) with ' so spreadsheets show them."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def show(regressor: Any, args: argparse.Namespace) -> int:
+    """Print a summary; replay the history into an animation; show the final picture.
+
+    Every line goes through ``printable``: text from run.json (a forged source, name or
+    message) cannot send escape sequences or control characters to the terminal.
+    """
+
+    def say(line: str) -> None:
+        print(printable(line))
+
+    info = regressor.run_info_
+    folder = Path(args.run)
+    model, data = info["model"], info["data"]
+    say(f"run:          {folder} ({info.get('status')}, step {info.get('step')})")
+    say(
+        f"model:        {model['n_in']} → {', '.join(map(str, model['hidden']))} "
+        f"({model['activation']}) → {model['n_out']}"
+        + (f", {model['members']} members averaged" if model.get("members", 1) > 1 else "")
+    )
+    say(
+        f"data:         {data.get('source')} ({data.get('rows')} rows; "
+        f"{', '.join(data['x_names'])} → {', '.join(data['y_names'])})"
+    )
+    train = info["settings"].get("train", {})
+    say(
+        f"training:     {train.get('optimizer')} lr {train.get('lr')}, {train.get('steps')} "
+        f"steps, seed {info.get('seed')}"
+    )
+    if info.get("metrics"):
+        from ..core.metrics import format_metrics
+
+        for line in format_metrics(info["metrics"]).splitlines():
+            say(line)
+    if info.get("diagnosis"):
+        say(info["diagnosis"]["message"])
+    versions = info.get("versions", {})
+    say(f"saved with:   nnfit {versions.get('nnfit')}, torch {versions.get('torch')}")
+    if args.animate is not None:
+        from ..views.animation import animate
+
+        history = getattr(regressor, "history_", None)
+        if history is None:
+            raise DataError(f"{folder} has no history.json to replay")
+        animate(
+            history,
+            args.animate,
+            fps=10.0 if args.fps is None else args.fps,
+            size=args.size or (800, 400),
+            overwrite=args.overwrite,
+        )
+        print(printable(f"animation saved to {args.animate}"), file=sys.stderr)
+    picture = folder / "fit.png"
+    if "fit.png" in info.get("files", {}) and not picture.is_symlink() and picture.is_file():
+        say(f"picture:      {picture}")
+        if not args.no_window and args.animate is None:
+            _show_picture(picture)
+    return 0
+
+
+def _show_picture(path: Path) -> None:
+    from ..views.live import has_display
+
+    if not has_display():
+        return
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    try:
+        image = plt.imread(path)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise DataError(f"{printable(path)}: cannot show the picture ({error})") from None
+    figure = plt.figure(figsize=(image.shape[1] / 100, image.shape[0] / 100), dpi=100)
+    figure.figimage(image)
+    plt.show()
+
+
+def export(regressor: Any, args: argparse.Namespace) -> int:
+    """--onnx, --python or --formula."""
+    from ..io.targets import check_output
+
+    chosen = [flag for flag in ("onnx", "python", "formula") if getattr(args, flag)]
+    if len(chosen) != 1:
+        raise UsageError("choose one of --onnx FILE, --python FILE or --formula")
+    model = regressor.model_
+    if args.formula:
+        from ..export.formula import relu_formula
+
+        print(relu_formula(model))
+        return 0
+    path = check_output(
+        Path(getattr(args, chosen[0])),
+        flag=f"--{chosen[0]}",
+        kind=chosen[0],
+        overwrite=args.overwrite,
+    )
+    if args.onnx:
+        from ..export.onnx import export_onnx
+
+        export_onnx(model, path, overwrite=args.overwrite)
+        print(
+            printable(f"ONNX model written to {path} (checked against PyTorch with onnxruntime)"),
+            file=sys.stderr,
+        )
+    else:
+        from ..export.python import export_python
+
+        export_python(model, path, overwrite=args.overwrite)
+        print(printable(f"standalone NumPy model written to {path}"), file=sys.stderr)
+    return 0

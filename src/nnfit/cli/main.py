@@ -1,0 +1,234 @@
+"""The ``nnfit`` command: a thin adapter that parses flags, builds configs and calls the library.
+
+Only the standard library is imported at the top, so ``nnfit --help`` is instant; torch and
+matplotlib load when a command actually runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from .._version import __version__
+from ..errors import NNFitError, UsageError
+from .flags import _join_negative_values, _number, _size, add_run_flags
+
+PROG = "nnfit"
+EPILOG = """examples:
+  nnfit demo                                    the lesson: y = x² + noise, 10 ReLU units
+  nnfit demo --preset morvan-2018 --save fit.gif
+  nnfit fit data.csv --x temperature --y pressure
+  nnfit fit --example pressure --plot fit.png
+  nnfit fit --function "sin(3*x) + 0.1*x**2" --domain -3,3 --noise gaussian:0.1
+  nnfit demo --save-config run.toml && nnfit fit run.toml
+  nnfit fit --example pressure --out runs/p     save a run folder (model, metrics, pictures)
+  nnfit predict runs/p --x 150                  use it; nnfit show / nnfit export runs/p
+  nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
+  nnfit examples                                list the shipped data sets"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        from ..safetext import printable
+
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The full ``nnfit`` parser (also used to document the flags)."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog=PROG,
+        description="Fit a relation in data with a small neural network and watch it learn.",
+        epilog=EPILOG,
+        formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nnfit {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    demo = commands.add_parser(
+        "demo",
+        help="the lesson: fit y = x² + noise and watch it learn",
+        description="Fit the lesson's noisy parabola (or another --function) and watch it "
+        "learn, with the lesson's settings unless flags say otherwise.",
+        epilog=EPILOG,
+        formatter_class=formatter,
+    )
+    add_run_flags(demo)
+    fit = commands.add_parser(
+        "fit",
+        help="fit your data: a file, an --example, a --function, or a saved RUN.toml",
+        description="Fit a relation in your data with nnfit's defaults for real data "
+        "(standardised x and y, 64,64 tanh units, Adam; on small data up to 20 such networks, "
+        "each stopped early on its own share of the rows, averaged; one network with a 20%% "
+        "validation split above 1000 rows). SOURCE is a CSV/TSV/TXT/NPY/NPZ/Parquet file, "
+        "- for CSV on stdin, or a RUN.toml written by --save-config (flags given here "
+        "override it).",
+        epilog=EPILOG,
+        formatter_class=formatter,
+    )
+    fit.add_argument(
+        "source", metavar="SOURCE", nargs="?", help="data file, - for stdin, or RUN.toml"
+    )
+    fit.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue an interrupted or checkpointed run folder exactly where it stopped",
+    )
+    add_run_flags(fit)
+    _add_model_commands(commands)
+    commands.add_parser(
+        "examples",
+        help="list the data sets shipped with nnfit",
+        description="List the data sets shipped with nnfit; fit one with nnfit fit --example NAME.",
+    )
+    return parser
+
+
+def _add_model_commands(commands: Any) -> None:
+    """``predict``, ``show`` and ``export``: use a saved run folder."""
+    predict = commands.add_parser(
+        "predict",
+        help="predict with a saved run folder",
+        description="Predict with a saved model: for each row of a data file (its input "
+        "columns are matched by name to those the model was trained on), or for --x values.",
+    )
+    predict.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    predict.add_argument("data", metavar="DATA", nargs="?", help="data file (- for stdin)")
+    predict.add_argument(
+        "--x",
+        action="append",
+        metavar="VALUES",
+        dest="values",
+        help="input values of one row, comma-separated for several inputs; repeat for more rows",
+    )
+    predict.add_argument(
+        "--out", metavar="FILE", help="write a CSV here instead of stdout (- is stdout)"
+    )
+    predict.add_argument("--encoding", help="text encoding of DATA (default: detected)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    show = commands.add_parser(
+        "show",
+        help="summarise a run folder and show its picture",
+        description="Print a run's architecture, data, metrics and diagnosis, show its final "
+        "picture, or replay its history into an animation without retraining.",
+    )
+    show.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    show.add_argument("--animate", metavar="FILE", help="replay the history into .gif or .mp4")
+    show.add_argument("--fps", type=_number, help="frames per second (10)")
+    show.add_argument("--size", type=_size, help="frame size in pixels WxH (800x400)")
+    show.add_argument("--no-window", action="store_true", help="print the picture's path only")
+    show.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    export = commands.add_parser(
+        "export",
+        help="export a run's model: ONNX, standalone NumPy, or exact formula",
+        description="Export a saved model: --onnx (checked against PyTorch with onnxruntime; "
+        "extra nnfit[onnx]), --python (a NumPy-only predict function), or --formula (the "
+        "exact piecewise-linear function of a one-input ReLU network).",
+    )
+    export.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    export.add_argument("--onnx", metavar="FILE", help="write an ONNX model (.onnx)")
+    export.add_argument("--python", metavar="FILE", help="write a standalone NumPy module (.py)")
+    export.add_argument(
+        "--formula",
+        action="store_true",
+        help="print the exact piecewise-linear formula (ReLU, one input)",
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nnfit`` command line; returns the exit status (also ``python -m nnfit``).
+
+    Whatever happens, the answer is an exit status and at most one line on stderr: stdout and
+    stderr are guarded (a reader that leaves, ``| head -1``, costs no files), SIGTERM ends the
+    command like Ctrl-C (temporary files removed), and errors from the system (a full disk,
+    memory, input nested too deeply) are named in one line, never as a traceback.
+    """
+    from ..io.stdio import guarded, problem
+
+    with guarded() as (out, err), _sigterm_interrupts():
+        status = _main(argv)
+        out.flush()
+        for stream in (out, err):
+            message = problem(stream)
+            if message and stream is out:
+                print(f"{PROG}: error: {message}", file=sys.stderr)
+                status = status or 2
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from ..safetext import printable
+
+    parser = make_parser()
+    try:
+        args = parser.parse_args(
+            _join_negative_values(list(sys.argv[1:] if argv is None else argv))
+        )
+    except SystemExit as exit_:  # --help, --version and usage errors end here
+        return exit_.code if isinstance(exit_.code, int) else 2
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        os.getcwd()
+    except OSError:
+        print(
+            f"{PROG}: error: the current folder no longer exists; cd to an existing folder",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if args.command in ("predict", "show", "export"):
+            from . import commands
+
+            return commands.run_model_command(args)
+        from .fit import run_command
+
+        return run_command(args)
+    except NNFitError as error:
+        message, status = str(error), error.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except argparse.ArgumentTypeError as error:
+        message, status = str(error), 2
+    except MemoryError:
+        message, status = "out of memory; use less data, a smaller --hidden or fewer --members", 2
+    except RecursionError:
+        message, status = "the input is nested too deeply to read; nnfit did not write it", 2
+    except OSError as error:  # from the system, not from a check of ours: still one line
+        where = f"{error.filename}: " if error.filename else ""
+        message, status = f"{where}{error.strerror or error}", 2
+    print(f"{PROG}: error: {printable(message)}", file=sys.stderr)
+    return status
+
+
+class _sigterm_interrupts:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so cleanup runs (main thread only)."""
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, _interrupt)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _interrupt(number: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+__all__ = ["UsageError", "main", "make_parser"]

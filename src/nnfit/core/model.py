@@ -1,0 +1,317 @@
+"""The network: a multi-layer perceptron with its data scaler built in."""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..checks import FieldError, check_fields, shown
+from ..errors import UsageError
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "softplus": nn.Softplus,
+}
+WIDTHS = "whole numbers like 10 or 32,32"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the network; the CLI's --hidden and --activation map onto these fields."""
+
+    hidden: tuple[int, ...] = field(  # width of each hidden layer, e.g. (32, 32)
+        default=(10,), metadata={"form": WIDTHS}
+    )
+    activation: str = "relu"  # one of ACTIVATIONS
+    scale: bool = False  # standardise x and y with the training data's mean and std
+    members: int | str = field(  # networks averaged (an ensemble), or "auto" (see auto_members)
+        default=1, metadata={"form": "a whole number or auto"}
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_hidden(self.hidden)
+        check_activation(self.activation)
+        check_members(self.members)
+
+
+MAX_WIDTH = 100_000  # units in one hidden layer
+MAX_LAYERS = 100  # hidden layers
+
+
+def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
+    """Validate hidden-layer widths and return them as a tuple."""
+    if isinstance(hidden, (str, bytes, dict)) or not hasattr(hidden, "__iter__"):
+        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+    widths = tuple(hidden)
+    if not widths or any(
+        isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in widths
+    ):
+        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+    widths = tuple(int(n) for n in widths)
+    if any(n < 1 or n > MAX_WIDTH for n in widths):
+        raise FieldError("hidden", f"widths must be between 1 and {MAX_WIDTH}", hidden)
+    if len(widths) > MAX_LAYERS:
+        raise FieldError("hidden", f"must have at most {MAX_LAYERS} layers", len(widths))
+    return widths
+
+
+def check_activation(activation: str) -> str:
+    """Validate an activation name."""
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise FieldError("activation", f"must be one of {', '.join(ACTIVATIONS)}", activation)
+    return activation
+
+
+MAX_MEMBERS = 100
+AUTO_MEMBERS = 20  # members="auto" on small data: 20 networks, 20-fold cross-validated
+AUTO_WORK = 2_000  # ... fewer as rows grow, so that members x rows stays about this small
+
+
+def check_members(members: int | str) -> int | str:
+    """Validate a member count (1 to MAX_MEMBERS) or "auto"."""
+    if members == "auto":
+        return members
+    if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
+        raise FieldError(
+            "members", f"must be a whole number from 1 to {MAX_MEMBERS} or auto", members
+        )
+    return members
+
+
+# Training holds each parameter about six times: the weights, their gradients, the optimiser's
+# state (Adam's two moments), early stopping's best copy and the divergence keeper's copy.
+TRAIN_COPIES = 6
+SAVED_ACTIVATIONS = 3  # per layer and row, autograd keeps the input, pre-activation and output
+BYTES = 4  # float32
+
+
+def n_parameters(n_in: int, hidden: Sequence[int], n_out: int, members: int = 1) -> int:
+    """Weights and biases of the network (all members)."""
+    widths = (n_in, *hidden, n_out)
+    return members * sum((a + 1) * b for a, b in itertools.pairwise(widths))
+
+
+def check_size(
+    n_in: int, hidden: Sequence[int], n_out: int, *, members: int = 1, rows: int = 0
+) -> None:
+    """Refuse, before anything is allocated, a network too big to train in the memory left.
+
+    The estimate: parameters x 4 bytes x TRAIN_COPIES, plus the activations of ``rows`` rows
+    passed at once (rows x members x widest layer x layers x 4 bytes x SAVED_ACTIVATIONS).
+    """
+    from ..memory import check_memory
+
+    for name, value in (("n_in", n_in), ("n_out", n_out)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise UsageError(f"{name} must be a whole number of at least 1, got {shown(value)}")
+    widths = check_hidden(hidden)
+    params = n_parameters(n_in, widths, n_out, members)
+    widest = max(n_in, *widths, n_out)
+    need = params * BYTES * TRAIN_COPIES
+    need += rows * members * widest * (len(widths) + 1) * BYTES * SAVED_ACTIVATIONS
+    what = f"--hidden {','.join(map(str, widths))}"
+    if members > 1:
+        what += f" with --members {members}"
+    what += f" ({params:,} parameters for {n_in} input(s) and {n_out} output(s)"
+    what += f", {rows:,} rows at once)" if rows else ")"
+    check_memory(need, what, "use narrower --hidden or fewer --members")
+
+
+def auto_members(members: int | str, n: int) -> int:
+    """The member count for n rows: ``members`` itself, or for "auto" 20 up to 100 rows, then
+    ``2000 // n`` (10 at 200 rows, 5 at 400: a step then costs about what one network's does on
+    a few hundred rows), and a single network above 1,000 rows, where averaging gains little."""
+    if members != "auto":
+        return int(members)
+    return max(1, min(AUTO_MEMBERS, AUTO_WORK // max(n, 1)))
+
+
+class Members(nn.Module):
+    """``members`` independent Linear layers applied as one batched matrix product.
+
+    Each member's weight (out, in) and bias (out,) start as ``nn.Linear``'s would. Input
+    (n, in) is shared by all members; (members, n, in) gives each its own; out (members, n, out).
+    """
+
+    def __init__(self, members: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.members, self.in_features, self.out_features = members, in_features, out_features
+        bound = 1 / in_features**0.5  # nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in))
+        self.weight = nn.Parameter(torch.empty(members, out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(members, out_features))
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        return (
+            f"members={self.members}, in_features={self.in_features}, "
+            f"out_features={self.out_features}"
+        )
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if h.dim() == 2:
+            h = h.expand(self.members, *h.shape)
+        return torch.baddbmm(self.bias.unsqueeze(1), h, self.weight.transpose(1, 2))
+
+
+class MLP(nn.Module):
+    """Linear → activation → ... → Linear, as in the lesson's ``Net``.
+
+    The scaler (``x_mean``, ``x_scale``, ``y_mean``, ``y_scale`` buffers) is part of the model, so
+    ``model(x)`` takes and returns the user's units while ``layers`` works on standardised values.
+    It is the identity until ``set_scaler`` is called.
+
+    Args:
+        n_in: number of input columns.
+        hidden: width of the hidden layer, or widths of several, e.g. ``(32, 32)``.
+        n_out: number of output columns.
+        activation: name of the activation between linear layers (see ``ACTIVATIONS``).
+        seed: if given, initialise the weights from this seed without touching torch's global RNG.
+        members: train this many networks of the same shape at once, as one batched
+            computation (``Members`` layers); ``model(x)`` is their average. Their output
+            layer starts at zero, so each member starts as the constant fit (the mean) and
+            grows more curved as it trains: early stopping then picks among fits from simple
+            to complex (measured: more robust on small noisy data than torch's default start).
+
+    Example:
+        >>> model = MLP(1, 10, 1, seed=0)
+        >>> model(torch.zeros(5, 1)).shape
+        torch.Size([5, 1])
+    """
+
+    def __init__(
+        self,
+        n_in: int = 1,
+        hidden: int | Sequence[int] = 10,
+        n_out: int = 1,
+        *,
+        activation: str = "relu",
+        seed: int | None = None,
+        members: int = 1,
+    ) -> None:
+        super().__init__()
+        widths = check_hidden((hidden,) if isinstance(hidden, int) else hidden)
+        self.activation = check_activation(activation)
+        if check_members(members) == "auto":
+            raise UsageError("MLP needs a member count; resolve 'auto' with auto_members first")
+        check_size(n_in, widths, n_out, members=members)  # before any weight is allocated
+        self.n_in, self.n_out, self.hidden, self.members = n_in, n_out, widths, int(members)
+
+        def linear(n_from: int, n_to: int) -> nn.Module:
+            return nn.Linear(n_from, n_to) if members == 1 else Members(members, n_from, n_to)
+
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            layers: list[nn.Module] = []
+            for n_from, n_to in zip((n_in, *widths), widths):
+                layers += [linear(n_from, n_to), ACTIVATIONS[activation]()]
+            layers.append(linear(widths[-1], n_out))
+            self.layers = nn.Sequential(*layers)
+        if members > 1:  # every member starts as the constant mean (see the docstring)
+            nn.init.zeros_(layers[-1].weight)
+            nn.init.zeros_(layers[-1].bias)
+        for name, size in (("x_mean", n_in), ("y_mean", n_out)):
+            self.register_buffer(name, torch.zeros(size))
+        for name, size in (("x_scale", n_in), ("y_scale", n_out)):
+            self.register_buffer(name, torch.ones(size))
+
+    @property
+    def config(self) -> ModelConfig:
+        """The ModelConfig this network was built from."""
+        return ModelConfig(hidden=self.hidden, activation=self.activation, members=self.members)
+
+    def set_scaler(self, x: Any, y: Any) -> None:
+        """Standardise with the mean and std of training data x (n, n_in) and y (n, n_out).
+
+        Arrays or tensors; the statistics are taken in float64, so large offsets stay exact.
+        """
+        for name, data in (("x", x), ("y", y)):
+            values = torch.as_tensor(np.asarray(data, dtype=np.float64))
+            mean, std = values.mean(dim=0), values.std(dim=0)
+            std = torch.where(std > 0, std, torch.ones_like(std))  # a constant column stays as is
+            getattr(self, f"{name}_mean").copy_(mean)
+            getattr(self, f"{name}_scale").copy_(std)
+
+    def scale_x(self, x: torch.Tensor) -> torch.Tensor:
+        """User units → standardised inputs."""
+        return (x - self.x_mean) / self.x_scale
+
+    def scale_y(self, y: torch.Tensor) -> torch.Tensor:
+        """User units → standardised targets."""
+        return (y - self.y_mean) / self.y_scale
+
+    def unscale_y(self, y: torch.Tensor) -> torch.Tensor:
+        """Standardised outputs → user units."""
+        return y * self.y_scale + self.y_mean
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predict in user units: x (n, n_in) → y_pred (n, n_out) (the members' average)."""
+        return self.unscale_y(self.predict_scaled(self.scale_x(x)))
+
+    def predict_scaled(self, x_scaled: torch.Tensor) -> torch.Tensor:
+        """Standardised x (n, n_in) → standardised prediction (n, n_out), averaged over members.
+
+        Members are run one after another with ``F.linear``, as a single network is, so each
+        row's prediction does not depend on how many rows are predicted with it (a batched
+        product's rounding does; training, where that does not matter, uses it).
+        """
+        if self.members == 1:
+            return self.layers(x_scaled)
+        total = torch.zeros((), dtype=torch.float64, device=x_scaled.device)
+        for k in range(self.members):  # in float64: rounding never reaches the float32 result
+            h = x_scaled.double()
+            for layer in self.layers:
+                if isinstance(layer, Members):
+                    h = nn.functional.linear(h, layer.weight[k].double(), layer.bias[k].double())
+                else:
+                    h = layer(h)
+            total = total + h
+        return (total / self.members).to(x_scaled.dtype)
+
+    def member_layers(self, k: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Member k's linear layers as (weight (n_to, n_from), bias (n_to,)), input side first."""
+        return [
+            (layer.weight, layer.bias) if self.members == 1 else (layer.weight[k], layer.bias[k])
+            for layer in self.layers
+            if isinstance(layer, (nn.Linear, Members))
+        ]
+
+    def member(self, k: int) -> MLP:
+        """Member k as a network of its own: same weights and scaler, ``members=1``."""
+        single = MLP(self.n_in, self.hidden, self.n_out, activation=self.activation)
+        linears = [layer for layer in single.layers if isinstance(layer, nn.Linear)]
+        with torch.no_grad():
+            for linear, (weight, bias) in zip(linears, self.member_layers(k), strict=True):
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
+            for name in ("x_mean", "x_scale", "y_mean", "y_scale"):
+                getattr(single, name).copy_(getattr(self, name))
+        return single
+
+    def hidden_outputs(self, x_scaled: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Run the layers on standardised x; return the output and each activation's output.
+
+        One member: (n, n_out) and (n, width) each; several: (members, n, n_out) and
+        (members, n, width), every member's own.
+        """
+        hiddens = []
+        for layer in self.layers:
+            x_scaled = layer(x_scaled)
+            if not isinstance(layer, (nn.Linear, Members)):
+                hiddens.append(x_scaled)  # (n, width) after the activation
+        return x_scaled, hiddens

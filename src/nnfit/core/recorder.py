@@ -1,0 +1,259 @@
+"""Turning tensors into the pictures' inputs: data checks, the plotting grid, snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..core.history import Snapshot
+from ..core.model import MLP
+from ..core.optim import row_losses
+from ..errors import DataError
+
+
+def as_matrix(values: Any, name: str) -> torch.Tensor:
+    """Lists, arrays, tensors or DataFrames → float32 tensor (n, k); 1-D becomes (n, 1)."""
+    if isinstance(values, torch.Tensor):
+        tensor = values.detach().to("cpu", torch.float32)
+    else:
+        if hasattr(values, "to_numpy"):  # pandas / polars, without importing either
+            values = values.to_numpy()
+        try:  # float32 arrays pass straight through: no float64 copy of a big data set
+            dtype = np.float32 if getattr(values, "dtype", None) == np.float32 else np.float64
+            array = np.ascontiguousarray(values, dtype=dtype)
+        except (TypeError, ValueError):
+            raise DataError(f"{name} must be numbers, got {type(values).__name__}") from None
+        tensor = torch.from_numpy(array).float()
+    if tensor.ndim == 1:
+        tensor = tensor.unsqueeze(1)
+    if tensor.ndim != 2 or tensor.shape[0] == 0:
+        raise DataError(
+            f"{name} must be 1-D or 2-D with at least one row, got shape {tuple(tensor.shape)}"
+        )
+    if not torch.isfinite(tensor).all():
+        raise DataError(f"{name} has non-finite values (nan or inf); remove or fill them first")
+    return tensor
+
+
+def make_grid(x: torch.Tensor, *, n_1d: int = 200, n_2d: int = 60) -> torch.Tensor:
+    """Where the fit is drawn: a line over x's range (1 input), a mesh (2 inputs), else x itself.
+
+    One input that is already a fine, even, sorted grid (the lesson's ``linspace``) is used
+    as it is: then the training step's own predictions are the picture, at no extra cost.
+    """
+    lo, hi = x.min(dim=0).values, x.max(dim=0).values
+    if x.shape[1] == 1:
+        if _is_even_grid(x[:, 0]):
+            return x
+        return torch.linspace(float(lo[0]), float(hi[0]), n_1d).unsqueeze(1)  # (n_1d, 1)
+    if x.shape[1] == 2:
+        a = torch.linspace(float(lo[0]), float(hi[0]), n_2d)
+        b = torch.linspace(float(lo[1]), float(hi[1]), n_2d)
+        mesh_a, mesh_b = torch.meshgrid(a, b, indexing="xy")
+        return torch.stack([mesh_a.reshape(-1), mesh_b.reshape(-1)], dim=1)  # (n_2d**2, 2)
+    return x
+
+
+def _is_even_grid(x: torch.Tensor) -> bool:
+    """50 to 2000 increasing values with steps equal to within 1%."""
+    if not 50 <= len(x) <= 2000:
+        return False
+    steps = torch.diff(x.double())
+    return bool(steps.min() > 0 and steps.max() <= 1.01 * steps.min())
+
+
+def sample(n: int, k: int, seed: int) -> torch.Tensor | None:
+    """Indices of a seeded random sample of k out of n (sorted), or None when all n fit."""
+    if n <= k:
+        return None
+    rows = np.random.default_rng(seed).choice(n, size=k, replace=False, shuffle=False)
+    return torch.from_numpy(np.sort(rows))  # O(k) memory even for 10 million rows
+
+
+def sample_rows(values: torch.Tensor, k: int, seed: int) -> torch.Tensor:
+    """At most k rows of values, a seeded random sample when there are more."""
+    rows = sample(values.shape[0], k, seed)
+    return values if rows is None else values[rows]
+
+
+def column_names(given: Sequence[str] | None, n: int, prefix: str) -> tuple[str, ...]:
+    """Column names: the given ones, else x (one column) or x1, x2, ..."""
+    if given is not None:
+        if len(given) != n:
+            raise DataError(f"{len(given)} {prefix} name(s) given for {n} {prefix} column(s)")
+        return tuple(str(name) for name in given)
+    return (prefix,) if n == 1 else tuple(f"{prefix}{i + 1}" for i in range(n))
+
+
+MAX_FRAMES = 1_000  # snapshots a History keeps, the final one included; longer runs are thinned
+GRID_FRAMES = MAX_FRAMES - 2  # evenly spaced ones; plus the final and early stopping's pick
+
+
+def frame_stride(step: int, every: int) -> int:
+    """Steps between the evenly spaced snapshots a History keeps once ``step`` is recorded:
+    ``every`` times the smallest power of two that leaves at most GRID_FRAMES of them."""
+    last = max(step, 0) // every  # snapshots recorded at steps 0, every, ..., last * every
+    k = 1
+    while last // k + 1 > GRID_FRAMES:
+        k *= 2
+    return every * k
+
+
+def keep_frame(snapshots: list[Snapshot], snapshot: Snapshot, every: int) -> list[Snapshot]:
+    """``snapshots`` with ``snapshot`` added if the History keeps it: at most MAX_FRAMES.
+
+    Kept: the final snapshot and the steps that are multiples of ``frame_stride`` (step 0 among
+    them, so evenly spaced). Each time GRID_FRAMES is reached the stride doubles and every
+    other kept snapshot goes. What is kept depends only on the list and the step, so a resumed
+    run thins exactly as an uninterrupted one. Appending changes the list in place; thinning
+    returns a new list instead, so a reader in another thread (a live window) never sees a
+    list shrink under it. Subscribers still see every snapshot; only the History is thinned.
+    """
+    if snapshot.final:
+        snapshots.append(snapshot)
+        return snapshots
+    stride = frame_stride(snapshot.step, every)
+    if stride != frame_stride(snapshot.step - every, every):  # the cap is reached
+        snapshots = [s for s in snapshots if s.step % stride == 0]
+    if snapshot.step % stride == 0:
+        snapshots.append(snapshot)
+    return snapshots
+
+
+def keep_best(snapshots: list[Snapshot], best_step: int | None) -> list[Snapshot]:
+    """``snapshots`` (the final one last) with one at ``best_step``, the step early stopping
+    went back to. If thinning dropped it, the final snapshot, recorded on those same restored
+    weights, stands in for it, in its place by step."""
+    if best_step is None or any(s.step == best_step for s in snapshots[:-1]):
+        return snapshots
+    earlier = [s for s in snapshots[:-1] if s.step < best_step]
+    later = snapshots[len(earlier) : -1]
+    return [*earlier, replace(snapshots[-1], final=False), *later, snapshots[-1]]
+
+
+class Recorder:
+    """Turns the model's current weights into a Snapshot (no gradients, no side effects).
+
+    All tensors are standardised and on the model's device: x, y are (a sample of) the
+    training rows, x_grid is where the fit is drawn, x_val/y_val the validation rows.
+    An ensemble (``model.members > 1``) also has ``weights`` (members, n), 1 where a member
+    trains on a row of x, and may have ``held`` (members, n), 1 where a member holds the row
+    out: its loss is the members' mean training loss, its validation loss the loss over every
+    held-out row, each predicted by the member that did not train on it (cross-validation).
+    ``each_loss`` (the loss without reduction) also gives each snapshot its validation loss's
+    standard error, which the "1se" stopping rule reads.
+    """
+
+    def __init__(
+        self,
+        model: MLP,
+        loss_fn: torch.nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        x_grid: torch.Tensor,
+        x_val: torch.Tensor | None = None,
+        y_val: torch.Tensor | None = None,
+        *,
+        grid_is_x: bool = False,
+        each_loss: torch.nn.Module | None = None,
+        weights: torch.Tensor | None = None,
+        held: torch.Tensor | None = None,
+    ) -> None:
+        self.model, self.loss_fn = model, loss_fn
+        self.each_loss, self.weights, self.held = each_loss, weights, held
+        self.grid_is_x = grid_is_x  # the grid is x itself: predictions on x are the picture
+        self.x, self.y, self.x_grid = x, y, x_grid
+        self.x_val, self.y_val = x_val, y_val
+        # with an identity scaler the grid's predictions need no unscaling (saves two ops)
+        self.identity = bool((model.y_scale == 1).all() and (model.y_mean == 0).all())
+
+    def __call__(
+        self,
+        step: int,
+        *,
+        final: bool = False,
+        loss: float | None = None,
+        hiddens: Sequence[torch.Tensor] | None = None,
+        y_pred: torch.Tensor | None = None,
+    ) -> Snapshot:
+        """The snapshot of the current weights.
+
+        ``loss``, ``hiddens`` and ``y_pred`` may come from the training step's own forward pass
+        when it ran on exactly this recorder's x and y (full batch): then no second pass is
+        needed, and none at all for the grid when the grid is x.
+        This runs every few steps, so it avoids every op it can.
+        """
+        model = self.model
+        with torch.no_grad():
+            if loss is None or hiddens is None or y_pred is None:
+                y_pred, hiddens = model.hidden_outputs(self.x)
+                loss = None
+            y_pred = y_pred.detach()
+            dead = tuple(_dead_units(h) for h in hiddens)
+            val_loss = val_se = None
+            if self.weights is not None and self.each_loss is not None:  # an ensemble
+                each = row_losses(self.each_loss(y_pred, self.y.expand_as(y_pred)))  # (members, n)
+                if loss is None:
+                    loss = float((each * self.weights).sum(1).div(self.weights.sum(1)).mean())
+                if self.held is not None:
+                    val_loss = float((each * self.held).sum() / self.held.sum())
+                    # rows held out by several members: one mean loss per row, so the
+                    # standard error counts rows, not (member, row) pairs
+                    val_se = standard_error(held_out_mean(each, self.held)[0])
+            elif loss is None:
+                loss = self.loss_fn(y_pred, self.y).item()
+            if self.x_val is not None:
+                y_val_pred = model.predict_scaled(self.x_val)
+                val_loss = self.loss_fn(y_val_pred, self.y_val).item()
+                if self.each_loss is not None:
+                    val_se = standard_error(row_losses(self.each_loss(y_val_pred, self.y_val)))
+            if self.grid_is_x:
+                y_grid = y_pred if model.members == 1 else y_pred.mean(dim=0)
+            else:
+                y_grid = model.predict_scaled(self.x_grid)  # (n_grid, n_out), standardised
+            if not self.identity:
+                y_grid = model.unscale_y(y_grid)
+        return Snapshot(
+            step=step,
+            loss=loss,
+            y_pred=y_grid.cpu().numpy(),
+            dead=dead,
+            val_loss=val_loss,
+            val_se=val_se,
+            final=final,
+        )
+
+
+def held_out_mean(values: torch.Tensor, held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's mean over the ensemble members that held it out (cross-validation).
+
+    values (members, n, ...) and held (members, n), 1 where a member held the row out →
+    the means (rows held out, ...) and the (n,) boolean mask of those rows.
+    """
+    holders = held.sum(0)
+    rows = holders > 0
+    extra = (1,) * (values.ndim - 2)  # values' trailing dimensions, e.g. outputs
+    weighted = (values * held.reshape(held.shape + extra)).sum(0)
+    return weighted[rows] / holders[rows].reshape((-1, *extra)), rows
+
+
+def standard_error(losses: torch.Tensor) -> float:
+    """The standard error of the mean of ``losses`` (one per held-out row): std / sqrt(rows)."""
+    n = losses.numel()
+    return float(losses.double().std() / n**0.5) if n > 1 else 0.0
+
+
+def _dead_units(h: torch.Tensor) -> int:
+    """Units whose output is the same on every point: they cannot bend the fit.
+
+    h is (n, width), or (members, n, width) for an ensemble (every member's units counted).
+    """
+    h = h.detach()
+    if h.device.type == "cpu":  # numpy is several times quicker than torch on tiny arrays
+        values = h.numpy()
+        return int((values == values[..., :1, :]).all(axis=-2).sum())
+    return int((h == h[..., :1, :]).all(dim=-2).sum())

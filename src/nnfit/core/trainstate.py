@@ -1,0 +1,240 @@
+"""Everything training carries from one step to the next, so a run can stop and resume exactly.
+
+``TrainState`` holds the weights, the optimiser's and schedule's state, the minibatch order and
+random state, early stopping's best weights and the snapshots so far. ``flatten`` turns it into
+tensors (for safetensors) plus plain JSON, never pickles; ``unflatten`` reverses it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..core.history import Snapshot
+from ..core.model import MLP
+
+AUTO_BATCH = 8_192  # with batch_size None, larger data sets train on minibatches of AUTO_SIZE
+AUTO_SIZE = 1_024
+
+
+class Batches:
+    """Endless (x, y, weights) batches: the whole set, or shuffled slices of it epoch after epoch.
+
+    ``weights`` (members, n), an ensemble's row weights, is sliced with the rows (else None).
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int | None,
+        seed: int,
+        *,
+        weights: torch.Tensor | None = None,
+    ) -> None:
+        n = x.shape[0]
+        if batch_size is None and n > AUTO_BATCH:
+            batch_size = AUTO_SIZE
+        self.x, self.y, self.weights = x, y, weights
+        self.size = None if batch_size is None or batch_size >= n else batch_size
+        self.full = self.size is None  # every batch is the whole set
+        self.generator = torch.Generator().manual_seed(seed)
+        self.order: torch.Tensor | None = None  # this epoch's shuffled row order
+        self.position = 0  # next slice start within order
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next batch: (batch, n_in), (batch, n_out) and weights (members, batch) or None."""
+        if self.size is None:
+            return self.x, self.y, self.weights
+        n = self.x.shape[0]
+        if self.order is None or self.position + self.size > n:
+            self.order = torch.randperm(n, generator=self.generator).to(self.x.device)
+            self.position = 0
+        index = self.order[self.position : self.position + self.size]
+        self.position += self.size
+        weights = None if self.weights is None else self.weights[:, index]
+        return self.x[index], self.y[index], weights
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.get_state(),
+            "order": self.order,
+            "position": self.position,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        order = state["order"]
+        self.order = None if order is None else order.to(self.x.device)
+        self.position = int(state["position"])
+
+
+class Keeper:
+    """A copy of the parameters, to fall back on when the loss stops being finite."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.params = [p.detach() for p in model.parameters()]  # views of the live weights
+        self.copy = [p.clone() for p in self.params]
+        self.step: int | None = None
+
+    def keep(self, step: int) -> None:
+        """Copy the current weights (one fused copy: this runs every step)."""
+        torch._foreach_copy_(self.copy, self.params)
+        self.step = step
+
+    def restore(self) -> None:
+        torch._foreach_copy_(self.params, self.copy)
+
+    def state(self) -> dict[str, Any]:
+        return {"copy": list(self.copy), "step": self.step}
+
+    def load(self, state: dict[str, Any]) -> None:
+        torch._foreach_copy_(
+            self.copy, [t.to(c.device) for t, c in zip(state["copy"], self.copy, strict=True)]
+        )
+        self.step = state["step"]
+
+
+RESTORE_RULES = ("lowest", "1se")
+
+
+class Best:
+    """Early stopping: remember the weights to restore when training ends.
+
+    ``rule`` "lowest" keeps the weights with the lowest validation loss. "1se" keeps the
+    earliest weights whose validation loss is within one standard error of the lowest (the
+    one-standard-error rule of CART and glmnet): on noisy data the lowest loss is partly luck,
+    and an earlier, smoother fit that is statistically as good can predict new data better
+    (measured: better on the noisiest benchmark set, worse on most others; bench/README.md).
+    For it, every new lowest loss is kept with its weights, and those more than one standard
+    error above the current lowest are forgotten. ``patience`` counts from the lowest loss.
+    """
+
+    def __init__(self, model: MLP, patience: int, rule: str = "lowest") -> None:
+        self.model, self.patience, self.rule = model, patience, rule
+        self.loss, self.step = math.inf, None
+        self.weights: dict[str, torch.Tensor] | None = None
+        self.earlier: list[dict[str, Any]] = []  # "1se": earlier lowest losses within reach
+
+    def should_stop(self, snapshot: Snapshot) -> bool:
+        """Record an improvement; True once ``patience`` steps passed without one."""
+        if snapshot.val_loss is not None and snapshot.val_loss < self.loss:
+            if self.rule == "1se" and self.weights is not None:
+                self.earlier.append({"step": self.step, "loss": self.loss, "weights": self.weights})
+            self.loss, self.step = snapshot.val_loss, snapshot.step
+            self.weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            within = self.loss + (snapshot.val_se or 0.0)
+            self.earlier = [e for e in self.earlier if e["loss"] <= within]
+        return self.step is not None and snapshot.step - self.step >= self.patience
+
+    def restore(self) -> int | None:
+        """Load the kept weights into the model; returns their step (None: nothing kept)."""
+        chosen = self.earlier[0] if self.earlier else {"step": self.step, "weights": self.weights}
+        if chosen["weights"] is not None:
+            self.model.load_state_dict(chosen["weights"])
+        return chosen["step"]
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "loss": None if math.isinf(self.loss) else self.loss,
+            "step": self.step,
+            "weights": self.weights,
+            "earlier": self.earlier,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.loss = math.inf if state["loss"] is None else float(state["loss"])
+        self.step, self.weights = state["step"], state["weights"]
+        self.earlier = list(state.get("earlier", []))
+
+
+@dataclass
+class TrainState:
+    """A run paused between two steps: resuming from it gives the uninterrupted result."""
+
+    step: int  # the next step to run
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    schedule: dict[str, Any] | None
+    batches: dict[str, Any]
+    keeper: dict[str, Any]
+    best: dict[str, Any] | None
+    snapshots: list[Snapshot] = field(default_factory=list)  # recorded so far, none final
+
+
+def flatten(tree: Any, prefix: str = "") -> tuple[Any, dict[str, torch.Tensor]]:
+    """Split nested dicts/lists into JSON (tensors replaced by {"tensor": key}) and tensors."""
+    tensors: dict[str, torch.Tensor] = {}
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, torch.Tensor):
+            tensors[path] = node.detach().cpu().contiguous()
+            return {"tensor": path}
+        if isinstance(node, dict):
+            return {"dict": [[_key(k), walk(v, f"{path}.{k}")] for k, v in node.items()]}
+        if isinstance(node, (list, tuple)):
+            return {"list": [walk(v, f"{path}.{i}") for i, v in enumerate(node)]}
+        if node is None or isinstance(node, (bool, int, str)):
+            return node
+        if isinstance(node, float):
+            return {"float": repr(node)}  # exact, and inf/nan survive JSON
+        raise TypeError(f"cannot store {type(node).__name__} in a checkpoint")
+
+    return walk(tree, prefix), tensors
+
+
+MAX_DEPTH = 64  # nesting a checkpoint may have (a real one has about 6 levels)
+
+
+def unflatten(data: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of ``flatten``; ValueError on anything ``flatten`` does not write (unknown
+    entries, tensors not in ``tensors``, text that is not a number, nesting past MAX_DEPTH)."""
+
+    def build(node: Any, depth: int) -> Any:
+        if node is None or isinstance(node, (bool, int, str)):
+            return node
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+        if not isinstance(node, dict) or len(node) != 1:
+            raise ValueError(f"unexpected entry {_describe(node)}")
+        ((kind, value),) = node.items()
+        if kind == "tensor":
+            if not isinstance(value, str) or value not in tensors:
+                raise ValueError(f"tensor {_describe(value)} is not in the tensors file")
+            return tensors[value]
+        if kind == "float" and isinstance(value, str):
+            return float(value)  # ValueError for text that is not a number
+        if kind == "list" and isinstance(value, list):
+            return [build(item, depth + 1) for item in value]
+        if kind == "dict" and isinstance(value, list):
+            if not all(isinstance(pair, list) and len(pair) == 2 for pair in value):
+                raise ValueError("a table's entries must be [key, value] pairs")
+            return {_unkey(key): build(item, depth + 1) for key, item in value}
+        raise ValueError(f"unexpected entry {_describe(node)}")
+
+    return build(data, 0)
+
+
+def _describe(value: Any) -> str:
+    from ..io.safe_read import quote
+
+    return quote(value)
+
+
+def _key(key: Any) -> list[Any]:
+    """Dict keys keep their type (optimizer state is keyed by int)."""
+    return ["int", key] if isinstance(key, int) else ["str", str(key)]
+
+
+def _unkey(key: Any) -> Any:
+    """Inverse of ``_key``: ["int", 3] or ["str", "lr"]."""
+    if isinstance(key, list) and len(key) == 2:
+        kind, value = key
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "str" and isinstance(value, str):
+            return value
+    raise ValueError(f'a table key must be ["int", n] or ["str", text], got {_describe(key)}')

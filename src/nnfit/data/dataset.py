@@ -1,0 +1,120 @@
+"""The data a run fits: synthetic (a function plus noise) or real (a file or shipped example)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.synthetic import DataConfig
+from ..errors import DataError
+from ..safetext import printable
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Arrays to fit, with their names and where they came from."""
+
+    x: np.ndarray  # (n, n_in) float
+    y: np.ndarray  # (n, n_out) float
+    x_names: tuple[str, ...]
+    y_names: tuple[str, ...]
+    source: str  # file name, "example NAME" or the formula
+    noise_floor: float | None = None  # known noise variance (synthetic data only)
+    n_dropped: int = 0  # rows dropped for missing values
+
+
+def load_dataset(
+    config: DataConfig, *, seed: int = 0, progress: Callable[[int, int], None] | None = None
+) -> Dataset:
+    """Make or read the data ``config`` describes, checked for something to fit.
+
+    Args:
+        config: a function with noise, or a file / example with column choices.
+        seed: seeds synthetic noise.
+        progress: called as ``progress(bytes_read, total_bytes)`` while reading big files.
+    """
+    if config.synthetic:
+        from ..data.formula import resolve_function
+        from ..data.synthetic import make_data
+
+        x, y = make_data(config, seed=seed)
+        formula = resolve_function(config.function)
+        names = ("x",) if formula.n_inputs == 1 else formula.variables
+        dataset = Dataset(
+            x.numpy(),
+            y.numpy(),
+            tuple(names),
+            ("y",),
+            f"y = {formula.text}",
+            noise_floor=config.noise_floor,
+        )
+    else:
+        from ..io.table import read_table, select_columns
+
+        if config.example is not None:
+            from ..data.datasets import EXAMPLES, example_path
+
+            path = str(example_path(config.example))
+            example = EXAMPLES[config.example]
+            x_choice, y_choice = config.x or example.x, config.y or example.y
+        else:
+            path, x_choice, y_choice = str(config.file), config.x, config.y
+        table = read_table(
+            path, encoding=config.encoding, drop_missing=config.drop_missing, progress=progress
+        )
+        x, y, x_names, y_names = select_columns(table, x_choice, y_choice)
+        source = f"example {config.example}" if config.example else table.source
+        dataset = Dataset(x, y, x_names, y_names, source, n_dropped=table.n_dropped)
+    check_fittable(dataset)
+    return dataset
+
+
+def check_fittable(dataset: Dataset) -> None:
+    """Refuse data with nothing to learn: too few rows or an input that never changes."""
+    source = printable(dataset.source)
+    if len(dataset.x) < 2:
+        raise DataError(f"{source}: needs at least 2 rows to fit, got {len(dataset.x)}")
+    constant = np.flatnonzero(dataset.x.max(axis=0) == dataset.x.min(axis=0))
+    if constant.size:
+        name = printable(dataset.x_names[constant[0]])
+        raise DataError(
+            f"{source}: input column '{name}' has the same value in every "
+            "row, so there is nothing to fit; choose another --x"
+        )
+
+
+def split(n: int, val: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/validation row indices; no validation rows when too few rows remain."""
+    n_val = round(val * n)
+    if n_val < 1 or n - n_val < 2:
+        return np.arange(n), np.arange(0)
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def holdout(n: int, members: int, val: float, seed: int) -> np.ndarray:
+    """Which rows each member of an ensemble holds out: a (members, n) boolean mask.
+
+    Each member holds out ``val`` of the rows, one block of a seeded permutation; a
+    permutation gives ``floor(1 / val)`` disjoint blocks (val 0.2: 5-fold cross-validation),
+    then the next member starts a fresh permutation. So 20 members at val 0.2 are 5-fold
+    cross-validation repeated 4 times: every row is held out by several members and every
+    member trains on a different 80%. One member holds out the same rows as ``split``. All
+    False (train on everything, no early stopping) when val is 0 or too few rows would be left
+    to train on.
+    """
+    mask = np.zeros((members, n), dtype=bool)
+    blocks = max(1, int(1 / val + 1e-9)) if val > 0 else 1  # disjoint blocks per permutation
+    edges = np.round(np.arange(blocks + 1) * val * n).astype(int)
+    largest = int(np.diff(edges).max())
+    if largest < 1 or n - largest < 2:
+        return mask
+    rng = np.random.default_rng(seed)
+    for member in range(members):
+        block = member % blocks
+        if block == 0:
+            order = rng.permutation(n)
+        mask[member, order[edges[block] : edges[block + 1]]] = True
+    return mask

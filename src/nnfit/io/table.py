@@ -1,0 +1,657 @@
+"""Read a user's measurement file into a float table, and pick its x and y columns.
+
+Text tables (csv, tsv, txt, dat, no extension, "-" for stdin) are parsed by ``nnfit.csvsniff``;
+NumPy files (npy, npz) and Parquet are read here. Every problem raises ``DataError`` (the file)
+or ``UsageError`` (the column choice) with a one-line message naming file, line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import itertools
+import math
+import os
+import stat
+import sys
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, TypeVar, cast
+
+import numpy as np
+
+from ..errors import DataError, UsageError
+from ..io import csvsniff
+from ..memory import check_memory, format_bytes
+from ..safetext import printable
+
+__all__ = ["Table", "read_table", "select_columns"]
+
+SUPPORTED = "csv, tsv, txt, dat, npy, npz and parquet"
+MAX_ARRAYS = 10_000  # arrays in one .npz
+NPY_HEAD = 65_536  # bytes read for an .npy header: numpy writes at most ~10 kB
+_T = TypeVar("_T")
+STDIN_CLOSED = "standard input is closed; pipe CSV into `nnfit fit -` or give a file name"
+NUMPY_SUFFIXES = frozenset({".npy", ".npz"})
+PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+UNSUPPORTED = {  # suffix -> what to do instead
+    **dict.fromkeys((".xlsx", ".xlsm", ".xls", ".ods", ".numbers"), "save it as CSV"),
+    **dict.fromkeys((".gz", ".bz2", ".xz", ".zst", ".zip", ".7z", ".rar", ".tar"), "unpack it"),
+    **dict.fromkeys(
+        (".json", ".jsonl", ".ndjson", ".xml", ".html", ".h5", ".hdf5", ".feather", ".arrow"),
+        "convert it to CSV or Parquet",
+    ),
+    **dict.fromkeys(
+        (".pkl", ".pickle", ".mat", ".sav", ".dta", ".db", ".sqlite", ".pt", ".pth", ".pdf"),
+        "convert it to CSV or Parquet",
+    ),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """Numeric columns read from one file.
+
+    Args:
+        columns: Column names; "col1", "col2", ... when the file has no header.
+        values: (n_rows, n_columns) float64; float32 past 1e6 rows when every value fits.
+        source: The file name as given, or "<stdin>".
+        n_dropped: Rows skipped because of missing values (``drop_missing=True``).
+    """
+
+    columns: tuple[str, ...]
+    values: np.ndarray
+    source: str
+    n_dropped: int = 0
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    drop_missing: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Table:
+    """Read a csv/tsv/txt/dat, npy/npz or parquet file into a Table of finite floats.
+
+    Args:
+        path: The file; "-" reads delimited text from standard input.
+        encoding: Text encoding; default UTF-8 (with or without BOM, or UTF-16 with a BOM).
+        drop_missing: Skip rows with missing values (empty, NA, NaN, null, ?) instead of failing.
+        progress: Called as ``progress(bytes_read, total_bytes)`` while a text file loads.
+
+    Returns:
+        The Table; it has at least 2 rows and only finite values.
+
+    Raises:
+        DataError: The file is missing, unreadable, malformed, non-numeric or too short.
+        UsageError: The encoding is unknown.
+
+    Example:
+        >>> table = read_table("oven.csv", drop_missing=True)  # doctest: +SKIP
+        >>> x, y, x_names, y_names = select_columns(table, x="time")  # doctest: +SKIP
+    """
+    if isinstance(path, str) and path == "-":
+        return _read_stdin(encoding, drop_missing, progress)
+    source = os.fsdecode(path)
+    shown = printable(source)  # the name as messages quote it: no terminal escapes
+    suffix = Path(source).suffix.lower()
+    if suffix in UNSUPPORTED:
+        raise DataError(
+            f"cannot read '{printable(suffix)}' files like {shown}; nnfit reads {SUPPORTED} "
+            f"files; {UNSUPPORTED[suffix]}"
+        )
+    try:
+        with _open(source) as stream:
+            info = os.fstat(stream.fileno())
+            total_bytes = info.st_size
+            if suffix in NUMPY_SUFFIXES | PARQUET_SUFFIXES and not stat.S_ISREG(info.st_mode):
+                raise DataError(f"{shown} is not a regular file; save the {suffix} data to a file")
+            if suffix in NUMPY_SUFFIXES:
+                columns, values = _read_numpy(stream, shown, suffix)
+            elif suffix in PARQUET_SUFFIXES:
+                columns, values = _read_parquet(stream, shown)
+            else:
+                columns, values, n_dropped = csvsniff.read_text(
+                    stream,
+                    shown,
+                    total_bytes=total_bytes,
+                    encoding=encoding,
+                    drop_missing=drop_missing,
+                    progress=progress,
+                )
+                return Table(columns, values, source, n_dropped)
+    except OSError as error:  # a read failing half way (EIO, a file truncated under us)
+        reason = printable(error.strerror or error)
+        raise DataError(f"cannot read {shown}: {reason}; check the file") from None
+    if progress is not None:
+        progress(total_bytes, total_bytes)
+    values, n_dropped = _check_array(values, columns, shown, drop_missing)
+    return Table(columns, values, source, n_dropped)
+
+
+def select_columns(
+    table: Table, x: str | None = None, y: str | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """Pick the x (input) and y (target) columns of a table.
+
+    Args:
+        table: A Table from ``read_table``.
+        x: Comma-separated columns, each a name or an index counted from 1 ("1" is the first
+            column, unless a column is literally named "1": a name always wins).
+        y: Likewise. When only one of x, y is given, the other is the single remaining column.
+            With neither, the table must have exactly two columns: x first, y second.
+
+    Returns:
+        (x (n_rows, n_x), y (n_rows, n_y), x_names, y_names)
+
+    Raises:
+        UsageError: A column is unknown, chosen twice, or the choice is ambiguous.
+
+    Example:
+        >>> x, y, x_names, y_names = select_columns(table, x="time", y="2")  # doctest: +SKIP
+    """
+    x_index = _parse_choice(table, x, "--x")
+    y_index = _parse_choice(table, y, "--y")
+    columns = table.columns
+    if x_index is None:
+        if y_index is None:
+            _check_two_columns(table)
+            x_index, y_index = [0], [1]
+        else:
+            x_index = _the_other_column(table, y_index, "--x")
+    elif y_index is None:
+        y_index = _the_other_column(table, x_index, "--y")
+    both = sorted(set(x_index) & set(y_index))
+    if both:
+        raise UsageError(
+            f"column '{printable(table.columns[both[0]])}' is chosen for both --x and --y; "
+            "pick it for one"
+        )
+    x_names = tuple(columns[i] for i in x_index)
+    y_names = tuple(columns[i] for i in y_index)
+    return table.values[:, x_index], table.values[:, y_index], x_names, y_names
+
+
+def _check_two_columns(table: Table) -> None:
+    """Without --x and --y the table must have exactly two columns."""
+    columns, source = table.columns, printable(table.source)
+    if len(columns) < 2:
+        raise UsageError(
+            f"{source} has only 1 column ({printable(columns[0])}); nnfit needs 2, one for x "
+            "and one for y"
+        )
+    if len(columns) > 2:
+        raise UsageError(
+            f"{source} has {len(columns)} columns ({_names(columns)}); choose them with --x "
+            f"and --y, e.g. --x {printable(columns[0])} --y {printable(columns[1])}"
+        )
+
+
+def _parse_choice(table: Table, choice: str | None, flag: str) -> list[int] | None:
+    """Column indices (from 0) for a comma-separated choice of names or 1-based indices."""
+    if choice is None:
+        return None
+    indices: list[int] = []
+    for token in (part.strip() for part in choice.split(",")):
+        if token in table.columns:
+            index = table.columns.index(token)
+        elif token.isascii() and token.isdigit():
+            index = int(token) - 1
+            if not 0 <= index < len(table.columns):
+                raise UsageError(
+                    f"{flag} column {token} is out of range; columns are numbered 1 to "
+                    f"{len(table.columns)}: {_names(table.columns)}"
+                )
+        elif not token:
+            raise UsageError(
+                f"{flag} '{printable(choice)}' has an empty column name; list names like a,b"
+            )
+        else:
+            raise UsageError(_not_found(token, table.columns))
+        if index in indices:
+            raise UsageError(
+                f"{flag} names column '{printable(table.columns[index])}' twice; list it once"
+            )
+        indices.append(index)
+    return indices
+
+
+def _not_found(name: str, columns: tuple[str, ...]) -> str:
+    message = f"column '{printable(name)}' not found; columns are: {_names(columns)}"
+    close = difflib.get_close_matches(name, columns[:1000], n=1)  # difflib is slow on many
+    return message + (f"; did you mean '{printable(close[0])}'?" if close else "")
+
+
+def _the_other_column(table: Table, chosen: list[int], flag: str) -> list[int]:
+    rest = [i for i in range(len(table.columns)) if i not in chosen]
+    if len(rest) != 1:
+        left = _names(tuple(table.columns[i] for i in rest)) if rest else "none"
+        raise UsageError(
+            f"cannot tell which column {flag} is: columns left are {left}; pass {flag}"
+        )
+    return rest
+
+
+def _names(columns: tuple[str, ...], limit: int = 20) -> str:
+    """The first column names, printable, for a message."""
+    shown = ", ".join(printable(name) for name in columns[:limit])
+    return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def _open(source: str) -> BinaryIO:
+    """Open a file for binary reading, turning OS errors into one-line DataErrors."""
+    shown = printable(source)
+    try:
+        return open(source, "rb")
+    except FileNotFoundError:
+        raise DataError(f"file {shown} not found; {_nearby(source)}") from None
+    except IsADirectoryError:
+        raise DataError(f"{shown} is a folder, not a file; pass a data file inside it") from None
+    except PermissionError:
+        raise DataError(f"cannot read {shown}: permission denied; check its permissions") from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise DataError(f"cannot open {shown}: {printable(reason)}; check the path") from None
+
+
+def _nearby(source: str) -> str:
+    """A hint for a missing file: a similar name in its folder, else the folder to check."""
+    folder = Path(source).parent
+    try:
+        names = sorted(entry.name for entry in folder.iterdir() if entry.is_file())
+    except OSError:
+        return f"check the path (folder {printable(folder)} is not readable either)"
+    close = difflib.get_close_matches(Path(source).name, names[:1000], n=1, cutoff=0.8)
+    if close:
+        return f"did you mean {printable(folder / close[0])}?"
+    return f"check the path (looked in {printable(folder.resolve())})"
+
+
+def _read_stdin(
+    encoding: str | None, drop_missing: bool, progress: Callable[[int, int], None] | None
+) -> Table:
+    """Delimited text from standard input, read as it streams in (never all at once)."""
+    if sys.stdin is None:
+        raise DataError(STDIN_CLOSED)
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a text stream without bytes underneath, e.g. io.StringIO
+        stream = cast(BinaryIO, _Stdin(io.BytesIO(_guarded(lambda: sys.stdin.read().encode()))))
+    else:
+        stream = cast(BinaryIO, _Stdin(buffer))
+    total_bytes = _guarded(lambda: _regular_size(buffer))  # stdin redirected from a file
+    columns, values, n_dropped = csvsniff.read_text(
+        stream,
+        "<stdin>",
+        total_bytes=total_bytes,
+        encoding=encoding,
+        drop_missing=drop_missing,
+        progress=progress if total_bytes else None,
+    )
+    return Table(columns, values, "<stdin>", n_dropped)
+
+
+def _regular_size(buffer: BinaryIO | None) -> int:
+    """The size of a regular file behind buffer; 0 for a pipe, terminal or in-memory stream."""
+    try:
+        info = os.fstat(buffer.fileno()) if buffer is not None else None
+    except (AttributeError, io.UnsupportedOperation):
+        return 0
+    return info.st_size if info is not None and stat.S_ISREG(info.st_mode) else 0
+
+
+def _guarded(read: Callable[[], _T]) -> _T:
+    """Call read(); a closed or failing standard input becomes one DataError."""
+    try:
+        return read()
+    except UnicodeError as error:  # a text stream that decodes for itself
+        raise DataError(f"<stdin> is not valid text ({error}); check --encoding") from None
+    except (OSError, ValueError):  # EBADF, or "I/O operation on closed file"
+        raise DataError(STDIN_CLOSED) from None
+
+
+class _Stdin(io.RawIOBase):
+    """Standard input's bytes, counting what was read (a pipe cannot tell) and reporting a
+    closed stream as one line."""
+
+    def __init__(self, buffer: BinaryIO) -> None:
+        self.buffer, self.n_read = buffer, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = _guarded(lambda: self.buffer.read(size))
+        self.n_read += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.n_read
+
+
+@dataclass(frozen=True)
+class _NpyHeader:
+    """What an .npy header declares, read before any of its data."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int  # bytes of magic and header before the data
+    holds: int  # bytes of data the file (or zip entry) has room for
+
+    @property
+    def count(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.count * self.dtype.itemsize
+
+
+def _read_numpy(stream: BinaryIO, source: str, suffix: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """Columns and values of an .npy array or an .npz archive, checked before reading.
+
+    Headers are read first: dtype, shape and size are refused or checked against memory before
+    a byte of data is read or inflated, and nothing is ever unpickled.
+    """
+    if suffix == ".npy":
+        size = os.fstat(stream.fileno()).st_size
+        header = _npy_header(stream, size, source, "col")
+        _check_npy(header, source, "col")
+        _check_numpy_memory([header], source)
+        array = _npy_data(stream, header, source)
+        return _array_columns(array, source, "col")
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile):
+        raise DataError(
+            f"{source} is not a readable NumPy .npz file (damaged or cut short); save it again"
+        ) from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ARRAYS:
+            raise DataError(
+                f"{source} holds {len(entries):,} arrays, more than the {MAX_ARRAYS:,} nnfit "
+                "reads; save only the columns you need"
+            )
+        infos: dict[str, zipfile.ZipInfo] = {}
+        for info in entries:
+            if not info.filename.endswith(".npy"):
+                raise DataError(
+                    f"{source} holds '{printable(info.filename)}', not a NumPy array; save the "
+                    "data with np.savez(path, x=x, y=y)"
+                )
+            infos[info.filename[: -len(".npy")]] = info
+        headers = {name: _npz_header(archive, info, source, name) for name, info in infos.items()}
+        chosen = _npz_choice(headers, source)
+        for name in chosen:
+            _check_npy(headers[name], source, name)
+        _check_numpy_memory([headers[name] for name in chosen], source)
+        arrays = {name: _npz_data(archive, infos[name], headers[name], source) for name in chosen}
+    return _npz_columns(arrays, source)
+
+
+def _npy_header(stream: BinaryIO, size: int, source: str, name: str) -> _NpyHeader:
+    """Parse the magic and header from the stream's first bytes (never more than NPY_HEAD)."""
+    head = io.BytesIO(stream.read(NPY_HEAD))
+    try:
+        version = np.lib.format.read_magic(head)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(head)
+        elif version in ((2, 0), (3, 0)):  # 3.0 differs only for utf-8 field names (refused)
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(head)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except (ValueError, TypeError, SyntaxError, EOFError):
+        what = "file" if name == "col" else "array"
+        raise DataError(
+            f"{_where(source, name)} is not a NumPy .npy {what} (bad or missing header); save "
+            "it with np.save/np.savez"
+        ) from None
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise DataError(
+            f"{source}: array '{printable(name)}' declares shape {shape}; save it again"
+        )
+    return _NpyHeader(tuple(shape), dtype, fortran_order, head.tell(), size - head.tell())
+
+
+def _where(source: str, name: str) -> str:
+    """The file, and the array in it for an .npz ("col" is an .npy's only array)."""
+    return source if name == "col" else f"{source}, array '{printable(name)}'"
+
+
+def _check_npy(header: _NpyHeader, source: str, name: str) -> None:
+    """Refuse dtypes that are not plain numbers, shapes nnfit cannot use, and forged sizes."""
+    shown = _where(source, name)
+    dtype = header.dtype
+    if dtype.hasobject:
+        raise DataError(
+            f"{shown} holds Python objects (object arrays), which nnfit does not load for "
+            "safety; save plain numeric arrays"
+        )
+    if dtype.names is not None or dtype.subdtype is not None:
+        raise DataError(
+            f"{shown} is a structured array ({dtype}); save plain numeric arrays, one per column"
+        )
+    if dtype.kind == "c":
+        raise DataError(
+            f"{shown} holds complex numbers; save the real and imaginary parts as two columns"
+        )
+    if dtype.kind not in "biuf":
+        raise DataError(f"{shown} holds {dtype} values, not numbers; save numeric arrays")
+    if len(header.shape) not in (1, 2):
+        raise DataError(
+            f"{source}: array '{printable(name)}' has shape {header.shape}; nnfit needs 1-D or "
+            "2-D arrays"
+        )
+    if header.nbytes > header.holds:
+        raise DataError(
+            f"{shown} declares an array of {format_bytes(header.nbytes)} but holds "
+            f"{format_bytes(max(header.holds, 0))}: damaged or forged; save it again"
+        )
+
+
+def _check_numpy_memory(headers: list[_NpyHeader], source: str) -> None:
+    """The arrays as stored, plus their float64 copy and the joined table."""
+    count = sum(header.count for header in headers)
+    need = sum(header.nbytes for header in headers) + count * 8 * (1 + (len(headers) > 1))
+    check_memory(
+        need,
+        f"{source} (arrays of {count:,} numbers)",
+        "save fewer rows or columns, or use a machine with more memory",
+        error=DataError,
+    )
+
+
+def _npy_data(stream: BinaryIO, header: _NpyHeader, source: str, name: str = "col") -> np.ndarray:
+    """Read the data after a checked header into one preallocated array."""
+    array = np.empty(header.count, header.dtype)
+    raw = array.view(np.uint8)  # the same memory, byte by byte
+    stream.seek(header.offset)
+    position = 0
+    while position < header.nbytes:
+        block = stream.read(min(2**24, header.nbytes - position))
+        if not block:
+            raise DataError(
+                f"{_where(source, name)} is cut short (file not fully written?); save it again"
+            )
+        raw[position : position + len(block)] = np.frombuffer(block, np.uint8)
+        position += len(block)
+    if header.fortran_order:
+        return array.reshape(header.shape[::-1]).T
+    return array.reshape(header.shape)
+
+
+def _npz_header(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str, name: str
+) -> _NpyHeader:
+    """The header of one .npz entry; file_size (its declared inflated size) bounds its data."""
+    try:
+        with archive.open(info) as entry:
+            return _npy_header(entry, info.file_size, source, name)  # type: ignore[arg-type]
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error):
+        raise DataError(
+            f"{source}, array '{printable(name)}' cannot be read (damaged, encrypted or an "
+            "unknown compression); save it again with np.savez"
+        ) from None
+
+
+def _npz_data(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: _NpyHeader, source: str
+) -> np.ndarray:
+    name = info.filename[: -len(".npy")]
+    try:
+        with archive.open(info) as entry:
+            return _npy_data(entry, header, source, name)  # type: ignore[arg-type]
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error):
+        raise DataError(
+            f"{source}, array '{printable(name)}' is damaged (bad checksum or compressed data); "
+            "save it again"
+        ) from None
+
+
+def _npz_choice(headers: dict[str, _NpyHeader], source: str) -> list[str]:
+    """Which arrays make the table: one array; x and y; or 1-D arrays of equal length."""
+    if not headers:
+        raise DataError(f"{source} holds no arrays; save the data with np.savez(path, x=x, y=y)")
+    if "x" in headers and "y" in headers:
+        return ["x", "y"]
+    if len(headers) > 1 and not all(len(h.shape) == 1 for h in headers.values()):
+        raise DataError(
+            f"{source} holds {_shapes(headers)}; nnfit reads an .npz with one 2-D array, arrays "
+            "named x and y, or 1-D arrays of equal length"
+        )
+    return list(headers)
+
+
+def _shapes(headers: dict[str, _NpyHeader]) -> str:
+    shown = [f"{printable(name)} {h.shape}" for name, h in itertools.islice(headers.items(), 10)]
+    return ", ".join(shown) + (f", ... ({len(headers)} in all)" if len(headers) > 10 else "")
+
+
+def _npz_columns(arrays: dict[str, np.ndarray], source: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """One 2-D array; arrays named x and y; or 1-D arrays of equal length, one column each."""
+    if len(arrays) == 1:
+        ((name, array),) = arrays.items()
+        return _array_columns(array, source, "col" if array.ndim == 2 else name)
+    parts = [_array_columns(array, source, name) for name, array in arrays.items()]
+    lengths = {len(values) for _, values in parts}
+    if len(lengths) > 1:
+        shapes = ", ".join(f"{printable(name)} {a.shape}" for name, a in list(arrays.items())[:10])
+        raise DataError(f"{source} holds arrays of different lengths ({shapes}); make them equal")
+    columns = tuple(name for names, _ in parts for name in names)
+    return columns, np.hstack([values for _, values in parts])
+
+
+def _array_columns(array: np.ndarray, source: str, name: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """A 1-D array is one column called name; a 2-D one gives name1, name2, ..."""
+    if array.ndim == 1:
+        return (name if name != "col" else "col1",), array.reshape(-1, 1)
+    if array.shape[1] == 1 and name != "col":
+        return (name,), array
+    return tuple(f"{name}{j + 1}" for j in range(array.shape[1])), array
+
+
+def _read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """Columns and values of a Parquet file, read with pyarrow (an optional dependency).
+
+    The footer gives rows, columns and types: memory is checked and non-numeric columns are
+    refused before any data is read; then one column at a time fills the table.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError("reading Parquet needs pyarrow: pip install 'nnfit[parquet]'") from None
+    try:
+        parquet = pq.ParquetFile(stream)
+        schema = parquet.schema_arrow
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise DataError(f"{source} is not a readable Parquet file ({_reason(error)})") from None
+    for field in schema:
+        kind = field.type
+        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        if not (numeric or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
+            raise DataError(
+                f"{source}, column '{printable(field.name)}': holds {kind} values, not numbers; "
+                "remove that column or convert it to numbers"
+            )
+    n_rows, n_columns = parquet.metadata.num_rows, len(schema)
+    float32_only = all(pa.types.is_float32(field.type) for field in schema)
+    dtype = np.float32 if float32_only and n_rows > csvsniff.FLOAT32_ROWS else np.float64
+    check_memory(  # the table, plus one column as Arrow and as float64 while it is copied in
+        n_rows * n_columns * np.dtype(dtype).itemsize + n_rows * 16,
+        f"{source} ({n_rows:,} rows of {n_columns} columns)",
+        "save fewer rows or columns, or use a machine with more memory",
+        error=DataError,
+    )
+    values = np.empty((n_rows, n_columns), dtype)  # (n_rows, n_columns)
+    for j, field in enumerate(schema):
+        try:
+            column = parquet.read(columns=[field.name]).column(0)
+            column = column.cast(pa.float64())  # nulls become NaN below
+            values[:, j] = column.to_numpy(zero_copy_only=False)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise DataError(
+                f"{source}, column '{printable(field.name)}' cannot be read ({_reason(error)})"
+            ) from None
+    return tuple(schema.names), values
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of a library's error message, made printable."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return printable(text[:200])
+
+
+def _check_array(
+    values: np.ndarray, columns: tuple[str, ...], source: str, drop_missing: bool
+) -> tuple[np.ndarray, int]:
+    """Float, finite, within float32, at least 2 rows; NaN rows dropped when asked.
+
+    Rows are counted from 1. Dtypes were checked where the file was read (headers, schema).
+    """
+    if values.dtype != np.float32 or len(values) <= csvsniff.FLOAT32_ROWS:
+        values = values.astype(np.float64, copy=False)
+    n_dropped = 0
+    missing = np.isnan(values).any(axis=1)
+    if missing.any():
+        if not drop_missing:
+            rows = np.flatnonzero(missing)
+            shown = ", ".join(
+                f"row {i + 1} (column '{_column(columns, np.isnan(values[i]))}')" for i in rows[:5]
+            )
+            more = " and more" if len(rows) > 5 else ""
+            raise DataError(
+                f"{source} has missing values (NaN or null) on {shown}{more}; "
+                "pass --drop-missing to skip those rows, or fill them in"
+            )
+        n_dropped = int(missing.sum())
+        values = values[~missing]
+    infinite = np.argwhere(np.isinf(values))
+    if len(infinite):
+        i, j = infinite[0]
+        raise DataError(
+            f"{source} row {i + 1}, column '{printable(columns[j])}': value {values[i, j]} is "
+            "infinite; nnfit needs finite numbers, so fix or remove it"
+        )
+    if values.size and values.dtype != np.float32:
+        limit = csvsniff.FLOAT32_OVERFLOW
+        if not (-limit < values.min() and values.max() < limit):  # training runs in float32
+            i, j = np.argwhere(np.abs(values) >= limit)[0]
+            raise DataError(
+                f"{source} row {i + 1}, column '{printable(columns[j])}': {values[i, j]:.6g} is "
+                "too large for float32 (largest 3.4e38); rescale the column (e.g. other units)"
+            )
+    if len(values) < 2:
+        left = f" after dropping {n_dropped} with missing values" if n_dropped else ""
+        raise DataError(f"{source} has {len(values)} data row(s){left}; needs at least 2 data rows")
+    return values, n_dropped
+
+
+def _column(columns: tuple[str, ...], flags: np.ndarray) -> str:
+    """The printable name of the first column where flags is True."""
+    return printable(columns[int(np.flatnonzero(flags)[0])])

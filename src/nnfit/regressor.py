@@ -1,0 +1,436 @@
+"""``Regressor``: the one path from arrays to a trained model (the CLI and ``nnfit.fit`` use it).
+
+Estimator conventions: the constructor only stores settings, ``fit`` validates, trains and
+returns ``self``, learned state ends in ``_``, and ``predict`` returns the shape it was given.
+"""
+
+from __future__ import annotations
+
+import numbers
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import DataError, NNFitError
+
+if TYPE_CHECKING:
+    from .core.callbacks import Callback
+    from .core.model import MLP, ModelConfig
+    from .core.training import TrainConfig
+    from .core.trainstate import TrainState
+    from .runs.config import RunConfig
+
+# Defaults for real data, defended in the README ("Defaults for real data").
+REAL_DATA_DEFAULTS: dict[str, Any] = {
+    "hidden": (64, 64),
+    "activation": "tanh",
+    "scale": True,
+    "members": "auto",  # 20 cross-validated networks up to 100 rows (auto_members)
+    "optimizer": "adam",
+    "lr": 0.01,
+    "steps": 3000,
+    "every": 30,
+    "val": 0.2,
+    "patience": 1000,  # 600 stopped before late gains on small smooth sets (bench/README.md)
+    "schedule": "cosine",
+    "restore": "lowest",  # "1se" wins noisy nile but is worse on 6 of 8 sets (bench/README)
+}
+
+
+METRIC_ROWS = 1_000_000  # errors of bigger sets are measured on a seeded sample this big
+PREDICT_CHUNK = 65_536  # rows per forward pass when predicting
+
+
+class Settings:
+    """The settings of a fit, stored as given (the constructor shared by ``Regressor`` and the
+    scikit-learn ``NNFitRegressor``); validated when ``fit`` builds the configs."""
+
+    def __init__(
+        self,
+        *,
+        hidden: Sequence[int] = REAL_DATA_DEFAULTS["hidden"],
+        activation: str = REAL_DATA_DEFAULTS["activation"],
+        scale: bool = REAL_DATA_DEFAULTS["scale"],
+        members: int | str = REAL_DATA_DEFAULTS["members"],
+        optimizer: str = REAL_DATA_DEFAULTS["optimizer"],
+        lr: float = REAL_DATA_DEFAULTS["lr"],
+        steps: int = REAL_DATA_DEFAULTS["steps"],
+        loss: str = "mse",
+        batch_size: int | None = None,
+        every: int = REAL_DATA_DEFAULTS["every"],
+        seed: int = 0,
+        device: str = "cpu",
+        val: float = REAL_DATA_DEFAULTS["val"],
+        patience: int | None = REAL_DATA_DEFAULTS["patience"],
+        schedule: str = REAL_DATA_DEFAULTS["schedule"],
+        restore: str = REAL_DATA_DEFAULTS["restore"],
+    ) -> None:
+        self.hidden = hidden
+        self.activation = activation
+        self.scale = scale
+        self.members = members
+        self.optimizer = optimizer
+        self.lr = lr
+        self.steps = steps
+        self.loss = loss
+        self.batch_size = batch_size
+        self.every = every
+        self.seed = seed
+        self.device = device
+        self.val = val
+        self.patience = patience
+        self.schedule = schedule
+        self.restore = restore
+
+    @classmethod
+    def from_config(cls, config: RunConfig) -> Any:
+        """A Regressor with a RunConfig's model and training settings and its --val."""
+        return cls(**asdict(config.model), **asdict(config.train), val=config.data.val)
+
+    def configs(self) -> tuple[ModelConfig, TrainConfig]:
+        """The validated ModelConfig and TrainConfig these settings describe."""
+        from .core.model import ModelConfig
+        from .core.training import TrainConfig
+
+        hidden = self.hidden  # 32 means (32,); text or a table is left for ModelConfig to refuse
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+            hidden = (hidden,)
+        elif isinstance(hidden, (list, tuple, range, np.ndarray)):
+            hidden = tuple(hidden)
+        model = ModelConfig(
+            hidden=hidden, activation=self.activation, scale=self.scale, members=self.members
+        )
+        train = TrainConfig(
+            optimizer=self.optimizer,
+            lr=self.lr,
+            steps=self.steps,
+            loss=self.loss,
+            batch_size=self.batch_size,
+            every=self.every,
+            seed=self.seed,
+            device=self.device,
+            patience=self.patience,
+            schedule=self.schedule,
+            restore=self.restore,
+        )
+        return model, train
+
+    def make_model(self, n_in: int, n_out: int, n: int = 0) -> MLP:
+        """The untrained network for n_in inputs, n_out outputs and n rows (seeded); n decides
+        the member count when ``members`` is "auto"."""
+        from .core.model import MLP, auto_members
+
+        config, train_config = self.configs()
+        members = auto_members(config.members, n)
+        self._check_size(n_in, config.hidden, n_out, members, n, train_config.batch_size)
+        return MLP(
+            n_in,
+            config.hidden,
+            n_out,
+            activation=config.activation,
+            seed=train_config.seed,
+            members=members,
+        )
+
+    @staticmethod
+    def _check_size(
+        n_in: int, hidden: Sequence[int], n_out: int, members: int, n: int, batch_size: int | None
+    ) -> None:
+        """Refuse a network and data too big to train in the memory left (see model.check_size).
+
+        Activations count for the most rows passed at once: a training batch (all rows up to
+        AUTO_BATCH, or ``batch_size``) or a chunk of PREDICT_CHUNK rows when measuring.
+        """
+        from .core.model import check_size
+        from .core.trainstate import AUTO_BATCH, AUTO_SIZE
+
+        batch = n if batch_size is None and n <= AUTO_BATCH else min(n, batch_size or AUTO_SIZE)
+        rows = max(batch, min(n, PREDICT_CHUNK))
+        check_size(n_in, hidden, n_out, members=members, rows=rows)
+
+
+class Regressor(Settings):
+    """Fit y = f(x) with a small neural network; settings mirror the ``nnfit fit`` flags.
+
+    Args:
+        hidden: hidden layer widths.
+        activation: activation name (see ``nnfit.model.ACTIVATIONS``).
+        scale: standardise x and y with the training rows' mean and std (predictions stay in
+            the user's units).
+        members: networks trained at once and averaged, or "auto" (20 up to 100 rows, fewer
+            up to 1,000, then 1; see ``nnfit.model.auto_members``). With several, each holds
+            out ``val`` of the rows (val 0.2: 5-fold cross-validation, repeated with fresh
+            shuffles for more than 5 members; see ``nnfit.dataset.holdout``) and training
+            stops where the pooled held-out loss is lowest.
+        optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
+        val: fraction of rows held out (seeded) to measure and early-stop on (per member).
+        patience: stop after this many steps without a better validation loss (None: never).
+        schedule: learning rate schedule, "constant" or "cosine".
+        restore: the weights early stopping keeps: "lowest" validation loss, or "1se", the
+            earliest within one standard error of the lowest (steadier on noisy data).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.linspace(0, 6, 200)
+        >>> model = Regressor(steps=500).fit(x, np.sin(x))
+        >>> model.predict(x).shape
+        (200,)
+    """
+
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        *,
+        callbacks: Sequence[Callback] = (),
+        model: MLP | None = None,
+        noise_floor: float | None = None,
+        x_names: Sequence[str] | None = None,
+        y_names: Sequence[str] | None = None,
+        stop: threading.Event | None = None,
+        resume: TrainState | None = None,
+        checkpoint: Callable[[TrainState], None] | None = None,
+        checkpoint_every: int | None = None,
+    ) -> Regressor:
+        """Split off validation rows, standardise, train, and measure; returns self.
+
+        Args:
+            x: inputs (n,) or (n, n_in): lists, arrays, tensors, DataFrames, Series.
+            y: targets (n,) or (n, n_out).
+            callbacks: subscribers to the training snapshots (live window, log, ...).
+            model: a network to train instead of a fresh one (it must fit x and y's widths).
+            noise_floor: known noise variance in y's units (synthetic data), for the pictures.
+            x_names, y_names: column names; default from DataFrame columns or x, y.
+            stop: an event that ends training early when set.
+            resume, checkpoint, checkpoint_every: pause and continue training exactly (see
+                ``nnfit.training.train``).
+
+        Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
+        val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
+        ``y_names_``.
+        """
+        from .core.diagnostics import diagnose
+        from .core.metrics import regression_metrics
+        from .core.training import train
+        from .data.dataset import holdout, split
+
+        model_config, train_config = self.configs()
+        x_array, x_found = _as_array(x, "x")
+        y_array, y_found = _as_array(y, "y")
+        if len(x_array) != len(y_array):
+            raise DataError(f"x has {len(x_array)} rows but y has {len(y_array)}; they must match")
+        self.y_ndim_ = 1 if np.ndim(y_array) == 1 else 2
+        x2, y2 = x_array.reshape(len(x_array), -1), y_array.reshape(len(y_array), -1)
+        self.n_inputs_, self.n_outputs_ = x2.shape[1], y2.shape[1]
+        self.x_names_ = _names(x_names, x_found, self.n_inputs_, "x")
+        self.y_names_ = _names(y_names, y_found, self.n_outputs_, "y")
+        if len(x2) < 2:
+            raise DataError(f"need at least 2 rows to fit, got {len(x2)}")
+        if model is not None:  # a given network: its activations on these rows must fit too
+            self._check_size(
+                model.n_in, model.hidden, model.n_out, model.members, len(x2), self.batch_size
+            )
+        self.model_ = (
+            model if model is not None else self.make_model(x2.shape[1], y2.shape[1], len(x2))
+        )
+        if self.model_.members == 1:  # one network: a held-out validation set
+            train_rows, val_rows = split(len(x2), float(self.val), self.seed)
+            held = None
+        else:  # an ensemble: every member trains on all rows but its own held-out block
+            train_rows, val_rows = np.arange(len(x2)), np.arange(0)
+            held = holdout(len(x2), self.model_.members, float(self.val), self.seed)
+        if model_config.scale:
+            self.model_.set_scaler(x2[train_rows], y2[train_rows])
+        has_val = len(val_rows) > 0
+        floor = None if noise_floor is None else noise_floor / float(self._y_var_scale())
+        self.history_ = train(
+            self.model_,
+            x2[train_rows],
+            y2[train_rows],
+            train_config,
+            callbacks=callbacks,
+            x_val=x2[val_rows] if has_val else None,
+            y_val=y2[val_rows] if has_val else None,
+            holdout=held,
+            noise_floor=floor,
+            x_names=self.x_names_,
+            y_names=self.y_names_,
+            stop=stop,
+            resume=resume,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+        )
+        self.diagnosis_ = diagnose(self.history_)
+        self.metrics_ = {"train": self._metrics(x2[train_rows], y2[train_rows])}
+        if has_val:
+            self.metrics_["val"] = self._metrics(x2[val_rows], y2[val_rows])
+        elif held is not None and held.any():  # rows as the members that held them out predict
+            rows = held.any(axis=0)
+            self.metrics_["val"] = regression_metrics(
+                y2[rows], self._held_out_predictions(x2, held)[rows]
+            )
+        return self
+
+    def _held_out_predictions(self, x: np.ndarray, held: np.ndarray) -> np.ndarray:
+        """(n, n_out) predictions of an ensemble where row i is the mean of the members that
+        held it out (cross-validated predictions; rows no member held out get the average)."""
+        import torch
+
+        from .core.recorder import held_out_mean
+
+        self.model_.eval()
+        out = np.empty((len(x), self.model_.n_out), dtype=np.float64)
+        with torch.no_grad():  # in chunks of rows: (members, rows, width) stays bounded
+            for start in range(0, len(x), PREDICT_CHUNK):
+                part = slice(start, start + PREDICT_CHUNK)
+                xs = self.model_.scale_x(torch.from_numpy(np.asarray(x[part], np.float32)))
+                each = self.model_.unscale_y(self.model_.layers(xs)).double()
+                chunk = each.mean(dim=0)
+                means, rows = held_out_mean(each, torch.from_numpy(held[:, part]).double())
+                chunk[rows] = means
+                out[part] = chunk.numpy()
+        return out
+
+    def _y_var_scale(self) -> float:
+        """Factor from y's units² to the loss's standardised units² (1 without scaling)."""
+        return float((self.model_.y_scale**2).mean())
+
+    def _metrics(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """RMSE, MAE, R² in y's units (on a seeded sample of METRIC_ROWS rows for huge sets)."""
+        from .core.metrics import regression_metrics
+
+        if len(x) > METRIC_ROWS:
+            rows = np.sort(
+                np.random.default_rng(self.seed).choice(len(x), METRIC_ROWS, replace=False)
+            )
+            x, y = x[rows], y[rows]
+        return regression_metrics(y, self._predict2d(x))
+
+    def _predict2d(self, x: np.ndarray) -> np.ndarray:
+        """Predictions (n, n_out) as float64, in chunks so memory stays flat for any n."""
+        import torch
+
+        self.model_.eval()
+        device = next(self.model_.parameters()).device
+        out = np.empty((len(x), self.model_.n_out), dtype=np.float64)
+        with torch.no_grad():
+            for start in range(0, len(x), PREDICT_CHUNK):
+                chunk = torch.from_numpy(np.asarray(x[start : start + PREDICT_CHUNK], np.float32))
+                out[start : start + PREDICT_CHUNK] = self.model_(chunk.to(device)).cpu().numpy()
+        return out
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Predictions in y's units: (n,) when fit was given a 1-D y, else (n, n_out)."""
+        if not hasattr(self, "model_"):
+            raise NNFitError("this Regressor is not fitted yet; call fit(x, y) first")
+        x_array, _ = _as_array(x, "x")
+        x2 = x_array.reshape(len(x_array), -1)
+        if x2.shape[1] != self.n_inputs_:
+            raise DataError(
+                f"x has {x2.shape[1]} column(s) but the model was trained on "
+                f"{self.n_inputs_} ({', '.join(self.x_names_)})"
+            )
+        y_pred = self._predict2d(x2)
+        return y_pred[:, 0] if self.y_ndim_ == 1 and self.n_outputs_ == 1 else y_pred
+
+    def score(self, x: Any, y: Any) -> float:
+        """R² of the predictions on (x, y)."""
+        from .core.metrics import regression_metrics
+
+        y_array, _ = _as_array(y, "y")
+        return regression_metrics(y_array, self.predict(x))["r2"]
+
+
+def _as_array(values: Any, name: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Lists, arrays, tensors, DataFrames or Series → float64 array, plus column names if any.
+
+    Complex values are refused (never silently cut to their real part), and so are values
+    float32 cannot hold, with the row and column, since training runs in float32.
+    """
+    from .io.csvsniff import FLOAT32_OVERFLOW
+    from .safetext import printable
+
+    names = None
+    if hasattr(values, "columns"):  # pandas or polars DataFrame, duck-typed
+        names = tuple(str(c) for c in values.columns)
+    elif getattr(values, "name", None) is not None and hasattr(values, "to_numpy"):  # Series
+        names = (str(values.name),)
+    if hasattr(values, "detach"):  # torch tensor
+        values = values.detach().cpu()
+        if str(values.dtype) == "torch.bfloat16":  # numpy has no bfloat16
+            values = values.float()
+    try:
+        if hasattr(values, "detach"):
+            values = values.numpy()
+        elif hasattr(values, "to_numpy"):
+            values = values.to_numpy()
+        raw = np.asarray(values)
+        if raw.dtype.kind == "c":
+            raise DataError(
+                f"{name} holds complex numbers; pass the real and imaginary parts as two columns"
+            )
+        # float32 stays float32 (big files arrive so); everything else becomes float64
+        array = raw.astype(np.float32 if raw.dtype == np.float32 else np.float64, copy=False)
+    except OverflowError:  # a Python int beyond float64, in an object array
+        raise DataError(
+            f"{name} holds a number too large for float32 (largest 3.4e38); rescale it"
+        ) from None
+    except (TypeError, ValueError) as error:
+        if isinstance(error, DataError):
+            raise
+        raise DataError(
+            f"{name} must be numbers (a list, array, tensor or DataFrame), got "
+            f"{type(values).__name__}"
+        ) from None
+    if array.ndim not in (1, 2) or len(array) == 0:
+        raise DataError(f"{name} must be 1-D or 2-D with at least one row, got shape {array.shape}")
+    table = array.reshape(len(array), -1)  # (n_rows, n_columns), a view
+
+    def where(flags: np.ndarray) -> str:
+        """'x row 3, column 2' (or the column's name) of the first True in flags."""
+        row, column = (int(i) for i in np.argwhere(flags)[0])
+        label = str(column + 1)
+        if names is not None and len(names) == table.shape[1]:
+            label = f"'{printable(names[column])}'"
+        return f"{name} row {row + 1}, column {label}"
+
+    if not np.isfinite(table).all():
+        raise DataError(
+            f"{where(~np.isfinite(table))}: a missing or infinite value; remove or fill such "
+            "rows first"
+        )
+    if array.dtype == np.float64 and not (
+        table.min() > -FLOAT32_OVERFLOW and table.max() < FLOAT32_OVERFLOW
+    ):
+        flags = np.abs(table) >= FLOAT32_OVERFLOW
+        value = table[tuple(np.argwhere(flags)[0])]
+        raise DataError(
+            f"{where(flags)}: {value:.6g} is too large for float32 (largest 3.4e38); rescale "
+            "it (e.g. other units)"
+        )
+    return array, names
+
+
+def _names(
+    given: Sequence[str] | None, found: tuple[str, ...] | None, n: int, prefix: str
+) -> tuple[str, ...]:
+    """Given names, else a DataFrame's own when they fit, else x / x1, x2, ... (as ``train``)."""
+    from .core.recorder import column_names
+
+    if given is None and found is not None and len(found) == n:
+        given = found
+    return column_names(given, n, prefix)
+
+
+def fit(x: Any, y: Any, **settings: Any) -> Regressor:
+    """Fit y = f(x) with nnfit's defaults for real data; returns the fitted Regressor.
+
+    Example:
+        >>> model = fit([0, 1, 2, 3, 4], [0, 1, 4, 9, 16], steps=300)
+        >>> model.predict([2.5]).shape
+        (1,)
+    """
+    return Regressor(**settings).fit(x, y)

@@ -1,0 +1,370 @@
+"""Checking run.json before use: every section as ``save_run`` writes it, within limits.
+
+A run folder is a closed world: loading opens only the names its run.json may list, checks
+each size before reading and every listed SHA-256, and checks run.json's contents before any
+of it sizes an allocation. Anything else gets one DataError line: never a traceback, a hang
+or an out-of-memory kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Collection
+from dataclasses import dataclass, fields
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError, UsageError
+from ..io.safe_read import (
+    JSON_LIMIT,
+    MIB,
+    check_regular,
+    one_line,
+    quote,
+    read_chunks,
+    read_regular,
+)
+
+RUN_JSON_LIMIT = 16 * MIB
+MEDIA_LIMIT = 4 * 2**30  # fit.png, fit.gif, fit.mp4, metrics.jsonl: hashed, never parsed
+HEADER_SLACK = 64 * 2**10  # a safetensors header: this plus 256 bytes per tensor
+STATE_COPIES = 128  # state.safetensors holds the weights this many times at most (L-BFGS's
+#   history alone keeps 40 copies), plus 8 bytes per data row (the batch order) and 16 MiB
+MAX_COLUMNS = 1_000_000  # n_in and n_out
+MAX_LAYERS = 1_000  # hidden layers
+MAX_WIDTH = 100_000  # units in a hidden layer, as model.check_hidden allows
+MAX_COUNT = 10**15  # steps and rows: beyond any run, exact as a float
+LAYER_TYPES = ("linear", "activation")  # the closed list a run.json may name
+STATUSES = ("complete", "interrupted", "checkpoint")
+_HEX = "0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The network run.json describes, checked before anything is built or read for it."""
+
+    n_in: int
+    hidden: tuple[int, ...]
+    n_out: int
+    activation: str
+    members: int
+
+    def tensors(self) -> dict[str, tuple[int, ...]]:
+        """Name → shape of each tensor of ``MLP.state_dict()``: the layers', then the scaler."""
+        lead = () if self.members == 1 else (self.members,)
+        widths = (self.n_in, *self.hidden, self.n_out)
+        shapes: dict[str, tuple[int, ...]] = {}
+        for i, (n_from, n_to) in enumerate(pairwise(widths)):
+            shapes[f"layers.{2 * i}.weight"] = (*lead, n_to, n_from)
+            shapes[f"layers.{2 * i}.bias"] = (*lead, n_to)
+        for name, size in (("x_mean", self.n_in), ("y_mean", self.n_out)):
+            shapes[name] = (size,)
+        for name, size in (("x_scale", self.n_in), ("y_scale", self.n_out)):
+            shapes[name] = (size,)
+        return shapes
+
+    def layers(self) -> list[dict[str, Any]]:
+        """The layer list ``architecture`` writes for this network."""
+        widths = (self.n_in, *self.hidden, self.n_out)
+        out: list[dict[str, Any]] = []
+        for n_from, n_to in pairwise(widths):
+            out += [
+                {"type": "linear", "in": n_from, "out": n_to},
+                {"type": "activation", "name": self.activation},
+            ]
+        return out[:-1]
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of all its float32 tensors."""
+        return 4 * sum(math.prod(shape) for shape in self.tensors().values())
+
+
+def check_files(files: Any, where: Path, *, names: Collection[str]) -> dict[str, str]:
+    """run.json's ``files``: only ``names`` (those nnfit writes in a run folder, less run.json
+    itself), each with a SHA-256, the weights listed."""
+    listable = set(names) - {"run.json"}
+    if not isinstance(files, dict):
+        raise DataError(
+            f'{where}: no table of files and their SHA-256 ("files"), so the folder cannot '
+            "be checked; train again"
+        )
+    for name, digest in files.items():
+        if name not in listable:
+            raise DataError(
+                f"{where}: lists a file {quote(name)} that a run folder does not hold; "
+                f"it may list only {', '.join(sorted(listable))}"
+            )
+        if not isinstance(digest, str) or len(digest) != 64 or digest.strip(_HEX):
+            raise DataError(
+                f"{where}: the SHA-256 of {name} must be 64 hex digits, got {quote(digest)}"
+            )
+    if "model.safetensors" not in files:
+        raise DataError(f"{where}: does not list model.safetensors; train again")
+    return files
+
+
+def verify(path: Path, digest: str, limit: int) -> None:
+    """Compare a listed file's SHA-256, read in chunks (bounded, never a link or a FIFO)."""
+    sha = hashlib.sha256()
+    for chunk in read_chunks(path, limit):
+        sha.update(chunk)
+    if sha.hexdigest() != digest:
+        raise _changed(path)
+
+
+def read_listed(folder: Path, name: str, info: dict[str, Any], limit: int) -> bytes:
+    """A listed file's bytes, checked against run.json's SHA-256 (the bytes that are used)."""
+    path = folder / name
+    data = read_regular(path, limit)
+    if hashlib.sha256(data).hexdigest() != info["files"][name]:
+        raise _changed(path)
+    return data
+
+
+def _changed(path: Path) -> DataError:
+    return DataError(
+        f"{path} does not match run.json (changed or damaged since it was "
+        "saved); restore it or train again"
+    )
+
+
+def size_limit(name: str, shape: Shape, info: dict[str, Any]) -> int:
+    """The most bytes the file ``name`` of this run may have."""
+    if name == "model.safetensors":
+        return shape.weight_bytes + HEADER_SLACK + 256 * len(shape.tensors())
+    if name == "state.safetensors":
+        rows = info["data"].get("rows", 0)
+        return STATE_COPIES * shape.weight_bytes + 8 * rows + 16 * MIB
+    return JSON_LIMIT if name in ("history.json", "state.json") else MEDIA_LIMIT
+
+
+def check_weights_size(folder: Path, shape: Shape) -> None:
+    """Before anything is built: the model fits in memory and model.safetensors holds it."""
+    from ..memory import check_memory, format_bytes
+
+    where = folder / "run.json"
+    need = shape.weight_bytes
+    hidden = ", ".join(map(str, shape.hidden[:8])) + (", ..." if len(shape.hidden) > 8 else "")
+    check_memory(
+        3 * need,  # the file, its tensors and the model built from them
+        f"{where}: the model it describes (hidden {hidden}; {need // 4:,} numbers)",
+        "the file may be damaged or forged; train again",
+        error=DataError,
+    )
+    path = folder / "model.safetensors"
+    limit = size_limit(path.name, shape, {})
+    size = check_regular(path, limit, bound="that the model in run.json needs").st_size
+    if size < need + 8:
+        raise DataError(
+            f"{path} is {format_bytes(size)}, too small for the model run.json describes "
+            f"({format_bytes(need)} of weights); restore it or train again"
+        )
+
+
+def is_int(value: Any) -> bool:
+    """A whole number from JSON (True and False are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A number from JSON (True and False are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_whole(value: Any, name: str, where: Path, low: int, high: int) -> int:
+    """``value`` if it is a whole number from ``low`` to ``high``, else one DataError line."""
+    if not is_int(value) or not low <= value <= high:
+        raise DataError(
+            f"{where}: {name} must be a whole number from {low} to {high}, got {quote(value)}"
+        )
+    return value
+
+
+def check_architecture(model: Any, where: Path) -> Shape:
+    """The network in run.json's ``model``, from a closed list of layers and within limits."""
+    from ..core.model import ACTIVATIONS, MAX_MEMBERS
+
+    if not isinstance(model, dict) or not isinstance(model.get("layers"), list):
+        raise DataError(f"{where}: no model architecture; train again")
+    for layer in model["layers"]:
+        kind = layer.get("type") if isinstance(layer, dict) else None
+        if not isinstance(kind, str) or kind not in LAYER_TYPES:
+            raise DataError(
+                f"{where}: unknown layer type {quote(kind)}; allowed: {', '.join(LAYER_TYPES)}"
+            )
+        name = layer.get("name")
+        if kind == "activation" and (not isinstance(name, str) or name not in ACTIVATIONS):
+            raise DataError(
+                f"{where}: unknown activation {quote(name)}; allowed: {', '.join(ACTIVATIONS)}"
+            )
+    activation = model.get("activation")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise DataError(f"{where}: unknown activation {quote(activation)}")
+    hidden = model.get("hidden")
+    if not isinstance(hidden, list) or not 1 <= len(hidden) <= MAX_LAYERS:
+        raise DataError(
+            f"{where}: model.hidden must list 1 to {MAX_LAYERS} layer widths, got {quote(hidden)}"
+        )
+    members = model.get("members")
+    if not is_int(members) or not 1 <= members <= MAX_MEMBERS:
+        raise DataError(f"{where}: members must be 1 to {MAX_MEMBERS}, got {quote(members)}")
+    shape = Shape(
+        n_in=check_whole(model.get("n_in"), "model.n_in", where, 1, MAX_COLUMNS),
+        hidden=tuple(check_whole(n, "model.hidden", where, 1, MAX_WIDTH) for n in hidden),
+        n_out=check_whole(model.get("n_out"), "model.n_out", where, 1, MAX_COLUMNS),
+        activation=activation,
+        members=members,
+    )
+    if model["layers"] != shape.layers():
+        raise DataError(f"{where}: layer list does not match its sizes")
+    return shape
+
+
+def check_info(info: dict[str, Any], shape: Shape, where: Path) -> None:
+    """run.json's other sections, as ``save_run`` writes them."""
+    status = info.get("status")
+    if not isinstance(status, str) or status not in STATUSES:
+        raise DataError(
+            f"{where}: status must be one of {', '.join(STATUSES)}, got {quote(status)}"
+        )
+    check_whole(info.get("step"), "step", where, 0, MAX_COUNT)
+    check_whole(info.get("seed"), "seed", where, 0, 2**64 - 1)
+    _check_settings(info.get("settings"), where)
+    _check_data(info.get("data"), shape, where)
+    _check_metrics(info.get("metrics"), where)
+    _check_diagnosis(info.get("diagnosis"), where)
+    versions = info.get("versions")
+    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+        raise DataError(f"{where}: versions must be a table of texts, got {quote(versions)}")
+    if not isinstance(info.get("created", ""), str):
+        raise DataError(f"{where}: created must be a date text, got {quote(info['created'])}")
+
+
+def _check_settings(settings: Any, where: Path) -> Any:
+    """The RunConfig that run.json's ``settings`` describe, through the same validation as a
+    config file's (unknown sections and keys, types and ranges)."""
+    from ..runs.config import DEFAULT_PRESET, build_config
+
+    source = f"{where}: settings"
+    if not isinstance(settings, dict):
+        raise DataError(f"{source} must be a table of tables, got {quote(settings)}; train again")
+    preset = settings.get("preset", DEFAULT_PRESET)
+    tables = {k: v for k, v in settings.items() if k != "preset"}
+    try:
+        if not isinstance(preset, str):
+            raise UsageError(f"preset must be a name, got {quote(preset)}")
+        return build_config(preset, base=tables, source=source)
+    except (UsageError, TypeError, ValueError, OverflowError) as error:
+        text = str(error).removeprefix(f"{source}: ")
+        raise DataError(f"{source}: {one_line(Exception(text))} (train again)") from None
+
+
+def _check_data(data: Any, shape: Shape, where: Path) -> None:
+    """run.json's ``data``: its source, hash, row counts and printable column names."""
+    if not isinstance(data, dict):
+        raise DataError(f"{where}: data must be a table, got {quote(data)}; train again")
+    if not isinstance(data.get("source"), str):
+        raise DataError(f"{where}: data.source must be a text, got {quote(data.get('source'))}")
+    digest = data.get("sha256")
+    if not isinstance(digest, str) or not 1 <= len(digest) <= 64 or digest.strip(_HEX):
+        raise DataError(f"{where}: data.sha256 must be hex digits, got {quote(digest)}")
+    for key in ("rows", "n_dropped"):
+        if key in data:
+            check_whole(data[key], f"data.{key}", where, 0, MAX_COUNT)
+    if data.get("y_ndim") not in (1, 2) or not is_int(data.get("y_ndim")):
+        raise DataError(f"{where}: data.y_ndim must be 1 or 2, got {quote(data.get('y_ndim'))}")
+    for key, n in (("x_names", shape.n_in), ("y_names", shape.n_out)):
+        names = data.get(key)
+        if not isinstance(names, list) or len(names) != n:
+            raise DataError(f"{where}: data.{key} must list {n} name(s), got {quote(names)}")
+        for name in names:
+            if not isinstance(name, str) or not name.isprintable():
+                raise DataError(
+                    f"{where}: data.{key} holds {quote(name)}; column names must be "
+                    "printable text (no control characters)"
+                )
+
+
+def _check_metrics(metrics: Any, where: Path) -> None:
+    """None, or {set name: {"rmse": ..., "mae": ..., "r2": ...}} as ``format_metrics`` reads."""
+    if metrics is None:
+        return
+    if isinstance(metrics, dict) and len(metrics) <= 16:
+        for name, row in metrics.items():
+            if not name.isprintable() or len(name) > 40 or not isinstance(row, dict):
+                break
+            if not {"rmse", "mae", "r2"} <= set(row) or not all(map(is_number, row.values())):
+                break
+        else:
+            return
+    raise DataError(
+        f"{where}: metrics must be a table of sets, each with numbers rmse, mae and r2; "
+        f"got {quote(metrics)}"
+    )
+
+
+def _check_diagnosis(diagnosis: Any, where: Path) -> None:
+    """None, or exactly the text fields of ``Diagnosis``."""
+    from ..core.diagnostics import Diagnosis
+
+    names = [f.name for f in fields(Diagnosis)]
+    if diagnosis is None:
+        return
+    if (
+        not isinstance(diagnosis, dict)
+        or set(diagnosis) != set(names)
+        or not all(isinstance(v, str) for v in diagnosis.values())
+    ):
+        raise DataError(
+            f"{where}: diagnosis must be a table of the texts {', '.join(names)}, "
+            f"got {quote(diagnosis)}"
+        )
+
+
+def read_tensors(folder: Path, name: str, info: dict[str, Any], limit: int) -> dict[str, Any]:
+    """A listed safetensors file's tensors (bounded, hash checked, memory checked first)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_tensors
+
+    from ..memory import check_memory
+
+    path = folder / name
+    size = check_regular(path, limit).st_size
+    check_memory(2 * size, f"{path}", "it may be damaged or forged; train again", error=DataError)
+    data = read_listed(folder, name, info, limit)
+    try:
+        return load_tensors(data)
+    except (SafetensorError, ValueError, TypeError, RuntimeError, OSError) as error:
+        raise DataError(f"{path}: not a readable safetensors file ({one_line(error)})") from None
+
+
+def tensor_problem(tensors: Any, shapes: dict[str, tuple[int, ...]]) -> str | None:
+    """What is wrong with a model's tensors: names, dtype (float32 only), shapes, the scaler."""
+    import torch
+
+    if not isinstance(tensors, dict):
+        return f"expected a table of the model's tensors, got {quote(tensors)}"
+    missing = [n for n in shapes if n not in tensors]
+    extra = [n for n in tensors if n not in shapes]
+    if missing or extra:
+        return (
+            f"its tensors are not the model's (missing: {quote(', '.join(missing) or '-')}; "
+            f"unexpected: {quote(', '.join(map(str, extra)) or '-')})"
+        )
+    for name, shape in shapes.items():
+        tensor = tensors[name]
+        if not isinstance(tensor, torch.Tensor) or tensor.dtype != torch.float32:
+            kind = quote(tensor)
+            if isinstance(tensor, torch.Tensor):
+                kind = str(tensor.dtype).removeprefix("torch.")
+            return f"{name} is {kind}, not float32"
+        if tuple(tensor.shape) != shape:
+            return f"{name} has shape {tuple(tensor.shape)}, the model needs {shape}"
+        if name.endswith("_scale") and not (torch.isfinite(tensor).all() and (tensor > 0).all()):
+            return f"{name} must be finite and above 0 (a zero scale cannot predict)"
+        if name.endswith("_mean") and not torch.isfinite(tensor).all():
+            return f"{name} must be finite"
+    return None

@@ -1,0 +1,187 @@
+"""Fit panels: how one output of the fit is drawn (line, heatmap, or fit against data).
+
+Each panel makes its artists once and appends the moving ones to the figure's ``animated`` list;
+``update`` only moves new predictions into them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib.colors import Normalize
+
+if TYPE_CHECKING:
+    from ..core.history import History
+
+# Moving artists stack above the spines and ticks (2.5), as blitting draws them over the
+# background, so a full drawing (savefig) stacks them the same way.
+ON_TOP = 3.0
+
+
+def plain(name: str) -> str:
+    """A column name drawn as written: a ``$`` would start matplotlib's math text (and a name
+    like ``a$\\frac{$`` would fail to draw), so it is escaped."""
+    return str(name).replace("$", r"\$")
+
+
+class _Panel:
+    """A fit panel for output k; ``has_ylim`` when its y axis shows y values that can grow."""
+
+    has_ylim = True
+
+    def __init__(self, ax: Any, history: History, k: int) -> None:
+        self.ax, self.k = ax, k
+        y = history.y[:, k]
+        if history.y_val is not None:
+            y = np.concatenate([y, history.y_val[:, k]])
+        self.y_lo, self.y_hi = float(np.min(y)), float(np.max(y))
+        self.dot_size = 16.0 if len(history.y) <= 1000 else 4.0
+
+    def data_range(self) -> tuple[float, float]:
+        """Range of the data's y values."""
+        return self.y_lo, self.y_hi
+
+    def fit_range(self, y_pred: np.ndarray) -> tuple[float, float]:
+        """Range of the predictions, reaching at most one data range beyond the data."""
+        y_pred = y_pred[np.isfinite(y_pred)]
+        if y_pred.size == 0:
+            return self.y_lo, self.y_hi
+        span = self.y_hi - self.y_lo or 1.0
+        lo = max(float(y_pred.min()), self.y_lo - span)
+        hi = min(float(y_pred.max()), self.y_hi + span)
+        return min(lo, self.y_lo), max(hi, self.y_hi)
+
+    def update(self, y_pred: np.ndarray) -> None:
+        """Show predictions y_pred, shape (n_grid,)."""
+        raise NotImplementedError
+
+
+class LinePanel(_Panel):
+    """One input: the data as dots and the fit as the lesson's thick red line."""
+
+    def __init__(self, ax: Any, history: History, k: int, animated: list[Any]) -> None:
+        super().__init__(ax, history, k)
+        x = history.x[:, 0]
+        ax.scatter(x, history.y[:, k], s=self.dot_size, color="C0", label="data")
+        if history.x_val is not None and history.y_val is not None:
+            ax.scatter(
+                history.x_val[:, 0],
+                history.y_val[:, k],
+                s=self.dot_size,
+                facecolors="none",
+                edgecolors="C1",
+                label="validation",
+            )
+        self.order = np.argsort(history.x_grid[:, 0], kind="stable")  # a line needs sorted x
+        x_grid = history.x_grid[self.order, 0]
+        (self.line,) = ax.plot(
+            x_grid, np.zeros_like(x_grid), "r-", lw=5, zorder=ON_TOP, animated=True
+        )
+        animated.append(self.line)
+        ax.set_xlim(*pad(min(x.min(), x_grid.min()), max(x.max(), x_grid.max()), 0.03))
+        ax.set_xlabel(plain(history.x_names[0]))
+        ax.set_ylabel(plain(history.y_names[k]))
+
+    def update(self, y_pred: np.ndarray) -> None:
+        self.line.set_ydata(y_pred[self.order])
+
+
+class MapPanel(_Panel):
+    """Two inputs: the fit as a heatmap over the grid, the data as dots in the same colours."""
+
+    has_ylim = False
+
+    def __init__(self, ax: Any, history: History, k: int, animated: list[Any]) -> None:
+        super().__init__(ax, history, k)
+        self.shape = mesh_shape(history.x_grid)  # (n_x2, n_x1): rows follow the 2nd input
+        assert self.shape is not None
+        a = history.x_grid[: self.shape[1], 0]  # the 1st input's grid values
+        b = history.x_grid[:: self.shape[1], 1]  # the 2nd input's grid values
+        da, db = _step(a), _step(b)
+        norm = Normalize(self.y_lo, self.y_hi if self.y_hi > self.y_lo else self.y_lo + 1)
+        self.image = ax.imshow(
+            np.zeros(self.shape),
+            origin="lower",
+            extent=(a[0] - da / 2, a[-1] + da / 2, b[0] - db / 2, b[-1] + db / 2),
+            aspect="auto",
+            cmap="viridis",
+            norm=norm,
+            interpolation="bilinear",
+            zorder=ON_TOP,
+            animated=True,
+        )
+        # the dots lie on the heatmap, so they are drawn after it on every frame
+        dots = ax.scatter(
+            history.x[:, 0],
+            history.x[:, 1],
+            c=history.y[:, k],
+            cmap="viridis",
+            norm=norm,
+            s=self.dot_size,
+            edgecolors="white",
+            linewidths=0.6,
+            zorder=ON_TOP + 0.1,
+            animated=True,
+        )
+        animated += [self.image, dots]
+        self.ax.figure.colorbar(self.image, ax=ax, label=plain(history.y_names[k]))
+        ax.set_xlabel(plain(history.x_names[0]))
+        ax.set_ylabel(plain(history.x_names[1]))
+
+    def update(self, y_pred: np.ndarray) -> None:
+        self.image.set_data(y_pred.reshape(self.shape))  # (n_x2, n_x1)
+
+
+class ParityPanel(_Panel):
+    """Three or more inputs: each prediction against its data value, with the line y = x."""
+
+    def __init__(self, ax: Any, history: History, k: int, animated: list[Any]) -> None:
+        super().__init__(ax, history, k)
+        self.y = history.y[:, k]
+        lo, hi = pad(self.y_lo, self.y_hi, 0.03)
+        ax.plot([lo, hi], [lo, hi], color="0.4", ls="--", lw=1)  # where fit = data
+        self.dots = ax.scatter(
+            self.y,
+            self.y,
+            s=self.dot_size,
+            color="red",
+            alpha=0.6,
+            zorder=ON_TOP,
+            animated=True,
+        )
+        animated.append(self.dots)
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel(f"{plain(history.y_names[k])} (data)")
+        ax.set_ylabel(f"{plain(history.y_names[k])} (fit)")
+
+    def update(self, y_pred: np.ndarray) -> None:
+        self.dots.set_offsets(np.column_stack([self.y, y_pred]))  # (n, 2)
+
+
+def mesh_shape(x_grid: np.ndarray) -> tuple[int, int] | None:
+    """(rows, columns) when x_grid (n, 2) is a flattened meshgrid(indexing="xy"), else None."""
+    if x_grid.ndim != 2 or x_grid.shape[1] != 2 or len(x_grid) < 4:
+        return None
+    same_row = x_grid[:, 1] == x_grid[0, 1]
+    n_cols = len(x_grid) if same_row.all() else int(np.argmin(same_row))
+    n_rows = len(x_grid) // n_cols
+    if n_cols < 2 or n_rows < 2 or n_rows * n_cols != len(x_grid):
+        return None
+    a, b = x_grid[:, 0].reshape(n_rows, n_cols), x_grid[:, 1].reshape(n_rows, n_cols)
+    if not (np.all(a == a[:1]) and np.all(b == b[:, :1])):
+        return None
+    return n_rows, n_cols
+
+
+def _step(values: np.ndarray) -> float:
+    """Spacing of an evenly spaced grid axis."""
+    return float(values[-1] - values[0]) / max(1, len(values) - 1)
+
+
+def pad(lo: float, hi: float, margin: float = 0.08) -> tuple[float, float]:
+    """Limits with a margin around [lo, hi]; a single value gets a unit-wide window."""
+    span = hi - lo
+    if not span > 0:
+        return lo - 0.5, hi + 0.5
+    return lo - margin * span, hi + margin * span
