@@ -157,13 +157,13 @@ class Regressor(Settings):
 
     Args:
         hidden: hidden layer widths.
-        activation: activation name (see ``nnfit.model.ACTIVATIONS``).
+        activation: activation name (see ``nnfit.core.model.ACTIVATIONS``).
         scale: standardise x and y with the training rows' mean and std (predictions stay in
             the user's units).
         members: networks trained at once and averaged, or "auto" (20 up to 100 rows, fewer
-            up to 1,000, then 1; see ``nnfit.model.auto_members``). With several, each holds
+            up to 1,000, then 1; see ``nnfit.core.model.auto_members``). With several, each holds
             out ``val`` of the rows (val 0.2: 5-fold cross-validation, repeated with fresh
-            shuffles for more than 5 members; see ``nnfit.dataset.holdout``) and training
+            shuffles for more than 5 members; see ``nnfit.data.dataset.holdout``) and training
             stops where the pooled held-out loss is lowest.
         optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
         val: fraction of rows held out (seeded) to measure and early-stop on (per member).
@@ -206,7 +206,7 @@ class Regressor(Settings):
             x_names, y_names: column names; default from DataFrame columns or x, y.
             stop: an event that ends training early when set.
             resume, checkpoint, checkpoint_every: pause and continue training exactly (see
-                ``nnfit.training.train``).
+                ``nnfit.core.training.train``).
 
         Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
         val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,

@@ -1,7 +1,7 @@
 """``NNFitRegressor``: nnfit's ``Regressor`` as a scikit-learn estimator (extra ``sklearn``).
 
 It validates input the scikit-learn way (``validate_data``: shapes, dtypes, ``n_features_in_``,
-``feature_names_in_``) and hands the training to ``nnfit.estimator.Regressor``, so pipelines,
+``feature_names_in_``) and hands the training to ``nnfit.regressor.Regressor``, so pipelines,
 grid searches and cross-validation train exactly what ``nnfit fit`` trains.
 """
 
@@ -38,12 +38,12 @@ if TYPE_CHECKING:
 class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
     """Fit y = f(X) with a small neural network, as a scikit-learn regressor.
 
-    The parameters are ``nnfit.estimator.Regressor``'s, with the same defaults (those of
+    The parameters are ``nnfit.regressor.Regressor``'s, with the same defaults (those of
     ``nnfit fit``); ``fit`` trains through that Regressor, so results match the CLI's.
 
     Args:
         hidden: hidden layer widths.
-        activation: activation name (see ``nnfit.model.ACTIVATIONS``).
+        activation: activation name (see ``nnfit.core.model.ACTIVATIONS``).
         scale: standardise X and y with the training rows' mean and std (predictions stay in
             y's units).
         members: networks trained at once and averaged, or "auto" (as ``Regressor``).
@@ -59,7 +59,7 @@ class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
     names), ``n_outputs_``, ``model_`` (the trained ``nnfit.MLP``), ``history_`` (its
     ``nnfit.History``: ``nnfit.plot(est.history_, "fit.png")`` draws it), ``metrics_`` (RMSE,
     MAE, R² on the training and validation rows), ``diagnosis_``, and ``regressor_`` (the fitted
-    ``nnfit.estimator.Regressor`` that ``predict`` uses).
+    ``nnfit.regressor.Regressor`` that ``predict`` uses).
 
     Expected failures of scikit-learn's estimator checks (``parametrize_with_checks``): none.
     Every check passes, ``check_array_api_input`` too when ``SCIPY_ARRAY_API=1`` is set

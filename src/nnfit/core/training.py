@@ -125,7 +125,7 @@ def train(
         x_val, y_val: optional validation set (its loss is recorded; ``patience`` stops on it).
         holdout: for an ensemble (``model.members > 1``) instead of x_val, y_val: a boolean
             (members, n) mask of the rows each member leaves out of its training and is
-            validated on (see ``nnfit.dataset.holdout``); the validation loss pools them all.
+            validated on (see ``nnfit.data.dataset.holdout``); the validation loss pools them all.
         x_grid: where to draw the fit; default a line over x's range (see ``make_grid``).
         noise_floor: lowest reachable loss, drawn on the loss curve (synthetic data).
         x_names, y_names: column names, for labels.

@@ -25,7 +25,9 @@ COLUMNS = 'column names or 1-based numbers as text, like "a,b" or "2"'
 class DataConfig:
     """What synthetic data to make; every field has a CLI flag of the same name."""
 
-    function: str = "quadratic"  # a built-in name (nnfit.formula.NAMED_FUNCTIONS) or a formula in x
+    function: str = (
+        "quadratic"  # a built-in name (nnfit.data.formula.NAMED_FUNCTIONS) or a formula in x
+    )
     points: int = 100  # how many evenly spaced x values
     noise: str = (
         "uniform"  # "uniform": level * U(0, 1) as in the lesson; "gaussian": level * N(0, 1)

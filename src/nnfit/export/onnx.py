@@ -44,7 +44,7 @@ def export_onnx(
         check: run the written file with onnxruntime on random inputs of batch sizes
             1, 7 and 256 and compare it with the PyTorch model.
         overwrite: replace an existing regular file at ``path``; False creates the file
-            exclusively (``files.OutputTaken`` if it exists). Never through a symlink.
+            exclusively (``nnfit.io.files.OutputTaken`` if it exists). Never through a symlink.
 
     Returns:
         ``path`` as a Path.

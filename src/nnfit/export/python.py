@@ -134,7 +134,7 @@ def export_python(model: MLP, path: str | Path, *, overwrite: bool = True) -> Pa
         model: the network to export; it is not changed.
         path: where to write the ``.py`` file.
         overwrite: replace an existing regular file at ``path``; False creates the file
-            exclusively (``files.OutputTaken`` if it exists). Never through a symlink.
+            exclusively (``nnfit.io.files.OutputTaken`` if it exists). Never through a symlink.
 
     Returns:
         ``path`` as a Path.

@@ -1,6 +1,6 @@
 """Read a user's measurement file into a float table, and pick its x and y columns.
 
-Text tables (csv, tsv, txt, dat, no extension, "-" for stdin) are parsed by ``nnfit.csvsniff``;
+Text tables (csv, tsv, txt, dat, no extension, "-" for stdin) are parsed by ``nnfit.io.csvsniff``;
 NumPy files (npy, npz) and Parquet are read here. Every problem raises ``DataError`` (the file)
 or ``UsageError`` (the column choice) with a one-line message naming file, line and column.
 """

@@ -4,7 +4,7 @@ A run folder holds ``run.json`` (format version, architecture from a closed list
 settings, seed, data source and hash, metrics, diagnosis, versions, and the SHA-256 of every
 other file), ``model.safetensors`` (weights and scaler), ``history.json`` (replayable),
 ``metrics.jsonl``, ``fit.png`` and, for a paused run, ``state.json`` + ``state.safetensors``.
-Folders are written whole and swapped into place atomically (``files.atomic_dir``).
+Folders are written whole and swapped into place atomically (``nnfit.io.files.AtomicDir``).
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def save_run(
         picture: draw fit.png (skipped for periodic checkpoints, which must be quick).
         animation: an animation file to copy into the folder.
         overwrite: replace an existing run folder at ``path`` (only nnfit's files in it are
-            deleted); False creates it exclusively (``files.OutputTaken`` if it exists).
+            deleted); False creates it exclusively (``nnfit.io.files.OutputTaken`` if it exists).
         keep: if ``path`` was created by another process meanwhile, save to ``path-1`` (...)
             instead of raising.
 
