@@ -1,9 +1,11 @@
-"""One type check for every config dataclass, driven by its fields' annotations.
+"""One check for every config dataclass, driven by its fields' annotations and ``setting``s.
 
-Each config's ``__post_init__`` calls ``check_fields(self)`` before its range checks: text where a
-number belongs (``lr = "0.1"``), ``"false"`` where a boolean belongs, a number where a column
-name belongs, a table where a value belongs or a list of the wrong length all get one line that
-names the field, whether they came from a TOML file, a flag or the Python API.
+Each config field is declared once with ``setting(default, help, low=..., choices=...)``; its
+``__post_init__`` calls ``check_fields(self)``, which checks every field's type and then its range
+or choices: text where a number belongs (``lr = "0.1"``), ``"false"`` where a boolean belongs, a
+number where a column name belongs, a table where a value belongs, a list of the wrong length or
+a value out of range all get one line that names the field, whether they came from a TOML file,
+a flag or the Python API.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import reprlib
 import sys
 import types
 import typing
-from dataclasses import Field, fields
+from collections.abc import Sequence
+from dataclasses import Field, field, fields
 from typing import Any
 
 from .errors import UsageError
@@ -23,7 +26,6 @@ from .safetext import printable
 
 MAX_WHOLE = 2**63 - 1  # whole-number settings fit an int64 (JSON readers, torch, safetensors)
 MAX_SEED = MAX_WHOLE  # torch's and numpy's generators take it, and seed + a few still fits
-SEED_RANGE = f"from 0 to 2**63-1 ({MAX_SEED})"
 FLAGLESS = {"file"}  # fields without a --flag of their own (the data file is SOURCE)
 
 _SHOW = reprlib.Repr()
@@ -60,30 +62,136 @@ class FieldError(UsageError):
         )
 
 
+def setting(
+    default: Any,
+    help: str,
+    *,
+    group: str,
+    low: float | None = None,
+    high: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    choices: Sequence[str] | None = None,
+    flag_type: str | None = None,
+    form: str | None = None,
+    flag_help: str | None = None,
+) -> Any:
+    """A config field declared once: its default, one-line help, group and allowed values.
+
+    ``low``/``high`` are inclusive bounds, ``above``/``below`` exclusive ones; whole-number
+    fields are always at most MAX_WHOLE. ``choices`` lists the allowed texts. ``flag_type``
+    names the CLI's parser for the flag (see ``nnfit.cli.flags``) when the annotation's is not
+    the one wanted; ``form`` words the type in errors (``"two numbers LO,HI"``); ``flag_help``
+    replaces the help where the CLI says more (``KIND:LEVEL``). ``check_fields`` enforces the
+    range and choices; the CLI, TOML keys, estimator parameters and run.json read the rest.
+
+    Example:
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Config:
+        ...     lr: float = setting(0.5, "learning rate", above=0, group="training")
+    """
+    metadata = {
+        "help": help,
+        "group": group,
+        "low": low,
+        "high": high,
+        "above": above,
+        "below": below,
+        "choices": None if choices is None else tuple(choices),
+        "flag_type": flag_type,
+        "form": form,
+        "flag_help": flag_help,
+    }
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("a setting's default must be immutable (a tuple, not a list)")
+    return field(default=default, metadata=metadata)
+
+
 def check_fields(config: Any) -> None:
-    """Check every field of a frozen dataclass against its annotation, or raise FieldError.
+    """Check every field of a frozen dataclass against its annotation and setting, or raise
+    FieldError.
 
     Booleans must be real booleans (``"false"`` is text, not false); whole numbers must be
     integers (``1.5`` and ``True`` are not); numbers may be ints; lists stand for tuples.
     Accepted values are normalised in place: lists become tuples, NumPy scalars Python ones.
     A field's ``metadata["form"]`` words what it must be, e.g. ``"two numbers LO,HI"``.
+    Once every type is right, each field's range and choices (see ``setting``) are checked.
     """
-    for field, hint in _hints(type(config)):
-        value = getattr(config, field.name)
+    hinted = _hints(type(config))
+    for field_, hint in hinted:
+        value = getattr(config, field_.name)
         ok, normal = _conform(value, hint)
         if not ok:
-            form = field.metadata.get("form") or describe(hint)
-            raise FieldError(field.name, f"must be {form}", value)
+            form = field_.metadata.get("form") or describe(hint)
+            raise FieldError(field_.name, f"must be {form}", value)
         if normal is not value:
-            object.__setattr__(config, field.name, normal)
+            object.__setattr__(config, field_.name, normal)
+    for field_, hint in hinted:  # types first: the range checks compare
+        check_range(field_.name, getattr(config, field_.name), field_.metadata, hint)
 
 
-def check_whole(name: str, value: int | None, low: int, high: int = MAX_WHOLE) -> None:
-    """Range check of a whole-number field (its type already checked)."""
+def check_range(name: str, value: Any, rule: Any, hint: Any = None) -> None:
+    """Check a value of the right type against a setting's choices and bounds."""
+    choices = rule.get("choices")
+    if value is None or (choices and isinstance(value, str)):
+        if value is not None and value not in choices:
+            raise FieldError(name, f"must be one of {', '.join(choices)}", value)
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return  # tuples and the like keep their own checks
+    low, high, above, below = (rule.get(k) for k in ("low", "high", "above", "below"))
+    if low is high is above is below is None:
+        return
+    if isinstance(value, int) and hint is not None and _whole_hint(hint):
+        check_whole(name, value, int(low if low is not None else -MAX_WHOLE), high)
+        return
+    fine = math.isfinite(value)
+    fine = fine and (low is None or value >= low) and (high is None or value <= high)
+    fine = fine and (above is None or value > above) and (below is None or value < below)
+    if not fine:
+        raise FieldError(name, f"must be {_number_range(low, high, above, below)}", value)
+
+
+def _number_range(
+    low: float | None, high: float | None, above: float | None, below: float | None
+) -> str:
+    """A number range in words: ``a finite number above 0``, ``a fraction from 0 to below 1``."""
+    if low is not None and below is not None:
+        noun = "a fraction" if (low, below) == (0, 1) else "a number"
+        return f"{noun} from {low:g} to below {below:g}"
+    if low is not None and high is not None:
+        return f"a number from {low:g} to {high:g}"
+    parts = []
+    if low is not None:
+        parts.append(f">= {low:g}")
+    if above is not None:
+        parts.append(f"above {above:g}")
+    if high is not None:
+        parts.append(f"<= {high:g}")
+    if below is not None:
+        parts.append(f"below {below:g}")
+    return "a finite number " + " and ".join(parts)
+
+
+def _whole_hint(hint: Any) -> bool:
+    """Whether an annotation allows whole numbers (``int``, ``int | None``, ``int | str``)."""
+    if hint is int:
+        return True
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and int in typing.get_args(
+        hint
+    )
+
+
+def check_whole(name: str, value: int | None, low: int, high: int | None = None) -> None:
+    """Range check of a whole-number field (its type already checked); ``high`` defaults to
+    MAX_WHOLE, and a field given both ends is worded ``from LOW to HIGH``."""
     if value is None:
         return
-    if name == "seed" and not low <= value <= high:
-        raise FieldError(name, f"must be a whole number {SEED_RANGE}", value)
+    if high is not None and not low <= value <= high:
+        upto = "2**63-1 (9223372036854775807)" if high == MAX_WHOLE else f"{high}"
+        raise FieldError(name, f"must be a whole number from {low} to {upto}", value)
+    high = MAX_WHOLE
     if value < low:
         raise FieldError(name, f"must be a whole number of at least {low}", value)
     if value > high:

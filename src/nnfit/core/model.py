@@ -5,91 +5,22 @@ from __future__ import annotations
 import itertools
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..checks import FieldError, check_fields, shown
+from ..checks import shown
 from ..errors import UsageError
+from .model_config import ACTIVATION_LAYERS, check_activation, check_hidden, check_members
+from .model_config import ModelConfig as ModelConfig  # the model's settings: model_config
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "softplus": nn.Softplus,
+    name: getattr(nn, layer) for name, layer in ACTIVATION_LAYERS.items()
 }
-WIDTHS = "whole numbers like 10 or 32,32"
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Shape of the network; the CLI's --hidden and --activation map onto these fields."""
-
-    hidden: tuple[int, ...] = field(  # width of each hidden layer, e.g. (32, 32)
-        default=(10,), metadata={"form": WIDTHS}
-    )
-    activation: str = "relu"  # one of ACTIVATIONS
-    scale: bool = False  # standardise x and y with the training data's mean and std
-    members: int | str = field(  # networks averaged (an ensemble), or "auto" (see auto_members)
-        default=1, metadata={"form": "a whole number or auto"}
-    )
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-        check_hidden(self.hidden)
-        check_activation(self.activation)
-        check_members(self.members)
-
-
-MAX_WIDTH = 100_000  # units in one hidden layer
-MAX_LAYERS = 100  # hidden layers
-
-
-def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
-    """Validate hidden-layer widths and return them as a tuple."""
-    if isinstance(hidden, (str, bytes, dict)) or not hasattr(hidden, "__iter__"):
-        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
-    widths = tuple(hidden)
-    if not widths or any(
-        isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in widths
-    ):
-        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
-    widths = tuple(int(n) for n in widths)
-    if any(n < 1 or n > MAX_WIDTH for n in widths):
-        raise FieldError("hidden", f"widths must be between 1 and {MAX_WIDTH}", hidden)
-    if len(widths) > MAX_LAYERS:
-        raise FieldError("hidden", f"must have at most {MAX_LAYERS} layers", len(widths))
-    return widths
-
-
-def check_activation(activation: str) -> str:
-    """Validate an activation name."""
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise FieldError("activation", f"must be one of {', '.join(ACTIVATIONS)}", activation)
-    return activation
-
-
-MAX_MEMBERS = 100
 AUTO_MEMBERS = 20  # members="auto" on small data: 20 networks, 20-fold cross-validated
 AUTO_WORK = 2_000  # ... fewer as rows grow, so that members x rows stays about this small
-
-
-def check_members(members: int | str) -> int | str:
-    """Validate a member count (1 to MAX_MEMBERS) or "auto"."""
-    if members == "auto":
-        return members
-    if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
-        raise FieldError(
-            "members", f"must be a whole number from 1 to {MAX_MEMBERS} or auto", members
-        )
-    return members
 
 
 # Training holds each parameter about six times: the weights, their gradients, the optimiser's

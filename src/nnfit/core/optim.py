@@ -7,9 +7,6 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "lbfgs")
-LOSSES = ("mse", "l1", "huber")
-
 
 def make_optimizer(
     name: str, params: Iterable[torch.nn.Parameter], lr: float

@@ -5,19 +5,16 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..checks import MAX_SEED, FieldError, check_fields, check_whole
 from ..core.callbacks import Callback
 from ..core.history import History, Snapshot
 from ..core.model import MLP
 from ..core.optim import (
-    LOSSES,
-    OPTIMIZERS,
     make_loss,
     make_optimizer,
     make_schedule,
@@ -35,51 +32,21 @@ from ..core.recorder import (
     sample,
     sample_rows,
 )
-from ..core.trainstate import RESTORE_RULES, Batches, Best, Keeper, TrainState
+from ..core.train_config import (  # noqa: F401  (re-exported: the settings live there)
+    DEVICES,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainConfig,
+)
+from ..core.trainstate import Batches, Best, Keeper, TrainState
 from ..errors import DataError, UsageError
 
-DEVICES = ("cpu", "cuda", "auto")
-SCHEDULES = ("constant", "cosine")
 N_EVAL = 10_000  # snapshots measure loss and dead units on at most this many training points
 N_PLOT = 5_000  # the history keeps at most this many points for drawing
 SMALL_WORK = 65_536  # rows x widest layer up to which a CPU step runs on one thread
 KEEP_EVERY = 10  # on divergence, training falls back at most this many steps (or `every`)
 HISTORY_COPIES = 8  # a saved History: its float64 arrays, then Python floats and JSON text
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train; every field has a CLI flag of the same name."""
-
-    optimizer: str = "sgd"  # one of OPTIMIZERS
-    lr: float = 0.5  # learning rate
-    steps: int = 100  # optimiser updates
-    loss: str = "mse"  # one of LOSSES
-    batch_size: int | None = None  # points per update; None = all (full batch) up to AUTO_BATCH
-    every: int = 5  # record a snapshot (a frame) every this many steps
-    seed: int = 0  # seeds minibatch order (the model and data take their own seeds)
-    device: str = "cpu"  # "cpu", "cuda" or "auto"
-    patience: int | None = None  # stop after this many steps without a better validation loss
-    schedule: str = "constant"  # learning rate over time: "constant" or "cosine" (decays to 0)
-    restore: str = "lowest"  # early stopping keeps the "lowest" validation loss, or "1se" (Best)
-
-    def __post_init__(self) -> None:
-        check_fields(self)  # types first: the checks below compare
-        for name, choices in (
-            ("optimizer", OPTIMIZERS),
-            ("loss", LOSSES),
-            ("schedule", SCHEDULES),
-            ("restore", RESTORE_RULES),
-            ("device", DEVICES),
-        ):
-            value = getattr(self, name)
-            if value not in choices:
-                raise FieldError(name, f"must be one of {', '.join(choices)}", value)
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise FieldError("lr", "must be a finite number above 0", self.lr)
-        for name in ("steps", "every", "batch_size", "patience"):
-            check_whole(name, getattr(self, name), 1)
-        check_whole("seed", self.seed, 0, MAX_SEED)
 
 
 def resolve_device(name: str) -> torch.device:

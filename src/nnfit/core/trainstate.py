@@ -98,9 +98,6 @@ class Keeper:
         self.step = state["step"]
 
 
-RESTORE_RULES = ("lowest", "1se")
-
-
 class Best:
     """Early stopping: remember the weights to restore when training ends.
 

@@ -7,10 +7,10 @@ The lesson builds ``x = linspace(-1, 1, 100)`` as a column and ``y = x**2 + 0.2 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..checks import FieldError, check_fields, check_whole
+from ..checks import FieldError, check_fields, setting
 from ..errors import UsageError
 
 if TYPE_CHECKING:
@@ -21,41 +21,67 @@ BYTES_PER_VALUE = 16  # make_data's peak per point and column (x plus y), measur
 COLUMNS = 'column names or 1-based numbers as text, like "a,b" or "2"'
 
 
+SYNTHETIC, FILES = "data (synthetic)", "data (files and examples)"  # the settings' groups
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    """What synthetic data to make; every field has a CLI flag of the same name."""
+    """What data to fit; each field is a setting (CLI flag, TOML key; ``val`` also an estimator
+    parameter)."""
 
-    function: str = (
-        "quadratic"  # a built-in name (nnfit.data.formula.NAMED_FUNCTIONS) or a formula in x
+    function: str = setting(  # a built-in name (nnfit.data.formula.NAMED_FUNCTIONS) or a formula
+        "quadratic",
+        "quadratic, sin, cubic, abs, step, ... or a formula such as 'sin(3*x) + 0.1*x**2' "
+        "(x1, x2, ... for several inputs)",
+        group=SYNTHETIC,
     )
-    points: int = 100  # how many evenly spaced x values
-    noise: str = (
-        "uniform"  # "uniform": level * U(0, 1) as in the lesson; "gaussian": level * N(0, 1)
+    points: int = setting(100, "number of x values", low=2, group=SYNTHETIC)
+    noise: str = setting(
+        "uniform",
+        "{choices}: LEVEL*U(0,1) as in the lesson, or LEVEL*N(0,1); KIND:LEVEL sets both, "
+        "e.g. gaussian:0.1",
+        choices=NOISES,
+        group=SYNTHETIC,
     )
-    noise_level: float = 0.2  # scale of the noise; 0 for none
-    domain: tuple[float, float] = field(  # x range, both ends included
-        default=(-1.0, 1.0), metadata={"form": "two numbers LO,HI"}
+    noise_level: float = setting(0.2, "noise scale; 0 for none", low=0, group=SYNTHETIC)
+    domain: tuple[float, float] = setting(  # both ends included
+        (-1.0, 1.0), "x range LO,HI", group=SYNTHETIC, flag_type="pair", form="two numbers LO,HI"
     )
     # Real data instead of a function: a file or a shipped example, and which columns to use.
-    file: str | None = None  # CSV/TSV/NPY/NPZ/Parquet path, or "-" for CSV on stdin
-    example: str | None = None  # a shipped data set (nnfit examples lists them)
-    x: str | None = field(default=None, metadata={"form": COLUMNS})  # input column(s)
-    y: str | None = field(default=None, metadata={"form": COLUMNS})  # output column(s)
-    encoding: str | None = None  # text encoding of the file; default: detected
-    drop_missing: bool = False  # drop rows with missing values instead of refusing them
-    val: float = 0.0  # fraction of the rows held out for validation (seeded split)
+    file: str | None = setting(
+        None,
+        "CSV/TSV/NPY/NPZ/Parquet path, or - for CSV on stdin (the command's SOURCE)",
+        group=FILES,
+        flag_type="source",
+    )
+    example: str | None = setting(
+        None, "fit a shipped data set (list them: nnfit examples)", group=FILES
+    )
+    x: str | None = setting(
+        None,
+        "input column(s): names or 1-based numbers, e.g. a or a,b",
+        group=FILES,
+        form=COLUMNS,
+    )
+    y: str | None = setting(None, "output column(s), e.g. c or c,d", group=FILES, form=COLUMNS)
+    encoding: str | None = setting(
+        None, "text encoding of the file (unset: detected)", group=FILES
+    )
+    drop_missing: bool = setting(
+        False, "drop rows with missing values and say how many", group=FILES, flag_type="on"
+    )
+    val: float = setting(  # the seeded split: nnfit.data.dataset.holdout
+        0.0,
+        "fraction of rows held out for validation, per ensemble member",
+        low=0,
+        below=1,
+        group=FILES,
+    )
 
     def __post_init__(self) -> None:
-        check_fields(self)  # types first: the checks below may compare and do arithmetic
-        if not (0 <= self.val < 1):
-            raise FieldError("val", "must be a fraction from 0 to below 1", self.val)
+        check_fields(self)  # types, then each setting's range and choices
         if self.file is not None and self.example is not None:
             raise UsageError("give a data file or --example, not both")
-        check_whole("points", self.points, 2)
-        if self.noise not in NOISES:
-            raise FieldError("noise", f"must be one of {', '.join(NOISES)}", self.noise)
-        if not math.isfinite(self.noise_level) or self.noise_level < 0:
-            raise FieldError("noise_level", "must be a finite number >= 0", self.noise_level)
         lo, hi = self.domain
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise FieldError("domain", "must be two finite numbers LO,HI with LO < HI", self.domain)

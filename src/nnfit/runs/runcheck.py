@@ -185,7 +185,8 @@ def check_whole(value: Any, name: str, where: Path, low: int, high: int) -> int:
 
 def check_architecture(model: Any, where: Path) -> Shape:
     """The network in run.json's ``model``, from a closed list of layers and within limits."""
-    from ..core.model import ACTIVATIONS, MAX_MEMBERS
+    from ..core.model_config import ACTIVATION_LAYERS as ACTIVATIONS
+    from ..core.model_config import MAX_MEMBERS
 
     if not isinstance(model, dict) or not isinstance(model.get("layers"), list):
         raise DataError(f"{where}: no model architecture; train again")

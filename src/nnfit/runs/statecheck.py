@@ -128,7 +128,7 @@ def _same_kind(value: Any, reference: Any) -> bool:
 
 def _check_optimizer(optimizer: Any, params: list[tuple[int, ...]]) -> None:
     """The state of one of nnfit's optimizers (whichever: run.json's settings need not say)."""
-    from ..core.optim import OPTIMIZERS
+    from ..core.train_config import OPTIMIZERS
 
     if not isinstance(optimizer, dict) or set(optimizer) != {"state", "param_groups"}:
         raise ValueError("optimizer must hold state and param_groups")

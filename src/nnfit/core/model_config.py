@@ -1,0 +1,94 @@
+"""``ModelConfig``: the network's shape, each setting declared once (torch-free, so the CLI's
+``--help`` and the settings table read it without loading torch)."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..checks import FieldError, check_fields, setting
+
+# activation name → its torch.nn class (``nnfit.core.model.ACTIVATIONS`` builds them)
+ACTIVATION_LAYERS = {
+    "relu": "ReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "leaky_relu": "LeakyReLU",
+    "elu": "ELU",
+    "gelu": "GELU",
+    "silu": "SiLU",
+    "softplus": "Softplus",
+}
+WIDTHS = "whole numbers like 10 or 32,32"
+MAX_WIDTH = 100_000  # units in one hidden layer
+MAX_LAYERS = 100  # hidden layers
+MAX_MEMBERS = 100
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the network; each field is a setting (CLI flag, TOML key, estimator parameter)."""
+
+    hidden: tuple[int, ...] = setting(
+        (10,), "hidden layer widths: 10 or 32,32", group="model", flag_type="widths", form=WIDTHS
+    )
+    activation: str = setting(
+        "relu", "activation: {choices}", choices=ACTIVATION_LAYERS, group="model"
+    )
+    scale: bool = setting(
+        False,
+        "standardise x and y with the training rows' mean and std (predictions stay in the "
+        "data's units)",
+        group="model",
+    )
+    members: int | str = setting(
+        1,
+        "networks trained at once and averaged, each validated on its own held-out rows, or "
+        "auto (20 up to 100 rows, 2000/rows up to 1000, then 1)",
+        group="model",
+        flag_type="members",
+        form="a whole number or auto",
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        check_hidden(self.hidden)
+        check_members(self.members)
+
+
+def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
+    """Validate hidden-layer widths and return them as a tuple."""
+    if isinstance(hidden, (str, bytes, dict)) or not hasattr(hidden, "__iter__"):
+        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+    widths = tuple(hidden)
+    if not widths or any(
+        isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in widths
+    ):
+        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+    widths = tuple(int(n) for n in widths)
+    if any(n < 1 or n > MAX_WIDTH for n in widths):
+        raise FieldError("hidden", f"widths must be between 1 and {MAX_WIDTH}", hidden)
+    if len(widths) > MAX_LAYERS:
+        raise FieldError("hidden", f"must have at most {MAX_LAYERS} layers", len(widths))
+    return widths
+
+
+def check_activation(activation: str) -> str:
+    """Validate an activation name."""
+    if not isinstance(activation, str) or activation not in ACTIVATION_LAYERS:
+        raise FieldError(
+            "activation", f"must be one of {', '.join(ACTIVATION_LAYERS)}", activation
+        )
+    return activation
+
+
+def check_members(members: int | str) -> int | str:
+    """Validate a member count (1 to MAX_MEMBERS) or "auto"."""
+    if members == "auto":
+        return members
+    if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
+        raise FieldError(
+            "members", f"must be a whole number from 1 to {MAX_MEMBERS} or auto", members
+        )
+    return members

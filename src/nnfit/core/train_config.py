@@ -1,0 +1,62 @@
+"""``TrainConfig``: how to train, each setting declared once (torch-free, so the CLI's ``--help``
+and the settings table read it without loading torch; the loop is ``nnfit.core.training``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..checks import MAX_SEED, check_fields, setting
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "lbfgs")  # core.optim
+LOSSES = ("mse", "l1", "huber")  # core.optim
+SCHEDULES = ("constant", "cosine")
+RESTORE_RULES = ("lowest", "1se")  # core.trainstate.Best
+DEVICES = ("cpu", "cuda", "auto")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train; each field is a setting (CLI flag, TOML key, estimator parameter)."""
+
+    optimizer: str = setting("sgd", "optimiser: {choices}", choices=OPTIMIZERS, group="training")
+    lr: float = setting(0.5, "learning rate", above=0, group="training")
+    steps: int = setting(100, "optimiser steps", low=1, group="training")
+    loss: str = setting("mse", "loss: {choices}", choices=LOSSES, group="training")
+    batch_size: int | None = setting(  # None: full batch up to trainstate.AUTO_BATCH rows
+        None,
+        "points per step (unset: all, up to 8192; larger data: 1024)",
+        low=1,
+        group="training",
+    )
+    every: int = setting(5, "record a frame every N steps", low=1, group="training")
+    seed: int = setting(
+        0,
+        "random seed for data, weights, split and batches",
+        low=0,
+        high=MAX_SEED,
+        group="training",
+    )
+    device: str = setting("cpu", "device: {choices}", choices=DEVICES, group="training")
+    patience: int | None = setting(
+        None,
+        "stop after N steps without a better validation loss, keeping the best weights "
+        "(unset: never)",
+        low=1,
+        group="training",
+    )
+    schedule: str = setting(
+        "constant",
+        "learning rate schedule: {choices} (cosine decays to 0 over the steps)",
+        choices=SCHEDULES,
+        group="training",
+    )
+    restore: str = setting(
+        "lowest",
+        "weights early stopping keeps: lowest (validation loss), or 1se, the earliest within "
+        "one standard error of the lowest (steadier on noisy data)",
+        choices=RESTORE_RULES,
+        group="training",
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self)  # types, then each setting's range and choices
