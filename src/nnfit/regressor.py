@@ -9,12 +9,13 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import DataError, NNFitError
+from .settings import REAL_DATA_DEFAULTS, document, estimator_values
 
 if TYPE_CHECKING:
     from .core.callbacks import Callback
@@ -23,30 +24,18 @@ if TYPE_CHECKING:
     from .core.trainstate import TrainState
     from .runs.config import RunConfig
 
-# Defaults for real data, defended in the README ("Defaults for real data").
-REAL_DATA_DEFAULTS: dict[str, Any] = {
-    "hidden": (64, 64),
-    "activation": "tanh",
-    "scale": True,
-    "members": "auto",  # 20 cross-validated networks up to 100 rows (auto_members)
-    "optimizer": "adam",
-    "lr": 0.01,
-    "steps": 3000,
-    "every": 30,
-    "val": 0.2,
-    "patience": 1000,  # 600 stopped before late gains on small smooth sets (bench/README.md)
-    "schedule": "cosine",
-    "restore": "lowest",  # "1se" wins noisy nile but is worse on 6 of 8 sets (bench/README)
-}
-
-
 METRIC_ROWS = 1_000_000  # errors of bigger sets are measured on a seeded sample this big
 PREDICT_CHUNK = 65_536  # rows per forward pass when predicting
 
 
 class Settings:
     """The settings of a fit, stored as given (the constructor shared by ``Regressor`` and the
-    scikit-learn ``NNFitRegressor``); validated when ``fit`` builds the configs."""
+    scikit-learn ``NNFitRegressor``); validated when ``fit`` builds the configs.
+
+    The parameters are the settings table's estimator settings (``nnfit.settings``) with the
+    real-data defaults; scikit-learn reads them from this signature, so they are written out
+    here, and tests/test_settings.py pins them to the table.
+    """
 
     def __init__(
         self,
@@ -63,60 +52,41 @@ class Settings:
         every: int = REAL_DATA_DEFAULTS["every"],
         seed: int = 0,
         device: str = "cpu",
-        val: float = REAL_DATA_DEFAULTS["val"],
         patience: int | None = REAL_DATA_DEFAULTS["patience"],
         schedule: str = REAL_DATA_DEFAULTS["schedule"],
         restore: str = REAL_DATA_DEFAULTS["restore"],
+        val: float = REAL_DATA_DEFAULTS["val"],
     ) -> None:
-        self.hidden = hidden
-        self.activation = activation
-        self.scale = scale
-        self.members = members
-        self.optimizer = optimizer
-        self.lr = lr
-        self.steps = steps
-        self.loss = loss
-        self.batch_size = batch_size
-        self.every = every
-        self.seed = seed
-        self.device = device
-        self.val = val
-        self.patience = patience
-        self.schedule = schedule
-        self.restore = restore
+        given = dict(locals())
+        del given["self"]
+        vars(self).update(given)  # stored as given: scikit-learn's rule for constructors
 
     @classmethod
     def from_config(cls, config: RunConfig) -> Any:
         """A Regressor with a RunConfig's model and training settings and its --val."""
-        return cls(**asdict(config.model), **asdict(config.train), val=config.data.val)
+        return cls(**estimator_values(asdict(config)))
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """The validated ModelConfig and TrainConfig these settings describe."""
-        from .core.model import ModelConfig
-        from .core.training import TrainConfig
+        from .core.model_config import ModelConfig
+        from .core.train_config import TrainConfig
 
+        values = {f: getattr(self, f) for f in self._config_fields()}
         hidden = self.hidden  # 32 means (32,); text or a table is left for ModelConfig to refuse
         if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-            hidden = (hidden,)
+            values["hidden"] = (hidden,)
         elif isinstance(hidden, (list, tuple, range, np.ndarray)):
-            hidden = tuple(hidden)
-        model = ModelConfig(
-            hidden=hidden, activation=self.activation, scale=self.scale, members=self.members
-        )
-        train = TrainConfig(
-            optimizer=self.optimizer,
-            lr=self.lr,
-            steps=self.steps,
-            loss=self.loss,
-            batch_size=self.batch_size,
-            every=self.every,
-            seed=self.seed,
-            device=self.device,
-            patience=self.patience,
-            schedule=self.schedule,
-            restore=self.restore,
-        )
+            values["hidden"] = tuple(hidden)
+        model = ModelConfig(**{f.name: values[f.name] for f in fields(ModelConfig)})
+        train = TrainConfig(**{f.name: values[f.name] for f in fields(TrainConfig)})
         return model, train
+
+    @staticmethod
+    def _config_fields() -> list[str]:
+        from .core.model_config import ModelConfig
+        from .core.train_config import TrainConfig
+
+        return [f.name for cls in (ModelConfig, TrainConfig) for f in fields(cls)]
 
     def make_model(self, n_in: int, n_out: int, n: int = 0) -> MLP:
         """The untrained network for n_in inputs, n_out outputs and n rows (seeded); n decides
@@ -152,25 +122,16 @@ class Settings:
         check_size(n_in, hidden, n_out, members=members, rows=rows)
 
 
+@document
 class Regressor(Settings):
     """Fit y = f(x) with a small neural network; settings mirror the ``nnfit fit`` flags.
 
     Args:
-        hidden: hidden layer widths.
-        activation: activation name (see ``nnfit.core.model.ACTIVATIONS``).
-        scale: standardise x and y with the training rows' mean and std (predictions stay in
-            the user's units).
-        members: networks trained at once and averaged, or "auto" (20 up to 100 rows, fewer
-            up to 1,000, then 1; see ``nnfit.core.model.auto_members``). With several, each holds
-            out ``val`` of the rows (val 0.2: 5-fold cross-validation, repeated with fresh
-            shuffles for more than 5 members; see ``nnfit.data.dataset.holdout``) and training
-            stops where the pooled held-out loss is lowest.
-        optimizer, lr, steps, loss, batch_size, every, seed, device: as ``TrainConfig``.
-        val: fraction of rows held out (seeded) to measure and early-stop on (per member).
-        patience: stop after this many steps without a better validation loss (None: never).
-        schedule: learning rate schedule, "constant" or "cosine".
-        restore: the weights early stopping keeps: "lowest" validation loss, or "1se", the
-            earliest within one standard error of the lowest (steadier on noisy data).
+        {settings}
+
+    With several ``members``, each holds out ``val`` of the rows (val 0.2: 5-fold
+    cross-validation, repeated with fresh shuffles for more than 5 members; see
+    ``nnfit.data.dataset.holdout``) and training stops where the pooled held-out loss is lowest.
 
     Example:
         >>> import numpy as np

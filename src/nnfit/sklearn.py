@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import UsageError
 from .regressor import Regressor, Settings
+from .settings import document
 
 try:
     import sklearn
@@ -42,18 +43,10 @@ class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
     ``nnfit fit``); ``fit`` trains through that Regressor, so results match the CLI's.
 
     Args:
-        hidden: hidden layer widths.
-        activation: activation name (see ``nnfit.core.model.ACTIVATIONS``).
-        scale: standardise X and y with the training rows' mean and std (predictions stay in
-            y's units).
-        members: networks trained at once and averaged, or "auto" (as ``Regressor``).
-        optimizer, lr, steps, loss, batch_size, every, seed, device: as ``nnfit.TrainConfig``.
-        val: fraction of the rows given to ``fit`` held out (seeded) to measure and early-stop
-            on (per ensemble member); with too few rows (fewer than 2 left to train on) none
-            are held out.
-        patience: stop after this many steps without a better validation loss (None: never).
-        schedule: learning rate schedule, "constant" or "cosine".
-        restore: the weights early stopping keeps, "lowest" or "1se" (as ``Regressor``).
+        {settings}
+
+    ``val`` of the rows given to ``fit`` are held out (seeded) to measure and early-stop on,
+    per ensemble member; with too few rows (fewer than 2 left to train on) none are held out.
 
     Learned attributes: ``n_features_in_``, ``feature_names_in_`` (when X has string column
     names), ``n_outputs_``, ``model_`` (the trained ``nnfit.MLP``), ``history_`` (its
@@ -124,3 +117,6 @@ def _column_names(y: Any) -> list[str] | None:
     if name is not None and hasattr(y, "to_numpy"):
         return [str(name)]
     return None
+
+
+document(NNFitRegressor, x="X")  # the Args table, from the settings table

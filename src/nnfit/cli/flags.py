@@ -1,190 +1,138 @@
-"""The ``nnfit demo`` / ``nnfit fit`` flags: their table, value types and the overrides they give.
+"""The ``nnfit demo`` / ``nnfit fit`` flags: generated from the settings table, with their value
+types and the overrides they give.
 
-The core speaks field names; this table maps each field to its flag (``batch_size`` →
-``--batch-size``), its argparse type and its help.
+The core speaks field names; each setting (``nnfit.settings.table``) becomes a flag of the same
+name (``batch_size`` → ``--batch-size``) with its help and the presets' defaults.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import typing
 from typing import Any
 
-# (flag, argparse keywords) per group; each flag is a field of DataConfig, ModelConfig,
-# TrainConfig or Outputs with the same name.
-FLAGS: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {
-    "data (synthetic)": [
-        (
-            ("--function",),
-            {
-                "help": "quadratic (default), sin, cubic, abs, step, ... or a "
-                "formula such as 'sin(3*x) + 0.1*x**2' (x1, x2, ... for several "
-                "inputs)"
-            },
-        ),
-        (("--points",), {"type": "whole", "help": "number of x values (100)"}),
-        (
-            ("--noise",),
-            {
-                "help": "uniform (the lesson: LEVEL*U(0,1)) or gaussian (LEVEL*N(0,1)); "
-                "KIND:LEVEL sets both, e.g. gaussian:0.1"
-            },
-        ),
-        (("--noise-level",), {"type": "number", "help": "noise scale (0.2); 0 for none"}),
-        (("--domain",), {"type": "pair", "help": "x range LO,HI (-1,1)"}),
-    ],
-    "data (files and examples)": [
-        (("--example",), {"help": "fit a shipped data set (list them: nnfit examples)"}),
-        (("--x",), {"help": "input column(s): names or 1-based numbers, e.g. a or a,b"}),
-        (("--y",), {"help": "output column(s), e.g. c or c,d"}),
-        (("--encoding",), {"help": "text encoding of the file (default: detected)"}),
-        (
-            ("--drop-missing",),
-            {
-                "action": "store_true",
-                "default": None,
-                "help": "drop rows with missing values and say how many",
-            },
-        ),
-        (
-            ("--val",),
-            {
-                "type": "number",
-                "help": "fraction of rows held out for validation, per ensemble member "
-                "(fit: 0.2, demo: 0)",
-            },
-        ),
-    ],
-    "model": [
-        (
-            ("--hidden",),
-            {"type": "widths", "help": "hidden layer widths: 10 or 32,32 (demo: 10, fit: 64,64)"},
-        ),
-        (
-            ("--activation",),
-            {
-                "help": "relu, tanh, sigmoid, leaky_relu, elu, gelu, silu or "
-                "softplus (demo: relu, fit: tanh)"
-            },
-        ),
-        (
-            ("--scale",),
-            {
-                "action": argparse.BooleanOptionalAction,
-                "default": None,
-                "help": "standardise x and y (demo: off, fit: on)",
-            },
-        ),
-        (
-            ("--members",),
-            {
-                "type": "members",
-                "help": "networks trained at once and averaged, each validated on its own "
-                "held-out rows, or auto (demo: 1; fit: auto = 20 up to 100 rows, 2000/rows "
-                "up to 1000, then 1)",
-            },
-        ),
-    ],
-    "training": [
-        (
-            ("--preset",),
-            {
-                "help": "morvan-2017 (demo default: SGD lr 0.5, 100 steps), "
-                "morvan-2018 (lr 0.2, 200 steps) or data (fit default)"
-            },
-        ),
-        (
-            ("--optimizer",),
-            {
-                "help": "sgd, momentum, nesterov, adam, adamw, rmsprop or lbfgs "
-                "(demo: sgd, fit: adam)"
-            },
-        ),
-        (("--lr",), {"type": "number", "help": "learning rate (demo: 0.5, fit: 0.01)"}),
-        (("--steps",), {"type": "whole", "help": "optimiser steps (demo: 100, fit: 3000)"}),
-        (("--loss",), {"help": "mse (default), l1 or huber"}),
-        (
-            ("--batch-size",),
-            {
-                "type": "whole",
-                "help": "points per step (default: all, up to 8192; larger data: 1024)",
-            },
-        ),
-        (
-            ("--every",),
-            {"type": "whole", "help": "record a frame every N steps (demo: 5, fit: 30)"},
-        ),
-        (
-            ("--patience",),
-            {
-                "type": "whole",
-                "help": "stop after N steps without a better "
-                "validation loss, keeping the best weights (fit: 1000)",
-            },
-        ),
-        (
-            ("--restore",),
-            {
-                "help": "weights early stopping keeps: lowest (validation loss), or 1se, the "
-                "earliest within one standard error of the lowest (default: lowest)"
-            },
-        ),
-        (
-            ("--schedule",),
-            {
-                "help": "learning rate schedule: constant, or cosine (decays to 0 over the steps) "
-                "(demo: constant, fit: cosine)"
-            },
-        ),
-        (
-            ("--seed",),
-            {"type": "whole", "help": "random seed for data, weights, split and batches (0)"},
-        ),
-        (("--device",), {"help": "cpu (default), cuda or auto"}),
-    ],
-    "output": [
-        (
-            ("--out",),
-            {
-                "metavar": "DIR",
-                "help": "save the run folder: model (safetensors), "
-                "settings, metrics, history and pictures (load with nnfit.load)",
-            },
-        ),
-        (
-            ("--checkpoint-every",),
-            {
-                "type": "whole",
-                "metavar": "N",
-                "help": "save a resumable checkpoint to the run folder every N steps",
-            },
-        ),
-        (
-            ("--tensorboard",),
-            {
-                "metavar": "DIR",
-                "help": "log losses, metrics and the fit "
-                "picture for TensorBoard (extra: nnfit[tensorboard])",
-            },
-        ),
-        (("--save",), {"metavar": "FILE", "help": "save the animation: .gif or .mp4"}),
-        (("--plot",), {"metavar": "FILE", "help": "save the final picture: .png, .svg or .pdf"}),
-        (("--log",), {"metavar": "FILE", "help": "write metrics, one JSON line per frame"}),
-        (("--save-config",), {"metavar": "FILE", "help": "write the run's settings (.toml)"}),
-        (("--fps",), {"type": "number", "help": "frames per second, live and saved (10)"}),
-        (("--size",), {"type": "size", "help": "frame size in pixels WxH (800x400)"}),
-        (("--no-window",), {"action": "store_true", "help": "no live window"}),
-        (
-            ("--no-wait",),
-            {"action": "store_true", "help": "close the live window when training ends"},
-        ),
-        (("--overwrite",), {"action": "store_true", "help": "replace existing output files"}),
-        (
-            ("-q", "--quiet"),
-            {"action": "store_true", "help": "print nothing but errors and the result"},
-        ),
-    ],
-}
+from ..runs.config import DATA_PRESET, DEFAULT_PRESET, PRESETS
+from ..settings import SECTIONS, Setting, or_list, table
+
+Flags = list[tuple[tuple[str, ...], dict[str, Any]]]
+
+# Flags that are not settings: where the outputs go (nnfit.runs.runner.Outputs) and the preset.
+OUTPUT_FLAGS: Flags = [
+    (
+        ("--out",),
+        {
+            "metavar": "DIR",
+            "help": "save the run folder: model (safetensors), "
+            "settings, metrics, history and pictures (load with nnfit.load)",
+        },
+    ),
+    (
+        ("--checkpoint-every",),
+        {
+            "type": "whole",
+            "metavar": "N",
+            "help": "save a resumable checkpoint to the run folder every N steps",
+        },
+    ),
+    (
+        ("--tensorboard",),
+        {
+            "metavar": "DIR",
+            "help": "log losses, metrics and the fit "
+            "picture for TensorBoard (extra: nnfit[tensorboard])",
+        },
+    ),
+    (("--save",), {"metavar": "FILE", "help": "save the animation: .gif or .mp4"}),
+    (("--plot",), {"metavar": "FILE", "help": "save the final picture: .png, .svg or .pdf"}),
+    (("--log",), {"metavar": "FILE", "help": "write metrics, one JSON line per frame"}),
+    (("--save-config",), {"metavar": "FILE", "help": "write the run's settings (.toml)"}),
+    (("--fps",), {"type": "number", "help": "frames per second, live and saved (10)"}),
+    (("--size",), {"type": "size", "help": "frame size in pixels WxH (800x400)"}),
+    (("--no-window",), {"action": "store_true", "help": "no live window"}),
+    (
+        ("--no-wait",),
+        {"action": "store_true", "help": "close the live window when training ends"},
+    ),
+    (("--overwrite",), {"action": "store_true", "help": "replace existing output files"}),
+    (
+        ("-q", "--quiet"),
+        {"action": "store_true", "help": "print nothing but errors and the result"},
+    ),
+]
+
+
+def run_flags() -> dict[str, Flags]:
+    """(flag, argparse keywords) per help group: one flag per setting of the settings table
+    (``--batch-size`` for ``batch_size``), its help ending in the demo's and fit's defaults,
+    then ``--preset`` and the output flags."""
+    groups: dict[str, Flags] = {}
+    for row in table():
+        if row.flag is not None:
+            groups.setdefault(row.group, []).append(((row.flag,), _keywords(row)))
+    groups["training"].insert(0, (("--preset",), {"help": _preset_help()}))
+    groups["output"] = OUTPUT_FLAGS
+    return groups
+
+
+def _keywords(row: Setting) -> dict[str, Any]:
+    """argparse keywords for a setting's flag; every default is None: "not given"."""
+    kind = row.meta.get("flag_type") or _kind(row.hint)
+    keywords: dict[str, Any] = {"help": row.help + _defaults(row)}
+    if kind == "on":
+        keywords.update(action="store_true", default=None)
+    elif kind == "on/off":
+        keywords.update(action=argparse.BooleanOptionalAction, default=None)
+    elif kind is not None:
+        keywords["type"] = kind
+    return keywords
+
+
+def _kind(hint: Any) -> str | None:
+    """The flag's kind from a field's annotation: ``int | None`` → "whole"."""
+    arms = set(typing.get_args(hint)) - {type(None)} or {hint}
+    if arms == {bool}:
+        return "on/off"
+    if arms == {int}:
+        return "whole"
+    if arms == {float}:
+        return "number"
+    return None  # text
+
+
+def _defaults(row: Setting) -> str:
+    """`` (demo: 0.5, fit: 0.01)`` from the presets, `` (default: 100)`` where they agree."""
+    demo, fit = (
+        PRESETS[preset].get(row.section, {}).get(row.name, row.default)
+        for preset in (DEFAULT_PRESET, DATA_PRESET)
+    )
+    if demo == fit:
+        return "" if demo is None else f" (default: {_shown(demo)})"
+    shown = [f"{name}: {_shown(v)}" for name, v in (("demo", demo), ("fit", fit)) if v is not None]
+    return f" ({', '.join(shown)})"
+
+
+def _shown(value: Any) -> str:
+    """A value as it is typed on the command line: ``64,64``, ``on``, ``0.5``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ",".join(_shown(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _preset_help() -> str:
+    roles = {DEFAULT_PRESET: "demo default: ", DATA_PRESET: "fit default: "}
+    parts = []
+    for name, sections in PRESETS.items():
+        if name == DATA_PRESET:
+            what = "nnfit's defaults for real data"
+        else:
+            what = ", ".join(f"{k} {_shown(v)}" for t in sections.values() for k, v in t.items())
+        parts.append(f"{name} ({roles.get(name, '')}{what})")
+    return or_list(parts)
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
@@ -197,7 +145,7 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
         "size": _size,
         "members": _members,
     }
-    for title, flags in FLAGS.items():
+    for title, flags in run_flags().items():
         group = parser.add_argument_group(title)
         for names, keywords in flags:
             keywords = dict(keywords)
@@ -261,42 +209,15 @@ def _join_negative_values(argv: list[str]) -> list[str]:
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Flag values the user gave, as per-section overrides for ``build_config``."""
-    noise, level = args.noise, args.noise_level
+    """Flag values the user gave, as per-section overrides for ``build_config``: one per
+    setting with a flag (None where not given)."""
+    overrides: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    for row in table():
+        if row.flag is not None:
+            overrides[row.section][row.name] = getattr(args, row.name)
+    noise, level = args.noise, args.noise_level  # --noise KIND:LEVEL sets both
     if noise is not None and ":" in noise:
         noise, _, level_text = noise.partition(":")
         level = _number(level_text) if level is None else level
-    return {
-        "data": {
-            "function": args.function,
-            "points": args.points,
-            "noise": noise,
-            "noise_level": level,
-            "domain": args.domain,
-            "example": args.example,
-            "x": args.x,
-            "y": args.y,
-            "encoding": args.encoding,
-            "drop_missing": args.drop_missing,
-            "val": args.val,
-        },
-        "model": {
-            "hidden": args.hidden,
-            "activation": args.activation,
-            "scale": args.scale,
-            "members": args.members,
-        },
-        "train": {
-            "optimizer": args.optimizer,
-            "lr": args.lr,
-            "steps": args.steps,
-            "loss": args.loss,
-            "batch_size": args.batch_size,
-            "every": args.every,
-            "seed": args.seed,
-            "device": args.device,
-            "patience": args.patience,
-            "schedule": args.schedule,
-            "restore": args.restore,
-        },
-    }
+    overrides["data"].update(noise=noise, noise_level=level)
+    return overrides

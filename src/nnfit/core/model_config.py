@@ -33,9 +33,7 @@ class ModelConfig:
     hidden: tuple[int, ...] = setting(
         (10,), "hidden layer widths: 10 or 32,32", group="model", flag_type="widths", form=WIDTHS
     )
-    activation: str = setting(
-        "relu", "activation: {choices}", choices=ACTIVATION_LAYERS, group="model"
-    )
+    activation: str = setting("relu", "{choices}", choices=ACTIVATION_LAYERS, group="model")
     scale: bool = setting(
         False,
         "standardise x and y with the training rows' mean and std (predictions stay in the "
@@ -77,9 +75,7 @@ def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
 def check_activation(activation: str) -> str:
     """Validate an activation name."""
     if not isinstance(activation, str) or activation not in ACTIVATION_LAYERS:
-        raise FieldError(
-            "activation", f"must be one of {', '.join(ACTIVATION_LAYERS)}", activation
-        )
+        raise FieldError("activation", f"must be one of {', '.join(ACTIVATION_LAYERS)}", activation)
     return activation
 
 

@@ -18,10 +18,10 @@ DEVICES = ("cpu", "cuda", "auto")
 class TrainConfig:
     """How to train; each field is a setting (CLI flag, TOML key, estimator parameter)."""
 
-    optimizer: str = setting("sgd", "optimiser: {choices}", choices=OPTIMIZERS, group="training")
+    optimizer: str = setting("sgd", "{choices}", choices=OPTIMIZERS, group="training")
     lr: float = setting(0.5, "learning rate", above=0, group="training")
     steps: int = setting(100, "optimiser steps", low=1, group="training")
-    loss: str = setting("mse", "loss: {choices}", choices=LOSSES, group="training")
+    loss: str = setting("mse", "{choices}", choices=LOSSES, group="training")
     batch_size: int | None = setting(  # None: full batch up to trainstate.AUTO_BATCH rows
         None,
         "points per step (unset: all, up to 8192; larger data: 1024)",
@@ -36,7 +36,7 @@ class TrainConfig:
         high=MAX_SEED,
         group="training",
     )
-    device: str = setting("cpu", "device: {choices}", choices=DEVICES, group="training")
+    device: str = setting("cpu", "{choices}", choices=DEVICES, group="training")
     patience: int | None = setting(
         None,
         "stop after N steps without a better validation loss, keeping the best weights "

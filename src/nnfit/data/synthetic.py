@@ -64,9 +64,7 @@ class DataConfig:
         form=COLUMNS,
     )
     y: str | None = setting(None, "output column(s), e.g. c or c,d", group=FILES, form=COLUMNS)
-    encoding: str | None = setting(
-        None, "text encoding of the file (unset: detected)", group=FILES
-    )
+    encoding: str | None = setting(None, "text encoding of the file (unset: detected)", group=FILES)
     drop_missing: bool = setting(
         False, "drop rows with missing values and say how many", group=FILES, flag_type="on"
     )

@@ -5,41 +5,38 @@ The CLI flags, ``--save-config`` files and (later) the web form all map onto the
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
-import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ..checks import FieldError, shown
-from ..core.model import ModelConfig
-from ..core.training import TrainConfig
+from ..core.model_config import ModelConfig
+from ..core.train_config import TrainConfig
 from ..data.synthetic import DataConfig
 from ..errors import UsageError
 from ..memory import format_bytes
-from ..regressor import REAL_DATA_DEFAULTS
 from ..safetext import printable
+from ..settings import REAL_DATA_DEFAULTS, SECTIONS
+from ..settings import table as settings_table
 
 # The lesson, as published in 2017, and its 2018 revision (lower lr, twice the steps); and
-# nnfit's defaults for real data (see estimator.REAL_DATA_DEFAULTS and the README).
-_REAL = REAL_DATA_DEFAULTS
+# nnfit's defaults for real data (nnfit.settings.REAL_DATA_DEFAULTS, defended in the README).
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "morvan-2017": {"train": {"lr": 0.5, "steps": 100}},
     "morvan-2018": {"train": {"lr": 0.2, "steps": 200}},
     "data": {
-        "data": {"val": _REAL["val"]},
-        "model": {k: _REAL[k] for k in ("hidden", "activation", "scale", "members")},
-        "train": {
-            k: _REAL[k]
-            for k in ("optimizer", "lr", "steps", "every", "patience", "schedule", "restore")
-        },
+        section: {
+            s.name: REAL_DATA_DEFAULTS[s.name]
+            for s in settings_table()
+            if s.section == section and s.name in REAL_DATA_DEFAULTS
+        }
+        for section in SECTIONS
     },
 }
 DEFAULT_PRESET = "morvan-2017"  # for nnfit demo
 DATA_PRESET = "data"  # for nnfit fit
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 PRESET_KEY = "__preset__"  # where read_config puts a file's preset
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -126,6 +123,8 @@ def _check_tables(tables: dict[str, Any], source: str) -> dict[str, dict[str, An
 
 
 def _hint(word: str, choices: Any) -> str:
+    import difflib
+
     close = difflib.get_close_matches(str(word)[:100], list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -136,6 +135,8 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     The file's ``preset``, checked here, comes back under the key ``"__preset__"``; a
     ``--preset`` flag wins over it (``build_config`` ignores that key).
     """
+    import tomllib  # here, not at the top: nnfit --help reads the presets above
+
     path = Path(path)
     where = printable(path)
     if path.is_dir():

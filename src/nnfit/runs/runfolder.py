@@ -249,6 +249,7 @@ def load(path: str | os.PathLike[str]) -> Regressor:
     from ..core.diagnostics import Diagnosis
     from ..core.model import MLP
     from ..regressor import Regressor
+    from ..settings import estimator_values
 
     folder = Path(path)
     info = read_run(folder)
@@ -270,19 +271,12 @@ def load(path: str | os.PathLike[str]) -> Regressor:
     model.load_state_dict(weights)
     model.eval()
     settings, data = info["settings"], info["data"]
-    model_settings = {
-        k: v
-        for k, v in settings.get("model", {}).items()
-        if k not in ("hidden", "members") and v is not None
-    }
-    train_settings = {k: v for k, v in settings.get("train", {}).items() if v is not None}
-    regressor = Regressor(
+    regressor = Regressor(  # the settings table's estimator settings; a run without val had none
         **{
-            **model_settings,
-            **train_settings,
+            "val": 0.0,
+            **estimator_values(settings),
             "hidden": model.hidden,
             "members": model.members,
-            "val": settings.get("data", {}).get("val", 0.0),
         }
     )
     regressor.model_ = model

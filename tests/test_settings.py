@@ -1,0 +1,93 @@
+"""The settings table: every setting reaches every place generated from it, so none is forgotten."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import pytest
+
+from nnfit.checks import check_fields, setting
+from nnfit.cli.flags import overrides_from, run_flags
+from nnfit.cli.main import make_parser
+from nnfit.errors import UsageError
+from nnfit.regressor import Regressor, Settings
+from nnfit.runs.config import DATA_PRESET, PRESETS, SECTIONS, build_config, config_toml
+from nnfit.settings import REAL_DATA_DEFAULTS, estimator_defaults, estimator_settings, table
+
+
+def test_every_setting_has_help_a_group_and_a_default_its_config_accepts():
+    for row in table():
+        assert row.help.strip() and "{" not in row.help, row.name
+        assert row.group in run_flags() or row.flag is None, row.name
+    for cls in SECTIONS.values():
+        cls()  # each default passes its own checks
+
+
+def test_every_setting_has_a_flag_and_the_flag_reaches_its_field():
+    parser = make_parser()
+    demo = parser.parse_args(["demo"])
+    overrides = overrides_from(demo)
+    flags = {names[0] for group in run_flags().values() for names, _ in group}
+    for row in table():
+        if row.flag is None:  # the data file: fit's SOURCE argument
+            assert row.name == "file"
+            continue
+        assert row.flag in flags, row.name
+        assert row.name in overrides[row.section], row.name
+        assert overrides[row.section][row.name] is None  # not given: the preset decides
+
+
+def test_every_setting_is_a_toml_key_that_round_trips():
+    config = build_config(DATA_PRESET)
+    text = config_toml(config, preset=DATA_PRESET)
+    keys = {row.name for row in table() if getattr(getattr(config, row.section), row.name)}
+    for key in keys:
+        assert f"{key} = " in text, key
+
+
+def test_estimator_parameters_are_the_tables_with_the_real_data_defaults():
+    signature = inspect.signature(Settings.__init__)
+    params = {n: p.default for n, p in signature.parameters.items() if n != "self"}
+    assert params == estimator_defaults()
+    assert list(params) == [row.name for row in estimator_settings()]
+    for row in estimator_settings():
+        assert f"        {row.name}: " in Regressor.__doc__, row.name
+    assert "{settings}" not in Regressor.__doc__
+
+
+def test_real_data_defaults_are_settings_and_the_data_preset():
+    names = {row.name for row in table()}
+    assert set(REAL_DATA_DEFAULTS) <= names
+    preset = {k: v for section in PRESETS[DATA_PRESET].values() for k, v in section.items()}
+    assert preset == REAL_DATA_DEFAULTS
+
+
+def test_flag_help_shows_the_presets_defaults():
+    help_ = {names[0]: kw["help"] for group in run_flags().values() for names, kw in group}
+    assert help_["--lr"].endswith("(demo: 0.5, fit: 0.01)")
+    assert help_["--hidden"].endswith("(demo: 10, fit: 64,64)")
+    assert help_["--points"].endswith("(default: 100)")
+
+
+def test_a_new_setting_is_checked_from_its_declaration():
+    @dataclass(frozen=True)
+    class Config:
+        lr: float = setting(0.5, "learning rate", above=0, group="training")
+        n: int = setting(3, "count", low=1, high=5, group="training")
+        kind: str = setting("a", "{choices}", choices=("a", "b"), group="training")
+
+        def __post_init__(self) -> None:
+            check_fields(self)
+
+    Config()
+    for values, message in (
+        ({"lr": 0}, "--lr must be a finite number above 0, got 0"),
+        ({"lr": float("nan")}, "--lr must be a finite number above 0"),
+        ({"n": 6}, "--n must be a whole number from 1 to 5, got 6"),
+        ({"kind": "c"}, "--kind must be one of a, b, got 'c'"),
+        ({"n": "2"}, "--n must be a whole number, got '2'"),
+    ):
+        with pytest.raises(UsageError) as error:
+            Config(**values)
+        assert str(error.value) == message or str(error.value).startswith(message)
