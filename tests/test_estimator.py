@@ -27,7 +27,7 @@ def test_constructor_only_stores_settings():
     model = Regressor(lr=123.0, hidden=(0,))  # validated in fit, not here
     assert model.lr == 123.0
     assert not hasattr(model, "model_")
-    with pytest.raises(nnfit.UsageError, match="--hidden"):
+    with pytest.raises(nnfit.UsageError, match=r"^hidden "):
         model.fit([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
 
 

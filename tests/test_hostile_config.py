@@ -177,20 +177,20 @@ def test_an_unknown_preset_in_the_file_is_one_line(tmp_path, capsys, preset):
 @pytest.mark.parametrize(
     "make, expected",
     [
-        (lambda: DataConfig(domain=(1, 2, 3)), "--domain must be two numbers LO,HI, got (1, 2, 3)"),
-        (lambda: DataConfig(domain="a"), "--domain must be two numbers LO,HI"),
-        (lambda: DataConfig(x=1), "--x must be column names"),
-        (lambda: DataConfig(drop_missing="false"), "--drop-missing must be true or false"),
-        (lambda: DataConfig(points=1.5), "--points must be a whole number, got 1.5"),
-        (lambda: DataConfig(noise_level="0.1"), "--noise-level must be a number"),
-        (lambda: ModelConfig(hidden="abc"), "--hidden must be whole numbers like 10 or 32,32"),
-        (lambda: ModelConfig(scale="false"), "--scale must be true or false, got 'false'"),
-        (lambda: ModelConfig(hidden=(10,) * 101), "--hidden must have at most 100 layers"),
-        (lambda: TrainConfig(lr="0.1"), "--lr must be a number, got '0.1'"),
-        (lambda: TrainConfig(seed=10**23), "--seed must be a whole number from 0 to 2**63-1"),
-        (lambda: TrainConfig(steps=True), "--steps must be a whole number, got True"),
-        (lambda: TrainConfig(every={"a": 1}), "--every must be a whole number"),
-        (lambda: TrainConfig(steps=2**63), "--steps must be at most 9223372036854775807"),
+        (lambda: DataConfig(domain=(1, 2, 3)), "domain must be two numbers LO,HI, got (1, 2, 3)"),
+        (lambda: DataConfig(domain="a"), "domain must be two numbers LO,HI"),
+        (lambda: DataConfig(x=1), "x must be column names"),
+        (lambda: DataConfig(drop_missing="false"), "drop_missing must be true or false"),
+        (lambda: DataConfig(points=1.5), "points must be a whole number, got 1.5"),
+        (lambda: DataConfig(noise_level="0.1"), "noise_level must be a number"),
+        (lambda: ModelConfig(hidden="abc"), "hidden must be whole numbers like 10 or 32,32"),
+        (lambda: ModelConfig(scale="false"), "scale must be true or false, got 'false'"),
+        (lambda: ModelConfig(hidden=(10,) * 101), "hidden must have at most 100 layers"),
+        (lambda: TrainConfig(lr="0.1"), "lr must be a number, got '0.1'"),
+        (lambda: TrainConfig(seed=10**23), "seed must be a whole number from 0 to 2**63-1"),
+        (lambda: TrainConfig(steps=True), "steps must be a whole number, got True"),
+        (lambda: TrainConfig(every={"a": 1}), "every must be a whole number"),
+        (lambda: TrainConfig(steps=2**63), "steps must be at most 9223372036854775807"),
     ],
 )
 def test_configs_check_types_from_the_api(make, expected):
@@ -200,17 +200,17 @@ def test_configs_check_types_from_the_api(make, expected):
 
 
 @pytest.mark.parametrize(
-    "settings, flag",
+    "settings, name",
     [
-        ({"scale": "false"}, "--scale"),
-        ({"hidden": "abc"}, "--hidden"),
-        ({"lr": "0.1"}, "--lr"),
-        ({"seed": 10**23}, "--seed"),
-        ({"members": 2.5}, "--members"),
+        ({"scale": "false"}, "scale"),
+        ({"hidden": "abc"}, "hidden"),
+        ({"lr": "0.1"}, "lr"),
+        ({"seed": 10**23}, "seed"),
+        ({"members": 2.5}, "members"),
     ],
 )
-def test_regressor_settings_are_checked_when_fitting(settings, flag):
-    with pytest.raises(nnfit.UsageError, match=f"^{flag} must be"):
+def test_regressor_settings_are_checked_when_fitting(settings, name):
+    with pytest.raises(nnfit.UsageError, match=f"^{name} must be"):
         nnfit.fit([0.0, 1.0, 2.0], [0.0, 1.0, 4.0], steps=2, **settings)
 
 

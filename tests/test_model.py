@@ -48,7 +48,7 @@ def test_scaler_round_trip_and_user_units():
 
 @pytest.mark.parametrize("hidden", [(), (0,), (-3,), (2.5,), (True,)])
 def test_bad_hidden_is_refused(hidden):
-    with pytest.raises(nnfit.UsageError, match="--hidden"):
+    with pytest.raises(nnfit.UsageError, match=r"^hidden "):
         ModelConfig(hidden=hidden)
 
 

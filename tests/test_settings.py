@@ -9,7 +9,7 @@ import pytest
 
 from nnfit.checks import check_fields, setting
 from nnfit.cli.flags import overrides_from, run_flags
-from nnfit.cli.main import make_parser
+from nnfit.cli.main import main, make_parser
 from nnfit.errors import UsageError
 from nnfit.regressor import Regressor, Settings
 from nnfit.runs.config import DATA_PRESET, PRESETS, SECTIONS, build_config, config_toml
@@ -82,12 +82,20 @@ def test_a_new_setting_is_checked_from_its_declaration():
 
     Config()
     for values, message in (
-        ({"lr": 0}, "--lr must be a finite number above 0, got 0"),
-        ({"lr": float("nan")}, "--lr must be a finite number above 0"),
-        ({"n": 6}, "--n must be a whole number from 1 to 5, got 6"),
-        ({"kind": "c"}, "--kind must be one of a, b, got 'c'"),
-        ({"n": "2"}, "--n must be a whole number, got '2'"),
+        ({"lr": 0}, "lr must be a finite number above 0, got 0"),
+        ({"lr": float("nan")}, "lr must be a finite number above 0"),
+        ({"n": 6}, "n must be a whole number from 1 to 5, got 6"),
+        ({"kind": "c"}, "kind must be one of a, b, got 'c'"),
+        ({"n": "2"}, "n must be a whole number, got '2'"),
     ):
         with pytest.raises(UsageError) as error:
             Config(**values)
         assert str(error.value) == message or str(error.value).startswith(message)
+
+
+def test_the_core_names_the_field_and_the_command_line_the_flag(capsys):
+    with pytest.raises(UsageError, match=r"^lr must be a finite number above 0, got 0$"):
+        Regressor(lr=0).fit([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert main(["demo", "--no-window", "--batch-size", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "nnfit: error: --batch-size must be a whole number of at least 1, got 0\n"

@@ -44,15 +44,23 @@ def shown(value: object) -> str:
 
 
 class FieldError(UsageError):
-    """A config field's value is not allowed; worded by flag (``--lr must be ...``).
+    """A config field's value is not allowed; the core words it by field name (``lr must be a
+    finite number above 0, got 0``).
 
-    ``in_file`` rewords it for a value read from a settings file: ``run.toml: [train] lr (--lr)
-    must be ...``.
+    Adapters reword it: ``flagged`` by flag for the command line (``--lr must be ...``),
+    ``in_file`` for a value read from a settings file (``run.toml: [train] lr (--lr) must
+    be ...``).
     """
 
     def __init__(self, name: str, rule: str, value: object) -> None:
         self.name, self.rule, self.value = name, rule, value
-        super().__init__(f"{flag(name)} {rule}, got {shown(value)}")
+        super().__init__(f"{name} {rule}, got {shown(value)}")
+
+    def flagged(self) -> str:
+        """The message worded by flag, as the command line prints it."""
+        if self.name in FLAGLESS:
+            return str(self)
+        return f"{flag(self.name)} {self.rule}, got {shown(self.value)}"
 
     def in_file(self, source: str, section: str) -> UsageError:
         also = "" if self.name in FLAGLESS else f" ({flag(self.name)})"

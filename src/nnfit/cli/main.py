@@ -163,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from ..checks import FieldError
     from ..safetext import printable
 
     parser = make_parser()
@@ -191,6 +192,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from .fit import run_command
 
         return run_command(args)
+    except FieldError as error:  # the core names the field; the command line names the flag
+        message, status = error.flagged(), error.exit_code
     except NNFitError as error:
         message, status = str(error), error.exit_code
     except KeyboardInterrupt:
