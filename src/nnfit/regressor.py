@@ -276,16 +276,19 @@ class Regressor(Settings):
         from .core.members import held_out_mean
 
         self.model_.eval()
+        device = next(self.model_.parameters()).device  # trained on a GPU: predict there too
         out = np.empty((len(x), self.model_.n_out), dtype=np.float64)
         with torch.no_grad():  # in chunks of rows: (members, rows, width) stays bounded
             for start in range(0, len(x), PREDICT_CHUNK):
                 part = slice(start, start + PREDICT_CHUNK)
-                xs = self.model_.scale_x(torch.from_numpy(np.asarray(x[part], np.float32)))
-                each = self.model_.unscale_y(self.model_.layers(xs)).double()
+                chunk_x = torch.from_numpy(np.asarray(x[part], np.float32)).to(device)
+                each = self.model_.unscale_y(self.model_.layers(self.model_.scale_x(chunk_x)))
+                each = each.double()  # (members, rows, n_out)
                 chunk = each.mean(dim=0)
-                means, rows = held_out_mean(each, torch.from_numpy(held[:, part]).double())
+                held_part = torch.from_numpy(held[:, part]).double().to(device)
+                means, rows = held_out_mean(each, held_part)
                 chunk[rows] = means
-                out[part] = chunk.numpy()
+                out[part] = chunk.cpu().numpy()
         return out
 
     def _y_var_scale(self) -> float:
