@@ -6,7 +6,8 @@ import torch
 
 import nnfit
 from nnfit.core.traindata import prepare
-from nnfit.data.convert import as_array, as_matrix
+from nnfit.data.convert import as_array, as_matrix, column_names
+from nnfit.errors import DataError
 from nnfit.regressor import Regressor
 
 
@@ -58,3 +59,14 @@ def test_dataframe_column_names_label_train_and_fit_alike():
     assert (data.x_names, data.y_names) == (("temperature",), ("pressure",))
     fitted = Regressor(steps=5, members=1).fit(x, y)
     assert (fitted.x_names_, fitted.y_names_) == (data.x_names, data.y_names)
+
+
+def test_column_names_default_and_given():
+    assert column_names(None, 1, "x") == ("x",)
+    assert column_names(None, 3, "y") == ("y1", "y2", "y3")
+    assert column_names(["a", 2], 2, "x") == ("a", "2")
+
+
+def test_column_names_refuses_the_wrong_count():
+    with pytest.raises(DataError, match="1 x name"):
+        column_names(["a"], 2, "x")

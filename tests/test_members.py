@@ -8,7 +8,7 @@ import torch
 
 import nnfit
 from nnfit.core.diagnostics import dead_fraction
-from nnfit.core.members import Members, auto_members, holdout
+from nnfit.core.members import Members, auto_members, held_out_mean, holdout, standard_error
 from nnfit.core.metrics import regression_metrics
 from nnfit.core.model import MLP
 from nnfit.core.traindata import prepare
@@ -215,3 +215,24 @@ def test_held_out_mean_pools_the_members_that_held_each_row_out():
     held = torch.tensor([[1.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     means, rows = held_out_mean(values, held)
     assert means.tolist() == [3.0, 3.0] and rows.tolist() == [True, False, True]
+
+
+def test_held_out_mean_averages_each_row_over_its_holders():
+    values = torch.tensor([[1.0, 2.0, 3.0], [5.0, 6.0, 7.0]])  # (members, rows)
+    held = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])  # row 2 held by nobody
+    means, rows = held_out_mean(values, held)
+    assert means.tolist() == [3.0, 6.0] and rows.tolist() == [True, True, False]
+
+
+def test_held_out_mean_keeps_trailing_dimensions():
+    values = torch.arange(12.0).reshape(2, 3, 2)  # (members, rows, outputs)
+    held = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    means, rows = held_out_mean(values, held)
+    assert means.shape == (3, 2) and rows.all()
+    assert means[2].tolist() == ((values[0, 2] + values[1, 2]) / 2).tolist()
+
+
+def test_standard_error_is_std_over_sqrt_n_and_zero_for_one_row():
+    losses = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    assert standard_error(losses) == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
+    assert standard_error(torch.tensor([5.0])) == 0.0

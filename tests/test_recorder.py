@@ -1,4 +1,4 @@
-"""The snapshot recorder's helpers (core/recorder.py): history thinning, held-out means, samples.
+"""The snapshot recorder's helpers (core/recorder.py): history thinning, samples, the plotting grid.
 
 A long run's thinning end to end, and keep_best after it, is in test_hostile_config.py; the
 standard errors of real runs are in test_stopping.py.
@@ -12,17 +12,13 @@ from nnfit.core.history import Snapshot
 from nnfit.core.recorder import (
     GRID_FRAMES,
     MAX_FRAMES,
-    column_names,
     frame_stride,
-    held_out_mean,
     keep_best,
     keep_frame,
     make_grid,
     sample,
     sample_rows,
-    standard_error,
 )
-from nnfit.errors import DataError
 
 
 def snap(step, *, final=False):
@@ -92,27 +88,6 @@ def test_keep_best_changes_nothing_when_the_best_step_is_kept_or_missing():
     assert keep_best(kept, None) is kept
 
 
-def test_held_out_mean_averages_each_row_over_its_holders():
-    values = torch.tensor([[1.0, 2.0, 3.0], [5.0, 6.0, 7.0]])  # (members, rows)
-    held = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])  # row 2 held by nobody
-    means, rows = held_out_mean(values, held)
-    assert means.tolist() == [3.0, 6.0] and rows.tolist() == [True, True, False]
-
-
-def test_held_out_mean_keeps_trailing_dimensions():
-    values = torch.arange(12.0).reshape(2, 3, 2)  # (members, rows, outputs)
-    held = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
-    means, rows = held_out_mean(values, held)
-    assert means.shape == (3, 2) and rows.all()
-    assert means[2].tolist() == ((values[0, 2] + values[1, 2]) / 2).tolist()
-
-
-def test_standard_error_is_std_over_sqrt_n_and_zero_for_one_row():
-    losses = torch.tensor([1.0, 2.0, 3.0, 4.0])
-    assert standard_error(losses) == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
-    assert standard_error(torch.tensor([5.0])) == 0.0
-
-
 def test_sample_is_none_when_every_row_fits():
     assert sample(10, 10, seed=0) is None and sample(3, 10, seed=0) is None
 
@@ -129,17 +104,6 @@ def test_sample_rows_returns_the_same_tensor_when_it_fits():
     values = torch.arange(6.0).reshape(3, 2)
     assert sample_rows(values, 5, seed=0) is values
     assert torch.equal(sample_rows(values, 2, seed=0), values[sample(3, 2, seed=0)])
-
-
-def test_column_names_default_and_given():
-    assert column_names(None, 1, "x") == ("x",)
-    assert column_names(None, 3, "y") == ("y1", "y2", "y3")
-    assert column_names(["a", 2], 2, "x") == ("a", "2")
-
-
-def test_column_names_refuses_the_wrong_count():
-    with pytest.raises(DataError, match="1 x name"):
-        column_names(["a"], 2, "x")
 
 
 def test_an_even_grid_is_drawn_on_as_it_is():
