@@ -54,7 +54,7 @@ def step_times(steps: int, repeats: int) -> tuple[float, float]:
     def ours() -> float:
         model = nnfit.MLP(1, 10, 1, seed=0)
         start = time.perf_counter()
-        nnfit.train(model, x, y, nnfit.TrainConfig(steps=steps, every=5, lr=0.5))
+        nnfit.train(model, (x, y), nnfit.TrainConfig(steps=steps, every=5, lr=0.5))
         return (time.perf_counter() - start) / steps
 
     lesson(), ours()  # warm up: imports, allocator, first optimizer

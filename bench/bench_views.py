@@ -25,6 +25,7 @@ from matplotlib.animation import FuncAnimation, PillowWriter
 from PIL import Image
 
 import nnfit
+from nnfit.core.traindata import prepare
 from nnfit.views.animation import animate
 
 SIZE = (800, 400)  # pixels, nnfit's default frame
@@ -37,7 +38,7 @@ def make_history(steps: int) -> nnfit.History:
     x, y = nnfit.make_data(seed=0)
     model = nnfit.MLP(1, 10, 1, seed=0)
     return nnfit.train(
-        model, x, y, nnfit.TrainConfig(steps=steps, every=5), noise_floor=0.2**2 / 12
+        model, prepare(x, y, noise_floor=0.2**2 / 12), nnfit.TrainConfig(steps=steps, every=5)
     )
 
 

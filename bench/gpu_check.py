@@ -13,12 +13,13 @@ import torch
 
 import nnfit
 from nnfit.core.callbacks import Callback
+from nnfit.core.trainstate import Control
 from nnfit.regressor import Regressor
 
 
 def lesson(device: str) -> float:
     x, y = nnfit.make_data(seed=0)
-    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), x, y, device=device)
+    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), (x, y), nnfit.TrainConfig(device=device))
     return history.final.loss
 
 
@@ -43,8 +44,10 @@ def resume_matches(device: str) -> bool:
             if snapshot.step == 100 and not snapshot.final:
                 stop.set()
 
-    Regressor(**settings).fit(x, y, callbacks=[StopAt()], stop=stop, checkpoint=states.append)
-    resumed = Regressor(**settings).fit(x, y, resume=states[-1])
+    Regressor(**settings).fit(
+        x, y, callbacks=[StopAt()], control=Control(stop=stop, checkpoint=states.append)
+    )
+    resumed = Regressor(**settings).fit(x, y, control=Control(resume=states[-1]))
     return bool(np.array_equal(whole.history_.losses, resumed.history_.losses))
 
 

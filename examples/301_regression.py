@@ -14,7 +14,7 @@ model = nnfit.MLP(n_in=1, hidden=10, n_out=1, activation="relu", seed=0)
 print(model)
 
 config = nnfit.TrainConfig(optimizer="sgd", lr=0.5, loss="mse", steps=100, every=5)
-history = nnfit.train(model, x, y, config, noise_floor=0.2**2 / 12)
+history = nnfit.train(model, (x, y), config)
 
 print(f"final loss: {history.final.loss:.4f}")
 print(nnfit.diagnose(history).message)

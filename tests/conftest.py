@@ -15,10 +15,11 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 def lesson_history():
     """The lesson run with the default seed (21 snapshots, steps 0, 5, ..., 95, 100)."""
     import nnfit
+    from nnfit.core.traindata import prepare
 
     x, y = nnfit.make_data(seed=0)
     model = nnfit.MLP(1, 10, 1, seed=0)
-    return nnfit.train(model, x, y, nnfit.TrainConfig(), noise_floor=0.2**2 / 12)
+    return nnfit.train(model, prepare(x, y, noise_floor=0.2**2 / 12), nnfit.TrainConfig())
 
 
 @pytest.fixture(autouse=True)

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_example_script_retells_the_lesson(tmp_path):
         capture_output=True,
         text=True,
         check=True,
-        env={"MPLBACKEND": "Agg", "PATH": ""},
+        env={"MPLBACKEND": "Agg", "PATH": "", **pythonpath()},
     )
     assert "final loss: 0.00" in out.stdout
     assert gif.read_bytes()[:3] == b"GIF"
@@ -82,3 +83,9 @@ def test_example_script_retells_the_lesson(tmp_path):
 
 def test_package_ships_type_information():
     assert (Path(nnfit.__file__).parent / "py.typed").exists()
+
+
+def pythonpath() -> dict[str, str]:
+    """The PYTHONPATH this test runs under, so the script imports the same nnfit."""
+    path = os.environ.get("PYTHONPATH")
+    return {} if path is None else {"PYTHONPATH": path}

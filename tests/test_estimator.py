@@ -116,5 +116,5 @@ def test_fit_shortcut_and_from_config():
 def test_lesson_through_the_regressor_matches_plain_train():
     x, y = nnfit.make_data(seed=0)
     regressor = Regressor.from_config(nnfit.build_config()).fit(x, y)
-    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), x, y)
+    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), (x, y))
     np.testing.assert_array_equal(regressor.history_.losses, history.losses)

@@ -20,7 +20,7 @@ def test_history_round_trips_through_json(lesson_history, tmp_path):
 
 def test_non_finite_losses_are_saved_as_null(tmp_path):
     x, y = nnfit.make_data(seed=0)
-    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), x, y, lr=1e6, every=1)
+    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), (x, y), nnfit.TrainConfig(lr=1e6, every=1))
     assert not np.isfinite(history.losses).all()
     path = history.save(tmp_path / "h.json")
     json.loads(path.read_text())  # strict JSON: no NaN tokens

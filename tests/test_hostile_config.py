@@ -19,7 +19,9 @@ from nnfit.cli import main
 from nnfit.core.history import Snapshot
 from nnfit.core.model import MLP, ModelConfig
 from nnfit.core.recorder import MAX_FRAMES, keep_best, keep_frame
+from nnfit.core.traindata import prepare
 from nnfit.core.training import TrainConfig, train
+from nnfit.core.trainstate import Control
 from nnfit.data.synthetic import DataConfig
 from nnfit.runs.config import build_config, read_config
 
@@ -260,7 +262,7 @@ def test_a_history_too_big_for_memory_is_refused_before_training(monkeypatch):
     x, y = nnfit.make_data(seed=0)
     grid = np.linspace(-1, 1, 100_000)
     with pytest.raises(nnfit.UsageError, match="a history of 1,000 frames of 100,000 points"):
-        train(MLP(1, 10, 1, seed=0), x, y, steps=10**6, every=1, x_grid=grid)
+        train(MLP(1, 10, 1, seed=0), prepare(x, y, x_grid=grid), TrainConfig(steps=10**6, every=1))
 
 
 # ----- long runs keep a bounded history -----
@@ -277,7 +279,9 @@ class Count(nnfit.Callback):
 def test_a_long_run_keeps_at_most_max_frames_evenly_spaced():
     x, y = nnfit.make_data(seed=0)
     seen = Count()
-    history = train(MLP(1, 10, 1, seed=0), x, y, steps=5000, every=1, callbacks=[seen])
+    history = train(
+        MLP(1, 10, 1, seed=0), (x, y), TrainConfig(steps=5000, every=1), callbacks=[seen]
+    )
     assert seen.steps == [*range(5000), 5000]  # subscribers see every snapshot
     steps = history.steps
     assert len(steps) <= MAX_FRAMES
@@ -288,7 +292,7 @@ def test_a_long_run_keeps_at_most_max_frames_evenly_spaced():
 
 def test_the_lesson_keeps_every_snapshot():
     x, y = nnfit.make_data(seed=0)
-    history = train(MLP(1, 10, 1, seed=0), x, y)
+    history = train(MLP(1, 10, 1, seed=0), (x, y))
     assert history.steps.tolist() == [*range(0, 100, 5), 100]
 
 
@@ -301,14 +305,13 @@ def test_thinning_keeps_the_restored_step_and_resumes_exactly():
     def run(resume=None):
         return train(
             MLP(1, 10, 1, seed=0),
-            x,
-            y,
+            prepare(x, y, x_val=x_val, y_val=y_val),
             config,
-            x_val=x_val,
-            y_val=y_val,
-            resume=resume,
-            checkpoint=lambda state: saved.append(copy.deepcopy(state)),
-            checkpoint_every=1700,  # after the first thinnings
+            control=Control(
+                resume=resume,
+                checkpoint=lambda state: saved.append(copy.deepcopy(state)),
+                checkpoint_every=1700,  # after the first thinnings
+            ),
         )
 
     whole = run()

@@ -32,6 +32,7 @@ from nnfit.cli import main
 from nnfit.core.callbacks import Callback
 from nnfit.core.history import History
 from nnfit.core.model import MLP
+from nnfit.core.trainstate import Control
 from nnfit.regressor import Regressor
 from nnfit.runs.runfolder import load_state, save_run
 
@@ -62,7 +63,10 @@ def paused(tmp_path_factory):
     settings = {"hidden": (4,), "steps": 60, "every": 10, "batch_size": 16, "seed": 0}
     stop, states = threading.Event(), []
     regressor = Regressor(**settings).fit(
-        x, np.sin(3 * x), callbacks=[StopAt(20, stop)], stop=stop, checkpoint=states.append
+        x,
+        np.sin(3 * x),
+        callbacks=[StopAt(20, stop)],
+        control=Control(stop=stop, checkpoint=states.append),
     )
     save_run(
         folder,

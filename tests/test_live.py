@@ -63,6 +63,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import nnfit
     from nnfit.core.callbacks import Callback
+    from nnfit.core.trainstate import Control
     from nnfit.views.live import LiveWindow, has_display, run_live
 
     x, y = nnfit.make_data(seed=0)
@@ -72,7 +73,7 @@ SCRIPT = textwrap.dedent(
         model = nnfit.MLP(1, 10, 1, seed=0)
         config = nnfit.TrainConfig(steps=steps, every=5)
         return lambda: nnfit.train(
-            model, x, y, config, callbacks=[*callbacks, window], stop=stop
+            model, (x, y), config, callbacks=[*callbacks, window], control=Control(stop=stop)
         )
 
     # a whole run, not waiting at the end

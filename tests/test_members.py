@@ -8,10 +8,12 @@ import torch
 
 import nnfit
 from nnfit.core.diagnostics import dead_fraction
+from nnfit.core.members import Members, auto_members, held_out_mean, holdout, standard_error
 from nnfit.core.metrics import regression_metrics
-from nnfit.core.model import MLP, Members, auto_members
+from nnfit.core.model import MLP
+from nnfit.core.traindata import prepare
 from nnfit.core.training import TrainConfig, train
-from nnfit.data.dataset import holdout, split
+from nnfit.data.dataset import split
 from nnfit.regressor import Regressor
 
 
@@ -91,10 +93,10 @@ def test_batched_training_equals_training_each_member_alone(optimizer):
     alone = [ensemble.member(k) for k in range(3)]
     held = holdout(40, 3, 0.2, seed=0)
     config = TrainConfig(optimizer=optimizer, lr=0.05, steps=60, every=10)
-    train(ensemble, x, y, config, holdout=held)
+    train(ensemble, prepare(x, y, holdout=held), config)
     for k, net in enumerate(alone):
         rows = ~held[k]
-        train(net, x[rows], y[rows], config)
+        train(net, (x[rows], y[rows]), config)
         with torch.no_grad():
             x_test = torch.linspace(-2, 2, 50).unsqueeze(1)
             # Adam divides by sqrt(v): float32 rounding of a batched and a single matmul
@@ -108,7 +110,9 @@ def test_validation_loss_pools_each_held_out_row_from_its_own_member():
     x, y = curve(50)
     model = MLP(1, (8,), 1, activation="tanh", seed=0, members=5)
     held = holdout(50, 5, 0.2, seed=0)
-    history = train(model, x, y, TrainConfig(optimizer="adam", lr=0.01, steps=40), holdout=held)
+    history = train(
+        model, prepare(x, y, holdout=held), TrainConfig(optimizer="adam", lr=0.01, steps=40)
+    )
     with torch.no_grad():
         each = model.layers(torch.tensor(x, dtype=torch.float32).unsqueeze(1))[..., 0].numpy()
     member, row = np.nonzero(held)
@@ -124,10 +128,8 @@ def test_early_stopping_keeps_the_members_at_the_best_pooled_step():
     model = MLP(1, (32, 32), 1, activation="tanh", seed=0, members=4)
     history = train(
         model,
-        x,
-        y,
+        prepare(x, y, holdout=holdout(60, 4, 0.2, seed=0)),
         TrainConfig(optimizer="adam", lr=0.03, steps=600, every=10, patience=100),
-        holdout=holdout(60, 4, 0.2, seed=0),
     )
     val = [s.val_loss for s in history.snapshots if not s.final]
     assert history.stop_reason == "early_stop"
@@ -138,9 +140,12 @@ def test_early_stopping_keeps_the_members_at_the_best_pooled_step():
 def test_holdout_and_a_validation_set_are_exclusive():
     model = MLP(1, 4, 1, members=2)
     with pytest.raises(nnfit.UsageError, match="not both"):
-        train(model, [1, 2, 3], [1, 2, 3], x_val=[1], y_val=[1], holdout=np.zeros((2, 3), bool))
+        train(
+            model,
+            prepare([1, 2, 3], [1, 2, 3], x_val=[1], y_val=[1], holdout=np.zeros((2, 3), bool)),
+        )
     with pytest.raises(nnfit.DataError, match=r"\(members, rows\) = \(2, 3\)"):
-        train(model, [1, 2, 3], [1, 2, 3], holdout=np.zeros((3, 3), bool))
+        train(model, prepare([1, 2, 3], [1, 2, 3], holdout=np.zeros((3, 3), bool)))
 
 
 @pytest.mark.parametrize(
@@ -190,6 +195,44 @@ def test_dead_units_are_counted_over_every_member():
     model = MLP(1, (4,), 1, activation="relu", seed=0, members=3)
     with torch.no_grad():
         model.layers[0].bias[1].fill_(-100.0)  # member 1: every unit off on this data
-    history = train(model, np.linspace(-1, 1, 20), np.zeros(20), steps=1)
+    history = train(model, (np.linspace(-1, 1, 20), np.zeros(20)), TrainConfig(steps=1))
     dead, units = dead_fraction(history)
     assert units == 12 and dead >= 4
+
+
+def test_member_losses_average_each_members_own_rows():
+    from nnfit.core.members import member_losses
+
+    each = torch.tensor([[[1.0], [3.0]], [[5.0], [7.0]]])  # (members 2, rows 2, outputs 1)
+    weights = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    assert member_losses(each, weights).tolist() == [2.0, 7.0]
+
+
+def test_held_out_mean_pools_the_members_that_held_each_row_out():
+    from nnfit.core.members import held_out_mean
+
+    values = torch.tensor([[1.0, 2.0, 3.0], [5.0, 6.0, 7.0]])  # (members, rows)
+    held = torch.tensor([[1.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    means, rows = held_out_mean(values, held)
+    assert means.tolist() == [3.0, 3.0] and rows.tolist() == [True, False, True]
+
+
+def test_held_out_mean_averages_each_row_over_its_holders():
+    values = torch.tensor([[1.0, 2.0, 3.0], [5.0, 6.0, 7.0]])  # (members, rows)
+    held = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])  # row 2 held by nobody
+    means, rows = held_out_mean(values, held)
+    assert means.tolist() == [3.0, 6.0] and rows.tolist() == [True, True, False]
+
+
+def test_held_out_mean_keeps_trailing_dimensions():
+    values = torch.arange(12.0).reshape(2, 3, 2)  # (members, rows, outputs)
+    held = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    means, rows = held_out_mean(values, held)
+    assert means.shape == (3, 2) and rows.all()
+    assert means[2].tolist() == ((values[0, 2] + values[1, 2]) / 2).tolist()
+
+
+def test_standard_error_is_std_over_sqrt_n_and_zero_for_one_row():
+    losses = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    assert standard_error(losses) == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
+    assert standard_error(torch.tensor([5.0])) == 0.0

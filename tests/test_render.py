@@ -13,6 +13,7 @@ from PIL import Image
 
 from nnfit.core.history import Snapshot
 from nnfit.core.model import MLP
+from nnfit.core.traindata import prepare
 from nnfit.core.training import TrainConfig, train
 from nnfit.errors import UsageError
 from nnfit.views.panels import LinePanel, MapPanel, ParityPanel, mesh_shape
@@ -31,7 +32,7 @@ def make_history(n_in: int = 1, n_out: int = 1, *, val: bool = False):
     extra = {"x_val": x[:20] + 0.01, "y_val": y[:20]} if val else {}
     model = MLP(n_in, 10, n_out, seed=0)
     config = TrainConfig(steps=40, every=5, lr=0.2)
-    return train(model, x, y, config, noise_floor=0.1**2 / 12, **extra)
+    return train(model, prepare(x, y, noise_floor=0.1**2 / 12, **extra), config)
 
 
 def differing_pixels(a: np.ndarray, b: np.ndarray) -> int:

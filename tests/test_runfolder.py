@@ -16,6 +16,7 @@ import torch
 
 import nnfit
 from nnfit.core.callbacks import Callback
+from nnfit.core.trainstate import Control
 from nnfit.regressor import Regressor
 from nnfit.runs.runfolder import load, load_state, read_run, save_run
 
@@ -181,11 +182,11 @@ def test_resume_gives_the_uninterrupted_result_bit_for_bit(tmp_path, settings):
     stop = threading.Event()
     states = []
     part = Regressor(**base).fit(
-        x, y, callbacks=[stop_at(70, stop)], stop=stop, checkpoint=states.append
+        x, y, callbacks=[stop_at(70, stop)], control=Control(stop=stop, checkpoint=states.append)
     )
     assert part.history_.stop_reason == "interrupted" and states[-1].step == 71
     folder = save(part, tmp_path / "run", status="interrupted", state=states[-1])
-    resumed = Regressor(**base).fit(x, y, resume=load_state(folder))
+    resumed = Regressor(**base).fit(x, y, control=Control(resume=load_state(folder)))
 
     np.testing.assert_array_equal(resumed.history_.losses, whole.history_.losses)
     np.testing.assert_array_equal(resumed.history_.steps, whole.history_.steps)

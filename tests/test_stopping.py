@@ -6,8 +6,9 @@ import torch
 
 import nnfit
 from nnfit.core.history import History, Snapshot
+from nnfit.core.members import holdout
+from nnfit.core.traindata import prepare
 from nnfit.core.trainstate import Best, flatten, unflatten
-from nnfit.data.dataset import holdout
 
 VAL = [1.0, 0.6, 0.52, 0.5, 0.55, 0.49, 0.7, 0.8]  # a noisy validation curve
 SE = [0.05, 0.05, 0.05, 0.05, 0.05, 0.04, 0.05, 0.05]
@@ -74,7 +75,11 @@ def test_validation_loss_has_its_standard_error():
     x, y = nnfit.make_data(seed=0, points=60, noise="gaussian", noise_level=0.3)
     xv, yv = nnfit.make_data(seed=1, points=40, noise="gaussian", noise_level=0.3)
     model = nnfit.MLP(1, 16, 1, seed=0)
-    history = nnfit.train(model, x, y, optimizer="adam", lr=0.01, steps=50, x_val=xv, y_val=yv)
+    history = nnfit.train(
+        model,
+        prepare(x, y, x_val=xv, y_val=yv),
+        nnfit.TrainConfig(optimizer="adam", lr=0.01, steps=50),
+    )
     with torch.no_grad():
         rows = ((model(xv) - yv) ** 2).numpy().ravel()
     assert history.final.val_loss == pytest.approx(rows.mean(), rel=1e-5)
@@ -85,7 +90,9 @@ def test_ensemble_validation_standard_error_pools_the_held_out_rows():
     x, y = nnfit.make_data(seed=0, points=50, noise="gaussian", noise_level=0.3)
     model = nnfit.MLP(1, 8, 1, seed=0, members=10)
     held = holdout(50, 10, 0.2, seed=0)  # 5-fold twice: every row held out by two members
-    history = nnfit.train(model, x, y, optimizer="adam", lr=0.01, steps=40, holdout=held)
+    history = nnfit.train(
+        model, prepare(x, y, holdout=held), nnfit.TrainConfig(optimizer="adam", lr=0.01, steps=40)
+    )
     with torch.no_grad():
         each = ((model.layers(x) - y) ** 2)[..., 0].numpy()  # (members, rows)
     assert history.final.val_loss == pytest.approx(each[held].mean(), rel=1e-5)
@@ -95,7 +102,9 @@ def test_ensemble_validation_standard_error_pools_the_held_out_rows():
 
 def test_snapshots_keep_their_standard_error_through_json(tmp_path):
     x, y = nnfit.make_data(seed=0, points=40)
-    history = nnfit.train(nnfit.MLP(1, 8, 1, seed=0), x, y, steps=10, x_val=x, y_val=y)
+    history = nnfit.train(
+        nnfit.MLP(1, 8, 1, seed=0), prepare(x, y, x_val=x, y_val=y), nnfit.TrainConfig(steps=10)
+    )
     loaded = History.load(history.save(tmp_path / "h.json"))
     assert [s.val_se for s in loaded.snapshots] == [s.val_se for s in history.snapshots]
     assert all(s.val_se is not None and s.val_se > 0 for s in loaded.snapshots)

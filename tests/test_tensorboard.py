@@ -27,7 +27,7 @@ def scalars(log, tag):
 
 def test_the_lesson_logs_its_losses_dead_units_and_picture(tmp_path):
     x, y = nnfit.make_data(seed=0)
-    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), x, y, callbacks=[TensorBoardLog(tmp_path)])
+    history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), (x, y), callbacks=[TensorBoardLog(tmp_path)])
     log = read_log(tmp_path)
     steps, losses = scalars(log, "loss/train")
     assert steps == history.steps.tolist()
@@ -42,7 +42,7 @@ def test_the_lesson_logs_its_losses_dead_units_and_picture(tmp_path):
 def test_every_image_adds_pictures_during_training(tmp_path):
     x, y = nnfit.make_data(seed=0)
     nnfit.train(
-        nnfit.MLP(1, 10, 1, seed=0), x, y, callbacks=[TensorBoardLog(tmp_path, every_image=50)]
+        nnfit.MLP(1, 10, 1, seed=0), (x, y), callbacks=[TensorBoardLog(tmp_path, every_image=50)]
     )
     assert [image.step for image in read_log(tmp_path).Images("fit")] == [0, 50, 100]
 
@@ -93,7 +93,7 @@ def test_missing_tensorboard_gives_the_install_hint(monkeypatch, tmp_path):
         monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: import fails
     x, y = nnfit.make_data(seed=0)
     with pytest.raises(nnfit.UsageError, match=r"pip install 'nnfit\[tensorboard\]'"):
-        nnfit.train(nnfit.MLP(1, 10, 1, seed=0), x, y, callbacks=[TensorBoardLog(tmp_path)])
+        nnfit.train(nnfit.MLP(1, 10, 1, seed=0), (x, y), callbacks=[TensorBoardLog(tmp_path)])
 
 
 @pytest.mark.parametrize("every_image", [0, 2.5, True])

@@ -7,7 +7,9 @@ import torch
 
 import nnfit
 from nnfit.core.callbacks import Callback, Collect
+from nnfit.core.traindata import prepare
 from nnfit.core.training import OPTIMIZERS, TrainConfig, train
+from nnfit.core.trainstate import Control
 
 DEAD_SEED = 8  # with this seed the lesson's run ends with 8 of 10 ReLU units dead
 
@@ -31,7 +33,7 @@ def lesson_loop(seed: int, steps: int = 100, lr: float = 0.5) -> list[float]:
 
 def test_matches_the_lessons_plain_loop_bit_for_bit():
     x, y = nnfit.make_data(seed=0)
-    history = train(nnfit.MLP(1, 10, 1, seed=0), x, y, TrainConfig(every=1))
+    history = train(nnfit.MLP(1, 10, 1, seed=0), (x, y), TrainConfig(every=1))
     reference = lesson_loop(0)
     assert history.losses[:-1].tolist() == reference
 
@@ -53,7 +55,7 @@ def test_snapshot_predictions_are_the_model_on_the_grid(lesson_history):
     x, y = nnfit.make_data(seed=0, points=60, noise="gaussian")
     rng = np.random.default_rng(0).permutation(60)  # unsorted x gets a 200-point line
     model = nnfit.MLP(1, 10, 1, seed=0)
-    history = train(model, x[rng], y[rng], steps=10)
+    history = train(model, (x[rng], y[rng]), TrainConfig(steps=10))
     assert history.x_grid.shape == (200, 1)
     with torch.no_grad():
         expected = model(torch.from_numpy(history.x_grid).float()).numpy()
@@ -72,13 +74,13 @@ def test_same_seed_identical_losses():
     runs = []
     for _ in range(2):
         x, y = nnfit.make_data(seed=5)
-        runs.append(train(nnfit.MLP(1, 10, 1, seed=5), x, y).losses)
+        runs.append(train(nnfit.MLP(1, 10, 1, seed=5), (x, y)).losses)
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
 def test_dead_seed_is_reported_as_dead_units():
     x, y = nnfit.make_data(seed=DEAD_SEED)
-    history = train(nnfit.MLP(1, 10, 1, seed=DEAD_SEED), x, y, noise_floor=0.2**2 / 12)
+    history = train(nnfit.MLP(1, 10, 1, seed=DEAD_SEED), prepare(x, y, noise_floor=0.2**2 / 12))
     assert sum(history.final.dead) > 5
     assert history.final.loss > 0.05
     diagnosis = nnfit.diagnose(history)
@@ -90,22 +92,26 @@ def test_dead_seed_is_reported_as_dead_units():
 def test_every_optimizer_lowers_the_loss(optimizer):
     x, y = nnfit.make_data(seed=0)
     lr = {"sgd": 0.5, "momentum": 0.1, "nesterov": 0.1, "lbfgs": 0.5}.get(optimizer, 0.02)
-    history = train(nnfit.MLP(1, 16, 1, seed=1), x, y, optimizer=optimizer, lr=lr, steps=60)
+    history = train(
+        nnfit.MLP(1, 16, 1, seed=1), (x, y), TrainConfig(optimizer=optimizer, lr=lr, steps=60)
+    )
     assert history.final.loss < 0.5 * history.snapshots[0].loss
 
 
 @pytest.mark.parametrize("loss", ["mse", "l1", "huber"])
 def test_every_loss_trains(loss):
     x, y = nnfit.make_data(seed=0)
-    history = train(nnfit.MLP(1, 10, 1, seed=0), x, y, loss=loss, steps=50)
+    history = train(nnfit.MLP(1, 10, 1, seed=0), (x, y), TrainConfig(loss=loss, steps=50))
     assert history.final.loss < history.snapshots[0].loss
 
 
 def test_minibatches_and_their_seed():
     x, y = nnfit.make_data(seed=0, points=200)
-    a = train(nnfit.MLP(1, 10, 1, seed=0), x, y, batch_size=32, lr=0.1, steps=80)
-    b = train(nnfit.MLP(1, 10, 1, seed=0), x, y, batch_size=32, lr=0.1, steps=80)
-    c = train(nnfit.MLP(1, 10, 1, seed=0), x, y, batch_size=32, lr=0.1, steps=80, seed=9)
+    a = train(nnfit.MLP(1, 10, 1, seed=0), (x, y), TrainConfig(batch_size=32, lr=0.1, steps=80))
+    b = train(nnfit.MLP(1, 10, 1, seed=0), (x, y), TrainConfig(batch_size=32, lr=0.1, steps=80))
+    c = train(
+        nnfit.MLP(1, 10, 1, seed=0), (x, y), TrainConfig(batch_size=32, lr=0.1, steps=80, seed=9)
+    )
     np.testing.assert_array_equal(a.losses, b.losses)
     assert not np.array_equal(a.losses, c.losses)
     assert a.final.loss < a.snapshots[0].loss
@@ -114,7 +120,7 @@ def test_minibatches_and_their_seed():
 def test_divergence_stops_and_keeps_the_last_finite_weights():
     x, y = nnfit.make_data(seed=0)
     model = nnfit.MLP(1, 10, 1, seed=0)
-    history = train(model, x, y, lr=1e6, steps=100)
+    history = train(model, (x, y), TrainConfig(lr=1e6, steps=100))
     assert history.stop_reason == "diverged"
     assert history.diverged_at is not None and history.diverged_at < 100
     assert all(torch.isfinite(p).all() for p in model.parameters())
@@ -140,7 +146,12 @@ def test_callbacks_hear_begin_every_snapshot_and_end():
 
     x, y = nnfit.make_data(seed=0)
     collect = Collect()
-    train(nnfit.MLP(1, 10, 1, seed=0), x, y, steps=20, every=10, callbacks=[Spy(), collect])
+    train(
+        nnfit.MLP(1, 10, 1, seed=0),
+        (x, y),
+        TrainConfig(steps=20, every=10),
+        callbacks=[Spy(), collect],
+    )
     assert events == [("begin", 0), ("snapshot", 0), ("snapshot", 10), ("snapshot", 20), ("end", 3)]
     assert [s.step for s in collect.snapshots] == [0, 10, 20]
 
@@ -154,7 +165,9 @@ def test_stop_event_ends_training_cleanly():
                 stop.set()
 
     x, y = nnfit.make_data(seed=0)
-    history = train(nnfit.MLP(1, 10, 1, seed=0), x, y, callbacks=[StopAt()], stop=stop)
+    history = train(
+        nnfit.MLP(1, 10, 1, seed=0), (x, y), callbacks=[StopAt()], control=Control(stop=stop)
+    )
     assert history.stop_reason == "interrupted"
     assert history.final.step == 31  # the step in progress finishes
     assert nnfit.diagnose(history).kind == "interrupted"
@@ -167,7 +180,7 @@ def test_keyboard_interrupt_keeps_the_partly_trained_model():
                 raise KeyboardInterrupt
 
     x, y = nnfit.make_data(seed=0)
-    history = train(nnfit.MLP(1, 10, 1, seed=0), x, y, callbacks=[CtrlC()])
+    history = train(nnfit.MLP(1, 10, 1, seed=0), (x, y), callbacks=[CtrlC()])
     assert history.stop_reason == "interrupted"
     assert history.final.final and history.final.step == 50
 
@@ -178,15 +191,8 @@ def test_validation_loss_and_early_stopping_restore_the_best_weights():
     model = nnfit.MLP(1, 64, 1, seed=0)
     history = train(
         model,
-        x,
-        y,
-        optimizer="adam",
-        lr=0.05,
-        steps=2000,
-        every=10,
-        patience=100,
-        x_val=xv,
-        y_val=yv,
+        prepare(x, y, x_val=xv, y_val=yv),
+        TrainConfig(optimizer="adam", lr=0.05, steps=2000, every=10, patience=100),
     )
     assert all(s.val_loss is not None for s in history.snapshots)
     assert history.stop_reason == "early_stop"
@@ -199,8 +205,8 @@ def test_cuda_asked_for_and_absent_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     x, y = nnfit.make_data(seed=0)
     with pytest.raises(nnfit.UsageError, match="--device cuda"):
-        train(nnfit.MLP(1, 10, 1), x, y, device="cuda")
-    history = train(nnfit.MLP(1, 10, 1), x, y, device="auto", steps=5)
+        train(nnfit.MLP(1, 10, 1), (x, y), TrainConfig(device="cuda"))
+    history = train(nnfit.MLP(1, 10, 1), (x, y), TrainConfig(device="auto", steps=5))
     assert math.isfinite(history.final.loss)
 
 
@@ -227,14 +233,47 @@ def test_bad_train_settings_name_the_field(fields, name):
 def test_mismatched_or_bad_data_is_refused():
     model = nnfit.MLP(1, 10, 1)
     with pytest.raises(nnfit.DataError, match="rows"):
-        train(model, [1.0, 2.0, 3.0], [1.0, 2.0])
-    with pytest.raises(nnfit.DataError, match="non-finite"):
-        train(model, [1.0, float("nan")], [1.0, 2.0])
+        train(model, ([1.0, 2.0, 3.0], [1.0, 2.0]))
+    with pytest.raises(nnfit.DataError, match="x row 2, column 1: a missing or infinite value"):
+        train(model, ([1.0, float("nan")], [1.0, 2.0]))
     with pytest.raises(nnfit.DataError, match="input"):
-        train(model, np.zeros((3, 2)), np.zeros(3))
+        train(model, (np.zeros((3, 2)), np.zeros(3)))
 
 
 def test_lists_and_arrays_are_accepted():
     xs = np.linspace(-1, 1, 30)
-    history = train(nnfit.MLP(1, 10, 1, seed=0), xs.tolist(), (xs**2).tolist(), steps=10)
+    history = train(
+        nnfit.MLP(1, 10, 1, seed=0), (xs.tolist(), (xs**2).tolist()), TrainConfig(steps=10)
+    )
     assert len(history.snapshots) == 3
+
+
+def test_data_is_a_pair_or_prepared_data():
+    x, y = nnfit.make_data(seed=0)
+    config = TrainConfig(steps=10)
+    pair = train(nnfit.MLP(1, 10, 1, seed=0), (x, y), config)
+    prepared = train(nnfit.MLP(1, 10, 1, seed=0), prepare(x, y), config)
+    np.testing.assert_array_equal(pair.losses, prepared.losses)
+    with pytest.raises(nnfit.UsageError, match=r"an \(x, y\) pair"):
+        train(nnfit.MLP(1, 10, 1), x)
+
+
+def test_prepared_data_is_frozen_and_samples_big_sets():
+    x = np.linspace(-1, 1, 20_000)
+    data = prepare(x, x**2, x_val=x, y_val=x**2, seed=3)
+    assert data.x_val.shape == (10_000, 1) and data.eval_rows.shape == (10_000,)
+    assert data.plot_rows.shape == (5_000,)
+    with pytest.raises(AttributeError):
+        data.seed = 4
+
+
+def test_checkpoints_come_every_few_steps_and_on_stop():
+    x, y = nnfit.make_data(seed=0)
+    states = []
+    train(
+        nnfit.MLP(1, 10, 1, seed=0),
+        (x, y),
+        TrainConfig(steps=30),
+        control=Control(checkpoint=states.append, checkpoint_every=10),
+    )
+    assert [state.step for state in states] == [10, 20]

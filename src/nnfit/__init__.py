@@ -4,7 +4,7 @@ Example:
     >>> import nnfit
     >>> x, y = nnfit.make_data(seed=0)                 # the lesson's noisy parabola
     >>> model = nnfit.MLP(1, 10, 1, seed=0)            # Linear(1,10) → ReLU → Linear(10,1)
-    >>> history = nnfit.train(model, x, y, nnfit.TrainConfig(lr=0.5, steps=100))
+    >>> history = nnfit.train(model, (x, y), nnfit.TrainConfig(lr=0.5, steps=100))
     >>> nnfit.animate(history, "fit.gif")              # doctest: +SKIP
 
 Everything is imported lazily, so ``import nnfit`` (and ``nnfit --help``) stays instant.

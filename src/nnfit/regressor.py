@@ -7,8 +7,7 @@ returns ``self``, learned state ends in ``_``, and ``predict`` returns the shape
 from __future__ import annotations
 
 import numbers
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from .core.callbacks import Callback
     from .core.model import MLP, ModelConfig
     from .core.training import TrainConfig
-    from .core.trainstate import TrainState
+    from .core.trainstate import Control
     from .runs.config import RunConfig
 
 METRIC_ROWS = 1_000_000  # errors of bigger sets are measured on a seeded sample this big
@@ -91,7 +90,8 @@ class Settings:
     def make_model(self, n_in: int, n_out: int, n: int = 0) -> MLP:
         """The untrained network for n_in inputs, n_out outputs and n rows (seeded); n decides
         the member count when ``members`` is "auto"."""
-        from .core.model import MLP, auto_members
+        from .core.members import auto_members
+        from .core.model import MLP
 
         config, train_config = self.configs()
         members = auto_members(config.members, n)
@@ -131,7 +131,7 @@ class Regressor(Settings):
 
     With several ``members``, each holds out ``val`` of the rows (val 0.2: 5-fold
     cross-validation, repeated with fresh shuffles for more than 5 members; see
-    ``nnfit.data.dataset.holdout``) and training stops where the pooled held-out loss is lowest.
+    ``nnfit.core.members.holdout``) and training stops where the pooled held-out loss is lowest.
 
     Example:
         >>> import numpy as np
@@ -151,10 +151,7 @@ class Regressor(Settings):
         noise_floor: float | None = None,
         x_names: Sequence[str] | None = None,
         y_names: Sequence[str] | None = None,
-        stop: threading.Event | None = None,
-        resume: TrainState | None = None,
-        checkpoint: Callable[[TrainState], None] | None = None,
-        checkpoint_every: int | None = None,
+        control: Control | None = None,
     ) -> Regressor:
         """Split off validation rows, standardise, train, and measure; returns self.
 
@@ -165,29 +162,31 @@ class Regressor(Settings):
             model: a network to train instead of a fresh one (it must fit x and y's widths).
             noise_floor: known noise variance in y's units (synthetic data), for the pictures.
             x_names, y_names: column names; default from DataFrame columns or x, y.
-            stop: an event that ends training early when set.
-            resume, checkpoint, checkpoint_every: pause and continue training exactly (see
-                ``nnfit.core.training.train``).
+            control: a stop event, a state to resume from and checkpoints, to pause and
+                continue training exactly (see ``nnfit.core.trainstate.Control``).
 
         Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
         val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
         ``y_names_``.
         """
         from .core.diagnostics import diagnose
+        from .core.members import holdout
         from .core.metrics import regression_metrics
+        from .core.traindata import prepare
         from .core.training import train
-        from .data.dataset import holdout, split
+        from .data.convert import as_array, names_for
+        from .data.dataset import split
 
         model_config, train_config = self.configs()
-        x_array, x_found = _as_array(x, "x")
-        y_array, y_found = _as_array(y, "y")
+        x_array, x_found = as_array(x, "x")
+        y_array, y_found = as_array(y, "y")
         if len(x_array) != len(y_array):
             raise DataError(f"x has {len(x_array)} rows but y has {len(y_array)}; they must match")
         self.y_ndim_ = 1 if np.ndim(y_array) == 1 else 2
         x2, y2 = x_array.reshape(len(x_array), -1), y_array.reshape(len(y_array), -1)
         self.n_inputs_, self.n_outputs_ = x2.shape[1], y2.shape[1]
-        self.x_names_ = _names(x_names, x_found, self.n_inputs_, "x")
-        self.y_names_ = _names(y_names, y_found, self.n_outputs_, "y")
+        self.x_names_ = names_for(x_names, x_found, self.n_inputs_, "x")
+        self.y_names_ = names_for(y_names, y_found, self.n_outputs_, "y")
         if len(x2) < 2:
             raise DataError(f"need at least 2 rows to fit, got {len(x2)}")
         if model is not None:  # a given network: its activations on these rows must fit too
@@ -207,23 +206,18 @@ class Regressor(Settings):
             self.model_.set_scaler(x2[train_rows], y2[train_rows])
         has_val = len(val_rows) > 0
         floor = None if noise_floor is None else noise_floor / float(self._y_var_scale())
-        self.history_ = train(
-            self.model_,
+        data = prepare(
             x2[train_rows],
             y2[train_rows],
-            train_config,
-            callbacks=callbacks,
             x_val=x2[val_rows] if has_val else None,
             y_val=y2[val_rows] if has_val else None,
             holdout=held,
             noise_floor=floor,
             x_names=self.x_names_,
             y_names=self.y_names_,
-            stop=stop,
-            resume=resume,
-            checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every,
+            seed=train_config.seed,
         )
+        self.history_ = train(self.model_, data, train_config, callbacks=callbacks, control=control)
         self.diagnosis_ = diagnose(self.history_)
         self.metrics_ = {"train": self._metrics(x2[train_rows], y2[train_rows])}
         if has_val:
@@ -240,19 +234,22 @@ class Regressor(Settings):
         held it out (cross-validated predictions; rows no member held out get the average)."""
         import torch
 
-        from .core.recorder import held_out_mean
+        from .core.members import held_out_mean
 
         self.model_.eval()
+        device = next(self.model_.parameters()).device  # trained on a GPU: predict there too
         out = np.empty((len(x), self.model_.n_out), dtype=np.float64)
         with torch.no_grad():  # in chunks of rows: (members, rows, width) stays bounded
             for start in range(0, len(x), PREDICT_CHUNK):
                 part = slice(start, start + PREDICT_CHUNK)
-                xs = self.model_.scale_x(torch.from_numpy(np.asarray(x[part], np.float32)))
-                each = self.model_.unscale_y(self.model_.layers(xs)).double()
+                chunk_x = torch.from_numpy(np.asarray(x[part], np.float32)).to(device)
+                each = self.model_.unscale_y(self.model_.layers(self.model_.scale_x(chunk_x)))
+                each = each.double()  # (members, rows, n_out)
                 chunk = each.mean(dim=0)
-                means, rows = held_out_mean(each, torch.from_numpy(held[:, part]).double())
+                held_part = torch.from_numpy(held[:, part]).double().to(device)
+                means, rows = held_out_mean(each, held_part)
                 chunk[rows] = means
-                out[part] = chunk.numpy()
+                out[part] = chunk.cpu().numpy()
         return out
 
     def _y_var_scale(self) -> float:
@@ -287,7 +284,9 @@ class Regressor(Settings):
         """Predictions in y's units: (n,) when fit was given a 1-D y, else (n, n_out)."""
         if not hasattr(self, "model_"):
             raise NNFitError("this Regressor is not fitted yet; call fit(x, y) first")
-        x_array, _ = _as_array(x, "x")
+        from .data.convert import as_array
+
+        x_array, _ = as_array(x, "x")
         x2 = x_array.reshape(len(x_array), -1)
         if x2.shape[1] != self.n_inputs_:
             raise DataError(
@@ -300,90 +299,10 @@ class Regressor(Settings):
     def score(self, x: Any, y: Any) -> float:
         """R² of the predictions on (x, y)."""
         from .core.metrics import regression_metrics
+        from .data.convert import as_array
 
-        y_array, _ = _as_array(y, "y")
+        y_array, _ = as_array(y, "y")
         return regression_metrics(y_array, self.predict(x))["r2"]
-
-
-def _as_array(values: Any, name: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
-    """Lists, arrays, tensors, DataFrames or Series → float64 array, plus column names if any.
-
-    Complex values are refused (never silently cut to their real part), and so are values
-    float32 cannot hold, with the row and column, since training runs in float32.
-    """
-    from .io.csvsniff import FLOAT32_OVERFLOW
-    from .safetext import printable
-
-    names = None
-    if hasattr(values, "columns"):  # pandas or polars DataFrame, duck-typed
-        names = tuple(str(c) for c in values.columns)
-    elif getattr(values, "name", None) is not None and hasattr(values, "to_numpy"):  # Series
-        names = (str(values.name),)
-    if hasattr(values, "detach"):  # torch tensor
-        values = values.detach().cpu()
-        if str(values.dtype) == "torch.bfloat16":  # numpy has no bfloat16
-            values = values.float()
-    try:
-        if hasattr(values, "detach"):
-            values = values.numpy()
-        elif hasattr(values, "to_numpy"):
-            values = values.to_numpy()
-        raw = np.asarray(values)
-        if raw.dtype.kind == "c":
-            raise DataError(
-                f"{name} holds complex numbers; pass the real and imaginary parts as two columns"
-            )
-        # float32 stays float32 (big files arrive so); everything else becomes float64
-        array = raw.astype(np.float32 if raw.dtype == np.float32 else np.float64, copy=False)
-    except OverflowError:  # a Python int beyond float64, in an object array
-        raise DataError(
-            f"{name} holds a number too large for float32 (largest 3.4e38); rescale it"
-        ) from None
-    except (TypeError, ValueError) as error:
-        if isinstance(error, DataError):
-            raise
-        raise DataError(
-            f"{name} must be numbers (a list, array, tensor or DataFrame), got "
-            f"{type(values).__name__}"
-        ) from None
-    if array.ndim not in (1, 2) or len(array) == 0:
-        raise DataError(f"{name} must be 1-D or 2-D with at least one row, got shape {array.shape}")
-    table = array.reshape(len(array), -1)  # (n_rows, n_columns), a view
-
-    def where(flags: np.ndarray) -> str:
-        """'x row 3, column 2' (or the column's name) of the first True in flags."""
-        row, column = (int(i) for i in np.argwhere(flags)[0])
-        label = str(column + 1)
-        if names is not None and len(names) == table.shape[1]:
-            label = f"'{printable(names[column])}'"
-        return f"{name} row {row + 1}, column {label}"
-
-    if not np.isfinite(table).all():
-        raise DataError(
-            f"{where(~np.isfinite(table))}: a missing or infinite value; remove or fill such "
-            "rows first"
-        )
-    if array.dtype == np.float64 and not (
-        table.min() > -FLOAT32_OVERFLOW and table.max() < FLOAT32_OVERFLOW
-    ):
-        flags = np.abs(table) >= FLOAT32_OVERFLOW
-        value = table[tuple(np.argwhere(flags)[0])]
-        raise DataError(
-            f"{where(flags)}: {value:.6g} is too large for float32 (largest 3.4e38); rescale "
-            "it (e.g. other units)"
-        )
-    return array, names
-
-
-def _names(
-    given: Sequence[str] | None, found: tuple[str, ...] | None, n: int, prefix: str
-) -> tuple[str, ...]:
-    """Given names, else a DataFrame's own when they fit, else x / x1, x2, ... (as ``train``)."""
-    from .core.recorder import column_names
-
-    if given is None and found is not None and len(found) == n:
-        given = found
-    return column_names(given, n, prefix)
 
 
 def fit(x: Any, y: Any, **settings: Any) -> Regressor:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..checks import shown
+from ..core.members import Members
 from ..errors import UsageError
 from .model_config import ACTIVATION_LAYERS, check_activation, check_hidden, check_members
 from .model_config import ModelConfig as ModelConfig  # the model's settings: model_config
@@ -19,8 +20,6 @@ from .model_config import ModelConfig as ModelConfig  # the model's settings: mo
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     name: getattr(nn, layer) for name, layer in ACTIVATION_LAYERS.items()
 }
-AUTO_MEMBERS = 20  # members="auto" on small data: 20 networks, 20-fold cross-validated
-AUTO_WORK = 2_000  # ... fewer as rows grow, so that members x rows stays about this small
 
 
 # Training holds each parameter about six times: the weights, their gradients, the optimiser's
@@ -60,43 +59,6 @@ def check_size(
     what += f" ({params:,} parameters for {n_in} input(s) and {n_out} output(s)"
     what += f", {rows:,} rows at once)" if rows else ")"
     check_memory(need, what, "use narrower --hidden or fewer --members")
-
-
-def auto_members(members: int | str, n: int) -> int:
-    """The member count for n rows: ``members`` itself, or for "auto" 20 up to 100 rows, then
-    ``2000 // n`` (10 at 200 rows, 5 at 400: a step then costs about what one network's does on
-    a few hundred rows), and a single network above 1,000 rows, where averaging gains little."""
-    if members != "auto":
-        return int(members)
-    return max(1, min(AUTO_MEMBERS, AUTO_WORK // max(n, 1)))
-
-
-class Members(nn.Module):
-    """``members`` independent Linear layers applied as one batched matrix product.
-
-    Each member's weight (out, in) and bias (out,) start as ``nn.Linear``'s would. Input
-    (n, in) is shared by all members; (members, n, in) gives each its own; out (members, n, out).
-    """
-
-    def __init__(self, members: int, in_features: int, out_features: int) -> None:
-        super().__init__()
-        self.members, self.in_features, self.out_features = members, in_features, out_features
-        bound = 1 / in_features**0.5  # nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in))
-        self.weight = nn.Parameter(torch.empty(members, out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(members, out_features))
-        nn.init.uniform_(self.weight, -bound, bound)
-        nn.init.uniform_(self.bias, -bound, bound)
-
-    def extra_repr(self) -> str:
-        return (
-            f"members={self.members}, in_features={self.in_features}, "
-            f"out_features={self.out_features}"
-        )
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        if h.dim() == 2:
-            h = h.expand(self.members, *h.shape)
-        return torch.baddbmm(self.bias.unsqueeze(1), h, self.weight.transpose(1, 2))
 
 
 class MLP(nn.Module):

@@ -38,18 +38,6 @@ def make_loss(name: str, reduction: str = "mean") -> nn.Module:
     return {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}[name](reduction=reduction)
 
 
-def member_losses(each: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Each member's mean loss over its own rows: elementwise losses (members, n, n_out) and
-    row weights (members, n) (1 where the member uses the row, else 0) → (members,).
-    One network's (n, n_out) counts as one member."""
-    return (row_losses(each) * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
-
-
-def row_losses(each: torch.Tensor) -> torch.Tensor:
-    """Elementwise losses (members, n, n_out), or one network's (n, n_out) → (members, n)."""
-    return each.mean(dim=-1).reshape(-1, each.shape[-2])
-
-
 def make_schedule(
     name: str, optimizer: torch.optim.Optimizer, steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:

@@ -1,42 +1,16 @@
-"""Turning tensors into the pictures' inputs: data checks, the plotting grid, snapshots."""
+"""Turning tensors into the pictures' inputs: the plotting grid, samples, snapshots."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import torch
 
 from ..core.history import Snapshot
+from ..core.members import held_out_mean, row_losses, standard_error
 from ..core.model import MLP
-from ..core.optim import row_losses
-from ..errors import DataError
-
-
-def as_matrix(values: Any, name: str) -> torch.Tensor:
-    """Lists, arrays, tensors or DataFrames → float32 tensor (n, k); 1-D becomes (n, 1)."""
-    if isinstance(values, torch.Tensor):
-        tensor = values.detach().to("cpu", torch.float32)
-    else:
-        if hasattr(values, "to_numpy"):  # pandas / polars, without importing either
-            values = values.to_numpy()
-        try:  # float32 arrays pass straight through: no float64 copy of a big data set
-            dtype = np.float32 if getattr(values, "dtype", None) == np.float32 else np.float64
-            array = np.ascontiguousarray(values, dtype=dtype)
-        except (TypeError, ValueError):
-            raise DataError(f"{name} must be numbers, got {type(values).__name__}") from None
-        tensor = torch.from_numpy(array).float()
-    if tensor.ndim == 1:
-        tensor = tensor.unsqueeze(1)
-    if tensor.ndim != 2 or tensor.shape[0] == 0:
-        raise DataError(
-            f"{name} must be 1-D or 2-D with at least one row, got shape {tuple(tensor.shape)}"
-        )
-    if not torch.isfinite(tensor).all():
-        raise DataError(f"{name} has non-finite values (nan or inf); remove or fill them first")
-    return tensor
 
 
 def make_grid(x: torch.Tensor, *, n_1d: int = 200, n_2d: int = 60) -> torch.Tensor:
@@ -78,15 +52,6 @@ def sample_rows(values: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     """At most k rows of values, a seeded random sample when there are more."""
     rows = sample(values.shape[0], k, seed)
     return values if rows is None else values[rows]
-
-
-def column_names(given: Sequence[str] | None, n: int, prefix: str) -> tuple[str, ...]:
-    """Column names: the given ones, else x (one column) or x1, x2, ..."""
-    if given is not None:
-        if len(given) != n:
-            raise DataError(f"{len(given)} {prefix} name(s) given for {n} {prefix} column(s)")
-        return tuple(str(name) for name in given)
-    return (prefix,) if n == 1 else tuple(f"{prefix}{i + 1}" for i in range(n))
 
 
 MAX_FRAMES = 1_000  # snapshots a History keeps, the final one included; longer runs are thinned
@@ -226,25 +191,6 @@ class Recorder:
             val_se=val_se,
             final=final,
         )
-
-
-def held_out_mean(values: torch.Tensor, held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row's mean over the ensemble members that held it out (cross-validation).
-
-    values (members, n, ...) and held (members, n), 1 where a member held the row out →
-    the means (rows held out, ...) and the (n,) boolean mask of those rows.
-    """
-    holders = held.sum(0)
-    rows = holders > 0
-    extra = (1,) * (values.ndim - 2)  # values' trailing dimensions, e.g. outputs
-    weighted = (values * held.reshape(held.shape + extra)).sum(0)
-    return weighted[rows] / holders[rows].reshape((-1, *extra)), rows
-
-
-def standard_error(losses: torch.Tensor) -> float:
-    """The standard error of the mean of ``losses`` (one per held-out row): std / sqrt(rows)."""
-    n = losses.numel()
-    return float(losses.double().std() / n**0.5) if n > 1 else 0.0
 
 
 def _dead_units(h: torch.Tensor) -> int:

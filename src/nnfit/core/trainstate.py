@@ -8,6 +8,8 @@ tensors (for safetensors) plus plain JSON, never pickles; ``unflatten`` reverses
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,6 +162,38 @@ class TrainState:
     keeper: dict[str, Any]
     best: dict[str, Any] | None
     snapshots: list[Snapshot] = field(default_factory=list)  # recorded so far, none final
+
+
+@dataclass(frozen=True)
+class Control:
+    """What reaches a training run from outside it: a stop signal, resume and checkpoints.
+
+    Args:
+        stop: an event that, once set, ends training before the next step (Ctrl-C handlers).
+        resume: a state saved by ``checkpoint``; training continues exactly where it paused.
+        checkpoint: called with the TrainState every ``checkpoint_every`` steps and when
+            ``stop`` ends training, so the run can be saved and resumed.
+        checkpoint_every: steps between checkpoints (None: only when stopped).
+
+    Example:
+        >>> stop = threading.Event()
+        >>> history = train(model, (x, y), config, control=Control(stop=stop))  # doctest: +SKIP
+    """
+
+    stop: threading.Event | None = None
+    resume: TrainState | None = None
+    checkpoint: Callable[[TrainState], None] | None = None
+    checkpoint_every: int | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the stop event has been set."""
+        return self.stop is not None and self.stop.is_set()
+
+    def due(self, step: int, start: int) -> bool:
+        """Whether a checkpoint falls on ``step`` (never on the step training started from)."""
+        every = self.checkpoint_every
+        return self.checkpoint is not None and bool(every) and step > start and step % every == 0
 
 
 def flatten(tree: Any, prefix: str = "") -> tuple[Any, dict[str, torch.Tensor]]:

@@ -92,29 +92,3 @@ def split(n: int, val: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
         return np.arange(n), np.arange(0)
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def holdout(n: int, members: int, val: float, seed: int) -> np.ndarray:
-    """Which rows each member of an ensemble holds out: a (members, n) boolean mask.
-
-    Each member holds out ``val`` of the rows, one block of a seeded permutation; a
-    permutation gives ``floor(1 / val)`` disjoint blocks (val 0.2: 5-fold cross-validation),
-    then the next member starts a fresh permutation. So 20 members at val 0.2 are 5-fold
-    cross-validation repeated 4 times: every row is held out by several members and every
-    member trains on a different 80%. One member holds out the same rows as ``split``. All
-    False (train on everything, no early stopping) when val is 0 or too few rows would be left
-    to train on.
-    """
-    mask = np.zeros((members, n), dtype=bool)
-    blocks = max(1, int(1 / val + 1e-9)) if val > 0 else 1  # disjoint blocks per permutation
-    edges = np.round(np.arange(blocks + 1) * val * n).astype(int)
-    largest = int(np.diff(edges).max())
-    if largest < 1 or n - largest < 2:
-        return mask
-    rng = np.random.default_rng(seed)
-    for member in range(members):
-        block = member % blocks
-        if block == 0:
-            order = rng.permutation(n)
-        mask[member, order[edges[block] : edges[block + 1]]] = True
-    return mask

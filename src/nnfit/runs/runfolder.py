@@ -66,7 +66,7 @@ def architecture(model: MLP) -> dict[str, Any]:
     """The network as plain names and sizes: nothing callable, nothing importable."""
     from torch import nn
 
-    from ..core.model import Members
+    from ..core.members import Members
 
     layers = []
     for layer in model.layers:

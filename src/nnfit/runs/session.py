@@ -40,6 +40,7 @@ class Session:
 
     def train(self, model: Any, *, live: bool, resume: TrainState | None) -> History:
         from ..core.callbacks import Callback
+        from ..core.trainstate import Control
         from ..views.logfile import JsonlLog
         from ..views.terminal import Progress
 
@@ -62,6 +63,12 @@ class Session:
             board = TensorBoardLog(outputs.tensorboard)
             callbacks.append(board)
         stop = self.signals.stop
+        control = Control(
+            stop=stop,
+            resume=resume,
+            checkpoint=self.checkpoint,
+            checkpoint_every=outputs.checkpoint_every,
+        )
 
         def fit() -> History:
             y = dataset.y[:, 0] if dataset.y.shape[1] == 1 else dataset.y  # 1-D in, 1-D out
@@ -73,10 +80,7 @@ class Session:
                 noise_floor=dataset.noise_floor,
                 x_names=dataset.x_names,
                 y_names=dataset.y_names,
-                stop=stop,
-                resume=resume,
-                checkpoint=self.checkpoint,
-                checkpoint_every=outputs.checkpoint_every,
+                control=control,
             )
             if board is not None:  # the metrics exist only once fit has measured them
                 board.log_metrics(self.regressor.metrics_)

@@ -265,7 +265,7 @@ class AnimationRecorder(Callback):
 
     Example:
         >>> recorder = AnimationRecorder("fit.gif")           # doctest: +SKIP
-        >>> train(model, x, y, callbacks=[recorder])          # doctest: +SKIP
+        >>> train(model, (x, y), callbacks=[recorder])        # doctest: +SKIP
     """
 
     def __init__(

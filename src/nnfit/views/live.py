@@ -7,8 +7,9 @@ by blitting, like the lesson's ``plt.pause(0.1)`` but never blocking the loop.
 Example:
     >>> stop = threading.Event()
     >>> window = LiveWindow(fps=10)
+    >>> control = Control(stop=stop)
     >>> history = run_live(
-    ...     lambda: train(model, x, y, callbacks=[window], stop=stop), window, stop=stop
+    ...     lambda: train(model, (x, y), callbacks=[window], control=control), window, stop=stop
     ... )  # doctest: +SKIP
 """
 
@@ -235,9 +236,9 @@ def run_live(
         train_fn: runs training and returns its History; ``window`` must be among its callbacks
             (if it is not, the finished run is replayed in the window).
         window: the LiveWindow subscribed to the training.
-        stop: the event passed to ``train(stop=...)``; Ctrl-C sets it, training ends after the
-            current step, and the partly trained History is returned. Without it Ctrl-C
-            raises KeyboardInterrupt at once.
+        stop: the event in the ``Control(stop=...)`` passed to ``train``; Ctrl-C sets it,
+            training ends after the current step, and the partly trained History is returned.
+            Without it Ctrl-C raises KeyboardInterrupt at once.
         wait: after the last frame keep the window open until it is closed.
 
     Returns:
@@ -246,7 +247,8 @@ def run_live(
     Example:
         >>> stop = threading.Event()
         >>> window = LiveWindow()
-        >>> fit = lambda: train(model, x, y, callbacks=[window], stop=stop)
+        >>> control = Control(stop=stop)
+        >>> fit = lambda: train(model, (x, y), callbacks=[window], control=control)
         >>> history = run_live(fit, window, stop=stop)  # doctest: +SKIP
     """
     if not has_display() and window.backend is None:

@@ -25,7 +25,7 @@ class JsonlLog(Callback):
     symlink. If the disk fills up, logging stops with one warning and training goes on.
 
     Example:
-        >>> train(model, x, y, callbacks=[JsonlLog("run.jsonl")])  # doctest: +SKIP
+        >>> train(model, (x, y), callbacks=[JsonlLog("run.jsonl")])  # doctest: +SKIP
     """
 
     def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:

@@ -39,7 +39,7 @@ class TensorBoardLog(Callback):
 
     Example:
         >>> board = TensorBoardLog("runs/lesson")
-        >>> history = train(model, x, y, callbacks=[board])  # doctest: +SKIP
+        >>> history = train(model, (x, y), callbacks=[board])  # doctest: +SKIP
         >>> # then, in a shell: tensorboard --logdir runs
     """
 

@@ -1,0 +1,74 @@
+"""Run folders written by the previous version (commit ad297f0, before #11's layout) still work.
+
+The folders under ``fixtures/runs_ad297f0`` are exactly what that version wrote (recipe and the
+old code's own predictions in ``predictions.json``); they are never rewritten by hand, since the
+hashes in ``run.json`` would refuse any edit.
+"""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import nnfit
+from nnfit.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures" / "runs_ad297f0"
+OLD = json.loads((FIXTURES / "predictions.json").read_text())["runs"]
+RUNS = sorted(OLD)
+
+
+@pytest.fixture
+def folder(request, tmp_path):
+    """A copy of one old run folder, so that no command can write into the fixtures."""
+    copy = tmp_path / request.param
+    shutil.copytree(FIXTURES / request.param, copy)
+    return copy
+
+
+def test_both_kinds_of_run_are_kept():
+    assert RUNS == ["cars", "lesson"]
+    members = {
+        name: json.loads((FIXTURES / name / "run.json").read_text())["model"]["members"]
+        for name in RUNS
+    }
+    assert members == {"cars": 20, "lesson": 1}  # an ensemble and a single model
+
+
+@pytest.mark.parametrize("folder", RUNS, indirect=True)
+def test_old_run_predicts_exactly_as_before(folder):
+    old = OLD[folder.name]
+    y_pred = nnfit.load(folder).predict(np.array(old["x"]))
+    assert y_pred.tolist() == old["y_pred"]
+
+
+@pytest.mark.parametrize("folder", RUNS, indirect=True)
+def test_predict_command_prints_what_the_old_version_printed(capsys, folder):
+    old = OLD[folder.name]
+    argv = ["predict", str(folder)] + [arg for x in old["x"] for arg in ("--x", repr(x))]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out == old["predict_stdout"]
+    assert [float(row[1]) for row in list(csv.reader(out.splitlines()))[1:]] == old["y_pred"]
+
+
+@pytest.mark.parametrize("folder", RUNS, indirect=True)
+def test_old_history_loads_unchanged(folder):
+    old = OLD[folder.name]
+    snapshots = nnfit.load(folder).history_.snapshots
+    assert [s.step for s in snapshots] == old["history_steps"]
+    assert [s.loss for s in snapshots] == old["history_loss"]
+
+
+@pytest.mark.parametrize("folder", RUNS, indirect=True)
+def test_show_summarises_and_replays_old_history(capsys, folder, tmp_path):
+    gif = tmp_path / "replay.gif"
+    assert main(["show", str(folder), "--no-window", "--animate", str(gif)]) == 0
+    out = capsys.readouterr().out
+    assert "(complete, step" in out and "nnfit 0.1.0" in out and "fit.png" in out
+    with Image.open(gif) as image:
+        assert image.n_frames == len(OLD[folder.name]["history_steps"])  # one frame a snapshot
