@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from nnfit.checks import check_fields, setting
-from nnfit.cli.flags import overrides_from, run_flags
+from nnfit.cli.flags import negative_ok, overrides_from, run_flags
 from nnfit.cli.main import main, make_parser
 from nnfit.errors import UsageError
 from nnfit.regressor import Regressor, Settings
@@ -99,3 +99,7 @@ def test_the_core_names_the_field_and_the_command_line_the_flag(capsys):
     assert main(["demo", "--no-window", "--batch-size", "0"]) == 2
     err = capsys.readouterr().err
     assert err == "nnfit: error: --batch-size must be a whole number of at least 1, got 0\n"
+
+
+def test_flags_that_take_negative_values_come_from_the_table():
+    assert negative_ok() == {"--domain", "--lr", "--noise-level", "--val", "--x", "--y"}

@@ -12,6 +12,7 @@ import re
 import typing
 from typing import Any
 
+from ..data.synthetic import COLUMNS
 from ..runs.config import DATA_PRESET, DEFAULT_PRESET, PRESETS
 from ..settings import SECTIONS, Setting, or_list, table
 
@@ -194,14 +195,26 @@ def _size(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-NEGATIVE_OK = ("--domain", "--lr", "--noise-level", "--val", "--x", "--y")
+def negative_ok() -> set[str]:
+    """The flags whose value may start with a minus: numbers, LO,HI pairs and columns
+    (``--domain``, ``--lr``, ``--noise-level``, ``--val``, ``--x``, ``--y``)."""
+    return {
+        row.flag
+        for row in table()
+        if row.flag is not None
+        and (
+            (row.meta.get("flag_type") or _kind(row.hint)) in ("number", "pair")
+            or row.meta.get("form") == COLUMNS
+        )
+    }
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
     """Let ``--domain -3,3`` work: argparse would take "-3,3" for a flag."""
+    flags = negative_ok()
     out: list[str] = []
     for arg in argv:
-        if out and out[-1] in NEGATIVE_OK and re.match(r"-[\d.]", arg):
+        if out and out[-1] in flags and re.match(r"-[\d.]", arg):
             out[-1] = f"{out[-1]}={arg}"
         else:
             out.append(arg)
