@@ -28,7 +28,7 @@ _LAZY = {
     "JsonlLog": "views.logfile",
     "LiveWindow": "views.live",
     "MLP": "core.model",
-    "ModelConfig": "core.model",
+    "ModelConfig": "core.model_config",
     "NNFitRegressor": "sklearn",
     "Outputs": "runs.runner",
     "PRESETS": "runs.config",
@@ -36,7 +36,7 @@ _LAZY = {
     "Regressor": "regressor",
     "RunConfig": "runs.config",
     "Snapshot": "core.history",
-    "TrainConfig": "core.training",
+    "TrainConfig": "core.train_config",
     "animate": "views.animation",
     "build_config": "runs.config",
     "diagnose": "core.diagnostics",
@@ -48,37 +48,29 @@ _LAZY = {
     "train": "core.training",
 }
 
+# The public API: the lesson's path (make_data → MLP → train → animate/plot), real data (fit,
+# Regressor, load), the records views draw from, and the errors. Views live in nnfit.views,
+# whole runs in nnfit.runs, the scikit-learn estimator in nnfit.sklearn; the other names in
+# _LAZY still resolve here so code written against earlier versions keeps working.
 __all__ = [
     "Callback",
-    "Collect",
-    "DataConfig",
     "DataError",
-    "Diagnosis",
     "History",
-    "JsonlLog",
-    "LiveWindow",
     "MLP",
     "ModelConfig",
     "NNFitError",
-    "NNFitRegressor",
-    "Outputs",
-    "PRESETS",
-    "Progress",
     "Regressor",
-    "RunConfig",
     "Snapshot",
     "TrainConfig",
     "TrainingError",
     "UsageError",
     "__version__",
     "animate",
-    "build_config",
     "diagnose",
     "fit",
     "load",
     "make_data",
     "plot",
-    "run",
     "train",
 ]
 
@@ -96,19 +88,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .core.callbacks import Callback, Collect
-    from .core.diagnostics import Diagnosis, diagnose
+    from .core.callbacks import Callback
+    from .core.diagnostics import diagnose
     from .core.history import History, Snapshot
-    from .core.model import MLP, ModelConfig
-    from .core.training import TrainConfig, train
-    from .data.synthetic import DataConfig, make_data
+    from .core.model import MLP
+    from .core.model_config import ModelConfig
+    from .core.train_config import TrainConfig
+    from .core.training import train
+    from .data.synthetic import make_data
     from .regressor import Regressor, fit
-    from .runs.config import PRESETS, RunConfig, build_config
     from .runs.runfolder import load
-    from .runs.runner import Outputs, run
-    from .sklearn import NNFitRegressor
     from .views.animation import animate
-    from .views.live import LiveWindow
-    from .views.logfile import JsonlLog
     from .views.plotting import plot
-    from .views.terminal import Progress
