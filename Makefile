@@ -26,6 +26,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/ruff format --check src tests bench examples
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	$(PY) bench/bench_core.py

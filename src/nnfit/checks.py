@@ -17,7 +17,7 @@ import reprlib
 import sys
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import Field, field, fields
 from typing import Any
 
@@ -79,7 +79,7 @@ def setting(
     high: float | None = None,
     above: float | None = None,
     below: float | None = None,
-    choices: Sequence[str] | None = None,
+    choices: Iterable[str] | None = None,
     flag_type: str | None = None,
     form: str | None = None,
     flag_help: str | None = None,
@@ -126,7 +126,8 @@ def check_fields(config: Any) -> None:
     A field's ``metadata["form"]`` words what it must be, e.g. ``"two numbers LO,HI"``.
     Once every type is right, each field's range and choices (see ``setting``) are checked.
     """
-    hinted = _hints(type(config))
+    cls: type = type(config)  # a bare type: mypy deems type[Any] unhashable for the cache
+    hinted = _hints(cls)
     for field_, hint in hinted:
         value = getattr(config, field_.name)
         ok, normal = _conform(value, hint)

@@ -18,6 +18,7 @@ from .settings import REAL_DATA_DEFAULTS, document, estimator_values
 
 if TYPE_CHECKING:
     from .core.callbacks import Callback
+    from .core.diagnostics import Diagnosis
     from .core.model import MLP, ModelConfig
     from .core.training import TrainConfig
     from .core.trainstate import Control
@@ -35,6 +36,12 @@ class Settings:
     real-data defaults; scikit-learn reads them from this signature, so they are written out
     here, and tests/test_settings.py pins them to the table.
     """
+
+    # the settings read by name; __init__ stores every setting as given
+    hidden: Sequence[int]
+    batch_size: int | None
+    seed: int
+    val: float
 
     def __init__(
         self,
@@ -140,6 +147,11 @@ class Regressor(Settings):
         >>> model.predict(x).shape
         (200,)
     """
+
+    # learned state that load_run sets from a saved run, where it may lack some
+    metrics_: dict[str, dict[str, float]] | None
+    diagnosis_: Diagnosis | None
+    run_info_: dict[str, Any]  # the run.json of a loaded run; fit does not set it
 
     def fit(
         self,

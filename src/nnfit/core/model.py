@@ -86,6 +86,12 @@ class MLP(nn.Module):
         torch.Size([5, 1])
     """
 
+    # the scaler's buffers, registered in __init__
+    x_mean: torch.Tensor
+    x_scale: torch.Tensor
+    y_mean: torch.Tensor
+    y_scale: torch.Tensor
+
     def __init__(
         self,
         n_in: int = 1,
@@ -104,7 +110,7 @@ class MLP(nn.Module):
         check_size(n_in, widths, n_out, members=members)  # before any weight is allocated
         self.n_in, self.n_out, self.hidden, self.members = n_in, n_out, widths, int(members)
 
-        def linear(n_from: int, n_to: int) -> nn.Module:
+        def linear(n_from: int, n_to: int) -> nn.Linear | Members:
             return nn.Linear(n_from, n_to) if members == 1 else Members(members, n_from, n_to)
 
         with torch.random.fork_rng(devices=[]):
@@ -113,11 +119,12 @@ class MLP(nn.Module):
             layers: list[nn.Module] = []
             for n_from, n_to in zip((n_in, *widths), widths):
                 layers += [linear(n_from, n_to), ACTIVATIONS[activation]()]
-            layers.append(linear(widths[-1], n_out))
+            last = linear(widths[-1], n_out)
+            layers.append(last)
             self.layers = nn.Sequential(*layers)
         if members > 1:  # every member starts as the constant mean (see the docstring)
-            nn.init.zeros_(layers[-1].weight)
-            nn.init.zeros_(layers[-1].bias)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
         for name, size in (("x_mean", n_in), ("y_mean", n_out)):
             self.register_buffer(name, torch.zeros(size))
         for name, size in (("x_scale", n_in), ("y_scale", n_out)):

@@ -226,6 +226,7 @@ class _Run:
         if self.best is None or self.best.step is None or history.stop_reason == "interrupted":
             return step
         history.best_step = self.best.restore()
+        assert history.best_step is not None  # best.step is set, so weights were kept
         return history.best_step
 
     def checkpoint(self, step: int) -> None:

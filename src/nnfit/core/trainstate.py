@@ -114,7 +114,8 @@ class Best:
 
     def __init__(self, model: MLP, patience: int, rule: str = "lowest") -> None:
         self.model, self.patience, self.rule = model, patience, rule
-        self.loss, self.step = math.inf, None
+        self.loss = math.inf
+        self.step: int | None = None  # the step of the kept weights
         self.weights: dict[str, torch.Tensor] | None = None
         self.earlier: list[dict[str, Any]] = []  # "1se": earlier lowest losses within reach
 
@@ -131,7 +132,8 @@ class Best:
 
     def restore(self) -> int | None:
         """Load the kept weights into the model; returns their step (None: nothing kept)."""
-        chosen = self.earlier[0] if self.earlier else {"step": self.step, "weights": self.weights}
+        kept = {"step": self.step, "weights": self.weights}
+        chosen: dict[str, Any] = self.earlier[0] if self.earlier else kept
         if chosen["weights"] is not None:
             self.model.load_state_dict(chosen["weights"])
         return chosen["step"]
@@ -193,7 +195,9 @@ class Control:
     def due(self, step: int, start: int) -> bool:
         """Whether a checkpoint falls on ``step`` (never on the step training started from)."""
         every = self.checkpoint_every
-        return self.checkpoint is not None and bool(every) and step > start and step % every == 0
+        if not every:
+            return False
+        return self.checkpoint is not None and step > start and step % every == 0
 
 
 def flatten(tree: Any, prefix: str = "") -> tuple[Any, dict[str, torch.Tensor]]:

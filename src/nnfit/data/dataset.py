@@ -39,12 +39,12 @@ def load_dataset(
         from ..data.formula import resolve_function
         from ..data.synthetic import make_data
 
-        x, y = make_data(config, seed=seed)
+        x_tensor, y_tensor = make_data(config, seed=seed)
         formula = resolve_function(config.function)
         names = ("x",) if formula.n_inputs == 1 else formula.variables
         dataset = Dataset(
-            x.numpy(),
-            y.numpy(),
+            x_tensor.numpy(),
+            y_tensor.numpy(),
             tuple(names),
             ("y",),
             f"y = {formula.text}",
@@ -53,6 +53,8 @@ def load_dataset(
     else:
         from ..io.table import read_table, select_columns
 
+        x_choice: str | None
+        y_choice: str | None
         if config.example is not None:
             from ..data.datasets import EXAMPLES, example_path
 

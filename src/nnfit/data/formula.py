@@ -14,6 +14,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -28,7 +29,8 @@ MAX_DEPTH = 100  # depth of the parsed tree; bounds recursion when compiling and
 MAX_EXPONENT = 100  # largest |constant exponent|, so 2**1000 or 9**9**9 is refused, not computed
 MAX_INPUTS = 100  # highest x<k> when n_inputs is not given
 
-Evaluate = Callable[[np.ndarray], np.ndarray]  # points (n_points, n_inputs) -> (n_points,) or ()
+# points (n_points, n_inputs) -> values (n_points,), or a scalar () where x is not used
+Evaluate = Callable[[np.ndarray], np.ndarray | np.float64]
 
 # Names usable as --function instead of a formula; all take one input x.
 NAMED_FUNCTIONS: dict[str, str] = {
@@ -50,9 +52,10 @@ _FUNCTIONS: dict[str, tuple[Callable[..., np.ndarray], int, int | None]] = {
     "clip": (np.clip, 3, 3),
 }
 _CONSTANTS = {"pi": np.float64(np.pi), "e": np.float64(np.e)}
-_BINARY = {ast.Add: ("+", np.add), ast.Sub: ("-", np.subtract), ast.Mult: ("*", np.multiply),
-           ast.Div: ("/", np.true_divide), ast.Pow: ("**", np.power)}  # fmt: skip
-_UNARY = {ast.UAdd: np.positive, ast.USub: np.negative}
+_BINARY: dict[type[ast.operator], tuple[str, np.ufunc]] = {
+    ast.Add: ("+", np.add), ast.Sub: ("-", np.subtract), ast.Mult: ("*", np.multiply),
+    ast.Div: ("/", np.true_divide), ast.Pow: ("**", np.power)}  # fmt: skip
+_UNARY: dict[type[ast.unaryop], np.ufunc] = {ast.UAdd: np.positive, ast.USub: np.negative}
 _FORBIDDEN_OPS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
                   ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&",
                   ast.Invert: "~", ast.Not: "not"}  # fmt: skip
@@ -246,7 +249,8 @@ def _check_text(text: str) -> None:
 
 def _check_size(root: ast.expr, shift: int) -> None:
     """Cap node count and depth of the tree, walking it without recursion."""
-    stack, n_nodes = [(root, 1)], 0
+    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    n_nodes = 0
     while stack:
         node, depth = stack.pop()
         n_nodes += isinstance(node, ast.expr)
@@ -288,7 +292,8 @@ class _Compiler:
     def compile(self, node: ast.AST) -> Evaluate:
         """Closure for node; recursion is bounded by _check_size."""
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            value = np.float64(node.value if abs(node.value) < 1e308 else np.inf)  # no overflow
+            number = cast(float, node.value)  # an int or a float, as checked just above
+            value = np.float64(number if abs(number) < 1e308 else np.inf)  # no overflow
             if not np.isfinite(value):
                 raise self.refuse(node, "is too large a number; use at most about 1e308")
             return lambda x: value
@@ -363,7 +368,7 @@ class _Compiler:
         """Refuse a constant exponent beyond ±MAX_EXPONENT (one that depends on x is allowed)."""
         with np.errstate(all="ignore"):
             value = exponent(np.empty((1, 0)))  # no variables inside, so the points are unused
-        if not abs(value) <= MAX_EXPONENT:
+        if not np.abs(value) <= MAX_EXPONENT:
             raise self.refuse(
                 node, f"is too large an exponent; use -{MAX_EXPONENT} to {MAX_EXPONENT}"
             )

@@ -107,6 +107,7 @@ def _write_onnx(model: MLP, path: Path) -> None:
                 dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
                 verbose=False,
             )
+            assert program is not None  # dynamo=True always returns the program
             # the mark lets a later --overwrite tell nnfit's file from someone else's
             program.model.doc_string = MARK
             program.save(str(path), external_data=False)  # weights inside, no side file
@@ -142,11 +143,11 @@ def check_onnx(model: MLP, path: Path, *, seed: int = 0) -> None:
                 f"the ONNX model gave shape {y_onnx.shape} for a batch of {n}; "
                 f"PyTorch gives {y_torch.shape}"
             )
-        error = np.abs(y_onnx.astype(np.float64) - y_torch)
+        gap = np.abs(y_onnx.astype(np.float64) - y_torch)
         allowed = atol + CHECK_TOLERANCE * np.abs(y_torch)
-        if not (error <= allowed).all():
+        if not (gap <= allowed).all():
             raise NNFitError(
-                f"the ONNX model differs from PyTorch by up to {error.max():.3g} on a batch of "
+                f"the ONNX model differs from PyTorch by up to {gap.max():.3g} on a batch of "
                 f"{n} (allowed {CHECK_TOLERANCE:g} relative); the file was not written"
             )
 

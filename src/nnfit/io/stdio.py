@@ -81,7 +81,7 @@ def guarded() -> Iterator[tuple[GuardedStream, GuardedStream]]:
     """Wrap sys.stdout and sys.stderr for the block; restore them after."""
     old_out, old_err = sys.stdout, sys.stderr
     out, err = GuardedStream(old_out, "standard output"), GuardedStream(old_err, "standard error")
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         yield out, err
     finally:

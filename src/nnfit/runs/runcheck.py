@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, fields
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import DataError, UsageError
 from ..io.safe_read import (
@@ -164,7 +164,7 @@ def check_weights_size(folder: Path, shape: Shape) -> None:
         )
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """A whole number from JSON (True and False are not numbers here)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -58,7 +58,7 @@ def data_hash(x: np.ndarray, y: np.ndarray) -> str:
     for array in (x, y):
         array = np.ascontiguousarray(array)  # no copy for the arrays a run reads
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array.data.cast("B"))
     return digest.hexdigest()
 
 

@@ -102,7 +102,7 @@ def _reference(optimizer: str, schedule: str = "constant") -> dict[str, Any]:
         loss.backward()
         return loss
 
-    torch_optimizer.step(closure)
+    torch_optimizer.step(closure)  # type: ignore[arg-type]  # torch hints float, takes a Tensor
     if torch_schedule is None:
         return torch_optimizer.state_dict()
     torch_schedule.step()

@@ -157,7 +157,9 @@ class Palette:
         rest = Image.fromarray(_rgb(keys)).quantize(
             256 - len(common), method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
         )
-        others = np.array(rest.getpalette()[: 3 * (256 - len(common))], np.uint8).reshape(-1, 3)
+        palette = rest.getpalette()
+        assert palette is not None  # a quantized image always has one
+        others = np.array(palette[: 3 * (256 - len(common))], np.uint8).reshape(-1, 3)
         self.colors = np.zeros((256, 3), np.uint8)  # (256, 3) RGB
         self.colors[: len(common)] = _rgb(common)
         self.colors[len(common) : len(common) + len(others)] = others

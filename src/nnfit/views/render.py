@@ -9,7 +9,7 @@ moving artists (the red fit, the loss curve, the texts).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -82,7 +82,8 @@ class FitFigure:
             figure = Figure(figsize=((width + 0.01) / dpi, (height + 0.01) / dpi), dpi=dpi)
             FigureCanvasAgg(figure)
         self.history, self.figure, self.dpi = history, figure, dpi
-        self.canvas = figure.canvas
+        # Agg here; a live window's canvas (TkAgg, QtAgg, ...) subclasses it
+        self.canvas = cast(FigureCanvasAgg, figure.canvas)
         self.live = live or not history.snapshots
         self.animated: list[Any] = []  # artists drawn per frame, in drawing order
         self._background: Any = None
