@@ -14,10 +14,10 @@ from nnfit.io.files import (
     AtomicFile,
     OutputTaken,
     recover_dir,
-    remove_folder,
     unique_path,
     write_atomic,
 )
+from nnfit.io.temps import remove_folder
 
 
 def names(folder):

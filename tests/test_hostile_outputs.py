@@ -16,7 +16,8 @@ import pytest
 
 import nnfit
 from nnfit.cli import main
-from nnfit.io.files import AtomicFile, OutputTaken, clean_stale
+from nnfit.io.files import AtomicFile, OutputTaken
+from nnfit.io.temps import clean_stale
 
 FAST = ["--no-window", "-q", "--steps", "10", "--every", "5"]
 
@@ -239,7 +240,7 @@ def test_cleanup_touches_only_dead_writers_temporaries_never_by_a_users_name(tmp
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         # a child process, since flock locks are per open file, not per process
-        code = "import sys; from nnfit.io.files import clean_stale; clean_stale(sys.argv[1])"
+        code = "import sys; from nnfit.io.temps import clean_stale; clean_stale(sys.argv[1])"
         subprocess.run([sys.executable, "-c", code, str(runs)], check=True, timeout=60)
     finally:
         os.close(fd)

@@ -16,24 +16,14 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import sys
-import time
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import NNFitError, UsageError
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: no stale-temporary cleanup there
-    fcntl = None  # type: ignore[assignment]
-
-TEMP_PREFIX = ".nnfit-"
-TEMP_SUFFIX = ".tmp"
-STALE_SECONDS = 60  # a temporary whose lock is free is removed once it is this old
+from .temps import Temp, remove_folder, temp_name
 
 # Tests set this to a function called with a moment's name ("publish"), e.g. to send a signal
 # exactly then; it is None otherwise.
@@ -62,124 +52,6 @@ def unique_path(path: Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
-
-
-def _temp_name() -> str:
-    return f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
-
-
-def _lock(fd: int) -> None:
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-class _Temp:
-    """A temporary file or folder beside a target, locked while this process writes it."""
-
-    def __init__(self, parent: Path, *, folder: bool, names: Collection[str] | None = None) -> None:
-        clean_stale(parent, names)
-        for _ in range(100):
-            self.path = parent / _temp_name()
-            try:
-                if folder:
-                    os.mkdir(self.path, 0o777)  # the umask applies, as for any folder
-                    self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
-                else:
-                    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                    self.fd = os.open(self.path, flags, 0o666)  # umask applies
-                break
-            except FileExistsError:
-                continue
-        else:  # pragma: no cover - 100 collisions of 32 random bits
-            raise OutputError(f"cannot create a temporary name in {parent}")
-        _lock(self.fd)
-        self.folder = folder
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def discard(self, names: Collection[str] | None = None) -> None:
-        """Remove the temporary (a folder: only the files this process put there)."""
-        self.close()
-        if self.folder:
-            remove_folder(self.path, names)
-        else:
-            with suppress(FileNotFoundError):
-                os.unlink(self.path)
-
-
-def clean_stale(parent: Path, names: Collection[str] | None = None) -> None:
-    """Remove temporaries of nnfit processes that died while writing in ``parent``.
-
-    Only names of nnfit's own pattern are considered, only when their lock is free (the writer
-    is gone) and they are older than STALE_SECONDS. A stale folder is cleaned only by a writer
-    of such folders, which gives the file ``names`` it puts there: the folder loses only those,
-    so anything else found inside keeps it (and is never deleted).
-    """
-    if fcntl is None:
-        return
-    try:
-        entries = [e for e in os.scandir(parent) if _is_temp_name(e.name)]
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            info = entry.stat(follow_symlinks=False)
-            if time.time() - info.st_mtime < STALE_SECONDS:
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                fd = os.open(entry.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-            elif stat.S_ISREG(info.st_mode):
-                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            else:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue  # its writer is alive
-            finally:
-                os.close(fd)
-            if stat.S_ISDIR(info.st_mode):
-                if names is not None:  # else: leave folders to a writer that knows them
-                    remove_folder(Path(entry.path), names)
-            else:
-                os.unlink(entry.path)
-        except OSError:
-            continue
-
-
-def _is_temp_name(name: str) -> bool:
-    if not (name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)):
-        return False
-    pid, _, token = name[len(TEMP_PREFIX) : -len(TEMP_SUFFIX)].partition("-")
-    return pid.isdigit() and len(token) == 8 and all(c in "0123456789abcdef" for c in token)
-
-
-def remove_folder(folder: Path, names: Collection[str] | None) -> bool:
-    """Delete ``folder`` if it holds only regular files named in ``names`` (None: any name).
-
-    Returns False, leaving the folder and whatever is in it, when something else is inside:
-    nnfit never deletes what it did not write.
-    """
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    for entry in entries:
-        if (names is None or entry.name in names) and entry.is_file(follow_symlinks=False):
-            with suppress(FileNotFoundError):
-                os.unlink(entry.path)
-    try:
-        os.rmdir(folder)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def check_replaceable(path: Path, *, folder: bool = False) -> bool:
@@ -248,7 +120,7 @@ class _Atomic:
     def __enter__(self) -> Path:
         try:
             self._prepare()
-            self.temp = _Temp(self.path.parent, folder=self.folder, names=self.names)
+            self.temp = Temp(self.path.parent, folder=self.folder, names=self.names)
         except OSError as error:
             raise _write_error(self.path, error) from None
         return self.temp.path
@@ -351,7 +223,7 @@ def open_new(path: Path, *, overwrite: bool = False) -> int:
     path = Path(path)
     try:
         if overwrite and check_replaceable(path):
-            temp = _Temp(path.parent, folder=False)
+            temp = Temp(path.parent, folder=False)
             os.replace(temp.path, path)
             fd, temp.fd = temp.fd, -1
             return fd
@@ -484,7 +356,7 @@ class AtomicDir(_Atomic):
         if _exchange(temp, self.path):  # temp now holds the old folder
             self.temp.discard(self.names)
             return
-        backup = _backup_name(self.path) or self.temp.path.with_name(_temp_name())
+        backup = _backup_name(self.path) or self.temp.path.with_name(temp_name())
         os.rename(self.path, backup)
         os.rename(temp, self.path)  # a crash before this: recover_dir puts the backup back
         remove_folder(backup, self.names)

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import UsageError
-from ..io.files import TEMP_PREFIX, check_replaceable, describe
 from ..safetext import printable
+from .files import check_replaceable, describe
+from .temps import TEMP_PREFIX
 
 RUN_FORMAT = "nnfit.run/1"  # run.json's "format"
 # Every name nnfit writes in a run folder: loading reads no other, --overwrite deletes no other.
