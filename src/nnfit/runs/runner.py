@@ -114,6 +114,7 @@ def run(
     from ..regressor import Regressor
     from ..runs.session import RunSignals, Session
     from ..views.live import has_display
+    from ..views.phrasing import phrased
 
     outputs = outputs or Outputs()
     with RunSignals() as signals:
@@ -149,7 +150,7 @@ def run(
             from ..core.metrics import format_metrics
 
             print(format_metrics(regressor.metrics_))
-        print(regressor.diagnosis_.message)
+        print(phrased(regressor.diagnosis_))
         _save_outputs(history, session, save, plot_path)
     if signals.late:
         raise KeyboardInterrupt  # the outputs are complete; the exit status says interrupted
