@@ -70,6 +70,15 @@ class FieldError(UsageError):
         )
 
 
+def check_fps(fps: Any) -> float:
+    """Frames per second, for the live window and saved animations alike: 0.1 to 120."""
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps):
+        raise FieldError("fps", "must be a number between 0.1 and 120", fps)
+    if not 0.1 <= fps <= 120:
+        raise FieldError("fps", "must be between 0.1 and 120", fps)
+    return float(fps)
+
+
 def setting(
     default: Any,
     help: str,
