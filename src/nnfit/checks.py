@@ -17,7 +17,7 @@ import reprlib
 import sys
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import Field, field, fields
 from typing import Any
 
@@ -68,6 +68,25 @@ class FieldError(UsageError):
             f"{printable(source)}: [{section}] {self.name}{also} {self.rule}, "
             f"got {shown(self.value)}"
         )
+
+
+class SettingsError(UsageError):
+    """An error about settings, worded by field name (``use fewer points``); ``flagged`` words it
+    by flag (``use fewer --points``). ``text`` marks each setting named in ``names`` as
+    ``{points}``; only trusted words and numbers go into ``text``.
+    """
+
+    def __init__(self, text: str, *names: str) -> None:
+        self.text, self.names = text, names
+        super().__init__(self.worded(str))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """The message naming each setting with ``name``."""
+        return self.text.format_map({setting: name(setting) for setting in self.names})
+
+    def flagged(self) -> str:
+        """The message worded by flag, as the command line prints it."""
+        return self.worded(flag)
 
 
 def check_fps(fps: Any) -> float:
