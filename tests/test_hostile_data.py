@@ -424,7 +424,7 @@ def test_huge_points_are_refused_before_allocating(capsys):
 def test_points_estimate_scales_with_inputs(monkeypatch):
     free_memory(monkeypatch, 30_000_000)  # refuse above 24 MB
     assert make_data(points=600_000)[0].shape == (600_000, 1)  # about 19 MB
-    with pytest.raises(UsageError, match=r"--points 600,000 would need about 29 MB"):
+    with pytest.raises(UsageError, match=r"^points 600,000 would need about 29 MB"):
         make_data(function="x1 * x2", points=600_000)
 
 

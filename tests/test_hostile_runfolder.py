@@ -421,6 +421,8 @@ def within(name, key, value):
         (section("diagnosis", "fine"), "diagnosis must be"),
         (within("diagnosis", "evil", "x"), "diagnosis must be"),
         (within("diagnosis", "message", 5), "diagnosis must be"),
+        (within("diagnosis", "hints", [{"field": "lr"}]), "diagnosis hints must be"),
+        (within("diagnosis", "hints", "lower lr"), "diagnosis hints must be"),
         (section("status", "\x1b]0;pwned\x07"), "status must be one of"),
         (section("step", "abc"), "step must be a whole number"),
         (section("seed", -1), "seed must be a whole number"),

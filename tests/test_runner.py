@@ -31,7 +31,7 @@ def test_fps_bounds_are_allowed(fps):
 
 @pytest.mark.parametrize("fps", [0.09, 121])
 def test_fps_out_of_bounds_is_refused(fps):
-    with pytest.raises(UsageError, match=r"--fps must be between 0\.1 and 120"):
+    with pytest.raises(UsageError, match=r"^fps must be between 0\.1 and 120"):
         nnfit.Outputs(fps=fps)
 
 

@@ -7,6 +7,7 @@ import torch
 
 import nnfit
 from nnfit.core.callbacks import Callback, Collect
+from nnfit.core.diagnostics import Hint
 from nnfit.core.traindata import prepare
 from nnfit.core.training import OPTIMIZERS, TrainConfig, train
 from nnfit.core.trainstate import Control
@@ -85,7 +86,8 @@ def test_dead_seed_is_reported_as_dead_units():
     assert history.final.loss > 0.05
     diagnosis = nnfit.diagnose(history)
     assert diagnosis.kind == "dead_units"
-    assert "--seed" in diagnosis.message and "morvan-2018" in diagnosis.message
+    assert [hint.field for hint in diagnosis.hints] == ["seed", "preset", "lr"]
+    assert "another seed, preset morvan-2018" in diagnosis.message  # the core names fields
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -127,8 +129,9 @@ def test_divergence_stops_and_keeps_the_last_finite_weights():
     # the last weights kept before the bad step (a copy is taken every `every` steps)
     assert history.diverged_at - 5 <= history.final.step < history.diverged_at
     assert np.isfinite(history.final.loss)
-    message = nnfit.diagnose(history).message
-    assert f"step {history.diverged_at}" in message and "--lr" in message
+    diagnosis = nnfit.diagnose(history)
+    assert f"step {history.diverged_at}" in diagnosis.message and "--" not in diagnosis.message
+    assert diagnosis.hints == (Hint("lr", "lower", 1e6 / 4),)
 
 
 def test_callbacks_hear_begin_every_snapshot_and_end():
@@ -204,7 +207,7 @@ def test_validation_loss_and_early_stopping_restore_the_best_weights():
 def test_cuda_asked_for_and_absent_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     x, y = nnfit.make_data(seed=0)
-    with pytest.raises(nnfit.UsageError, match="--device cuda"):
+    with pytest.raises(nnfit.UsageError, match=r"^device cuda: .*use device cpu"):
         train(nnfit.MLP(1, 10, 1), (x, y), TrainConfig(device="cuda"))
     history = train(nnfit.MLP(1, 10, 1), (x, y), TrainConfig(device="auto", steps=5))
     assert math.isfinite(history.final.loss)

@@ -17,7 +17,7 @@ import reprlib
 import sys
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import Field, field, fields
 from typing import Any
 
@@ -68,6 +68,34 @@ class FieldError(UsageError):
             f"{printable(source)}: [{section}] {self.name}{also} {self.rule}, "
             f"got {shown(self.value)}"
         )
+
+
+class SettingsError(UsageError):
+    """An error about settings, worded by field name (``use fewer points``); ``flagged`` words it
+    by flag (``use fewer --points``). ``text`` marks each setting named in ``names`` as
+    ``{points}``; only trusted words and numbers go into ``text``.
+    """
+
+    def __init__(self, text: str, *names: str) -> None:
+        self.text, self.names = text, names
+        super().__init__(self.worded(str))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """The message naming each setting with ``name``."""
+        return self.text.format_map({setting: name(setting) for setting in self.names})
+
+    def flagged(self) -> str:
+        """The message worded by flag, as the command line prints it."""
+        return self.worded(flag)
+
+
+def check_fps(fps: Any) -> float:
+    """Frames per second, for the live window and saved animations alike: 0.1 to 120."""
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps):
+        raise FieldError("fps", "must be a number between 0.1 and 120", fps)
+    if not 0.1 <= fps <= 120:
+        raise FieldError("fps", "must be between 0.1 and 120", fps)
+    return float(fps)
 
 
 def setting(

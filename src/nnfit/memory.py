@@ -33,21 +33,29 @@ def check_memory(
     hint: str,
     *,
     error: type[NNFitError] = UsageError,
+    names: tuple[str, ...] = (),
 ) -> None:
     """Raise ``error`` with one line when ``need`` bytes exceed the memory this process has.
 
     Args:
         need: estimated bytes, e.g. ``rows * columns * 8``.
-        what: the request in the user's words, e.g. ``"--hidden 100000,100000"``.
-        hint: what to do instead, e.g. ``"use narrower --hidden layers"``.
+        what: the request in the user's words, e.g. ``"{hidden} 100000,100000"``.
+        hint: what to do instead, e.g. ``"use narrower {hidden} layers"``.
         error: the exception class (UsageError for settings, DataError for files).
+        names: settings that ``what`` and ``hint`` mark as ``{points}``: the error is then a
+            SettingsError, which names them by field and, on the command line, by flag.
     """
     free = available_bytes()
     if need > HEADROOM * free:
-        raise error(
+        text = (
             f"{what} would need about {format_bytes(need)} of memory, more than the "
             f"{format_bytes(free)} this process has free; {hint}"
         )
+        if names:
+            from .checks import SettingsError
+
+            raise SettingsError(text, *names)
+        raise error(text)
 
 
 def format_bytes(n: float) -> str:

@@ -132,7 +132,10 @@ def show(regressor: Any, args: argparse.Namespace) -> int:
         for line in format_metrics(info["metrics"]).splitlines():
             say(line)
     if info.get("diagnosis"):
-        say(info["diagnosis"]["message"])
+        from ..core.diagnostics import Diagnosis
+        from ..views.phrasing import phrased
+
+        say(phrased(Diagnosis.from_dict(info["diagnosis"])))
     versions = info.get("versions", {})
     say(f"saved with:   nnfit {versions.get('nnfit')}, torch {versions.get('torch')}")
     if args.animate is not None:

@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from ..checks import FieldError
+    from ..checks import FieldError, SettingsError
     from ..safetext import printable
 
     parser = make_parser()
@@ -192,7 +192,7 @@ def _main(argv: Sequence[str] | None) -> int:
         from .fit import run_command
 
         return run_command(args)
-    except FieldError as error:  # the core names the field; the command line names the flag
+    except (FieldError, SettingsError) as error:  # the core names fields; the CLI names flags
         message, status = error.flagged(), error.exit_code
     except NNFitError as error:
         message, status = str(error), error.exit_code

@@ -2,13 +2,17 @@
 
 The lesson's setup (10 ReLU units, SGD lr 0.5) ends about one run in five with most units dead:
 zero on every point, so the fit is an almost flat line. ``diagnose`` names that, a diverged loss,
-a stalled loss and an unfinished fit, and says what to try.
+a stalled loss and an unfinished fit, and says what to try. What to try is data, a tuple of
+``Hint``s naming settings by field (``lr``, ``seed``); the message words them by field name, and
+adapters reword them by flag (``worded(diagnosis, flag)`` says ``--lr``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,17 +23,74 @@ STALL_TOLERANCE = 0.01  # relative improvement over the last quarter that counts
 
 
 @dataclass(frozen=True)
+class Hint:
+    """One thing to try: a setting by field name, how to change it and, if known, a value.
+
+    ``Hint("lr", "lower", 0.125)`` reads "a lower lr, e.g. lr 0.125"; ``Hint("preset",
+    value="morvan-2018")`` reads "preset morvan-2018"; ``Hint("hidden", "more", unit="units")``
+    reads "more hidden units".
+    """
+
+    field: str  # a setting's field name: "lr", "seed", "preset"
+    change: str = ""  # "lower", "higher", "more", "another", or "" to set ``value``
+    value: str | float | None = None  # a suggested value, or None
+    unit: str = ""  # a word after the name: "units"
+
+    def worded(self, name: Callable[[str], str] = str) -> str:
+        """The hint in words, naming the setting with ``name`` (``flag`` says ``--lr``)."""
+        setting = name(self.field) + (f" {self.unit}" if self.unit else "")
+        value = f"{self.value:g}" if isinstance(self.value, float) else str(self.value)
+        if not self.change:
+            return f"{setting} {value}"
+        article = "a " if self.change in ("lower", "higher") else ""
+        text = f"{article}{self.change} {setting}"
+        return text if self.value is None else f"{text}, e.g. {name(self.field)} {value}"
+
+
+@dataclass(frozen=True)
 class Diagnosis:
-    """The verdict on a run: a kind for programs and a sentence for people."""
+    """The verdict on a run: a kind and hints for programs, a sentence for people."""
 
     kind: str  # "ok", "dead_units", "diverged", "stalled", "unfinished", "interrupted"
-    message: str  # one sentence: what happened and what to try
+    message: str  # one sentence: what happened and what to try, by field name
     short: str  # a few words for the final frame
+    hints: tuple[Hint, ...] = ()  # what to try, as data
 
     @property
     def ok(self) -> bool:
         """True when nothing needs the user's attention."""
         return self.kind == "ok"
+
+    @classmethod
+    def from_dict(cls, info: Mapping[str, Any]) -> Diagnosis:
+        """A Diagnosis from run.json's table (older folders have no hints)."""
+        hints = tuple(Hint(**hint) for hint in info.get("hints", ()))
+        return cls(info["kind"], info["message"], info["short"], hints)
+
+
+def advice(hints: tuple[Hint, ...], name: Callable[[str], str] = str) -> str:
+    """' Try a lower lr, another seed, or more steps.' ('' without hints)."""
+    said = [hint.worded(name) for hint in hints]
+    if not said:
+        return ""
+    if len(said) == 1:
+        return f" Try {said[0]}."
+    if len(said) == 2:
+        return f" Try {said[0]} or {said[1]}."
+    return f" Try {', '.join(said[:-1])}, or {said[-1]}."
+
+
+def worded(diagnosis: Diagnosis, name: Callable[[str], str] = str) -> str:
+    """The message with its hints naming settings by ``name``: adapters pass ``flag``."""
+    mine = advice(diagnosis.hints)
+    if not mine or not diagnosis.message.endswith(mine):
+        return diagnosis.message  # no hints, or a folder written before hints were data
+    return diagnosis.message[: -len(mine)] + advice(diagnosis.hints, name)
+
+
+def _diagnosis(kind: str, what: str, short: str, *hints: Hint) -> Diagnosis:
+    """A Diagnosis whose message is ``what`` followed by its hints by field name."""
+    return Diagnosis(kind, what + advice(hints), short, hints)
 
 
 def dead_fraction(history: History) -> tuple[int, int]:
@@ -56,12 +117,12 @@ def diagnose(history: History) -> Diagnosis:
     final = history.final
     loss, floor = final.loss, history.noise_floor
     if history.stop_reason == "diverged":
-        return Diagnosis(
+        return _diagnosis(
             "diverged",
             f"The loss stopped being finite at step {history.diverged_at}; kept the weights "
-            f"from step {final.step} (loss {loss:.4g}). Try a lower --lr, e.g. "
-            f"{_lower_lr(history)}.",
+            f"from step {final.step} (loss {loss:.4g}).",
             f"diverged at step {history.diverged_at}",
+            Hint("lr", "lower", _lower_lr(history)),
         )
     if history.stop_reason == "interrupted":
         return Diagnosis(
@@ -72,26 +133,32 @@ def diagnose(history: History) -> Diagnosis:
     good = _is_good(history) or history.stop_reason == "early_stop"
     dead, units = dead_fraction(history)
     if not good and units and dead * 2 > units and history.activation in ("relu",):
-        return Diagnosis(
+        return _diagnosis(
             "dead_units",
             f"{dead} of {units} ReLU units died (zero on every point), so the fit is almost "
-            f"flat{_versus(loss, floor)}. Try another --seed, --preset morvan-2018, or a "
-            f"lower --lr.",
+            f"flat{_versus(loss, floor)}.",
             f"{dead}/{units} units dead: try another seed",
+            Hint("seed", "another"),
+            Hint("preset", value="morvan-2018"),
+            Hint("lr", "lower"),
         )
     if not good and is_stalled(history):
-        return Diagnosis(
+        return _diagnosis(
             "stalled",
-            f"The loss stalled{_versus(loss, floor)}. Try a lower --lr, another "
-            "--seed, --optimizer adam, or more --hidden units.",
+            f"The loss stalled{_versus(loss, floor)}.",
             "loss stalled",
+            Hint("lr", "lower"),
+            Hint("seed", "another"),
+            Hint("optimizer", value="adam"),
+            Hint("hidden", "more", unit="units"),
         )
     if not good:
-        return Diagnosis(
+        return _diagnosis(
             "unfinished",
-            f"The loss was still falling at the end{_versus(loss, floor)}. Try more "
-            "--steps or a higher --lr.",
+            f"The loss was still falling at the end{_versus(loss, floor)}.",
             "still improving: more steps?",
+            Hint("steps", "more"),
+            Hint("lr", "higher"),
         )
     where = f", close to the noise floor {floor:.4g}" if floor else ""
     if history.stop_reason == "early_stop":
@@ -123,6 +190,7 @@ def _versus(loss: float, floor: float | None) -> str:
     )
 
 
-def _lower_lr(history: History) -> str:
+def _lower_lr(history: History) -> float:
+    """A quarter of the run's lr, or 0.01 when the history does not say."""
     lr = history.settings.get("train", {}).get("lr")
-    return f"--lr {lr / 4:g}" if isinstance(lr, (int, float)) else "--lr 0.01"
+    return lr / 4 if isinstance(lr, (int, float)) else 0.01

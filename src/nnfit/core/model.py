@@ -53,12 +53,14 @@ def check_size(
     widest = max(n_in, *widths, n_out)
     need = params * BYTES * TRAIN_COPIES
     need += rows * members * widest * (len(widths) + 1) * BYTES * SAVED_ACTIVATIONS
-    what = f"--hidden {','.join(map(str, widths))}"
+    what = f"{{hidden}} {','.join(map(str, widths))}"
     if members > 1:
-        what += f" with --members {members}"
+        what += f" with {{members}} {members}"
     what += f" ({params:,} parameters for {n_in} input(s) and {n_out} output(s)"
     what += f", {rows:,} rows at once)" if rows else ")"
-    check_memory(need, what, "use narrower --hidden or fewer --members")
+    check_memory(
+        need, what, "use narrower {hidden} or fewer {members}", names=("hidden", "members")
+    )
 
 
 class MLP(nn.Module):

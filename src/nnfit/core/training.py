@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ..checks import SettingsError
 from ..core.callbacks import Callback
 from ..core.history import History, Snapshot
 from ..core.members import member_masks, objective
@@ -39,7 +40,9 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda")
     if name == "auto":
         return torch.device("cpu")
-    raise UsageError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
+    raise SettingsError(
+        "{device} cuda: no CUDA GPU is available here; use {device} cpu or auto", "device"
+    )
 
 
 def train(
@@ -300,7 +303,7 @@ def _check_history_size(config: TrainConfig, n_grid: int, n_out: int) -> None:
     frames = min(config.steps // config.every + 2, MAX_FRAMES)
     need = frames * n_grid * n_out * 8 * HISTORY_COPIES
     what = f"a history of {frames:,} frames of {n_grid:,} points x {n_out:,} output(s)"
-    check_memory(need, what, "use a larger --every or fewer output columns")
+    check_memory(need, what, "use a larger {every} or fewer output columns", names=("every",))
 
 
 def _clone(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -13,12 +13,12 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import pathlib
 from dataclasses import dataclass
 from importlib import resources
 
 from ..errors import UsageError
+from ..safetext import closest
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ def example_path(name: str) -> pathlib.Path:
     """
     if name not in EXAMPLES:
         names = sorted(EXAMPLES)
-        near = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.5)
-        hint = f"did you mean '{near[0]}'? " if near else ""
+        near = closest(name.lower(), names, cutoff=0.5)
+        hint = "" if near is None else f"did you mean '{near}'? "
         raise UsageError(
             f"no example called '{name}'; {hint}examples are: {', '.join(names)} "
             "(nnfit examples describes them)"

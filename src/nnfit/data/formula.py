@@ -8,17 +8,17 @@ a formula cannot import, reach attributes, or make Python build huge integers.
 from __future__ import annotations
 
 import ast
-import difflib
 import functools
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
 
 from ..errors import UsageError
+from ..safetext import did_you_mean
 
 __all__ = ["NAMED_FUNCTIONS", "Formula", "check_finite", "parse_formula", "resolve_function"]
 
@@ -180,7 +180,7 @@ def resolve_function(name_or_formula: str, *, n_inputs: int | None = None) -> Fo
         return parse_formula(NAMED_FUNCTIONS[key], n_inputs=n_inputs)
     if key.isidentifier() and not (key in {*_FUNCTIONS, *_CONSTANTS} or _VARIABLE.fullmatch(key)):
         raise UsageError(
-            f"function {key!r} is not a named function{_did_you_mean(key, NAMED_FUNCTIONS)}; "
+            f"function {key!r} is not a named function{did_you_mean(key, NAMED_FUNCTIONS)}; "
             f"named functions: {', '.join(NAMED_FUNCTIONS)}; or write a formula such as 'x**2'"
         )
     return parse_formula(name_or_formula, n_inputs=n_inputs)
@@ -263,12 +263,6 @@ def _check_size(root: ast.expr, shift: int) -> None:
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """' (did you mean 'sin'?)' for the closest choice, or ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _short(text: str) -> str:
     """Text cut to 40 characters, so that messages stay one readable line."""
     return text if len(text) <= 40 else text[:37] + "..."
@@ -330,7 +324,7 @@ class _Compiler:
             raise self.refuse(node, f"is a function; call it, e.g. {node.id}(x)")
         match = _VARIABLE.fullmatch(node.id)
         if not match:
-            suggestion = _did_you_mean(node.id, [*_FUNCTIONS, *_CONSTANTS, "x", "x1", "x2"])
+            suggestion = did_you_mean(node.id, [*_FUNCTIONS, *_CONSTANTS, "x", "x1", "x2"])
             raise self.refuse(node, f"is not a known name{suggestion}; {_ALLOWED}")
         numbered = [name for name in self.variables if name != "x"]
         if (node.id == "x" and numbered) or (node.id != "x" and "x" in self.variables):
@@ -352,7 +346,7 @@ class _Compiler:
         if name not in _FUNCTIONS:
             if name in _CONSTANTS or _VARIABLE.fullmatch(name):
                 raise self.refuse(node.func, f"is not a function; {_ALLOWED}")
-            suggestion = _did_you_mean(name, _FUNCTIONS)
+            suggestion = did_you_mean(name, _FUNCTIONS)
             raise self.refuse(node.func, f"is not a known function{suggestion}; {_ALLOWED}")
         if node.keywords:
             raise self.refuse(node, "uses keyword arguments; pass arguments by position")

@@ -10,8 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..checks import FieldError, check_fields, setting
-from ..errors import UsageError
+from ..checks import FieldError, SettingsError, check_fields, setting
 
 if TYPE_CHECKING:
     import torch
@@ -79,7 +78,7 @@ class DataConfig:
     def __post_init__(self) -> None:
         check_fields(self)  # types, then each setting's range and choices
         if self.file is not None and self.example is not None:
-            raise UsageError("give a data file or --example, not both")
+            raise SettingsError("give a data file or {example}, not both", "example")
         lo, hi = self.domain
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise FieldError("domain", "must be two finite numbers LO,HI with LO < HI", self.domain)
@@ -130,8 +129,9 @@ def make_data(
     formula = resolve_function(config.function)
     check_memory(  # x float32 and its float64 copy, y's float64 evaluation and float32 copies
         config.points * (formula.n_inputs + 1) * BYTES_PER_VALUE,
-        f"--points {config.points:,}",
-        "use fewer --points",
+        f"{{points}} {config.points:,}",
+        "use fewer {points}",
+        names=("points",),
     )
     lo, hi = config.domain
     generator = torch.Generator().manual_seed(seed)

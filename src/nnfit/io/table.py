@@ -7,7 +7,6 @@ or ``UsageError`` (the column choice) with a one-line message naming file, line 
 
 from __future__ import annotations
 
-import difflib
 import io
 import itertools
 import math
@@ -26,7 +25,7 @@ import numpy as np
 from ..errors import DataError, UsageError
 from ..io import csvsniff
 from ..memory import check_memory, format_bytes
-from ..safetext import printable
+from ..safetext import closest, printable
 
 __all__ = ["Table", "read_table", "select_columns"]
 
@@ -222,8 +221,8 @@ def _parse_choice(table: Table, choice: str | None, flag: str) -> list[int] | No
 
 def _not_found(name: str, columns: tuple[str, ...]) -> str:
     message = f"column '{printable(name)}' not found; columns are: {_names(columns)}"
-    close = difflib.get_close_matches(name, columns[:1000], n=1)  # difflib is slow on many
-    return message + (f"; did you mean '{printable(close[0])}'?" if close else "")
+    near = closest(name, columns)
+    return message + ("" if near is None else f"; did you mean '{printable(near)}'?")
 
 
 def _the_other_column(table: Table, chosen: list[int], flag: str) -> list[int]:
@@ -265,9 +264,9 @@ def _nearby(source: str) -> str:
         names = sorted(entry.name for entry in folder.iterdir() if entry.is_file())
     except OSError:
         return f"check the path (folder {printable(folder)} is not readable either)"
-    close = difflib.get_close_matches(Path(source).name, names[:1000], n=1, cutoff=0.8)
-    if close:
-        return f"did you mean {printable(folder / close[0])}?"
+    near = closest(Path(source).name, names, cutoff=0.8)
+    if near is not None:
+        return f"did you mean {printable(folder / near)}?"
     return f"check the path (looked in {printable(folder.resolve())})"
 
 

@@ -17,7 +17,7 @@ from ..core.train_config import TrainConfig
 from ..data.synthetic import DataConfig
 from ..errors import UsageError
 from ..memory import format_bytes
-from ..safetext import printable
+from ..safetext import did_you_mean, printable
 from ..settings import REAL_DATA_DEFAULTS, SECTIONS
 from ..settings import table as settings_table
 
@@ -107,7 +107,7 @@ def _check_tables(tables: dict[str, Any], source: str) -> dict[str, dict[str, An
             if owner and not isinstance(table, dict):  # seed = 1 above every [section]
                 raise UsageError(f"{source}: {shown(name)} belongs in the [{owner[0]}] table")
             raise UsageError(
-                f"{source}: unknown section [{printable(name)}]{_hint(name, SECTIONS)}; "
+                f"{source}: unknown section [{printable(name)}]{did_you_mean(name, SECTIONS)}; "
                 f"sections are: {', '.join(SECTIONS)}"
             )
         if not isinstance(table, dict):
@@ -116,17 +116,10 @@ def _check_tables(tables: dict[str, Any], source: str) -> dict[str, dict[str, An
         for key in table:
             if key not in known:
                 raise UsageError(
-                    f"{source}: unknown key {shown(key)} in [{name}]{_hint(key, known)}; "
+                    f"{source}: unknown key {shown(key)} in [{name}]{did_you_mean(key, known)}; "
                     f"keys are: {', '.join(known)}"
                 )
     return tables
-
-
-def _hint(word: str, choices: Any) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(str(word)[:100], list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:

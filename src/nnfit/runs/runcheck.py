@@ -308,21 +308,47 @@ def _check_metrics(metrics: Any, where: Path) -> None:
 
 
 def _check_diagnosis(diagnosis: Any, where: Path) -> None:
-    """None, or exactly the text fields of ``Diagnosis``."""
+    """None, or exactly the text fields of ``Diagnosis`` and, from folders that have them, its
+    hints (a list of tables of ``Hint``'s fields)."""
     from ..core.diagnostics import Diagnosis
 
-    names = [f.name for f in fields(Diagnosis)]
+    names = [f.name for f in fields(Diagnosis) if f.name != "hints"]
     if diagnosis is None:
         return
     if (
         not isinstance(diagnosis, dict)
-        or set(diagnosis) != set(names)
-        or not all(isinstance(v, str) for v in diagnosis.values())
+        or set(diagnosis) - {"hints"} != set(names)
+        or not all(isinstance(diagnosis[name], str) for name in names)
     ):
         raise DataError(
             f"{where}: diagnosis must be a table of the texts {', '.join(names)}, "
             f"got {quote(diagnosis)}"
         )
+    if not _are_hints(diagnosis.get("hints", [])):
+        raise DataError(
+            f"{where}: diagnosis hints must be a list of tables of field, change, value and "
+            f"unit, got {quote(diagnosis['hints'])}"
+        )
+
+
+def _are_hints(hints: Any) -> bool:
+    """True for a short list of tables of ``Hint``'s fields with texts (and a number) in them."""
+    from ..core.diagnostics import Hint
+
+    names = {f.name for f in fields(Hint)}
+    return (
+        isinstance(hints, list)
+        and len(hints) <= 10
+        and all(
+            isinstance(hint, dict)
+            and set(hint) == names
+            and all(isinstance(hint[name], str) for name in names - {"value"})
+            and (
+                hint["value"] is None or isinstance(hint["value"], str) or is_number(hint["value"])
+            )
+            for hint in hints
+        )
+    )
 
 
 def read_tensors(folder: Path, name: str, info: dict[str, Any], limit: int) -> dict[str, Any]:

@@ -286,7 +286,7 @@ def load(path: str | os.PathLike[str]) -> Regressor:
     regressor.y_ndim_ = data["y_ndim"]
     regressor.metrics_ = info.get("metrics")
     diagnosis = info.get("diagnosis")
-    regressor.diagnosis_ = None if diagnosis is None else Diagnosis(**diagnosis)
+    regressor.diagnosis_ = None if diagnosis is None else Diagnosis.from_dict(diagnosis)
     if "history.json" in info["files"]:  # an unlisted history.json is never read
         regressor.history_ = _read_history(folder, shape, info)
     regressor.run_info_ = info

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..checks import check_fps
 from ..errors import DataError, UsageError
 from ..io.files import OutputTaken, unique_path
 from ..io.targets import check_log_folder, check_output, check_run_folder, check_separate
@@ -58,8 +59,7 @@ class Outputs:
     overwrite: bool = False  # replace existing files and run folders
 
     def __post_init__(self) -> None:
-        if not 0.1 <= self.fps <= 120:
-            raise UsageError(f"--fps must be between 0.1 and 120, got {self.fps:g}")
+        check_fps(self.fps)
         allowed = {
             "save": (".gif", ".mp4"),
             "plot": (".png", ".svg", ".pdf"),
@@ -114,6 +114,7 @@ def run(
     from ..regressor import Regressor
     from ..runs.session import RunSignals, Session
     from ..views.live import has_display
+    from ..views.phrasing import phrased
 
     outputs = outputs or Outputs()
     with RunSignals() as signals:
@@ -149,7 +150,7 @@ def run(
             from ..core.metrics import format_metrics
 
             print(format_metrics(regressor.metrics_))
-        print(regressor.diagnosis_.message)
+        print(phrased(regressor.diagnosis_))
         _save_outputs(history, session, save, plot_path)
     if signals.late:
         raise KeyboardInterrupt  # the outputs are complete; the exit status says interrupted

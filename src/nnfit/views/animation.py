@@ -6,7 +6,6 @@ last frames, so no frame pays for its own colour quantisation.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
+from ..checks import check_fps
 from ..core.callbacks import Callback
 from ..errors import DataError, NNFitError, UsageError
 from ..io.files import atomic_path
@@ -58,7 +58,7 @@ def animate(
         PosixPath('fit.gif')
     """
     path = check_animation_path(path, overwrite=overwrite)
-    fps = _check_fps(fps)
+    fps = check_fps(fps)
     size = check_size(size)
     ffmpeg = find_ffmpeg() if path.suffix.lower() == ".mp4" else None
     if not history.snapshots:
@@ -246,14 +246,6 @@ def _last_line(log: IO[bytes]) -> str:
     return lines[-1] if lines else "no message"
 
 
-def _check_fps(fps: float) -> float:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps):
-        raise UsageError(f"fps must be a number between 0.1 and 120, got {fps!r}")
-    if not 0.1 <= fps <= 120:
-        raise UsageError(f"fps must be between 0.1 and 120, got {fps:g}")
-    return float(fps)
-
-
 class AnimationRecorder(Callback):
     """Subscriber that saves the animation when training ends (also after Ctrl-C).
 
@@ -279,7 +271,7 @@ class AnimationRecorder(Callback):
         overwrite: bool = False,
     ) -> None:
         self.path = check_animation_path(path, overwrite=overwrite)
-        self.fps, self.size, self.overwrite = _check_fps(fps), check_size(size), overwrite
+        self.fps, self.size, self.overwrite = check_fps(fps), check_size(size), overwrite
         if self.path.suffix.lower() == ".mp4":
             find_ffmpeg()
         self.written: Path | None = None

@@ -42,6 +42,7 @@ def plot(
         PosixPath('fit.png')
     """
     from ..core.diagnostics import diagnose
+    from ..views.phrasing import phrased
 
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
@@ -54,7 +55,7 @@ def plot(
     check_output(path, flag="picture", kind="picture", overwrite=overwrite)
     if not history.snapshots:
         raise DataError("the history has no snapshots: there is nothing to plot")
-    fit = FitFigure(history, size=size, footer=diagnose(history).message)
+    fit = FitFigure(history, size=size, footer=phrased(diagnose(history)))
     fit.draw_frame(history.final)
     with atomic_path(path, overwrite=overwrite) as tmp:
         fit.savefig(tmp, format=path.suffix.lower()[1:])
