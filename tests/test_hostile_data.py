@@ -28,7 +28,7 @@ from nnfit import memory
 from nnfit.cli import main
 from nnfit.data.synthetic import make_data
 from nnfit.errors import DataError, UsageError
-from nnfit.io import csvsniff, table
+from nnfit.io import arrays, csvsniff, table
 from nnfit.io.table import read_table, select_columns
 
 QUICK = ["--no-window", "-q", "--steps", "5", "--every", "5"]
@@ -91,7 +91,7 @@ def test_npz_entry_declaring_more_than_it_holds_is_refused_before_reading(tmp_pa
     path = tmp_path / "forged.npz"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("x.npy", npy_bytes("<f8", (10**10, 2), bytes(800)))
-    monkeypatch.setattr(table, "_npy_data", pytest.fail)  # no data is read
+    monkeypatch.setattr(arrays, "_npy_data", pytest.fail)  # no data is read
     message = read_error(path)
     assert "array 'x' declares an array of 160 GB but holds 800 bytes" in message
 
@@ -147,7 +147,7 @@ def test_npz_zip_bomb_is_refused_without_inflating(tmp_path, monkeypatch):
     free_memory(monkeypatch, 50_000_000)
     message = read_error(path)
     assert "would need about 160 MB of memory, more than the 50 MB" in message
-    assert sum(inflated) <= table.NPY_HEAD  # only the header was inflated
+    assert sum(inflated) <= arrays.NPY_HEAD  # only the header was inflated
 
 
 def test_npz_bomb_meets_the_real_memory_check_under_an_address_space_limit(tmp_path):
@@ -178,7 +178,7 @@ def test_npz_bomb_meets_the_real_memory_check_under_an_address_space_limit(tmp_p
 
 
 def test_npz_with_too_many_arrays_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(table, "MAX_ARRAYS", 3)
+    monkeypatch.setattr(arrays, "MAX_ARRAYS", 3)
     np.savez(tmp_path / "many.npz", **{f"a{i}": np.arange(3.0) for i in range(4)})
     assert "holds 4 arrays, more than the 3 nnfit reads" in read_error(tmp_path / "many.npz")
     np.savez(tmp_path / "few.npz", **{f"a{i}": np.arange(3.0) for i in range(3)})

@@ -8,13 +8,9 @@ or ``UsageError`` (the column choice) with a one-line message naming file, line 
 from __future__ import annotations
 
 import io
-import itertools
-import math
 import os
 import stat
 import sys
-import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +20,12 @@ import numpy as np
 
 from ..errors import DataError, UsageError
 from ..io import csvsniff
-from ..memory import check_memory, format_bytes
 from ..safetext import closest, printable
+from .arrays import read_numpy, read_parquet
 
 __all__ = ["Table", "read_table", "select_columns"]
 
 SUPPORTED = "csv, tsv, txt, dat, npy, npz and parquet"
-MAX_ARRAYS = 10_000  # arrays in one .npz
-NPY_HEAD = 65_536  # bytes read for an .npy header: numpy writes at most ~10 kB
 _T = TypeVar("_T")
 STDIN_CLOSED = "standard input is closed; pipe CSV into `nnfit fit -` or give a file name"
 NUMPY_SUFFIXES = frozenset({".npy", ".npz"})
@@ -110,9 +104,9 @@ def read_table(
             if suffix in NUMPY_SUFFIXES | PARQUET_SUFFIXES and not stat.S_ISREG(info.st_mode):
                 raise DataError(f"{shown} is not a regular file; save the {suffix} data to a file")
             if suffix in NUMPY_SUFFIXES:
-                columns, values = _read_numpy(stream, shown, suffix)
+                columns, values = read_numpy(stream, shown, suffix)
             elif suffix in PARQUET_SUFFIXES:
-                columns, values = _read_parquet(stream, shown)
+                columns, values = read_parquet(stream, shown)
             else:
                 columns, values, n_dropped = csvsniff.read_text(
                     stream,
@@ -329,281 +323,6 @@ class _Stdin(io.RawIOBase):
 
     def tell(self) -> int:
         return self.n_read
-
-
-@dataclass(frozen=True)
-class _NpyHeader:
-    """What an .npy header declares, read before any of its data."""
-
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    fortran_order: bool
-    offset: int  # bytes of magic and header before the data
-    holds: int  # bytes of data the file (or zip entry) has room for
-
-    @property
-    def count(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.count * self.dtype.itemsize
-
-
-def _read_numpy(stream: BinaryIO, source: str, suffix: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """Columns and values of an .npy array or an .npz archive, checked before reading.
-
-    Headers are read first: dtype, shape and size are refused or checked against memory before
-    a byte of data is read or inflated, and nothing is ever unpickled.
-    """
-    if suffix == ".npy":
-        size = os.fstat(stream.fileno()).st_size
-        header = _npy_header(stream, size, source, "col")
-        _check_npy(header, source, "col")
-        _check_numpy_memory([header], source)
-        array = _npy_data(stream, header, source)
-        return _array_columns(array, source, "col")
-    try:
-        archive = zipfile.ZipFile(stream)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile):
-        raise DataError(
-            f"{source} is not a readable NumPy .npz file (damaged or cut short); save it again"
-        ) from None
-    with archive:
-        entries = archive.infolist()
-        if len(entries) > MAX_ARRAYS:
-            raise DataError(
-                f"{source} holds {len(entries):,} arrays, more than the {MAX_ARRAYS:,} nnfit "
-                "reads; save only the columns you need"
-            )
-        infos: dict[str, zipfile.ZipInfo] = {}
-        for info in entries:
-            if not info.filename.endswith(".npy"):
-                raise DataError(
-                    f"{source} holds '{printable(info.filename)}', not a NumPy array; save the "
-                    "data with np.savez(path, x=x, y=y)"
-                )
-            infos[info.filename[: -len(".npy")]] = info
-        headers = {name: _npz_header(archive, info, source, name) for name, info in infos.items()}
-        chosen = _npz_choice(headers, source)
-        for name in chosen:
-            _check_npy(headers[name], source, name)
-        _check_numpy_memory([headers[name] for name in chosen], source)
-        arrays = {name: _npz_data(archive, infos[name], headers[name], source) for name in chosen}
-    return _npz_columns(arrays, source)
-
-
-def _npy_header(stream: BinaryIO, size: int, source: str, name: str) -> _NpyHeader:
-    """Parse the magic and header from the stream's first bytes (never more than NPY_HEAD)."""
-    head = io.BytesIO(stream.read(NPY_HEAD))
-    try:
-        version = np.lib.format.read_magic(head)
-        if version == (1, 0):
-            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(head)
-        elif version in ((2, 0), (3, 0)):  # 3.0 differs only for utf-8 field names (refused)
-            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(head)
-        else:
-            raise ValueError(f"unknown .npy version {version}")
-    except (ValueError, TypeError, SyntaxError, EOFError):
-        what = "file" if name == "col" else "array"
-        raise DataError(
-            f"{_where(source, name)} is not a NumPy .npy {what} (bad or missing header); save "
-            "it with np.save/np.savez"
-        ) from None
-    if not all(isinstance(n, int) and n >= 0 for n in shape):
-        raise DataError(
-            f"{source}: array '{printable(name)}' declares shape {shape}; save it again"
-        )
-    return _NpyHeader(tuple(shape), dtype, fortran_order, head.tell(), size - head.tell())
-
-
-def _where(source: str, name: str) -> str:
-    """The file, and the array in it for an .npz ("col" is an .npy's only array)."""
-    return source if name == "col" else f"{source}, array '{printable(name)}'"
-
-
-def _check_npy(header: _NpyHeader, source: str, name: str) -> None:
-    """Refuse dtypes that are not plain numbers, shapes nnfit cannot use, and forged sizes."""
-    shown = _where(source, name)
-    dtype = header.dtype
-    if dtype.hasobject:
-        raise DataError(
-            f"{shown} holds Python objects (object arrays), which nnfit does not load for "
-            "safety; save plain numeric arrays"
-        )
-    if dtype.names is not None or dtype.subdtype is not None:
-        raise DataError(
-            f"{shown} is a structured array ({dtype}); save plain numeric arrays, one per column"
-        )
-    if dtype.kind == "c":
-        raise DataError(
-            f"{shown} holds complex numbers; save the real and imaginary parts as two columns"
-        )
-    if dtype.kind not in "biuf":
-        raise DataError(f"{shown} holds {dtype} values, not numbers; save numeric arrays")
-    if len(header.shape) not in (1, 2):
-        raise DataError(
-            f"{source}: array '{printable(name)}' has shape {header.shape}; nnfit needs 1-D or "
-            "2-D arrays"
-        )
-    if header.nbytes > header.holds:
-        raise DataError(
-            f"{shown} declares an array of {format_bytes(header.nbytes)} but holds "
-            f"{format_bytes(max(header.holds, 0))}: damaged or forged; save it again"
-        )
-
-
-def _check_numpy_memory(headers: list[_NpyHeader], source: str) -> None:
-    """The arrays as stored, plus their float64 copy and the joined table."""
-    count = sum(header.count for header in headers)
-    need = sum(header.nbytes for header in headers) + count * 8 * (1 + (len(headers) > 1))
-    check_memory(
-        need,
-        f"{source} (arrays of {count:,} numbers)",
-        "save fewer rows or columns, or use a machine with more memory",
-        error=DataError,
-    )
-
-
-def _npy_data(stream: BinaryIO, header: _NpyHeader, source: str, name: str = "col") -> np.ndarray:
-    """Read the data after a checked header into one preallocated array."""
-    array = np.empty(header.count, header.dtype)
-    raw = array.view(np.uint8)  # the same memory, byte by byte
-    stream.seek(header.offset)
-    position = 0
-    while position < header.nbytes:
-        block = stream.read(min(2**24, header.nbytes - position))
-        if not block:
-            raise DataError(
-                f"{_where(source, name)} is cut short (file not fully written?); save it again"
-            )
-        raw[position : position + len(block)] = np.frombuffer(block, np.uint8)
-        position += len(block)
-    if header.fortran_order:
-        return array.reshape(header.shape[::-1]).T
-    return array.reshape(header.shape)
-
-
-def _npz_header(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str, name: str
-) -> _NpyHeader:
-    """The header of one .npz entry; file_size (its declared inflated size) bounds its data."""
-    try:
-        with archive.open(info) as entry:
-            return _npy_header(entry, info.file_size, source, name)  # type: ignore[arg-type]
-    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error):
-        raise DataError(
-            f"{source}, array '{printable(name)}' cannot be read (damaged, encrypted or an "
-            "unknown compression); save it again with np.savez"
-        ) from None
-
-
-def _npz_data(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: _NpyHeader, source: str
-) -> np.ndarray:
-    name = info.filename[: -len(".npy")]
-    try:
-        with archive.open(info) as entry:
-            return _npy_data(entry, header, source, name)  # type: ignore[arg-type]
-    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error):
-        raise DataError(
-            f"{source}, array '{printable(name)}' is damaged (bad checksum or compressed data); "
-            "save it again"
-        ) from None
-
-
-def _npz_choice(headers: dict[str, _NpyHeader], source: str) -> list[str]:
-    """Which arrays make the table: one array; x and y; or 1-D arrays of equal length."""
-    if not headers:
-        raise DataError(f"{source} holds no arrays; save the data with np.savez(path, x=x, y=y)")
-    if "x" in headers and "y" in headers:
-        return ["x", "y"]
-    if len(headers) > 1 and not all(len(h.shape) == 1 for h in headers.values()):
-        raise DataError(
-            f"{source} holds {_shapes(headers)}; nnfit reads an .npz with one 2-D array, arrays "
-            "named x and y, or 1-D arrays of equal length"
-        )
-    return list(headers)
-
-
-def _shapes(headers: dict[str, _NpyHeader]) -> str:
-    shown = [f"{printable(name)} {h.shape}" for name, h in itertools.islice(headers.items(), 10)]
-    return ", ".join(shown) + (f", ... ({len(headers)} in all)" if len(headers) > 10 else "")
-
-
-def _npz_columns(arrays: dict[str, np.ndarray], source: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """One 2-D array; arrays named x and y; or 1-D arrays of equal length, one column each."""
-    if len(arrays) == 1:
-        ((name, array),) = arrays.items()
-        return _array_columns(array, source, "col" if array.ndim == 2 else name)
-    parts = [_array_columns(array, source, name) for name, array in arrays.items()]
-    lengths = {len(values) for _, values in parts}
-    if len(lengths) > 1:
-        shapes = ", ".join(f"{printable(name)} {a.shape}" for name, a in list(arrays.items())[:10])
-        raise DataError(f"{source} holds arrays of different lengths ({shapes}); make them equal")
-    columns = tuple(name for names, _ in parts for name in names)
-    return columns, np.hstack([values for _, values in parts])
-
-
-def _array_columns(array: np.ndarray, source: str, name: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """A 1-D array is one column called name; a 2-D one gives name1, name2, ..."""
-    if array.ndim == 1:
-        return (name if name != "col" else "col1",), array.reshape(-1, 1)
-    if array.shape[1] == 1 and name != "col":
-        return (name,), array
-    return tuple(f"{name}{j + 1}" for j in range(array.shape[1])), array
-
-
-def _read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """Columns and values of a Parquet file, read with pyarrow (an optional dependency).
-
-    The footer gives rows, columns and types: memory is checked and non-numeric columns are
-    refused before any data is read; then one column at a time fills the table.
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise DataError("reading Parquet needs pyarrow: pip install 'nnfit[parquet]'") from None
-    try:
-        parquet = pq.ParquetFile(stream)
-        schema = parquet.schema_arrow
-    except (pa.ArrowException, OSError, ValueError) as error:
-        raise DataError(f"{source} is not a readable Parquet file ({_reason(error)})") from None
-    for field in schema:
-        kind = field.type
-        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
-        if not (numeric or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
-            raise DataError(
-                f"{source}, column '{printable(field.name)}': holds {kind} values, not numbers; "
-                "remove that column or convert it to numbers"
-            )
-    n_rows, n_columns = parquet.metadata.num_rows, len(schema)
-    float32_only = all(pa.types.is_float32(field.type) for field in schema)
-    dtype = np.float32 if float32_only and n_rows > csvsniff.FLOAT32_ROWS else np.float64
-    check_memory(  # the table, plus one column as Arrow and as float64 while it is copied in
-        n_rows * n_columns * np.dtype(dtype).itemsize + n_rows * 16,
-        f"{source} ({n_rows:,} rows of {n_columns} columns)",
-        "save fewer rows or columns, or use a machine with more memory",
-        error=DataError,
-    )
-    values = np.empty((n_rows, n_columns), dtype)  # (n_rows, n_columns)
-    for j, field in enumerate(schema):
-        try:
-            column = parquet.read(columns=[field.name]).column(0)
-            column = column.cast(pa.float64())  # nulls become NaN below
-            values[:, j] = column.to_numpy(zero_copy_only=False)
-        except (pa.ArrowException, OSError, ValueError) as error:
-            raise DataError(
-                f"{source}, column '{printable(field.name)}' cannot be read ({_reason(error)})"
-            ) from None
-    return tuple(schema.names), values
-
-
-def _reason(error: BaseException) -> str:
-    """The first line of a library's error message, made printable."""
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return printable(text[:200])
 
 
 def _check_array(
