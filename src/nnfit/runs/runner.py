@@ -21,6 +21,7 @@ from ..runs.config import (
     config_toml,
 )
 from ..safetext import printable
+from ..views.formats import ANIMATION_SUFFIXES, PICTURE_SUFFIXES
 from .session import say
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ class Outputs:
     def __post_init__(self) -> None:
         check_fps(self.fps)
         allowed = {
-            "save": (".gif", ".mp4"),
-            "plot": (".png", ".svg", ".pdf"),
+            "save": ANIMATION_SUFFIXES,
+            "plot": PICTURE_SUFFIXES,
             "save_config": (".toml",),
         }
         for name, suffixes in allowed.items():

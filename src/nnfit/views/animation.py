@@ -22,13 +22,13 @@ from ..errors import DataError, NNFitError, UsageError
 from ..io.files import atomic_path
 from ..io.targets import MARK
 from ..views.render import FitFigure, check_size
+from .formats import ANIMATION_SUFFIXES as SUFFIXES
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from ..core.history import History
 
-SUFFIXES = (".gif", ".mp4")
 HOLD_S = 2.0  # a GIF's last frame stays up at least this long, so its note can be read
 FFMPEG_HINT = "saving .mp4 needs ffmpeg: install it or pip install 'nnfit[video]'; or save a .gif"
 

@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 from ..errors import DataError, UsageError
 from ..io.files import atomic_path
 from ..views.render import FitFigure
+from .formats import PICTURE_SUFFIXES as SUFFIXES
 
 if TYPE_CHECKING:
     from ..core.history import History
-
-SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def plot(
