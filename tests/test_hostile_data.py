@@ -28,7 +28,7 @@ from nnfit import memory
 from nnfit.cli import main
 from nnfit.data.synthetic import make_data
 from nnfit.errors import DataError, UsageError
-from nnfit.io import arrays, csvsniff, table
+from nnfit.io import arrays, csvsniff
 from nnfit.io.table import read_table, select_columns
 
 QUICK = ["--no-window", "-q", "--steps", "5", "--every", "5"]

@@ -44,8 +44,8 @@ class Snapshot:
     def __post_init__(self) -> None:
         object.__setattr__(self, "y_pred", _frozen(self.y_pred))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (non-finite losses become null)."""
+    def scalars(self) -> dict[str, Any]:
+        """Everything but the predictions, JSON-ready (non-finite losses become null)."""
         return {
             "step": self.step,
             "loss": _number(self.loss),
@@ -53,8 +53,11 @@ class Snapshot:
             "val_se": _number(self.val_se),
             "dead": list(self.dead),
             "final": self.final,
-            "y_pred": self.y_pred.tolist(),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (non-finite losses become null)."""
+        return {**self.scalars(), "y_pred": self.y_pred.tolist()}
 
     @classmethod
     def from_dict(cls, data: Any) -> Snapshot:

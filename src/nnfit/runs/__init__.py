@@ -3,8 +3,7 @@ folders. ``from nnfit.runs import run, Outputs, RunConfig, build_config, PRESETS
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_attributes
 
 _HOMES = {
     "Outputs": "runner",
@@ -15,9 +14,4 @@ _HOMES = {
     "run": "runner",
 }
 __all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
-    raise AttributeError(f"module 'nnfit.runs' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOMES)

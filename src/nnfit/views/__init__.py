@@ -8,8 +8,7 @@ loads no matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_attributes
 
 _HOMES = {
     "AnimationRecorder": "animation",
@@ -21,9 +20,4 @@ _HOMES = {
     "plot": "plotting",
 }
 __all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
-    raise AttributeError(f"module 'nnfit.views' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOMES)

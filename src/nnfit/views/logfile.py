@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
 import time
@@ -65,19 +64,13 @@ class JsonlLog(Callback):
                 file.close()
 
 
+LOG_KEYS = ("step", "loss", "val_loss", "dead", "final")  # one metrics line, in this order
+
+
 def snapshot_record(snapshot: Snapshot, *, seconds: float | None = None) -> dict[str, Any]:
     """The log line of one snapshot: step, losses (null when not finite), dead units, time."""
-    record = {
-        "step": snapshot.step,
-        "loss": _finite(snapshot.loss),
-        "val_loss": _finite(snapshot.val_loss),
-        "dead": list(snapshot.dead),
-        "final": snapshot.final,
-    }
+    scalars = snapshot.scalars()
+    record = {key: scalars[key] for key in LOG_KEYS}
     if seconds is not None:
         record["time"] = round(seconds, 6)
     return record
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
