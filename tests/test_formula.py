@@ -224,13 +224,20 @@ def test_check_finite_names_the_point_and_a_domain():
         check_finite(parse_formula("log(x)"), np.linspace(-1, 1, 21))
     message = str(caught.value)
     assert "'log(x)'" in message and "x=-1 " in message and "log of zero" in message
-    assert "--domain 0.1,1" in message
+    assert "e.g. domain 0.1,1" in message and "--" not in message  # the core names fields
     np.testing.assert_allclose(check_finite(parse_formula("log(x)"), X[X > 0]), np.log(X[X > 0]))
 
 
 def test_check_finite_suggests_a_negative_domain_that_argparse_accepts():
-    with pytest.raises(UsageError, match=r"x=0\.1 .*--domain=-1,0$"):
+    with pytest.raises(UsageError, match=r"x=0\.1 .*e\.g\. domain=-1,0$"):
         check_finite(parse_formula("sqrt(-x)"), np.linspace(-1, 1, 21))
+
+
+def test_the_command_line_suggests_the_domain_by_its_flag(capsys):
+    from nnfit.cli import main
+
+    assert main(["demo", "--no-window", "-q", "--function", "sqrt(-x)"]) == 2
+    assert "choose a --domain where it is defined, e.g. --domain=-1," in capsys.readouterr().err
 
 
 def test_check_finite_with_several_inputs():

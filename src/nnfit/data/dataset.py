@@ -83,7 +83,7 @@ def check_fittable(dataset: Dataset) -> None:
         name = printable(dataset.x_names[constant[0]])
         raise DataError(
             f"{source}: input column '{name}' has the same value in every "
-            "row, so there is nothing to fit; choose another --x"
+            "row, so there is nothing to fit; choose another input column (x)"
         )
 
 

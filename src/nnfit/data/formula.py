@@ -17,6 +17,7 @@ from typing import cast
 
 import numpy as np
 
+from ..checks import SettingsError
 from ..errors import UsageError
 from ..safetext import did_you_mean
 
@@ -213,9 +214,11 @@ def check_finite(formula: Formula, x: np.ndarray) -> np.ndarray:
     example = ""
     if formula.n_inputs == 1 and finite.any():
         example = _finite_domain(points[:, 0], finite)
-    raise UsageError(
-        f"formula {formula.text!r} is not finite at {where}{cause}; "
-        f"choose a --domain where it is defined{example}"
+    text = f"{formula.text!r}".replace("{", "{{").replace("}", "}}")  # a SettingsError template
+    raise SettingsError(
+        f"formula {text} is not finite at {where}{cause}; choose a {{domain}} where it is "
+        f"defined{example}",
+        "domain",
     )
 
 
@@ -226,8 +229,8 @@ def _finite_domain(x: np.ndarray, finite: np.ndarray) -> str:
     starts, ends = edges[::2], edges[1::2]  # each run of finite values is order[start:end]
     longest = np.argmax(ends - starts)
     low, high = x[order[starts[longest]]], x[order[ends[longest] - 1]]
-    flag = "--domain=" if low < 0 else "--domain "  # argparse would take "-1,2" for a flag
-    return f", e.g. {flag}{low:.3g},{high:.3g}" if low < high else ""
+    joint = "=" if low < 0 else " "  # --domain=-1,2: argparse would take "-1,2" for a flag
+    return f", e.g. {{domain}}{joint}{low:.3g},{high:.3g}" if low < high else ""
 
 
 def _check_text(text: str) -> None:
