@@ -151,14 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from ..io.stdio import guarded, problem
 
-    with guarded() as (out, err), _sigterm_interrupts():
+    with guarded() as (out, _), _sigterm_interrupts():
         status = _main(argv)
         out.flush()
-        for stream in (out, err):
-            message = problem(stream)
-            if message and stream is out:
-                print(f"{PROG}: error: {message}", file=sys.stderr)
-                status = status or 2
+        message = problem(out)  # a closed stderr has nowhere to say anything
+        if message:
+            print(f"{PROG}: error: {message}", file=sys.stderr)
+            status = status or 2
     return status
 
 
