@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from nnfit.core.model import auto_members
+    from nnfit.core.members import auto_members
     from nnfit.regressor import Regressor
 
     torch.set_num_threads(1)

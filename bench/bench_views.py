@@ -62,7 +62,7 @@ def lesson_gif(history: nnfit.History, path: Path) -> None:
 
 
 def nnfit_gif(history: nnfit.History, path: Path) -> None:
-    animate(history, path, fps=FPS, size=SIZE, overwrite=True)
+    animate(history, path, fps=FPS, size=SIZE)  # run_once removed the previous file
 
 
 def run_once(write, history: nnfit.History, path: Path) -> tuple[float, float]:
@@ -92,8 +92,8 @@ def main() -> None:
     best = {name: (math.inf, math.inf) for name in methods}
     with tempfile.TemporaryDirectory() as folder:
         warm = make_history(10)  # fonts, caches and imports loaded before timing either
-        for write in methods.values():
-            write(warm, Path(folder) / "warm.gif")
+        for i, write in enumerate(methods.values()):  # nnfit replaces only its own files
+            write(warm, Path(folder) / f"warm-{i}.gif")
         for _ in range(args.repeat):  # alternate, so both see the same load on the machine
             for name, write in methods.items():
                 wall, cpu = run_once(write, history, Path(folder) / "out.gif")
