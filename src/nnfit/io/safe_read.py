@@ -21,6 +21,7 @@ from ..io.files import describe
 
 MIB = 2**20
 JSON_LIMIT = 256 * MIB  # history.json and state.json
+RUN_JSON_LIMIT = 16 * MIB
 
 
 def quote(value: Any, limit: int = 60) -> str:

@@ -16,9 +16,10 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 from ..safetext import printable
 from .files import check_replaceable, describe
+from .safe_read import RUN_JSON_LIMIT, parse_json, read_regular
 from .temps import TEMP_PREFIX
 
 RUN_FORMAT = "nnfit.run/1"  # run.json's "format"
@@ -40,7 +41,6 @@ MARK = "written by nnfit"  # in the metadata of every picture, animation and ONN
 PYTHON_MARK = b"exported by nnfit"  # the first line of an exported .py file
 CONFIG_MARK = b"# nnfit "  # the first line of a --save-config file
 SNIFF_BYTES = 65_536  # how much of a file's start and end the marks are looked for in
-MAX_RUN_JSON = 16 * 2**20
 KINDS = ("picture", "animation", "log", "config", "python", "onnx", "predictions")
 
 
@@ -205,14 +205,10 @@ def run_folder_problem(path: Path) -> str | None:
             return f"holds {printable(entry.name)!r}, which nnfit did not write"
     if "run.json" not in names:
         return "is not a run folder (no run.json)"
+    where = path / "run.json"
     try:
-        fd = os.open(path / "run.json", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        try:
-            text = os.read(fd, MAX_RUN_JSON + 1)
-        finally:
-            os.close(fd)
-        info = json.loads(text) if len(text) <= MAX_RUN_JSON else None
-    except (OSError, ValueError, RecursionError):
+        info = parse_json(read_regular(where, RUN_JSON_LIMIT), where)
+    except DataError:  # missing, a link, too big, damaged: not a run.json nnfit wrote
         info = None
     if not isinstance(info, dict) or str(info.get("format", "")) != RUN_FORMAT:
         return "has a run.json that nnfit did not write"

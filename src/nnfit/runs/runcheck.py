@@ -27,7 +27,6 @@ from ..io.safe_read import (
     read_regular,
 )
 
-RUN_JSON_LIMIT = 16 * MIB
 MEDIA_LIMIT = 4 * 2**30  # fit.png, fit.gif, fit.mp4, metrics.jsonl: hashed, never parsed
 HEADER_SLACK = 64 * 2**10  # a safetensors header: this plus 256 bytes per tensor
 STATE_COPIES = 128  # state.safetensors holds the weights this many times at most (L-BFGS's

@@ -21,11 +21,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DataError, UsageError
-from ..io.safe_read import one_line, parse_json, quote, read_regular
+from ..io.safe_read import JSON_LIMIT, RUN_JSON_LIMIT, one_line, parse_json, quote, read_regular
 from ..io.targets import RUN_FILES, RUN_FORMAT
 from ..runs.runcheck import (
-    JSON_LIMIT,
-    RUN_JSON_LIMIT,
     Shape,
     check_architecture,
     check_files,
