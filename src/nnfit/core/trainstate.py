@@ -17,6 +17,7 @@ import torch
 
 from ..core.history import Snapshot
 from ..core.model import MLP
+from ..io.safe_read import quote
 
 AUTO_BATCH = 8_192  # with batch_size None, larger data sets train on minibatches of AUTO_SIZE
 AUTO_SIZE = 1_024
@@ -234,11 +235,11 @@ def unflatten(data: Any, tensors: dict[str, torch.Tensor]) -> Any:
         if depth >= MAX_DEPTH:
             raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
         if not isinstance(node, dict) or len(node) != 1:
-            raise ValueError(f"unexpected entry {_describe(node)}")
+            raise ValueError(f"unexpected entry {quote(node)}")
         ((kind, value),) = node.items()
         if kind == "tensor":
             if not isinstance(value, str) or value not in tensors:
-                raise ValueError(f"tensor {_describe(value)} is not in the tensors file")
+                raise ValueError(f"tensor {quote(value)} is not in the tensors file")
             return tensors[value]
         if kind == "float" and isinstance(value, str):
             return float(value)  # ValueError for text that is not a number
@@ -248,15 +249,9 @@ def unflatten(data: Any, tensors: dict[str, torch.Tensor]) -> Any:
             if not all(isinstance(pair, list) and len(pair) == 2 for pair in value):
                 raise ValueError("a table's entries must be [key, value] pairs")
             return {_unkey(key): build(item, depth + 1) for key, item in value}
-        raise ValueError(f"unexpected entry {_describe(node)}")
+        raise ValueError(f"unexpected entry {quote(node)}")
 
     return build(data, 0)
-
-
-def _describe(value: Any) -> str:
-    from ..io.safe_read import quote
-
-    return quote(value)
 
 
 def _key(key: Any) -> list[Any]:
@@ -272,4 +267,4 @@ def _unkey(key: Any) -> Any:
             return value
         if kind == "str" and isinstance(value, str):
             return value
-    raise ValueError(f'a table key must be ["int", n] or ["str", text], got {_describe(key)}')
+    raise ValueError(f'a table key must be ["int", n] or ["str", text], got {quote(key)}')
