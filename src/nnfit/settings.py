@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .checks import flag
 from .core.model_config import ModelConfig
 from .core.train_config import TrainConfig
 from .data.synthetic import DataConfig
@@ -61,7 +62,7 @@ class Setting:
         """The CLI flag, or None for the data file (the command's SOURCE argument)."""
         if self.meta.get("flag_type") == "source":
             return None
-        return "--" + self.name.replace("_", "-")
+        return flag(self.name)
 
     @property
     def choices(self) -> tuple[str, ...] | None:

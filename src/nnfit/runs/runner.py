@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checks import check_fps
+from ..checks import check_fps, flag
 from ..errors import DataError, UsageError
 from ..io.files import OutputTaken, unique_path
 from ..io.targets import check_log_folder, check_output, check_run_folder, check_separate
@@ -69,15 +69,14 @@ class Outputs:
         for name, suffixes in allowed.items():
             path = getattr(self, name)
             if path is not None and path.suffix.lower() not in suffixes:
-                flag = "--" + name.replace("_", "-")
                 raise UsageError(
-                    f"{flag} {path}: unsupported file type; use {' or '.join(suffixes)}"
+                    f"{flag(name)} {path}: unsupported file type; use {' or '.join(suffixes)}"
                 )
-        files = {flag: getattr(self, name) for flag, name in FILE_FLAGS.items()}
-        for flag, path in files.items():
+        files = {option: getattr(self, name) for option, name in FILE_FLAGS.items()}
+        for option, path in files.items():
             if path is not None:
-                kind = OUTPUT_KINDS[flag]
-                check_output(path, flag=flag, kind=kind, overwrite=self.overwrite)
+                kind = OUTPUT_KINDS[option]
+                check_output(path, flag=option, kind=kind, overwrite=self.overwrite)
         if self.tensorboard is not None:
             check_log_folder(self.tensorboard, flag="--tensorboard")
         if self.out is not None:
