@@ -20,7 +20,7 @@ from ..errors import DataError, UsageError
 from ..safetext import printable
 from .files import check_replaceable, describe
 from .safe_read import RUN_JSON_LIMIT, parse_json, read_regular
-from .temps import TEMP_PREFIX
+from .temps import TEMP_PREFIX, temp_name
 
 RUN_FORMAT = "nnfit.run/1"  # run.json's "format"
 # Every name nnfit writes in a run folder: loading reads no other, --overwrite deletes no other.
@@ -257,7 +257,7 @@ def _check_parent(path: Path, where: str, *, missing_ok: bool = False) -> None:
         raise UsageError(f"{where}: folder {printable(parent)}: {error.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):
         raise UsageError(f"{where}: {printable(parent)} is {describe(info.st_mode)}, not a folder")
-    probe = parent / f"{TEMP_PREFIX}{os.getpid()}-probe{os.urandom(2).hex()}.tmp"
+    probe = parent / temp_name()  # nnfit's own pattern: if killed here, cleanup finds it
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError as error:
