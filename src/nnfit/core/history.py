@@ -208,12 +208,15 @@ class History:
             snapshots=snapshots,
         )
 
+    def to_json(self) -> str:
+        """The history as compact JSON text (what ``save`` writes)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the history as JSON, atomically (a crash never leaves half a file)."""
         from ..io.files import write_atomic
 
-        text = json.dumps(self.to_dict(), separators=(",", ":"))
-        return write_atomic(Path(path), text.encode())
+        return write_atomic(Path(path), self.to_json().encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:

@@ -131,7 +131,8 @@ def save_run(
             k: v.detach().cpu().contiguous() for k, v in regressor.model_.state_dict().items()
         }
         (folder / "model.safetensors").write_bytes(save_tensors(weights))
-        history.save(folder / "history.json")
+        # the folder is published whole: a plain write here, not a second atomic swap
+        (folder / "history.json").write_text(history.to_json(), encoding="utf-8")
         lines = [json.dumps(snapshot_record(s)) for s in history.snapshots]
         (folder / "metrics.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         if state is not None:
