@@ -31,6 +31,7 @@ import nnfit
 from nnfit.cli import main
 from nnfit.core.callbacks import Callback
 from nnfit.core.history import History
+from nnfit.core.model_config import MAX_MEMBERS
 from nnfit.core.model import MLP
 from nnfit.core.trainstate import Control
 from nnfit.regressor import Regressor
@@ -360,7 +361,8 @@ def forge(n_in=1, hidden=(4,), n_out=1, members=20):
         (forge(hidden=(100_000, 100_000)), "memory|too small"),
         (forge(hidden=(100_000, 100_000), members=1), "memory|too small"),
         (forge(n_in=10**9), "model.n_in must be a whole number from 1"),
-        (forge(members=10**6), "members must be 1 to 100"),
+        (forge(members=10**9), f"members must be 1 to {MAX_MEMBERS}"),
+        (forge(members=10**6), "memory|too small|shape"),
         (forge(hidden=[100_000] * 5000), "1 to 1000 layer widths"),
         (forge(hidden=()), "1 to 1000 layer widths"),
         (forge(hidden=(0,)), "model.hidden must be a whole number"),

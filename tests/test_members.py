@@ -11,6 +11,7 @@ from nnfit.core.diagnostics import dead_fraction
 from nnfit.core.members import Members, auto_members, held_out_mean, holdout, standard_error
 from nnfit.core.metrics import regression_metrics
 from nnfit.core.model import MLP
+from nnfit.core.model_config import MAX_MEMBERS
 from nnfit.core.traindata import prepare
 from nnfit.core.training import TrainConfig, train
 from nnfit.data.dataset import split
@@ -156,7 +157,7 @@ def test_auto_members_shrink_as_rows_grow(n, expected):
     assert auto_members(3, n) == 3
 
 
-@pytest.mark.parametrize("members", [0, 101, 2.5, True, "many"])
+@pytest.mark.parametrize("members", [0, MAX_MEMBERS + 1, 2.5, True, "many"])
 def test_bad_member_counts_are_refused(members):
     with pytest.raises(nnfit.UsageError, match=r"^members "):
         Regressor(members=members).fit([1, 2, 3, 4], [1, 2, 3, 4])
@@ -236,3 +237,30 @@ def test_standard_error_is_std_over_sqrt_n_and_zero_for_one_row():
     losses = torch.tensor([1.0, 2.0, 3.0, 4.0])
     assert standard_error(losses) == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
     assert standard_error(torch.tensor([5.0])) == 0.0
+
+
+def test_a_thousand_members_train_as_one_batched_run():
+    x, y = curve(40)
+    model = MLP(1, 8, 1, activation="tanh", members=1_000, seed=0)
+    history = train(model, (x, y), TrainConfig(optimizer="adam", lr=0.01, steps=30, every=10))
+    assert history.stop_reason == "done" and len(history.snapshots) == 4
+    # the last snapshot's loss is the members' mean, each member's own loss recomputed here
+    with torch.no_grad():
+        x_t, y_t = torch.tensor(x).reshape(-1, 1), torch.tensor(y).reshape(-1, 1)
+        y_pred, _ = model.hidden_outputs(x_t.float())
+        own = ((y_pred - y_t.float()) ** 2).mean(dim=(1, 2))
+    assert history.final.loss == pytest.approx(float(own.mean()), rel=1e-4)
+
+
+def test_members_beyond_memory_are_refused_up_front_with_a_suggestion():
+    with pytest.raises(nnfit.UsageError, match=r"hidden.*members|members.*hidden") as error:
+        MLP(1, (4000, 4000), 1, members=50_000)
+    assert "fewer" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_activations_of_a_step_beyond_memory_are_refused_before_training(monkeypatch):
+    monkeypatch.setattr("nnfit.memory.available_bytes", lambda: 50_000_000)
+    model = MLP(1, 10, 1, members=20_000)  # 1.2 MB of weights: fine; a step on 100 rows: not
+    with pytest.raises(nnfit.UsageError, match="rows at once") as error:
+        train(model, curve(100), TrainConfig(steps=1))
+    assert "fewer" in str(error.value)

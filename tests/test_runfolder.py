@@ -170,6 +170,8 @@ def stop_at(step, stop):
         {"optimizer": "adam", "members": 1, "patience": 40, "batch_size": 16},
         {"optimizer": "sgd", "lr": 0.1, "batch_size": 16, "patience": None},
         {"optimizer": "rmsprop", "lr": 0.003, "batch_size": 7},
+        {"optimizer": "momentum", "lr": 0.05, "schedule": "cosine"},
+        {"optimizer": "adamw", "member_lr": tuple(np.geomspace(1e-3, 3e-2, 20))},
         {"optimizer": "lbfgs", "lr": 0.5},
     ],
 )

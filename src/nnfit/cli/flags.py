@@ -145,6 +145,7 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
         "widths": _widths,
         "size": _size,
         "members": _members,
+        "numbers": _numbers,
     }
     for title, flags in run_flags().items():
         group = parser.add_argument_group(title)
@@ -170,6 +171,15 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers like 0.001,0.01,0.1, got {text!r}"
+        ) from None
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -203,7 +213,7 @@ def negative_ok() -> set[str]:
         for row in table()
         if row.flag is not None
         and (
-            (row.meta.get("flag_type") or _kind(row.hint)) in ("number", "pair")
+            (row.meta.get("flag_type") or _kind(row.hint)) in ("number", "pair", "numbers")
             or row.meta.get("form") == COLUMNS
         )
     }

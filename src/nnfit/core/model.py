@@ -27,6 +27,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 TRAIN_COPIES = 6
 SAVED_ACTIVATIONS = 3  # per layer and row, autograd keeps the input, pre-activation and output
 BYTES = 4  # float32
+PREDICT_ELEMENTS = 1 << 20  # float64 activations a prediction of many members holds at once
 
 
 def n_parameters(n_in: int, hidden: Sequence[int], n_out: int, members: int = 1) -> int:
@@ -75,7 +76,9 @@ class MLP(nn.Module):
         hidden: width of the hidden layer, or widths of several, e.g. ``(32, 32)``.
         n_out: number of output columns.
         activation: name of the activation between linear layers (see ``ACTIVATIONS``).
-        seed: if given, initialise the weights from this seed without touching torch's global RNG.
+        seed: if given, initialise the weights from this seed without touching torch's global RNG;
+            one seed per member (a sequence) draws each member's weights from its own seed, so
+            a member is the same network whatever it is trained with.
         members: train this many networks of the same shape at once, as one batched
             computation (``Members`` layers); ``model(x)`` is their average. Their output
             layer starts at zero, so each member starts as the constant fit (the mean) and
@@ -101,7 +104,7 @@ class MLP(nn.Module):
         n_out: int = 1,
         *,
         activation: str = "relu",
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
         members: int = 1,
     ) -> None:
         super().__init__()
@@ -115,15 +118,20 @@ class MLP(nn.Module):
         def linear(n_from: int, n_to: int) -> nn.Linear | Members:
             return nn.Linear(n_from, n_to) if members == 1 else Members(members, n_from, n_to)
 
+        seeds = None if seed is None or isinstance(seed, numbers.Integral) else list(seed)
+        if seeds is not None and len(seeds) != members:
+            raise UsageError(f"seed: give one seed per member ({members}), got {len(seeds)}")
         with torch.random.fork_rng(devices=[]):
-            if seed is not None:
-                torch.manual_seed(seed)
+            if seed is not None and seeds is None:
+                torch.manual_seed(int(seed))  # type: ignore[arg-type]
             layers: list[nn.Module] = []
             for n_from, n_to in zip((n_in, *widths), widths):
                 layers += [linear(n_from, n_to), ACTIVATIONS[activation]()]
             last = linear(widths[-1], n_out)
             layers.append(last)
             self.layers = nn.Sequential(*layers)
+        if seeds is not None:
+            self._seed_members(seeds)
         if members > 1:  # every member starts as the constant mean (see the docstring)
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
@@ -131,6 +139,17 @@ class MLP(nn.Module):
             self.register_buffer(name, torch.zeros(size))
         for name, size in (("x_scale", n_in), ("y_scale", n_out)):
             self.register_buffer(name, torch.ones(size))
+
+    def _seed_members(self, seeds: Sequence[int]) -> None:
+        """Draw member k's weights and biases, layer by layer, from ``seeds[k]`` alone (the
+        distribution ``nn.Linear`` uses: U(-1/sqrt(in), 1/sqrt(in)))."""
+        with torch.no_grad():
+            for k, member_seed in enumerate(seeds):
+                generator = torch.Generator().manual_seed(int(member_seed))
+                for weight, bias in self.member_layers(k):
+                    bound = 1 / weight.shape[-1] ** 0.5
+                    weight.uniform_(-bound, bound, generator=generator)
+                    bias.uniform_(-bound, bound, generator=generator)
 
     @property
     def config(self) -> ModelConfig:
@@ -168,21 +187,28 @@ class MLP(nn.Module):
     def predict_scaled(self, x_scaled: torch.Tensor) -> torch.Tensor:
         """Standardised x (n, n_in) → standardised prediction (n, n_out), averaged over members.
 
-        Members are run one after another with ``F.linear``, as a single network is, so each
-        row's prediction does not depend on how many rows are predicted with it (a batched
-        product's rounding does; training, where that does not matter, uses it).
+        Members are computed in float64, a chunk of them at a time (the chunk's activations
+        within PREDICT_ELEMENTS), so rounding never reaches the float32 result and each row's
+        prediction does not depend on how many rows are predicted with it.
         """
         if self.members == 1:
             return self.layers(x_scaled)
-        total = torch.zeros((), dtype=torch.float64, device=x_scaled.device)
-        for k in range(self.members):  # in float64: rounding never reaches the float32 result
-            h = x_scaled.double()
-            for layer in self.layers:
-                if isinstance(layer, Members):
-                    h = nn.functional.linear(h, layer.weight[k].double(), layer.bias[k].double())
-                else:
-                    h = layer(h)
-            total = total + h
+        x64 = x_scaled.double()
+        layers = [
+            (layer.weight, layer.bias) for layer in self.layers if isinstance(layer, Members)
+        ]
+        widest = max(self.n_in, *self.hidden, self.n_out)
+        size = max(1, PREDICT_ELEMENTS // max(1, x64.shape[0] * widest))
+        total = torch.zeros(x64.shape[0], self.n_out, dtype=torch.float64, device=x64.device)
+        activation = self.layers[1]
+        for start in range(0, self.members, size):
+            h = x64.unsqueeze(0)
+            for i, (weight, bias) in enumerate(layers):
+                w, b = weight[start : start + size].double(), bias[start : start + size].double()
+                h = torch.matmul(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
+                if i < len(layers) - 1:
+                    h = activation(h)
+            total += h.sum(dim=0)
         return (total / self.members).to(x_scaled.dtype)
 
     def member_layers(self, k: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -23,7 +23,7 @@ ACTIVATION_LAYERS = {
 WIDTHS = "whole numbers like 10 or 32,32"
 MAX_WIDTH = 100_000  # units in one hidden layer
 MAX_LAYERS = 100  # hidden layers
-MAX_MEMBERS = 100
+MAX_MEMBERS = 100_000_000  # a sanity bound: memory (model.check_size) is the real limit
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ def check_activation(activation: str) -> str:
 
 
 def check_members(members: int | str) -> int | str:
-    """Validate a member count (1 to MAX_MEMBERS) or "auto"."""
+    """Validate a member count (1 to MAX_MEMBERS; memory decides, see model.check_size) or
+    "auto"."""
     if members == "auto":
         return members
     if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:

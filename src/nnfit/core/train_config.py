@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..checks import MAX_SEED, check_fields, setting
+from ..checks import MAX_SEED, FieldError, check_fields, check_range, setting
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "lbfgs")  # core.optim
 LOSSES = ("mse", "l1", "huber")  # core.optim
@@ -58,5 +58,19 @@ class TrainConfig:
         group="training",
     )
 
+    member_lr: tuple[float, ...] | None = setting(
+        None,
+        "each member's own learning rate, one per member, e.g. 0.001,0.01,0.1: a sweep over "
+        "lr as one batched run (unset: lr for all)",
+        group="training",
+        flag_type="numbers",
+        form="numbers like 0.001,0.01,0.1",
+    )
+
     def __post_init__(self) -> None:
         check_fields(self)  # types, then each setting's range and choices
+        if self.member_lr is not None:
+            if not self.member_lr:
+                raise FieldError("member_lr", "must list at least one learning rate", ())
+            for lr in self.member_lr:
+                check_range("member_lr", lr, {"above": 0}, float)

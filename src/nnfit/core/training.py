@@ -13,8 +13,9 @@ from ..checks import SettingsError
 from ..core.callbacks import Callback
 from ..core.history import History, Snapshot
 from ..core.members import member_masks, objective
-from ..core.model import MLP
-from ..core.optim import make_loss, make_optimizer, make_schedule, step_function
+from ..core.model import MLP, check_size
+from ..core.engines import batched_fits, make_engine
+from ..core.optim import make_loss, make_optimizer, make_schedule
 from ..core.recorder import MAX_FRAMES, Recorder, keep_best, keep_frame
 from ..core.train_config import (  # noqa: F401  (re-exported: the settings live there)
     DEVICES,
@@ -24,7 +25,7 @@ from ..core.train_config import (  # noqa: F401  (re-exported: the settings live
     TrainConfig,
 )
 from ..core.traindata import TrainData, prepare, rows_of
-from ..core.trainstate import Batches, Best, Control, Keeper, TrainState
+from ..core.trainstate import AUTO_BATCH, AUTO_SIZE, Batches, Best, Control, Keeper, TrainState
 from ..errors import DataError, UsageError
 
 SMALL_WORK = 65_536  # rows x widest layer up to which a CPU step runs on one thread
@@ -78,7 +79,7 @@ def train(
     data = data if isinstance(data, TrainData) else prepare(*_pair(data), seed=config.seed)
     control = control or Control()
     run = _Run(model, data, config, control)  # optimiser, batches, recorder, on the device
-    history, optimizer, batches = run.history, run.optimizer, run.batches
+    history, optimizer, batches, engine = run.history, run.optimizer, run.batches, run.engine
     for callback in callbacks:
         callback.on_train_begin(history)
     step = start = run.start
@@ -94,8 +95,7 @@ def train(
             xb, yb, wb = batches.next()
 
             # forward: predict and measure the error
-            y_pred, hiddens = model.hidden_outputs(xb)  # hiddens: each activation's output
-            loss = objective(run.loss_fn, run.each_loss, y_pred, yb, wb)
+            loss, y_pred, hiddens = engine.forward(xb, yb, wb)  # hiddens: activations' outputs
             loss_value = loss.item() / model.members
             if step % config.every == 0:  # a snapshot of the weights that gave this loss
                 snapshot = run.snapshot(step, loss_value, hiddens, y_pred)
@@ -111,12 +111,12 @@ def train(
                 run.keeper.keep(step)
 
             # backward: clear old gradients, compute new ones, take a step down the slope
-            optimizer.zero_grad()
             if config.optimizer == "lbfgs":  # L-BFGS re-evaluates the loss itself
+                optimizer.zero_grad()
                 optimizer.step(run.closure(xb, yb, wb))
             else:
-                loss.backward()
-                run.step_optimizer()
+                engine.backward(loss)  # (the batched engine computed them with the forward)
+                engine.step()
             if run.schedule is not None:
                 run.schedule.step()
         else:
@@ -157,6 +157,7 @@ class _Run:
                 f"data has {x.shape[1]} and {y.shape[1]}"
             )
         weights, held = member_masks(model.members, data.holdout, x.shape[0])
+        _check_step_size(model, config, data)
         self.model, self.config, self.control, self.device = model, config, control, device
         self.history = _new_history(model, data, config)
         _check_history_size(config, data.x_grid.shape[0], y.shape[1])
@@ -181,9 +182,11 @@ class _Run:
                 weights=_columns(weights, data.eval_rows, device),
                 held=_columns(held, data.eval_rows, device),
             )
-        self.optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
+        member_lr = _member_lr(model, config)
+        lr = member_lr[0] if member_lr and model.members == 1 else config.lr
+        self.optimizer = make_optimizer(config.optimizer, model.parameters(), lr)
         self.schedule = make_schedule(config.schedule, self.optimizer, config.steps)
-        self.step_optimizer = step_function(self.optimizer)  # minus torch's profiler wrapper
+        self.engine = make_engine(model, self.optimizer, config, member_lr)  # before any copy
         weights = None if weights is None else weights.to(device)
         self.batches = Batches(xs, ys, config.batch_size, config.seed, weights=weights)
         self.full = self.batches.full and data.eval_rows is None  # a step sees all the rows
@@ -254,6 +257,7 @@ class _Run:
         """Put every piece of a paused run back; returns the step to continue from."""
         self.model.load_state_dict(state.model)
         self.optimizer.load_state_dict(state.optimizer)
+        self.engine.loaded()
         if self.schedule is not None and state.schedule is not None:
             self.schedule.load_state_dict(state.schedule)
         self.batches.load(state.batches)
@@ -304,6 +308,37 @@ def _check_history_size(config: TrainConfig, n_grid: int, n_out: int) -> None:
     need = frames * n_grid * n_out * 8 * HISTORY_COPIES
     what = f"a history of {frames:,} frames of {n_grid:,} points x {n_out:,} output(s)"
     check_memory(need, what, "use a larger {every} or fewer output columns", names=("every",))
+
+
+def _member_lr(model: MLP, config: TrainConfig) -> tuple[float, ...] | None:
+    """``member_lr`` checked against the model: one rate per member, an optimiser that takes it."""
+    rates = config.member_lr
+    if rates is None:
+        return None
+    if len(rates) != model.members:
+        raise SettingsError(
+            f"{{member_lr}} lists {len(rates)} learning rates for {model.members} member(s); "
+            "give one per member",
+            "member_lr",
+        )
+    if model.members > 1 and not batched_fits(model, config):
+        raise SettingsError(
+            f"{{member_lr}} needs the batched engine; {config.optimizer} trains all members "
+            "with one rate: use another {optimizer}",
+            "member_lr",
+            "optimizer",
+        )
+    return rates
+
+
+def _check_step_size(model: MLP, config: TrainConfig, data: TrainData) -> None:
+    """Refuse, before anything is allocated, a network whose step or snapshot would not fit:
+    every member's activations on the rows of a step and on the rows snapshots measure."""
+    n = data.x.shape[0]
+    rows = min(n, config.batch_size or (n if n <= AUTO_BATCH else AUTO_SIZE))
+    if data.eval_rows is not None:
+        rows = max(rows, data.eval_rows.shape[0])
+    check_size(model.n_in, model.hidden, model.n_out, members=model.members, rows=rows)
 
 
 def _clone(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -207,7 +207,8 @@ def flatten(tree: Any, prefix: str = "") -> tuple[Any, dict[str, torch.Tensor]]:
 
     def walk(node: Any, path: str) -> Any:
         if isinstance(node, torch.Tensor):
-            tensors[path] = node.detach().cpu().contiguous()
+            # a copy of its own: the batched engine's state shares buffers (safetensors refuses)
+            tensors[path] = node.detach().cpu().clone(memory_format=torch.contiguous_format)
             return {"tensor": path}
         if isinstance(node, dict):
             return {"dict": [[_key(k), walk(v, f"{path}.{k}")] for k, v in node.items()]}

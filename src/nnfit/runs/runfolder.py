@@ -128,7 +128,8 @@ def save_run(
     target = AtomicDir(Path(path), overwrite=overwrite, keep=keep, names=RUN_FILES)
     with target as folder:
         weights = {
-            k: v.detach().cpu().contiguous() for k, v in regressor.model_.state_dict().items()
+            k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
+            for k, v in regressor.model_.state_dict().items()
         }
         (folder / "model.safetensors").write_bytes(save_tensors(weights))
         # the folder is published whole: a plain write here, not a second atomic swap

@@ -1,0 +1,158 @@
+"""The batched twin of autograd for an ensemble MLP: forward, loss and backward written out.
+
+An ensemble of M networks (``MLP(..., members=M)``) is a chain of batched products: each layer
+holds weights (M, out, in) and biases (M, out). Autograd records every operation of a step and
+replays it backwards; for this one shape of network the backward pass is short enough to write
+down, and doing so saves most of a small step's time (measured in bench/README.md):
+
+    forward   z_l = a_{l-1} W_l^T + b_l,  a_l = act(z_l)          (a_0 = x, shared by members)
+    loss      L = sum over members of each member's mean loss on its own rows
+    backward  g = dL/dz_last;  dW_l = g^T a_{l-1},  db_l = sum_rows g,  g = act'(g W_l)
+
+The activation derivatives are torch's own backward kernels (``aten.tanh_backward`` and so on,
+the ones autograd itself calls), and gradients are written into the parameters' ``.grad``
+in place. Many members are worked through in chunks that stay in the processor's cache.
+``tests/test_batched.py`` checks every activation and loss against autograd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch.nn import functional as F
+
+from ..core.members import Members
+from ..core.model import MLP
+
+aten = torch.ops.aten
+CHUNK_ELEMENTS = 1 << 20  # a chunk of members holds at most this many activations per layer
+
+# activation → its forward (in place where its backward reads only the output) and backward
+# The backward reads the activation's output where ``KEEPS_OUTPUT`` says so, else its input.
+FORWARD: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu_,
+    "tanh": torch.tanh_,
+    "sigmoid": torch.sigmoid_,
+    "leaky_relu": lambda z: F.leaky_relu(z, 0.01, inplace=True),
+    "elu": lambda z: F.elu(z, inplace=True),
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "softplus": F.softplus,
+}
+KEEPS_OUTPUT = frozenset({"relu", "tanh", "sigmoid", "leaky_relu", "elu"})
+BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "relu": lambda g, h: aten.threshold_backward(g, h, 0),
+    "tanh": aten.tanh_backward,
+    "sigmoid": aten.sigmoid_backward,
+    "leaky_relu": lambda g, h: aten.leaky_relu_backward(g, h, 0.01, True),
+    "elu": lambda g, h: aten.elu_backward(g, 1.0, 1.0, 1.0, True, h),
+    "gelu": lambda g, z: aten.gelu_backward(g, z),
+    "silu": aten.silu_backward,
+    "softplus": lambda g, z: aten.softplus_backward(g, z, 1.0, 20.0),
+}
+LOSSES = ("mse", "l1", "huber")
+
+
+class BatchedPass:
+    """Forward, loss and backward of an ensemble ``model`` (members > 1), without autograd.
+
+    ``__call__(x, y, weights)`` takes standardised rows x (n, n_in), y (n, n_out) and each
+    member's row weights (members, n) (1 where it trains on the row), writes every parameter's
+    gradient of the summed member losses into its ``.grad`` and returns that sum, plus the
+    predictions (members, n, n_out) and each activation's output (members, n, width) when the
+    members fit in one chunk (the snapshot reuses them), else None and None.
+    """
+
+    def __init__(self, model: MLP, loss: str) -> None:
+        if model.members < 2 or model.activation not in BACKWARD or loss not in LOSSES:
+            raise ValueError("BatchedPass takes an ensemble MLP and one of the losses " + str(LOSSES))
+        self.loss = loss
+        self.forward_fn, self.backward_fn = FORWARD[model.activation], BACKWARD[model.activation]
+        self.keeps_output = model.activation in KEEPS_OUTPUT
+        self.members = model.members
+        linears = [layer for layer in model.layers if isinstance(layer, Members)]
+        self.params = [p for layer in linears for p in (layer.weight, layer.bias)]
+        self.widest = max(model.n_in, *model.hidden, model.n_out)
+        for p in self.params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+
+    def chunk(self, n: int) -> int:
+        """Members per chunk for n rows: all of them, or as many as keep a layer in cache."""
+        return max(1, min(self.members, CHUNK_ELEMENTS // max(1, n * self.widest)))
+
+    @torch.no_grad()
+    def __call__(
+        self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor] | None]:
+        # each member's loss is its mean over its own rows (and outputs): row scale w / (c n_out)
+        count = weights.sum(dim=1, keepdim=True).clamp_(min=1)
+        scale = (weights / (count * y.shape[1])).unsqueeze(-1)  # (members, n, 1)
+        size = self.chunk(x.shape[0])
+        total = torch.zeros((), dtype=x.dtype, device=x.device)
+        y_pred = hiddens = None
+        for start in range(0, self.members, size):
+            part = slice(start, start + size)
+            y_pred, saved = self._forward(x, part)
+            g = self._loss_gradient(y_pred, y, scale[part], total)
+            self._backward(x, g, saved, part)
+        if size < self.members:
+            return total, None, None
+        return total, y_pred, [h for h, _ in saved]
+
+    def _forward(
+        self, x: torch.Tensor, part: slice
+    ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Members ``part``'s predictions and, per hidden layer, its output and what its
+        activation's backward reads (the output again, or the input)."""
+        saved = []
+        a = x
+        n_layers = len(self.params) // 2
+        for layer in range(n_layers):
+            weight, bias = self.params[2 * layer][part], self.params[2 * layer + 1][part]
+            if layer == 0 and x.shape[1] == 1:  # one input: the product is an outer product
+                z = torch.addcmul(bias.unsqueeze(1), x.unsqueeze(0), weight.transpose(1, 2))
+            elif layer == 0:  # the rows are shared by every member
+                z = torch.matmul(x, weight.transpose(1, 2)).add_(bias.unsqueeze(1))
+            else:
+                z = torch.baddbmm(bias.unsqueeze(1), a, weight.transpose(1, 2))
+            if layer == n_layers - 1:
+                return z, saved
+            a = self.forward_fn(z)
+            saved.append((a, a if self.keeps_output else z))
+        raise AssertionError("an MLP has an output layer")
+
+    def _loss_gradient(
+        self, y_pred: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, total: torch.Tensor
+    ) -> torch.Tensor:
+        """Add members' summed losses to ``total``; return the gradient at their outputs."""
+        r = y_pred - y
+        if self.loss == "mse":
+            g = r * scale
+            total.add_(torch.dot(g.reshape(-1), r.reshape(-1)))
+            return g.mul_(2)
+        if self.loss == "l1":
+            total.add_((r.abs() * scale).sum())
+            return r.sign_().mul_(scale)
+        # huber with delta 1: r²/2 inside [-1, 1], |r| - 1/2 outside
+        small = r.abs() <= 1
+        total.add_((torch.where(small, 0.5 * r * r, r.abs() - 0.5) * scale).sum())
+        return r.clamp_(-1, 1).mul_(scale)
+
+    def _backward(
+        self,
+        x: torch.Tensor,
+        g: torch.Tensor,
+        saved: list[tuple[torch.Tensor, torch.Tensor]],
+        part: slice,
+    ) -> None:
+        """Write members ``part``'s gradients, from ``g`` = dL/d(outputs), into ``.grad``."""
+        for layer in range(len(self.params) // 2 - 1, -1, -1):
+            weight, bias = self.params[2 * layer], self.params[2 * layer + 1]
+            grad_w, grad_b = weight.grad[part], bias.grad[part]  # type: ignore[index]
+            a = x.unsqueeze(0).expand(g.shape[0], *x.shape) if layer == 0 else saved[layer - 1][0]
+            torch.bmm(g.transpose(1, 2), a, out=grad_w)
+            torch.sum(g, dim=1, out=grad_b)
+            if layer:
+                g = self.backward_fn(torch.bmm(g, weight[part]), saved[layer - 1][1])

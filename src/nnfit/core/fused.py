@@ -1,0 +1,156 @@
+"""Optimiser updates as a few operations on one flat buffer, with a learning rate per member.
+
+torch's optimisers update each parameter tensor with a handful of small operations; an ensemble
+of a few hundred weights per member then spends more time calling them than computing.
+``flatten_parameters`` makes every parameter (and its gradient) a view into one flat buffer, and
+``FusedUpdate`` applies the update of torch's SGD, momentum, Nesterov, Adam, AdamW or RMSprop to
+the whole buffer at once, with torch's own formulas and hyper-parameters, so the result equals
+torch's to float rounding (``tests/test_fused.py``). The state lives in the torch optimiser's
+``state`` (as views of flat buffers): its ``state_dict`` and ``load_state_dict`` — checkpoints,
+resume, learning-rate schedules — work unchanged.
+
+Each member may have its own learning rate: ``scale`` (one factor per member) multiplies the
+optimiser's current one, so a sweep over learning rates trains as one batched run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+FUSED = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")  # not L-BFGS
+BUFFERS = {  # the per-parameter state torch keeps, besides Adam's and RMSprop's step count
+    "sgd": (),
+    "momentum": ("momentum_buffer",),
+    "nesterov": ("momentum_buffer",),
+    "adam": ("exp_avg", "exp_avg_sq"),
+    "adamw": ("exp_avg", "exp_avg_sq"),
+    "rmsprop": ("square_avg",),
+}
+
+
+def flatten_parameters(params: Sequence[torch.nn.Parameter]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move ``params`` and their gradients into one flat buffer each; returns both buffers.
+
+    Every parameter keeps its shape and values and becomes a view of the buffer (``.data`` is
+    re-pointed), so the model, ``state_dict`` and in-place loads keep working on it.
+    """
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    grad = torch.zeros_like(flat)
+    for p, values, grads in zip(params, _views(flat, params), _views(grad, params), strict=True):
+        p.data = values
+        p.grad = grads
+    return flat, grad
+
+
+def _views(buffer: torch.Tensor, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """``buffer`` cut into views shaped like ``params``, in order."""
+    sizes = [p.numel() for p in params]
+    return [part.view(p.shape) for part, p in zip(buffer.split(sizes), params, strict=True)]
+
+
+def member_scale(scale: torch.Tensor, params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-member factors (members,) spread over the flat buffer of ``params`` (each
+    parameter's leading dimension is the member)."""
+    parts = [scale.reshape(-1, *([1] * (p.dim() - 1))).expand(p.shape).reshape(-1) for p in params]
+    return torch.cat(parts)
+
+
+class FusedUpdate:
+    """The update of ``optimizer`` (built by ``make_optimizer`` as ``name``) on flat buffers.
+
+    Args:
+        optimizer: torch's optimiser over ``params``; it keeps the settings and state.
+        name: one of FUSED.
+        params: the parameters, already flattened into ``flat`` and ``grad``.
+        flat, grad: the buffers ``flatten_parameters`` returned.
+        scale: None, or each element's learning-rate factor (``member_scale``).
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        name: str,
+        params: Sequence[torch.nn.Parameter],
+        flat: torch.Tensor,
+        grad: torch.Tensor,
+        scale: torch.Tensor | None = None,
+    ) -> None:
+        self.optimizer, self.name, self.params = optimizer, name, list(params)
+        self.flat, self.grad, self.scale = flat, grad, scale
+        self.buffers = {key: torch.zeros_like(flat) for key in BUFFERS[name]}
+        self.started = False  # momentum buffers start as the first gradient, as torch's do
+        self.step_count = torch.zeros(())
+        self.bind()
+        # LR schedules warn unless the optimiser's own step ran; this update stands for it
+        optimizer._opt_called = True  # type: ignore[attr-defined]
+
+    def bind(self) -> None:
+        """Make the optimiser's state views of the flat buffers, keeping any values it holds
+        (call after ``optimizer.load_state_dict``)."""
+        state = self.optimizer.state
+        first = state.get(self.params[0], {})
+        self.started = bool(first)
+        if "step" in first:
+            self.step_count.copy_(first["step"])
+        for key, buffer in self.buffers.items():
+            for p, view in zip(self.params, _views(buffer, self.params), strict=True):
+                if key in state.get(p, {}) and state[p][key] is not None:
+                    view.copy_(state[p][key])
+        if self.started or self.name not in ("sgd", "momentum", "nesterov"):
+            self._publish()
+
+    def _publish(self) -> None:
+        """Point torch's state at the buffers (what ``state_dict`` saves)."""
+        views = {key: _views(buffer, self.params) for key, buffer in self.buffers.items()}
+        for k, p in enumerate(self.params):
+            entry = {key: views[key][k] for key in views}
+            if self.name in ("adam", "adamw", "rmsprop"):
+                entry = {"step": self.step_count, **entry}
+            self.optimizer.state[p] = entry
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One update of every parameter from its gradient."""
+        group, p, g = self.optimizer.param_groups[0], self.flat, self.grad  # (loads replace it)
+        lr = group["lr"]
+        if self.name in ("sgd", "momentum", "nesterov"):
+            if self.name != "sgd":
+                buf = self.buffers["momentum_buffer"]
+                if self.started:
+                    buf.mul_(group["momentum"]).add_(g)
+                else:
+                    buf.copy_(g)
+                    self.started = True
+                    self._publish()
+                g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
+            self._apply(g, -lr)
+            return
+        self.step_count += 1
+        if self.name == "rmsprop":
+            square_avg = self.buffers["square_avg"]
+            square_avg.mul_(group["alpha"]).addcmul_(g, g, value=1 - group["alpha"])
+            self._apply(g / square_avg.sqrt().add_(group["eps"]), -lr)
+            return
+        beta1, beta2 = group["betas"]
+        if self.name == "adamw":  # decoupled weight decay, before the step
+            self._apply(p, -lr * group["weight_decay"])
+        exp_avg, exp_avg_sq = self.buffers["exp_avg"], self.buffers["exp_avg_sq"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        step = float(self.step_count)
+        denom = (exp_avg_sq.sqrt() / math.sqrt(1 - beta2**step)).add_(group["eps"])
+        step_size = lr / (1 - beta1**step)
+        if self.scale is None:
+            p.addcdiv_(exp_avg, denom, value=-step_size)
+        else:
+            self._apply(exp_avg / denom, -step_size)
+
+    def _apply(self, update: torch.Tensor, factor: float) -> None:
+        """p += factor × update, times each member's learning-rate factor."""
+        if self.scale is None:
+            self.flat.add_(update, alpha=factor)
+        else:
+            self.flat.addcmul_(update, self.scale, value=factor)

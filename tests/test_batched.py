@@ -1,0 +1,72 @@
+"""The hand-written batched pass against autograd, the reference it must equal."""
+
+import pytest
+import torch
+
+from nnfit.core.batched import BACKWARD, LOSSES, BatchedPass
+from nnfit.core.members import objective
+from nnfit.core.model import MLP
+from nnfit.core.optim import make_loss
+
+
+def autograd_pass(model, x, y, weights, loss):
+    """The loop's own way: forward, the summed member losses, loss.backward()."""
+    model.zero_grad(set_to_none=True)
+    y_pred, hiddens = model.hidden_outputs(x)
+    value = objective(make_loss(loss), make_loss(loss, "none"), y_pred, y, weights)
+    value.backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    return value.detach(), y_pred.detach(), [h.detach() for h in hiddens], grads
+
+
+def random_model(activation, n_in, n_out, members=3, hidden=(5, 4)):
+    model = MLP(n_in, hidden, n_out, activation=activation, members=members, seed=1)
+    with torch.no_grad():  # the output layer starts at zero: give it weights to pass back
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+    return model
+
+
+@pytest.mark.parametrize("activation", sorted(BACKWARD))
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize(("n_in", "n_out"), [(1, 1), (2, 3)])
+def test_gradients_equal_autograds(activation, loss, n_in, n_out):
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(7, n_in, generator=generator)
+    y = 3 * torch.randn(7, n_out, generator=generator)  # large errors: huber's both branches
+    weights = (torch.rand(3, 7, generator=generator) > 0.3).float()
+    model = random_model(activation, n_in, n_out)
+    value, y_pred, hiddens, grads = autograd_pass(model, x, y, weights, loss)
+
+    total, y_pred_b, hiddens_b = BatchedPass(model, loss)(x, y, weights)
+
+    torch.testing.assert_close(total, value)
+    torch.testing.assert_close(y_pred_b, y_pred)
+    for mine, theirs in zip(hiddens_b, hiddens, strict=True):
+        torch.testing.assert_close(mine, theirs)
+    for p, grad in zip(model.parameters(), grads, strict=True):
+        torch.testing.assert_close(p.grad, grad)
+
+
+def test_chunks_of_members_give_the_same_gradients(monkeypatch):
+    generator = torch.Generator().manual_seed(3)
+    x, y = torch.randn(6, 1, generator=generator), torch.randn(6, 1, generator=generator)
+    weights = (torch.rand(10, 6, generator=generator) > 0.2).float()
+    model = random_model("tanh", 1, 1, members=10)
+    value, _, _, grads = autograd_pass(model, x, y, weights, "mse")
+    step = BatchedPass(model, "mse")
+    monkeypatch.setattr("nnfit.core.batched.CHUNK_ELEMENTS", 6 * 5 * 3)  # 3 members a chunk
+    assert step.chunk(6) == 3
+
+    total, y_pred, hiddens = step(x, y, weights)
+
+    assert y_pred is None and hiddens is None  # several chunks: the snapshot measures itself
+    torch.testing.assert_close(total, value)
+    for p, grad in zip(model.parameters(), grads, strict=True):
+        torch.testing.assert_close(p.grad, grad)
+
+
+def test_one_network_is_not_an_ensemble():
+    with pytest.raises(ValueError, match="ensemble"):
+        BatchedPass(MLP(1, 4, 1), "mse")
