@@ -60,7 +60,7 @@ def test_updates_equal_torchs_and_its_state_dict(name, schedule):
 def test_parameters_become_views_of_one_buffer_with_their_values():
     model = ensemble()
     before = [p.detach().clone() for p in model.parameters()]
-    flat, grad = flatten_parameters(list(model.parameters()))
+    flat, _ = flatten_parameters(list(model.parameters()))
     assert flat.numel() == sum(p.numel() for p in before)
     with torch.no_grad():
         flat.zero_()
@@ -76,7 +76,8 @@ def test_loading_a_state_continues_exactly(name):
     for model in models:
         params = list(model.parameters())
         optimizer = make_optimizer(name, params, 0.05)
-        runs.append((params, optimizer, FusedUpdate(optimizer, name, params, *flatten_parameters(params))))
+        update = FusedUpdate(optimizer, name, params, *flatten_parameters(params))
+        runs.append((params, optimizer, update))
     (params_a, opt_a, upd_a), (params_b, opt_b, upd_b) = runs
     for step in range(3):
         upd_a.grad.copy_(torch.cat([g.reshape(-1) for g in gradients(params_a, step)]))
@@ -112,7 +113,8 @@ def test_member_scale_spreads_one_factor_over_each_members_weights():
     model = ensemble()
     params = list(model.parameters())
     scale = member_scale(torch.tensor([1.0, 2.0, 3.0, 4.0]), params)
-    views = [part.view(p.shape) for part, p in zip(scale.split([p.numel() for p in params]), params)]
+    parts = scale.split([p.numel() for p in params])
+    views = [part.view(p.shape) for part, p in zip(parts, params, strict=True)]
     for view in views:
         for k in range(4):
             assert torch.all(view[k] == k + 1)

@@ -31,8 +31,8 @@ import nnfit
 from nnfit.cli import main
 from nnfit.core.callbacks import Callback
 from nnfit.core.history import History
-from nnfit.core.model_config import MAX_MEMBERS
 from nnfit.core.model import MLP
+from nnfit.core.model_config import MAX_MEMBERS
 from nnfit.core.trainstate import Control
 from nnfit.regressor import Regressor
 from nnfit.runs.runfolder import load_state, save_run

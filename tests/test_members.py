@@ -264,3 +264,13 @@ def test_activations_of_a_step_beyond_memory_are_refused_before_training(monkeyp
     with pytest.raises(nnfit.UsageError, match="rows at once") as error:
         train(model, curve(100), TrainConfig(steps=1))
     assert "fewer" in str(error.value)
+
+
+def test_a_member_seeded_on_its_own_is_the_same_network_in_any_ensemble():
+    together = MLP(2, (5, 3), 1, members=3, seed=[7, 8, 9])
+    elsewhere = MLP(2, (5, 3), 1, members=2, seed=[1, 8])
+    for mine, theirs in zip(together.member_layers(1), elsewhere.member_layers(1), strict=True):
+        assert torch.equal(mine[0], theirs[0]) and torch.equal(mine[1], theirs[1])
+    assert not torch.equal(together.member_layers(0)[0][0], together.member_layers(1)[0][0])
+    with pytest.raises(nnfit.UsageError, match="one seed per member"):
+        MLP(1, 4, 1, members=3, seed=[1, 2])

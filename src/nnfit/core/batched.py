@@ -66,7 +66,7 @@ class BatchedPass:
 
     def __init__(self, model: MLP, loss: str) -> None:
         if model.members < 2 or model.activation not in BACKWARD or loss not in LOSSES:
-            raise ValueError("BatchedPass takes an ensemble MLP and one of the losses " + str(LOSSES))
+            raise ValueError(f"BatchedPass takes an ensemble MLP and one of the losses {LOSSES}")
         self.loss = loss
         self.forward_fn, self.backward_fn = FORWARD[model.activation], BACKWARD[model.activation]
         self.keeps_output = model.activation in KEEPS_OUTPUT
@@ -91,7 +91,7 @@ class BatchedPass:
         scale = (weights / (count * y.shape[1])).unsqueeze(-1)  # (members, n, 1)
         size = self.chunk(x.shape[0])
         total = torch.zeros((), dtype=x.dtype, device=x.device)
-        y_pred = hiddens = None
+        y_pred = None
         for start in range(0, self.members, size):
             part = slice(start, start + size)
             y_pred, saved = self._forward(x, part)
@@ -106,7 +106,7 @@ class BatchedPass:
     ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """Members ``part``'s predictions and, per hidden layer, its output and what its
         activation's backward reads (the output again, or the input)."""
-        saved = []
+        saved: list[tuple[torch.Tensor, torch.Tensor]] = []
         a = x
         n_layers = len(self.params) // 2
         for layer in range(n_layers):

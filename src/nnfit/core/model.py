@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import typing
 from collections.abc import Sequence
 from typing import Any
 
@@ -118,7 +119,9 @@ class MLP(nn.Module):
         def linear(n_from: int, n_to: int) -> nn.Linear | Members:
             return nn.Linear(n_from, n_to) if members == 1 else Members(members, n_from, n_to)
 
-        seeds = None if seed is None or isinstance(seed, numbers.Integral) else list(seed)
+        seeds = None
+        if seed is not None and not isinstance(seed, numbers.Integral):
+            seeds = [int(s) for s in typing.cast(Sequence[int], seed)]
         if seeds is not None and len(seeds) != members:
             raise UsageError(f"seed: give one seed per member ({members}), got {len(seeds)}")
         with torch.random.fork_rng(devices=[]):
@@ -194,9 +197,7 @@ class MLP(nn.Module):
         if self.members == 1:
             return self.layers(x_scaled)
         x64 = x_scaled.double()
-        layers = [
-            (layer.weight, layer.bias) for layer in self.layers if isinstance(layer, Members)
-        ]
+        layers = [(layer.weight, layer.bias) for layer in self.layers if isinstance(layer, Members)]
         widest = max(self.n_in, *self.hidden, self.n_out)
         size = max(1, PREDICT_ELEMENTS // max(1, x64.shape[0] * widest))
         total = torch.zeros(x64.shape[0], self.n_out, dtype=torch.float64, device=x64.device)

@@ -11,10 +11,10 @@ import torch
 
 from ..checks import SettingsError
 from ..core.callbacks import Callback
+from ..core.engines import batched_fits, make_engine
 from ..core.history import History, Snapshot
 from ..core.members import member_masks, objective
 from ..core.model import MLP, check_size
-from ..core.engines import batched_fits, make_engine
 from ..core.optim import make_loss, make_optimizer, make_schedule
 from ..core.recorder import MAX_FRAMES, Recorder, keep_best, keep_frame
 from ..core.train_config import (  # noqa: F401  (re-exported: the settings live there)
@@ -209,10 +209,15 @@ class _Run:
         return threads
 
     def snapshot(
-        self, step: int, loss: float, hiddens: list[torch.Tensor], y_pred: torch.Tensor
+        self,
+        step: int,
+        loss: float,
+        hiddens: list[torch.Tensor] | None,
+        y_pred: torch.Tensor | None,
     ) -> Snapshot:
-        """The snapshot of this step, reusing the step's own forward pass when it saw all rows."""
-        if self.full:
+        """The snapshot of this step, reusing the step's own forward pass when it saw all rows
+        (and kept them: the batched engine does not when it works in chunks)."""
+        if self.full and hiddens is not None and y_pred is not None:
             return self.record(step, loss=loss, hiddens=hiddens, y_pred=y_pred)
         return self.record(step)
 
