@@ -37,6 +37,7 @@ Run: PYTHONPATH=src .venv/bin/python bench/bench_many_models.py  (prints a markd
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import subprocess
@@ -98,7 +99,7 @@ def plain_net(problem: Problem, seed: int) -> Any:
     torch.manual_seed(seed)
     layers: list[torch.nn.Module] = []
     widths = problem.widths()
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
         layers.append(torch.nn.Linear(n_in, n_out))
         if i < len(widths) - 2:
             layers.append(torch.nn.ReLU() if problem.activation == "relu" else torch.nn.Tanh())
@@ -210,10 +211,9 @@ class Jax:
 def check_jax(problem: Problem, x: Any, y: Any, members: int = 3) -> float:
     """Train the same starting weights in JAX and in the plain loop; stop if the final losses
     differ beyond float tolerance. Returns the largest relative difference."""
+    import jax_baseline
     import numpy as np
     import torch
-
-    import jax_baseline
 
     small = problem.with_members(members)
     nets = [plain_net(small, seed) for seed in range(members)]
@@ -227,7 +227,9 @@ def check_jax(problem: Problem, x: Any, y: Any, members: int = 3) -> float:
     plain_loop(small, nets, x, y)
     with torch.no_grad():
         torch_losses = np.array([torch.nn.functional.mse_loss(net(x), y).item() for net in nets])
-    if not np.allclose(jax_losses, torch_losses, rtol=1e-3, atol=1e-6):
+    # float32 rounding: measured ~1e-6 relative after the lesson's 100 SGD steps, ~4e-4 after
+    # 1,000 Adam steps of the 64-64 net; a wrong gradient or update is off by far more
+    if not np.allclose(jax_losses, torch_losses, rtol=2e-3, atol=1e-6):
         raise AssertionError(
             f"{problem.name}: JAX's final losses {jax_losses} differ from torch's {torch_losses}"
         )
@@ -252,25 +254,32 @@ def best_of(runs: dict[str, Callable[[], Timing]], repeat: int) -> dict[str, Tim
     return best
 
 
-def process_seconds(code: str, env: dict[str, str]) -> float | None:
-    """Wall seconds of a fresh ``python -c code``; None when it fails (nnfit refusing M)."""
+def process_seconds(code: str, env: dict[str, str]) -> float | str:
+    """Wall seconds of a fresh ``python -c code``, or the last line of its error when it fails
+    (nnfit refusing M)."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    return time.perf_counter() - start if done.returncode == 0 else None
+    if done.returncode != 0:
+        return (done.stderr.strip().splitlines() or ["no message"])[-1]
+    return time.perf_counter() - start
 
 
-def end_to_end(members: int, repeat: int, with_jax: bool) -> dict[str, float | None]:
-    """Best-of-``repeat`` interleaved wall seconds of a whole process that trains M models."""
+def end_to_end(members: int, repeat: int, with_jax: bool) -> dict[str, float | str]:
+    """Best-of-``repeat`` interleaved wall seconds of a whole process that trains M models (or
+    why it failed)."""
     codes = {"nnfit": NNFIT_PROCESS.format(members=members)}
     if with_jax:
         codes["JAX"] = JAX_PROCESS.format(here=str(HERE), members=members)
     env = dict(os.environ)
-    best: dict[str, float | None] = dict.fromkeys(codes)
+    best: dict[str, float | str] = {}
     for _ in range(repeat):
         for name, code in codes.items():
-            seconds = process_seconds(code, env)
-            if seconds is not None:
-                best[name] = min(seconds, best[name] or seconds)
+            result = process_seconds(code, env)
+            previous = best.get(name)
+            if not isinstance(previous, float):  # the first result, or a time after a failure
+                best[name] = result
+            elif isinstance(result, float):
+                best[name] = min(result, previous)
     return best
 
 
@@ -364,6 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     if checks:
         print(f"JAX checked against the plain loop: final losses within {max(checks):.1e} (rel.)")
+    for name, result in e2e.items():
+        if isinstance(result, str):
+            print(f"end to end: {name}'s process failed: {result}")
     print()
     print(table(rows, e2e))
 
@@ -384,7 +396,11 @@ def machine(threads: int, with_jax: bool) -> str:
     )
 
 
-def table(rows: list[tuple[Problem, int, dict[str, Timing], float | None]], e2e: dict) -> str:
+def table(
+    rows: list[tuple[Problem, int, dict[str, Timing], float | None]],
+    e2e: dict[str, float | str],
+) -> str:
+    """The markdown table: one row per problem, the end-to-end row last."""
     lines = [
         "| problem | M | nnfit | plain loop | MLPRegressor | JAX | JAX compile s "
         "| nnfit / JAX | nnfit / loop |",
@@ -409,12 +425,12 @@ def table(rows: list[tuple[Problem, int, dict[str, Timing], float | None]], e2e:
     cells = [
         "end to end, fresh process, s",
         "1,000",
-        f"{ours_s:.2f}" if ours_s is not None else "refused",
+        f"{ours_s:.2f}" if isinstance(ours_s, float) else "failed",
         "",
         "",
-        f"{jax_s:.2f}" if jax_s is not None else "",
+        f"{jax_s:.2f}" if isinstance(jax_s, float) else ("" if jax_s is None else "failed"),
         "",
-        f"{jax_s / ours_s:.2f}" if ours_s and jax_s else "",
+        f"{jax_s / ours_s:.2f}" if isinstance(ours_s, float) and isinstance(jax_s, float) else "",
         "",
     ]
     lines.append("| " + " | ".join(cells) + " |")

@@ -9,6 +9,7 @@ without momentum or ``torch.optim.Adam`` with its defaults. JAX is a benchmark-o
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -54,7 +55,7 @@ def torch_like_init(problem: Problem, seed: int = 0) -> Params:
     rng = np.random.default_rng(seed)
     params = []
     widths = problem.widths()
-    for n_in, n_out in zip(widths[:-1], widths[1:]):
+    for n_in, n_out in itertools.pairwise(widths):
         bound = 1 / n_in**0.5
         weight = rng.uniform(-bound, bound, (problem.members, n_out, n_in)).astype(np.float32)
         bias = rng.uniform(-bound, bound, (problem.members, n_out)).astype(np.float32)
