@@ -31,6 +31,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_core.py
 	$(PY) bench/bench_views.py
+	$(PY) bench/bench_fit_time.py
+	$(PY) bench/bench_many_models.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
