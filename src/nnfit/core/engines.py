@@ -1,8 +1,10 @@
 """How a training step computes its gradients and updates the weights: two engines, one loop.
 
 ``Autograd`` is the lesson's way and the reference: a forward pass that autograd records,
-``zero_grad``, ``loss.backward()``, ``optimizer.step()``. It trains one network (bit for bit
-as the lesson's plain loop does), L-BFGS, and anything the batched engine does not cover.
+``zero_grad``, ``loss.backward()``, the optimiser's step (the fused update of
+``nnfit.core.fused``, torch's arithmetic on a flat buffer, or torch's own L-BFGS). It trains one
+network (bit for bit as the lesson's plain loop does), L-BFGS, and anything the batched engine
+does not cover.
 
 ``Batched`` trains an ensemble (``members`` > 1) with the hand-written pass of
 ``nnfit.core.batched`` and the flat, fused update of ``nnfit.core.fused``: the same losses and
@@ -21,17 +23,20 @@ from ..core.batched import BACKWARD, BatchedPass
 from ..core.fused import FUSED, FusedUpdate, flatten_parameters, member_scale
 from ..core.members import objective
 from ..core.model import MLP
-from ..core.optim import make_loss, step_function
+from ..core.optim import make_loss
 from ..core.train_config import TrainConfig
 
 
 class Autograd:
-    """A step through autograd: ``forward`` builds the graph, ``backward`` runs it."""
+    """A step through autograd: ``forward`` builds the graph, ``backward`` runs it; the update
+    is the fused one (torch's arithmetic on a flat buffer), or torch's own L-BFGS."""
 
-    def __init__(self, model: MLP, optimizer: torch.optim.Optimizer, loss: str) -> None:
+    def __init__(self, model: MLP, optimizer: torch.optim.Optimizer, config: TrainConfig) -> None:
         self.model, self.optimizer = model, optimizer
-        self.loss_fn, self.each_loss = make_loss(loss), make_loss(loss, reduction="none")
-        self.step = step_function(optimizer)  # optimizer.step minus torch's profiler wrapper
+        self.loss_fn = make_loss(config.loss)
+        self.each_loss = make_loss(config.loss, reduction="none")
+        self.update = _fused(model, optimizer, config, None)
+        self.step = self.update.step if self.update else optimizer.step
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None
@@ -42,11 +47,16 @@ class Autograd:
 
     def backward(self, loss: torch.Tensor) -> None:
         """Clear old gradients and compute new ones."""
-        self.optimizer.zero_grad()
+        if self.update is None:
+            self.optimizer.zero_grad()
+        else:
+            self.update.zero_grad()
         loss.backward()
 
     def loaded(self) -> None:
-        """Nothing to do after the optimiser's state is loaded."""
+        """Point the loaded optimiser state back at the flat buffers."""
+        if self.update is not None:
+            self.update.bind()
 
 
 class Batched:
@@ -65,14 +75,9 @@ class Batched:
     ) -> None:
         self.model, self.optimizer = model, optimizer
         self.pass_ = BatchedPass(model, config.loss)
-        params = list(model.parameters())
-        flat, grad = flatten_parameters(params)
-        scale = None
-        if member_lr is not None:
-            factors = torch.tensor(member_lr, dtype=flat.dtype, device=flat.device) / config.lr
-            scale = member_scale(factors, params)
-        self.update = FusedUpdate(optimizer, config.optimizer, params, flat, grad, scale)
-        self.step = self.update.step
+        update = _fused(model, optimizer, config, member_lr)
+        assert update is not None  # batched_fits checked the optimiser
+        self.update, self.step = update, update.step
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None
@@ -88,6 +93,24 @@ class Batched:
     def loaded(self) -> None:
         """Point the loaded optimiser state back at the flat buffers."""
         self.update.bind()
+
+
+def _fused(
+    model: MLP,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    member_lr: Sequence[float] | None,
+) -> FusedUpdate | None:
+    """The model's parameters moved into flat buffers and their fused update (None: L-BFGS)."""
+    if config.optimizer not in FUSED:
+        return None
+    params = list(model.parameters())
+    flat, grad = flatten_parameters(params)
+    scale = None
+    if member_lr is not None:
+        factors = torch.tensor(member_lr, dtype=flat.dtype, device=flat.device) / config.lr
+        scale = member_scale(factors, params)
+    return FusedUpdate(optimizer, config.optimizer, params, flat, grad, scale)
 
 
 def batched_fits(model: MLP, config: TrainConfig) -> bool:
@@ -109,4 +132,4 @@ def make_engine(
     """The engine for this run: ``Batched`` where it fits, else ``Autograd``."""
     if batched_fits(model, config):
         return Batched(model, optimizer, config, member_lr)
-    return Autograd(model, optimizer, config.loss)
+    return Autograd(model, optimizer, config)

@@ -1,13 +1,14 @@
 """Optimiser updates as a few operations on one flat buffer, with a learning rate per member.
 
-torch's optimisers update each parameter tensor with a handful of small operations; an ensemble
-of a few hundred weights per member then spends more time calling them than computing.
-``flatten_parameters`` makes every parameter (and its gradient) a view into one flat buffer, and
-``FusedUpdate`` applies the update of torch's SGD, momentum, Nesterov, Adam, AdamW or RMSprop to
-the whole buffer at once, with torch's own formulas and hyper-parameters, so the result equals
-torch's to float rounding (``tests/test_fused.py``). The state lives in the torch optimiser's
-``state`` (as views of flat buffers): its ``state_dict`` and ``load_state_dict`` — checkpoints,
-resume, learning-rate schedules — work unchanged.
+torch's optimisers update each parameter tensor with a handful of small operations, and their
+first step imports ``torch._dynamo`` (1.7 s here); a small network then spends more time calling
+them than computing. ``flatten_parameters`` makes every parameter (and its gradient) a view into
+one flat buffer, and ``FusedUpdate`` applies the update of torch's SGD, momentum, Nesterov, Adam,
+AdamW or RMSprop to the whole buffer at once, with torch's own arithmetic and hyper-parameters:
+elementwise operations give the same bits on a flat buffer as on each tensor, so a network
+trains exactly as with torch's optimiser (``tests/test_fused.py``). The state lives in the torch
+optimiser's ``state`` (as views of flat buffers): its ``state_dict`` and ``load_state_dict`` —
+checkpoints, resume, learning-rate schedules — work unchanged.
 
 Each member may have its own learning rate: ``scale`` (one factor per member) multiplies the
 optimiser's current one, so a sweep over learning rates trains as one batched run.
@@ -15,7 +16,6 @@ optimiser's current one, so a sweep over learning rates trains as one batched ru
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -65,7 +65,8 @@ class FusedUpdate:
         optimizer: torch's optimiser over ``params``; it keeps the settings and state.
         name: one of FUSED.
         params: the parameters, already flattened into ``flat`` and ``grad``.
-        flat, grad: the buffers ``flatten_parameters`` returned.
+        flat, grad: the buffers ``flatten_parameters`` returned (the gradients must stay in
+            ``grad``: clear them with ``zero_grad``, never by setting them to None).
         scale: None, or each element's learning-rate factor (``member_scale``).
     """
 
@@ -102,6 +103,10 @@ class FusedUpdate:
         if self.started or self.name not in ("sgd", "momentum", "nesterov"):
             self._publish()
 
+    def zero_grad(self) -> None:
+        """Clear the gradients in place (autograd then adds the new ones into the buffer)."""
+        self.grad.zero_()
+
     def _publish(self) -> None:
         """Point torch's state at the buffers (what ``state_dict`` saves)."""
         views = {key: _views(buffer, self.params) for key, buffer in self.buffers.items()}
@@ -113,44 +118,49 @@ class FusedUpdate:
 
     @torch.no_grad()
     def step(self) -> None:
-        """One update of every parameter from its gradient."""
+        """One update of every parameter from its gradient: torch's own arithmetic, operation
+        for operation, so one network trains bit for bit as with torch's optimiser."""
         group, p, g = self.optimizer.param_groups[0], self.flat, self.grad  # (loads replace it)
         lr = group["lr"]
         if self.name in ("sgd", "momentum", "nesterov"):
             if self.name != "sgd":
                 buf = self.buffers["momentum_buffer"]
                 if self.started:
-                    buf.mul_(group["momentum"]).add_(g)
+                    buf.mul_(group["momentum"]).add_(g, alpha=1 - group["dampening"])
                 else:
                     buf.copy_(g)
                     self.started = True
                     self._publish()
                 g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
-            self._apply(g, -lr)
+            self._add(g, -lr)
             return
         self.step_count += 1
         if self.name == "rmsprop":
             square_avg = self.buffers["square_avg"]
             square_avg.mul_(group["alpha"]).addcmul_(g, g, value=1 - group["alpha"])
-            self._apply(g / square_avg.sqrt().add_(group["eps"]), -lr)
+            self._add(g, -lr, divisor=square_avg.sqrt().add_(group["eps"]))
             return
         beta1, beta2 = group["betas"]
         if self.name == "adamw":  # decoupled weight decay, before the step
-            self._apply(p, -lr * group["weight_decay"])
+            if self.scale is None:
+                p.mul_(1 - lr * group["weight_decay"])
+            else:
+                p.mul_(self.scale.mul(-lr * group["weight_decay"]).add_(1))
         exp_avg, exp_avg_sq = self.buffers["exp_avg"], self.buffers["exp_avg_sq"]
         exp_avg.lerp_(g, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
         step = float(self.step_count)
-        denom = (exp_avg_sq.sqrt() / math.sqrt(1 - beta2**step)).add_(group["eps"])
-        step_size = lr / (1 - beta1**step)
-        if self.scale is None:
-            p.addcdiv_(exp_avg, denom, value=-step_size)
-        else:
-            self._apply(exp_avg / denom, -step_size)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(group["eps"])
+        self._add(exp_avg, -lr / (1 - beta1**step), divisor=denom)
 
-    def _apply(self, update: torch.Tensor, factor: float) -> None:
-        """p += factor × update, times each member's learning-rate factor."""
-        if self.scale is None:
+    def _add(
+        self, update: torch.Tensor, factor: float, divisor: torch.Tensor | None = None
+    ) -> None:
+        """p += factor × update (/ divisor), times each member's learning-rate factor."""
+        if self.scale is not None:
+            update = update * self.scale
+        if divisor is None:
             self.flat.add_(update, alpha=factor)
         else:
-            self.flat.addcmul_(update, self.scale, value=factor)
+            self.flat.addcdiv_(update, divisor, value=factor)

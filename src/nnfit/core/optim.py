@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
+
+DYNAMO_MARK = "__dynamo_disable"  # where torch._compile._disable_dynamo keeps its marked function
 
 
 def make_optimizer(
     name: str, params: Iterable[torch.nn.Parameter], lr: float
 ) -> torch.optim.Optimizer:
-    """Build the optimiser ``name`` with learning rate ``lr`` (momentum variants use 0.9)."""
-    params = list(params)
+    """Build the optimiser ``name`` with learning rate ``lr`` (momentum variants use 0.9).
+
+    Its state and settings are torch's; the fused update (``nnfit.core.fused``) steps all but
+    L-BFGS. Built without importing torch._dynamo (see ``without_dynamo``).
+    """
+    with without_dynamo():
+        return _make_optimizer(name, list(params), lr)
+
+
+def _make_optimizer(
+    name: str, params: list[torch.nn.Parameter], lr: float
+) -> torch.optim.Optimizer:
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name == "momentum":
@@ -47,29 +61,25 @@ def make_schedule(
     return None
 
 
-def step_function(optimizer: torch.optim.Optimizer) -> Callable[[], object]:
-    """``optimizer.step`` without the profiler-and-hooks wrapper torch puts around it.
+@contextmanager
+def without_dynamo() -> Iterator[None]:
+    """Let torch's optimisers keep their books without importing ``torch._dynamo``.
 
-    That wrapper costs 3-5% of a tiny network's step. nnfit registers no optimizer hooks, so
-    when none are registered anywhere the wrapped function is called directly (under
-    ``no_grad``, as the wrapper would); otherwise, or where torch has no such wrapper, the plain
-    ``optimizer.step``.
+    ``Optimizer.add_param_group``, ``state_dict``, ``load_state_dict`` and ``zero_grad`` import
+    torch._dynamo (1.7 s here) on their first call, only to mark themselves as never compiled.
+    nnfit compiles none of them, so within this block each is marked as its own never-compiled
+    version, as torch would mark it, and unmarked after (later callers get torch's own way).
+    Where torch works otherwise, this does nothing and the import happens as before.
     """
-    from torch.optim import optimizer as optimizer_module
-
-    inner = getattr(type(optimizer).step, "__wrapped__", None)
-    hooks = (
-        getattr(optimizer, "_optimizer_step_pre_hooks", None),
-        getattr(optimizer, "_optimizer_step_post_hooks", None),
-        getattr(optimizer_module, "_global_optimizer_pre_hooks", None),
-        getattr(optimizer_module, "_global_optimizer_post_hooks", None),
-    )
-    patched = "step" in vars(optimizer)  # e.g. an LR scheduler counts steps through it
-    if inner is None or patched or any(h is None or len(h) for h in hooks):
-        return optimizer.step
-
-    def step() -> object:
-        with torch.no_grad():
-            return inner(optimizer)
-
-    return step
+    marked = []
+    if "torch._dynamo" not in sys.modules:
+        for name in ("add_param_group", "state_dict", "load_state_dict", "zero_grad"):
+            inner = getattr(getattr(torch.optim.Optimizer, name), "__wrapped__", None)
+            if inner is not None and not hasattr(inner, DYNAMO_MARK):
+                setattr(inner, DYNAMO_MARK, inner)
+                marked.append(inner)
+    try:
+        yield
+    finally:
+        for inner in marked:
+            delattr(inner, DYNAMO_MARK)

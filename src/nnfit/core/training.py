@@ -15,7 +15,7 @@ from ..core.engines import batched_fits, make_engine
 from ..core.history import History, Snapshot
 from ..core.members import member_masks, objective
 from ..core.model import MLP, check_size
-from ..core.optim import make_loss, make_optimizer, make_schedule
+from ..core.optim import make_loss, make_optimizer, make_schedule, without_dynamo
 from ..core.recorder import MAX_FRAMES, Recorder, keep_best, keep_frame
 from ..core.train_config import (  # noqa: F401  (re-exported: the settings live there)
     DEVICES,
@@ -247,10 +247,12 @@ class _Run:
 
     def state(self, step: int) -> TrainState:
         """Everything needed to continue from ``step`` exactly."""
+        with without_dynamo():
+            optimizer = self.optimizer.state_dict()
         return TrainState(
             step=step,
             model=_clone(self.model.state_dict()),
-            optimizer=self.optimizer.state_dict(),
+            optimizer=optimizer,
             schedule=None if self.schedule is None else self.schedule.state_dict(),
             batches=self.batches.state(),
             keeper=self.keeper.state(),
@@ -261,7 +263,8 @@ class _Run:
     def _load(self, state: TrainState) -> int:
         """Put every piece of a paused run back; returns the step to continue from."""
         self.model.load_state_dict(state.model)
-        self.optimizer.load_state_dict(state.optimizer)
+        with without_dynamo():
+            self.optimizer.load_state_dict(state.optimizer)
         self.engine.loaded()
         if self.schedule is not None and state.schedule is not None:
             self.schedule.load_state_dict(state.schedule)
