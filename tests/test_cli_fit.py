@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nnfit.cli import main
+from nnfit.core.model_config import MAX_MEMBERS
 
 QUICK = ["--no-window", "--steps", "60", "--every", "20"]
 
@@ -223,7 +224,7 @@ def test_fit_defaults_to_auto_members_and_demo_to_one(tmp_path, capsys):
     assert code == 0 and nnfit.load(tmp_path / "d").model_.members == 1
 
 
-@pytest.mark.parametrize("value", ["0", "101", "two", "1.5"])
+@pytest.mark.parametrize("value", ["0", str(MAX_MEMBERS + 1), "10000000", "two", "1.5"])
 def test_bad_member_counts_exit_2_with_one_line(tmp_path, capsys, value):
     out_dir = tmp_path / "run"
     code, _, err = run(

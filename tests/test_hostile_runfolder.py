@@ -599,6 +599,14 @@ def wrong_shape(tensors):
     return tensors
 
 
+def frozen_text(pairs):
+    """state.json with the keeper's frozen members set to ``pairs``."""
+    entry = json.dumps({"list": [{"list": pair} for pair in pairs]})
+    return lambda text: text.replace(
+        '[["str", "copy"], ', f'[["str", "frozen"], {entry}], [["str", "copy"], ', 1
+    )
+
+
 def lr_text(text):
     return re.sub(r'\["str", "lr"\], \{"float": "[^"]*"\}', '["str", "lr"], "fast"', text)
 
@@ -616,6 +624,9 @@ def lr_text(text):
         (dict(text=lr_text), "param_groups: lr is 'fast'"),
         (dict(tensors=wrong_shape), "model: layers.0.weight has shape"),
         (dict(tensors=swap_order), "each row number once"),
+        (dict(text=frozen_text([[10**6, 3]])), "keeper.frozen member must be a whole number"),
+        (dict(text=frozen_text([[0, 3], [0, 4]])), "keeper.frozen lists member 0 twice"),
+        (dict(text=frozen_text([["0", 3]])), "keeper.frozen member must be"),
     ],
 )
 def test_a_damaged_paused_state_is_one_line(paused, tmp_path, change, match):

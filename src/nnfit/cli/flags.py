@@ -213,7 +213,7 @@ def negative_ok() -> set[str]:
         for row in table()
         if row.flag is not None
         and (
-            (row.meta.get("flag_type") or _kind(row.hint)) in ("number", "pair", "numbers")
+            (row.meta.get("flag_type") or _kind(row.hint)) in ("number", "pair")
             or row.meta.get("form") == COLUMNS
         )
     }

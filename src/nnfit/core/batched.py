@@ -61,7 +61,8 @@ class BatchedPass:
     member's row weights (members, n) (1 where it trains on the row), writes every parameter's
     gradient of the summed member losses into its ``.grad`` and returns that sum, plus the
     predictions (members, n, n_out) and each activation's output (members, n, width) when the
-    members fit in one chunk (the snapshot reuses them), else None and None.
+    members fit in one chunk (the snapshot reuses them), else None and None. Each member's own
+    loss stays in ``member_losses`` (members,).
     """
 
     def __init__(self, model: MLP, loss: str) -> None:
@@ -74,6 +75,7 @@ class BatchedPass:
         linears = [layer for layer in model.layers if isinstance(layer, Members)]
         self.params = [p for layer in linears for p in (layer.weight, layer.bias)]
         self.widest = max(model.n_in, *model.hidden, model.n_out)
+        self.member_losses = torch.zeros(self.members, device=self.params[0].device)
         self._weights: torch.Tensor | None = None  # the row weights ``_shares`` was made from
         self._shares = torch.empty(0)
         for p in self.params:
@@ -90,13 +92,13 @@ class BatchedPass:
     ) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor] | None]:
         scale = self._scale(weights, y.shape[1])
         size = self.chunk(x.shape[0])
-        total = torch.zeros((), dtype=x.dtype, device=x.device)
         y_pred = None
         for start in range(0, self.members, size):
             part = slice(start, start + size)
             y_pred, saved = self._forward(x, part)
-            g = self._loss_gradient(y_pred, y, scale[part], total)
+            g = self._loss_gradient(y_pred, y, scale[part], self.member_losses[part])
             self._backward(x, g, saved, part)
+        total = self.member_losses.sum()
         if size < self.members:
             return total, None, None
         return total, y_pred, [h for h, _ in saved]
@@ -134,20 +136,20 @@ class BatchedPass:
         raise AssertionError("an MLP has an output layer")
 
     def _loss_gradient(
-        self, y_pred: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, total: torch.Tensor
+        self, y_pred: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, losses: torch.Tensor
     ) -> torch.Tensor:
-        """Add members' summed losses to ``total``; return the gradient at their outputs."""
+        """Write each member's loss into ``losses``; return the gradient at the outputs."""
         r = y_pred - y
         if self.loss == "mse":
             g = r * scale
-            total.add_(torch.dot(g.reshape(-1), r.reshape(-1)))
+            torch.sum(g.mul(r), dim=(1, 2), out=losses)
             return g.mul_(2)
         if self.loss == "l1":
-            total.add_((r.abs() * scale).sum())
+            torch.sum(r.abs().mul_(scale), dim=(1, 2), out=losses)
             return r.sign_().mul_(scale)
         # huber with delta 1: r²/2 inside [-1, 1], |r| - 1/2 outside
-        small = r.abs() <= 1
-        total.add_((torch.where(small, 0.5 * r * r, r.abs() - 0.5) * scale).sum())
+        each = torch.where(r.abs() <= 1, 0.5 * r * r, r.abs() - 0.5)
+        torch.sum(each.mul_(scale), dim=(1, 2), out=losses)
         return r.clamp_(-1, 1).mul_(scale)
 
     def _backward(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -108,12 +108,25 @@ def is_stalled(history: History) -> bool:
 
 
 def diagnose(history: History) -> Diagnosis:
-    """Read a finished History and say, in one sentence, how the fit went.
+    """Read a finished History and say, in one sentence, how the fit went (and, for an
+    ensemble whose members partly diverged, how many did).
 
     Example:
         >>> diagnose(history).message  # doctest: +SKIP
         'Good fit: loss 0.0047 is close to the noise floor 0.0033.'
     """
+    verdict = _diagnose(history)
+    frozen = history.diverged_members
+    if not frozen or verdict.kind == "diverged":
+        return verdict
+    note = (
+        f" {len(frozen)} of {history.members} members diverged (the first at step "
+        f"{min(frozen.values())}) and kept their last finite weights while the others trained on."
+    )
+    return replace(verdict, message=verdict.message + note)
+
+
+def _diagnose(history: History) -> Diagnosis:
     final = history.final
     loss, floor = final.loss, history.noise_floor
     if history.stop_reason == "diverged":

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 
 from ..core.batched import BACKWARD, BatchedPass
-from ..core.fused import FUSED, FusedUpdate, flatten_parameters, member_scale
+from ..core.fused import FUSED, FusedUpdate, flatten_parameters
 from ..core.members import objective
 from ..core.model import MLP
 from ..core.optim import make_loss
@@ -94,6 +94,15 @@ class Batched:
         """Point the loaded optimiser state back at the flat buffers."""
         self.update.bind()
 
+    def diverged(self) -> list[int]:
+        """The members whose loss in the last ``forward`` was not finite."""
+        return torch.nonzero(~torch.isfinite(self.pass_.member_losses)).flatten().tolist()
+
+    def freeze(self, members: Sequence[int]) -> None:
+        """Train on without ``members``: their weights stay as they are."""
+        if members:
+            self.update.freeze(members)
+
 
 def _fused(
     model: MLP,
@@ -106,11 +115,10 @@ def _fused(
         return None
     params = list(model.parameters())
     flat, grad = flatten_parameters(params)
-    scale = None
+    factors = None
     if member_lr is not None:
         factors = torch.tensor(member_lr, dtype=flat.dtype, device=flat.device) / config.lr
-        scale = member_scale(factors, params)
-    return FusedUpdate(optimizer, config.optimizer, params, flat, grad, scale)
+    return FusedUpdate(optimizer, config.optimizer, params, flat, grad, factors)
 
 
 def batched_fits(model: MLP, config: TrainConfig) -> bool:

@@ -67,7 +67,8 @@ class FusedUpdate:
         params: the parameters, already flattened into ``flat`` and ``grad``.
         flat, grad: the buffers ``flatten_parameters`` returned (the gradients must stay in
             ``grad``: clear them with ``zero_grad``, never by setting them to None).
-        scale: None, or each element's learning-rate factor (``member_scale``).
+        factors: None, or each member's learning-rate factor (members,): it multiplies the
+            optimiser's learning rate for that member's weights.
     """
 
     def __init__(
@@ -77,10 +78,13 @@ class FusedUpdate:
         params: Sequence[torch.nn.Parameter],
         flat: torch.Tensor,
         grad: torch.Tensor,
-        scale: torch.Tensor | None = None,
+        factors: torch.Tensor | None = None,
     ) -> None:
+        scale = None if factors is None else member_scale(factors, params)
         self.optimizer, self.name, self.params = optimizer, name, list(params)
         self.flat, self.grad, self.scale = flat, grad, scale
+        self.factors = factors
+        self.members = self.params[0].shape[0]
         self.buffers = {key: torch.zeros_like(flat) for key in BUFFERS[name]}
         self.started = False  # momentum buffers start as the first gradient, as torch's do
         self.step_count = torch.zeros(())
@@ -102,6 +106,13 @@ class FusedUpdate:
                     view.copy_(state[p][key])
         if self.started or self.name not in ("sgd", "momentum", "nesterov"):
             self._publish()
+
+    def freeze(self, members: Sequence[int]) -> None:
+        """Stop updating ``members`` (an ensemble's members that diverged)."""
+        factors = self.factors if self.factors is not None else torch.ones(self.members)
+        factors = factors.to(self.flat.device).clone()
+        factors[list(members)] = 0
+        self.factors, self.scale = factors, member_scale(factors, self.params)
 
     def zero_grad(self) -> None:
         """Clear the gradients in place (autograd then adds the new ones into the buffer)."""

@@ -75,6 +75,19 @@ class Snapshot:
         )
 
 
+def _member_steps(pairs: Any, members: int) -> dict[int, int]:
+    """[[member, step], ...] → {member: step}, each member of the ensemble at most once."""
+    out = {}
+    for pair in _items(pairs, "diverged_members"):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise _refuse("diverged_members", "[member, step] pairs", pair)
+        member = _count(pair[0], "diverged_members")
+        if member >= members or member in out:
+            raise _refuse("diverged_members", f"members 0 to {members - 1}, once each", pair)
+        out[member] = _count(pair[1], "diverged_members")
+    return out
+
+
 def _number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -104,6 +117,8 @@ class History:
     best_step: int | None = None  # step whose weights were kept by early stopping
     settings: dict[str, Any] = field(default_factory=dict)  # the run's config, for the record
     members: int = 1  # networks averaged (an ensemble); snapshots show their average
+    diverged_members: dict[int, int] = field(default_factory=dict)  # member → step it diverged
+    # at; it kept its last finite weights and stopped training while the others went on
 
     @property
     def steps(self) -> np.ndarray:
@@ -142,6 +157,7 @@ class History:
             "stop_reason": self.stop_reason,
             "diverged_at": self.diverged_at,
             "best_step": self.best_step,
+            "diverged_members": [[k, step] for k, step in sorted(self.diverged_members.items())],
             "settings": self.settings,
             "snapshots": [s.to_dict() for s in self.snapshots],
         }
@@ -189,6 +205,7 @@ class History:
             raise _refuse("settings", "a table of tables", settings)
         diverged_at, best_step = data.get("diverged_at"), data.get("best_step")
         hidden = tuple(_count(n, "hidden", low=1) for n in _items(data.get("hidden", []), "hidden"))
+        members = _count(data.get("members", 1), "members", low=1)
         return cls(
             x=x,
             y=y,
@@ -196,7 +213,7 @@ class History:
             x_val=x_val,
             y_val=y_val,
             hidden=hidden,
-            members=_count(data.get("members", 1), "members", low=1),
+            members=members,
             activation=_text(data.get("activation", "relu"), "activation"),
             noise_floor=_optional(data.get("noise_floor"), "noise_floor"),
             x_names=_names(data.get("x_names"), "x_names", x.shape[1]),
@@ -204,6 +221,7 @@ class History:
             stop_reason=stop_reason,
             diverged_at=None if diverged_at is None else _count(diverged_at, "diverged_at"),
             best_step=None if best_step is None else _count(best_step, "best_step"),
+            diverged_members=_member_steps(data.get("diverged_members", []), members),
             settings=settings,
             snapshots=snapshots,
         )

@@ -11,7 +11,7 @@ import torch
 
 from ..checks import SettingsError
 from ..core.callbacks import Callback
-from ..core.engines import batched_fits, make_engine
+from ..core.engines import Batched, batched_fits, make_engine
 from ..core.history import History, Snapshot
 from ..core.members import member_masks, objective
 from ..core.model import MLP, check_size
@@ -97,6 +97,9 @@ def train(
             # forward: predict and measure the error
             loss, y_pred, hiddens = engine.forward(xb, yb, wb)  # hiddens: activations' outputs
             loss_value = loss.item() / model.members
+            if not math.isfinite(loss_value) and run.freeze_diverged(step):  # the rest go on
+                loss, y_pred, hiddens = engine.forward(xb, yb, wb)
+                loss_value = loss.item() / model.members
             if step % config.every == 0:  # a snapshot of the weights that gave this loss
                 snapshot = run.snapshot(step, loss_value, hiddens, y_pred)
                 run.emit(snapshot, callbacks)
@@ -126,6 +129,7 @@ def train(
     finally:
         torch.set_num_threads(threads)
 
+    history.diverged_members = dict(run.keeper.frozen)
     run.emit(run.record(run.final_step(step), final=True), callbacks)
     history.snapshots = keep_best(history.snapshots, history.best_step)
     for callback in callbacks:
@@ -199,6 +203,18 @@ class _Run:
         )
         self.start = 0 if control.resume is None else self._load(control.resume)
 
+    def freeze_diverged(self, step: int) -> bool:
+        """An ensemble's members whose loss stopped being finite get their last kept weights
+        back and stop training; True if others train on (else the whole run has diverged)."""
+        if not isinstance(self.engine, Batched) or self.keeper.step is None:
+            return False
+        members = self.engine.diverged()
+        if len(members) + len(self.keeper.frozen) >= self.model.members:
+            return False
+        self.keeper.freeze(members, step)
+        self.engine.freeze(members)
+        return True
+
     def fewer_threads(self) -> int:
         """Tiny CPU steps run faster without thread hand-offs; returns the thread count to
         put back."""
@@ -270,6 +286,8 @@ class _Run:
             self.schedule.load_state_dict(state.schedule)
         self.batches.load(state.batches)
         self.keeper.load(state.keeper)
+        if isinstance(self.engine, Batched):
+            self.engine.freeze(list(self.keeper.frozen))
         if self.best is not None and state.best is not None:
             self.best.load(state.best)
         self.history.snapshots.extend(state.snapshots)

@@ -76,12 +76,18 @@ class Batches:
 
 
 class Keeper:
-    """A copy of the parameters, to fall back on when the loss stops being finite."""
+    """A copy of the parameters, to fall back on when the loss stops being finite.
+
+    An ensemble trained by the batched engine falls back member by member: a member whose loss
+    stops being finite gets its kept weights back and is ``frozen`` (no more updates) while the
+    others train on; ``frozen`` maps each such member to the step it diverged at.
+    """
 
     def __init__(self, model: torch.nn.Module) -> None:
         self.params = [p.detach() for p in model.parameters()]  # views of the live weights
         self.copy = [p.clone() for p in self.params]
         self.step: int | None = None
+        self.frozen: dict[int, int] = {}
 
     def keep(self, step: int) -> None:
         """Copy the current weights (one fused copy: this runs every step)."""
@@ -91,14 +97,26 @@ class Keeper:
     def restore(self) -> None:
         torch._foreach_copy_(self.params, self.copy)
 
+    def freeze(self, members: list[int], step: int) -> None:
+        """Put back the kept weights of ``members`` (the leading dimension) and mark them frozen
+        from ``step`` on."""
+        index = torch.tensor(members, device=self.params[0].device)
+        for param, kept in zip(self.params, self.copy, strict=True):
+            param[index] = kept[index]
+        self.frozen.update(dict.fromkeys(members, step))
+
     def state(self) -> dict[str, Any]:
-        return {"copy": list(self.copy), "step": self.step}
+        state: dict[str, Any] = {"copy": list(self.copy), "step": self.step}
+        if self.frozen:
+            state["frozen"] = [[k, step] for k, step in sorted(self.frozen.items())]
+        return state
 
     def load(self, state: dict[str, Any]) -> None:
         torch._foreach_copy_(
             self.copy, [t.to(c.device) for t, c in zip(state["copy"], self.copy, strict=True)]
         )
         self.step = state["step"]
+        self.frozen = {int(k): int(step) for k, step in state.get("frozen", [])}
 
 
 class Best:

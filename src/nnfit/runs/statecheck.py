@@ -37,7 +37,7 @@ def check_state(tree: Any, shape: Shape) -> None:
     keeper = tree["keeper"]
     if (
         not isinstance(keeper, dict)
-        or set(keeper) != {"copy", "step"}
+        or not {"copy", "step"} <= set(keeper) <= {"copy", "step", "frozen"}
         or not isinstance(keeper["copy"], list)
         or len(keeper["copy"]) != len(params)
     ):
@@ -45,6 +45,7 @@ def check_state(tree: Any, shape: Shape) -> None:
     for tensor, want in zip(keeper["copy"], params):
         _tensor(tensor, want, "keeper.copy")
     _count(keeper["step"], "keeper.step", none=True)
+    _check_frozen(keeper.get("frozen", []), shape.members)
     best = tree["best"]
     if best is None:
         return
@@ -60,6 +61,21 @@ def check_state(tree: Any, shape: Shape) -> None:
         _count(kept["step"], "best.step", none=True)
         if kept["weights"] is not None:
             _check_model(kept["weights"], shapes, "best.weights")
+
+
+def _check_frozen(frozen: Any, members: int) -> None:
+    """keeper.frozen: [member, step] pairs, each member of the ensemble at most once."""
+    if not isinstance(frozen, list) or len(frozen) > members:
+        raise ValueError("keeper.frozen must be a list of [member, step] pairs")
+    seen = set()
+    for pair in frozen:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError("keeper.frozen must be a list of [member, step] pairs")
+        _count(pair[0], "keeper.frozen member", high=members - 1)
+        _count(pair[1], "keeper.frozen step")
+        if pair[0] in seen:
+            raise ValueError(f"keeper.frozen lists member {pair[0]} twice")
+        seen.add(pair[0])
 
 
 def _count(value: Any, name: str, *, high: int = MAX_COUNT, none: bool = False) -> None:
