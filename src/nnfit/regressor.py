@@ -61,6 +61,7 @@ class Settings:
         patience: int | None = REAL_DATA_DEFAULTS["patience"],
         schedule: str = REAL_DATA_DEFAULTS["schedule"],
         restore: str = REAL_DATA_DEFAULTS["restore"],
+        threads: int | None = None,
         val: float = REAL_DATA_DEFAULTS["val"],
     ) -> None:
         given = dict(locals())

@@ -12,6 +12,7 @@ LOSSES = ("mse", "l1", "huber")  # core.optim
 SCHEDULES = ("constant", "cosine")
 RESTORE_RULES = ("lowest", "1se")  # core.trainstate.Best
 DEVICES = ("cpu", "cuda", "auto")
+MAX_THREADS = 1024  # CPU threads a run may ask for (more than any machine nnfit runs on)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,15 @@ class TrainConfig:
         "weights early stopping keeps: lowest (validation loss), or 1se, the earliest within "
         "one standard error of the lowest (steadier on noisy data)",
         choices=RESTORE_RULES,
+        group="training",
+    )
+
+    threads: int | None = setting(
+        None,
+        "CPU threads for training (unset: 1 for small steps, more for large ones, up to the "
+        "cores available; see core.threads)",
+        low=1,
+        high=MAX_THREADS,
         group="training",
     )
 
