@@ -116,7 +116,7 @@ def bench_steps(threads: int, repeat: int, only: str) -> None:
     from nnfit.core.threads import choose_threads, step_work
 
     print(f"Part 1: ms per step, best of {repeat} interleaved; 1/{threads}: speed-up of {threads}")
-    print(f"threads; busy/quiet: slow-down beside the neighbour. rule: the threads it picks.\n")
+    print("threads; busy/quiet: slow-down beside the neighbour. rule: the threads it picks.\n")
     print(
         f"| shape | work (multiply-adds) | rule | 1 quiet | {threads} quiet | 1 busy | "
         f"{threads} busy | 1/{threads} quiet | 1/{threads} busy | busy/quiet 1 | "

@@ -104,10 +104,9 @@ def test_threads_are_put_back_after_ctrl_c_in_training():
 
 
 def test_using_threads_sets_them_for_the_block_and_puts_them_back_on_ctrl_c():
-    with pytest.raises(KeyboardInterrupt):
-        with using_threads(2) as threads:
-            assert threads == torch.get_num_threads() == 2
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), using_threads(2) as threads:
+        assert threads == torch.get_num_threads() == 2
+        raise KeyboardInterrupt
     assert torch.get_num_threads() == 1
 
 

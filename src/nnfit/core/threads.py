@@ -11,13 +11,15 @@ may use (``os.sched_getaffinity``). A GPU does the work itself: its runs use one
 
 ``torch.set_num_threads`` is process-wide: ``using_threads`` sets it for the length of a run
 and puts the previous count back afterwards, also after an error or Ctrl-C, so two runs in
-threads of one process would share one setting. Inter-op threads are left alone:
-``torch.set_num_interop_threads`` raises once any parallel work has started, and the training
-loop uses none.
+threads of one process would share one setting. Inter-op threads are left alone: torch allows
+``torch.set_num_interop_threads`` once per process, before inter-op work starts (a second call
+raises ``RuntimeError``, measured on torch 2.13), so no run could put them back; the training
+loop runs no inter-op work anyway.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +38,7 @@ def step_work(rows: int, widths: Sequence[int], members: int = 1) -> int:
 
     ``widths`` is every layer's width, inputs to outputs: ``(1, 64, 64, 1)``.
     """
-    products = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    products = sum(a * b for a, b in itertools.pairwise(widths))
     return rows * products * members
 
 

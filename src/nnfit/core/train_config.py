@@ -61,8 +61,8 @@ class TrainConfig:
 
     threads: int | None = setting(
         None,
-        "CPU threads for training (unset: 1 for small steps, more for large ones, up to the "
-        "cores available; see core.threads)",
+        "CPU threads for training (unset: chosen from the work per step, 1 for small steps "
+        "and more for large ones, up to the cores available)",
         low=1,
         high=MAX_THREADS,
         group="training",
