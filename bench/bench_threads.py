@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import subprocess
@@ -159,6 +160,11 @@ def fit_seconds(name: str, threads: int | None, timeout: float) -> float:
     return float(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def seconds(value: float, timeout: float) -> str:
+    """A fit's seconds, or ``> TIMEOUT`` for one that gave up."""
+    return f"{value:.1f}" if math.isfinite(value) else f"> {timeout:g}"
+
+
 def bench_fits(sets: list[str], threads: int, repeat: int, timeout: float) -> None:
     print(f"\nPart 2: seconds of Regressor().fit, best of {repeat}; rule: threads unset,")
     print(f"torch: threads={threads} (torch's default here); busy: beside the neighbour.\n")
@@ -175,7 +181,9 @@ def bench_fits(sets: list[str], threads: int, repeat: int, timeout: float) -> No
         cells = []
         for n in (None, threads):
             quiet, busy_s = best[n, False], best[n, True]
-            cells += [f"{quiet:.1f}", f"{busy_s:.1f}", f"{busy_s / quiet:.1f}"]
+            ratio = busy_s / quiet
+            cells += [seconds(quiet, timeout), seconds(busy_s, timeout)]
+            cells.append(f"{ratio:.1f}" if math.isfinite(ratio) else "-")
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
