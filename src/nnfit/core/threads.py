@@ -52,7 +52,7 @@ def available_cores() -> int:
 def choose_threads(work: int, device: str = "cpu", *, cores: int | None = None) -> int:
     """The CPU threads for steps of ``work`` multiply-adds (see ``step_work``) on ``device``.
 
-    One thread up to ``2 * WORK_PER_THREAD`` and on a GPU; above, one per ``WORK_PER_THREAD``,
+    One thread below ``2 * WORK_PER_THREAD`` and on a GPU; above, one per ``WORK_PER_THREAD``,
     at most ``cores`` (default: ``available_cores()``).
     """
     if device != "cpu":
