@@ -12,6 +12,7 @@ LOSSES = ("mse", "l1", "huber")  # core.optim
 SCHEDULES = ("constant", "cosine")
 RESTORE_RULES = ("lowest", "1se")  # core.trainstate.Best
 DEVICES = ("cpu", "cuda", "auto")
+MAX_THREADS = 1024  # CPU threads a run may ask for (more than any machine nnfit runs on)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,14 @@ class TrainConfig:
         group="training",
         flag_type="numbers",
         form="numbers like 0.001,0.01,0.1",
+    )
+    threads: int | None = setting(
+        None,
+        "CPU threads for training (unset: chosen from the work per step, 1 for small steps "
+        "and more for large ones, up to the cores available)",
+        low=1,
+        high=MAX_THREADS,
+        group="training",
     )
 
     def __post_init__(self) -> None:

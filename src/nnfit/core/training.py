@@ -17,6 +17,7 @@ from ..core.members import member_masks, objective
 from ..core.model import MLP, check_size
 from ..core.optim import make_loss, make_optimizer, make_schedule, without_dynamo
 from ..core.recorder import MAX_FRAMES, Recorder, keep_best, keep_frame
+from ..core.threads import choose_threads, set_threads, step_work
 from ..core.train_config import (  # noqa: F401  (re-exported: the settings live there)
     DEVICES,
     LOSSES,
@@ -28,7 +29,6 @@ from ..core.traindata import TrainData, prepare, rows_of
 from ..core.trainstate import AUTO_BATCH, AUTO_SIZE, Batches, Best, Control, Keeper, TrainState
 from ..errors import DataError, UsageError
 
-SMALL_WORK = 65_536  # rows x widest layer up to which a CPU step runs on one thread
 KEEP_EVERY = 10  # on divergence, training falls back at most this many steps (or `every`)
 HISTORY_COPIES = 8  # a saved History: its float64 arrays, then Python floats and JSON text
 
@@ -83,7 +83,7 @@ def train(
     for callback in callbacks:
         callback.on_train_begin(history)
     step = start = run.start
-    threads = run.fewer_threads()
+    threads = set_threads(run.threads())  # process-wide: the previous count, put back below
     try:
         for step in range(start, config.steps):
             if control.stopped:  # between two steps: the run can resume from here
@@ -127,7 +127,7 @@ def train(
     except KeyboardInterrupt:  # mid-step: the partly trained model is kept, not resumable
         history.stop_reason = "interrupted"
     finally:
-        torch.set_num_threads(threads)
+        set_threads(threads)
 
     history.diverged_members = dict(run.keeper.frozen)
     run.emit(run.record(run.final_step(step), final=True), callbacks)
@@ -215,14 +215,14 @@ class _Run:
         self.engine.freeze(members)
         return True
 
-    def fewer_threads(self) -> int:
-        """Tiny CPU steps run faster without thread hand-offs; returns the thread count to
-        put back."""
-        threads = torch.get_num_threads()
-        work = self.batches.x.shape[0] * max(self.model.hidden) * self.model.members
-        if self.device.type == "cpu" and work <= SMALL_WORK:
-            torch.set_num_threads(1)
-        return threads
+    def threads(self) -> int:
+        """The CPU threads for this run: ``config.threads``, else the rule of core.threads."""
+        if self.config.threads is not None:
+            return self.config.threads
+        model, batches = self.model, self.batches
+        rows = batches.x.shape[0] if batches.size is None else batches.size
+        widths = (model.n_in, *model.hidden, model.n_out)
+        return choose_threads(step_work(rows, widths, model.members), self.device.type)
 
     def snapshot(
         self,
