@@ -7,23 +7,32 @@ import csv
 import io
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import DataError, UsageError
 from ..safetext import printable
 
+if TYPE_CHECKING:
+    from ..runs.saved import SavedRun
+
 
 def run_model_command(args: argparse.Namespace) -> int:
-    """Dispatch a run-folder command; returns the exit status."""
-    from ..runs.runfolder import load
+    """Dispatch a run-folder command; returns the exit status.
 
-    regressor = load(args.run)
-    return {"predict": predict, "show": show, "export": export}[args.command](regressor, args)
+    ``predict`` and ``show`` use the run on NumPy (``runs.saved``): torch never loads.
+    """
+    if args.command == "export":
+        from ..runs.runfolder import load
+
+        return export(load(args.run), args)
+    from ..runs.saved import open_run
+
+    return {"predict": predict, "show": show}[args.command](open_run(args.run), args)
 
 
-def predict(regressor: Any, args: argparse.Namespace) -> int:
+def predict(run: SavedRun, args: argparse.Namespace) -> int:
     """Predict for a data file's rows or for --x values; CSV to --out or stdout."""
     from ..io.files import atomic_path
     from ..io.targets import check_output
@@ -36,11 +45,11 @@ def predict(regressor: Any, args: argparse.Namespace) -> int:
     if (args.data is None) == (args.values is None):
         raise UsageError("give a DATA file or --x VALUES (not both) to predict for")
     if args.values is not None:
-        x = np.array([_values(text, regressor.n_inputs_) for text in args.values])
+        x = np.array([_values(text, run.n_inputs) for text in args.values])
     else:
-        x = _input_columns(regressor, args.data, args.encoding)
-    y_pred = regressor.predict(x).reshape(len(x), -1)  # (n, n_out)
-    text = _csv(regressor.x_names_, [f"{name}_pred" for name in regressor.y_names_], x, y_pred)
+        x = _input_columns(run, args.data, args.encoding)
+    y_pred = run.predict(x)  # (n, n_out)
+    text = _csv(run.x_names, [f"{name}_pred" for name in run.y_names], x, y_pred)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -65,12 +74,12 @@ def _values(text: str, n_inputs: int) -> list[float]:
     return values
 
 
-def _input_columns(regressor: Any, data: str, encoding: str | None) -> np.ndarray:
+def _input_columns(run: SavedRun, data: str, encoding: str | None) -> np.ndarray:
     """The model's input columns from a file, matched by name (or by count without a header)."""
     from ..io.table import read_table
 
     table = read_table(data, encoding=encoding)
-    names = regressor.x_names_
+    names = run.x_names
     missing = [n for n in names if n not in table.columns]
     if not missing:
         return table.values[:, [table.columns.index(n) for n in names]].astype(np.float64)
@@ -98,7 +107,7 @@ def _safe_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def show(regressor: Any, args: argparse.Namespace) -> int:
+def show(run: SavedRun, args: argparse.Namespace) -> int:
     """Print a summary; replay the history into an animation; show the final picture.
 
     Every line goes through ``printable``: text from run.json (a forged source, name or
@@ -108,7 +117,7 @@ def show(regressor: Any, args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(printable(line))
 
-    info = regressor.run_info_
+    info = run.info
     folder = Path(args.run)
     model, data = info["model"], info["data"]
     say(f"run:          {folder} ({info.get('status')}, step {info.get('step')})")
@@ -141,7 +150,7 @@ def show(regressor: Any, args: argparse.Namespace) -> int:
     if args.animate is not None:
         from ..views.animation import animate
 
-        history = getattr(regressor, "history_", None)
+        history = run.history
         if history is None:
             raise DataError(f"{folder} has no history.json to replay")
         animate(
