@@ -103,8 +103,9 @@ class NumpyMLP:
         indices = sorted(int(name.split(".")[1]) for name in tensors if name.startswith("layers."))
         weights = [np.array(tensors[f"layers.{i}.weight"], np.float32) for i in indices[::2]]
         biases = [np.array(tensors[f"layers.{i}.bias"], np.float32) for i in indices[::2]]
+        members: tuple[tuple[Layer, ...], ...]
         if weights[0].ndim == 2:  # one network
-            members = ((*zip(weights, biases, strict=True),),)
+            members = (tuple(zip(weights, biases, strict=True)),)
         else:  # stacked members: (members, out, in)
             members = tuple(
                 tuple((w[k], b[k]) for w, b in zip(weights, biases, strict=True))
@@ -132,7 +133,9 @@ class NumpyMLP:
         if len(self.members) == 1:
             y_scaled = self._run(self.members[0], x_scaled)
         else:  # in float64, as MLP.predict_scaled: rounding never reaches the float32 result
-            total = sum(self._run(layers, x_scaled, np.float64) for layers in self.members)
+            total = np.zeros((), np.float64)
+            for layers in self.members:
+                total = total + self._run(layers, x_scaled, np.float64)
             y_scaled = (total / len(self.members)).astype(np.float32)
         return (y_scaled * self.y_scale + self.y_mean).astype(np.float64)  # (n, n_out)
 

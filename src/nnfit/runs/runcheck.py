@@ -362,16 +362,17 @@ def read_tensors(
 
     from ..memory import check_memory
 
-    if numpy:
-        from safetensors.numpy import load as load_tensors
-    else:
-        from safetensors.torch import load as load_tensors
-
     path = folder / name
     size = check_regular(path, limit).st_size
     check_memory(2 * size, f"{path}", "it may be damaged or forged; train again", error=DataError)
     data = read_listed(folder, name, info, limit)
     try:
+        if numpy:
+            from safetensors.numpy import load as load_arrays
+
+            return load_arrays(data)
+        from safetensors.torch import load as load_tensors
+
         return load_tensors(data)
     except (SafetensorError, ValueError, TypeError, RuntimeError, OSError) as error:
         raise DataError(f"{path}: not a readable safetensors file ({one_line(error)})") from None

@@ -118,6 +118,7 @@ def run(
 
     outputs = outputs or Outputs()
     with RunSignals() as signals:
+        window = _preview(config, outputs) if resume is None else None
         dataset, digest = _load(config, outputs, data_sha256)
         if outputs.save_config is not None:
             text = config_toml(config, preset=preset).encode()
@@ -140,7 +141,7 @@ def run(
         if not outputs.quiet:
             print(model)
         session = Session(config, outputs, preset, dataset, digest, regressor, signals)
-        history = session.train(model, live=live, resume=resume)
+        history = session.train(model, live=live, resume=resume, window=window)
         signals.phase = "saving"  # from here a signal waits until every output is written
         history.settings.update(config.to_dict())
         history.settings["metrics"] = regressor.metrics_
@@ -155,6 +156,28 @@ def run(
     if signals.late:
         raise KeyboardInterrupt  # the outputs are complete; the exit status says interrupted
     return history
+
+
+def _preview(config: RunConfig, outputs: Outputs) -> Any:
+    """A live window showing the lesson's data at once, before torch loads (None where there
+    is no window to show or the data cannot be previewed without torch).
+
+    torch is not imported in a background thread meanwhile: loading its libraries holds the
+    interpreter's lock, which measured the window's first picture 2 s later, not sooner.
+    """
+    from ..data.preview import preview_data
+    from ..views.live import has_display
+
+    if not (outputs.window and has_display()):
+        return None
+    data = preview_data(config.data, seed=config.train.seed)
+    if data is None:
+        return None
+    from ..views.live import LiveWindow
+
+    window = LiveWindow(fps=outputs.fps, size=outputs.size)
+    window.preview(*data)
+    return window
 
 
 def _load(config: RunConfig, outputs: Outputs, data_sha256: str | None) -> tuple[Any, str]:
