@@ -7,7 +7,7 @@ import csv
 import io
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,21 +21,17 @@ if TYPE_CHECKING:
 def run_model_command(args: argparse.Namespace) -> int:
     """Dispatch a run-folder command; returns the exit status.
 
-    ``predict`` and ``show`` use the run on NumPy (``runs.saved``): torch never loads.
+    Each command checks its flags before it reads the folder; ``predict`` and ``show`` then
+    use the run on NumPy (``runs.saved``), so torch never loads for them.
     """
-    if args.command == "export":
-        from ..runs.runfolder import load
-
-        return export(load(args.run), args)
-    from ..runs.saved import open_run
-
-    return {"predict": predict, "show": show}[args.command](open_run(args.run), args)
+    return {"predict": predict, "show": show, "export": export}[args.command](args)
 
 
-def predict(run: SavedRun, args: argparse.Namespace) -> int:
+def predict(args: argparse.Namespace) -> int:
     """Predict for a data file's rows or for --x values; CSV to --out or stdout."""
     from ..io.files import atomic_path
     from ..io.targets import check_output
+    from ..runs.saved import open_run
 
     out = None
     if args.out is not None and args.out != "-":
@@ -44,6 +40,7 @@ def predict(run: SavedRun, args: argparse.Namespace) -> int:
         )
     if (args.data is None) == (args.values is None):
         raise UsageError("give a DATA file or --x VALUES (not both) to predict for")
+    run = open_run(args.run)
     if args.values is not None:
         x = np.array([_values(text, run.n_inputs) for text in args.values])
     else:
@@ -107,12 +104,20 @@ def _safe_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def show(run: SavedRun, args: argparse.Namespace) -> int:
+def show(args: argparse.Namespace) -> int:
     """Print a summary; replay the history into an animation; show the final picture.
 
     Every line goes through ``printable``: text from run.json (a forged source, name or
     message) cannot send escape sequences or control characters to the terminal.
     """
+    from ..checks import check_fps
+    from ..runs.saved import open_run
+    from ..views.formats import check_animation_path
+
+    if args.animate is not None:  # before the folder is read or anything is printed
+        check_animation_path(args.animate, overwrite=args.overwrite)
+        check_fps(10.0 if args.fps is None else args.fps)
+    run = open_run(args.run)
 
     def say(line: str) -> None:
         print(printable(line))
@@ -186,25 +191,28 @@ def _show_picture(path: Path) -> None:
     plt.show()
 
 
-def export(regressor: Any, args: argparse.Namespace) -> int:
+def export(args: argparse.Namespace) -> int:
     """--onnx, --python or --formula."""
     from ..io.targets import check_output
+    from ..runs.runfolder import load
 
     chosen = [flag for flag in ("onnx", "python", "formula") if getattr(args, flag)]
     if len(chosen) != 1:
         raise UsageError("choose one of --onnx FILE, --python FILE or --formula")
-    model = regressor.model_
-    if args.formula:
+    path = None
+    if not args.formula:  # before the folder is read and torch loads
+        path = check_output(
+            Path(getattr(args, chosen[0])),
+            flag=f"--{chosen[0]}",
+            kind=chosen[0],
+            overwrite=args.overwrite,
+        )
+    model = load(args.run).model_
+    if path is None:
         from ..export.formula import relu_formula
 
         print(relu_formula(model))
         return 0
-    path = check_output(
-        Path(getattr(args, chosen[0])),
-        flag=f"--{chosen[0]}",
-        kind=chosen[0],
-        overwrite=args.overwrite,
-    )
     if args.onnx:
         from ..export.onnx import export_onnx
 

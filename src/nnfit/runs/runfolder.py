@@ -320,7 +320,6 @@ def read_history(folder: Path, shape: Shape, info: dict[str, Any]) -> History:
 def load_state(path: str | os.PathLike[str]) -> TrainState:
     """The paused training state of an interrupted or checkpointed run (for --resume)."""
     from ..core.history import MAX_SNAPSHOTS, Snapshot
-    from ..core.trainstate import TrainState, unflatten
 
     folder = Path(path)
     info = read_run(folder)
@@ -333,6 +332,8 @@ def load_state(path: str | os.PathLike[str]) -> TrainState:
             f"{where}: does not list {' or '.join(missing)}, so the paused state cannot be "
             "resumed; start a new run"
         )
+    from ..core.trainstate import TrainState, unflatten  # torch: once the folder can resume
+
     shape = check_architecture(info["model"], where)
     limit = size_limit("state.safetensors", shape, info)
     tensors = read_tensors(folder, "state.safetensors", info, limit)
