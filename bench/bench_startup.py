@@ -9,7 +9,7 @@ against the goal (0.6 s, issue #12).
 "first" is the first run after the nnfit sources' bytecode caches were removed (compiling
 included); the repeats reuse the caches, as an installed nnfit does.
 
-Run:  python bench/bench_startup.py [--repeat 7] [--src /path/to/nnfit/src]
+Run:  python bench/bench_startup.py [--repeat 7] [--src /path/to/nnfit/src ...]
 """
 
 from __future__ import annotations
@@ -57,41 +57,45 @@ def seconds(argv: list[str], env: dict[str, str], cwd: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds after the first")
-    parser.add_argument("--src", type=Path, default=HERE, help="nnfit source folder to time")
+    parser.add_argument(
+        "--src", type=Path, action="append", help="nnfit source folders to compare (default: here)"
+    )
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(args.src), "MPLBACKEND": "Agg"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed nnfit has its bytecode cached
+    sources = args.src or [HERE]
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
-        run = cwd / "run"
-        fit = ["fit", "--example", "pressure", "--no-window", "-q", "--out", str(run)]
-        subprocess.run(  # the run folder to use: the pressure example, saved
-            [sys.executable, "-m", "nnfit", *fit],
-            env=env,
-            cwd=cwd,
-            check=True,
-            capture_output=True,
-        )
-        table = commands(run)
-        for folder in (args.src / "nnfit").rglob("__pycache__"):
-            shutil.rmtree(folder, ignore_errors=True)
-        times: dict[str, list[float]] = {label: [] for label in table}
-        for _ in range(1 + args.repeat):
-            for label, argv in table.items():
-                times[label].append(seconds(argv, env, cwd))
-    base = min(times["python -c pass"][1:])
+        envs, tables = {}, {}
+        for i, src in enumerate(sources):
+            env = {**os.environ, "PYTHONPATH": str(src), "MPLBACKEND": "Agg"}
+            env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed nnfit has its bytecode cached
+            run = cwd / f"run{i}"
+            fit = ["fit", "--example", "pressure", "--no-window", "-q", "--out", str(run)]
+            subprocess.run(  # the run folder to use: the pressure example, saved
+                [sys.executable, "-m", "nnfit", *fit], env=env, cwd=cwd, check=True
+            )
+            envs[src], tables[src] = env, commands(run)
+            for folder in (src / "nnfit").rglob("__pycache__"):
+                shutil.rmtree(folder, ignore_errors=True)
+        times = {src: {label: [] for label in tables[src]} for src in sources}
+        for _ in range(1 + args.repeat):  # interleaved: each command of each source in turn
+            for label in tables[sources[0]]:
+                for src in sources:
+                    times[src][label].append(seconds(tables[src][label], envs[src], cwd))
     print(
-        f"{sys.executable}, nnfit from {args.src}; {os.cpu_count()} CPUs, "
-        f"load {os.getloadavg()[0]:.1f}; best and median of {args.repeat} interleaved rounds"
+        f"{sys.executable}; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
+        f"best and median of {args.repeat} interleaved rounds"
     )
-    print("| command | first | best | median | best − python | best / goal (0.6 s) |")
-    print("|---|---|---|---|---|---|")
-    for label, values in times.items():
-        best, median = min(values[1:]), statistics.median(values[1:])
-        print(
-            f"| {label} | {values[0]:.3f} | {best:.3f} | {median:.3f} | {best - base:+.3f} "
-            f"| {best / GOAL_S:.2f}× |"
-        )
+    for src in sources:
+        base = min(times[src]["python -c pass"][1:])
+        print(f"\nnnfit from {src}")
+        print("| command | first | best | median | best − python | best / goal (0.6 s) |")
+        print("|---|---|---|---|---|---|")
+        for label, values in times[src].items():
+            best, median = min(values[1:]), statistics.median(values[1:])
+            print(
+                f"| {label} | {values[0]:.3f} | {best:.3f} | {median:.3f} | {best - base:+.3f} "
+                f"| {best / GOAL_S:.2f}× |"
+            )
 
 
 if __name__ == "__main__":
