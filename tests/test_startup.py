@@ -83,6 +83,7 @@ def test_help_of_every_command_and_examples_are_light(tmp_path):
 def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
     argvs = [
         ["demo", "--lr", "-1"],
+        ["fit", "--example", "pressure", "--lr", "-1"],
         ["fit", "--steps", "abc"],
         ["demo", "--activation", "foo"],
         ["demo", "--members", "0"],
