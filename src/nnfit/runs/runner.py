@@ -6,7 +6,8 @@ The CLI calls ``run_command``; library users call ``run(config, outputs)`` with 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,8 +118,7 @@ def run(
     from ..views.phrasing import phrased
 
     outputs = outputs or Outputs()
-    with RunSignals() as signals:
-        window = _preview(config, outputs) if resume is None else None
+    with RunSignals() as signals, _preview(config, outputs, resume) as window:
         dataset, digest = _load(config, outputs, data_sha256)
         if outputs.save_config is not None:
             text = config_toml(config, preset=preset).encode()
@@ -158,26 +158,31 @@ def run(
     return history
 
 
-def _preview(config: RunConfig, outputs: Outputs) -> Any:
+@contextmanager
+def _preview(config: RunConfig, outputs: Outputs, resume: Any) -> Iterator[Any]:
     """A live window showing the lesson's data at once, before torch loads (None where there
-    is no window to show or the data cannot be previewed without torch).
+    is no window to show, the run resumes, or the data cannot be previewed without torch);
+    closed if the run fails.
 
     torch is not imported in a background thread meanwhile: loading its libraries holds the
     interpreter's lock, which measured the window's first picture 2 s later, not sooner.
     """
     from ..data.preview import preview_data
-    from ..views.live import has_display
+    from ..views.live import LiveWindow, has_display
 
-    if not (outputs.window and has_display()):
-        return None
-    data = preview_data(config.data, seed=config.train.seed)
+    data = None
+    if resume is None and outputs.window and has_display():
+        data = preview_data(config.data, seed=config.train.seed)
     if data is None:
-        return None
-    from ..views.live import LiveWindow
-
+        yield None
+        return
     window = LiveWindow(fps=outputs.fps, size=outputs.size)
     window.preview(*data)
-    return window
+    try:
+        yield window
+    except BaseException:
+        window.close()  # the preview must not outlive a run that failed
+        raise
 
 
 def _load(config: RunConfig, outputs: Outputs, data_sha256: str | None) -> tuple[Any, str]:
