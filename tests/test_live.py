@@ -153,6 +153,21 @@ SCRIPT = textwrap.dedent(
         "last_step": history.final.step,
         "closed": window.closed.is_set(),
     }
+    # a preview of the data first; the run then plays in the same window
+    window = LiveWindow(fps=60)
+    window.preview(x.numpy(), y.numpy())
+    previewed = window._preview
+    history = run_live(fit(window), window, wait=False)
+    rgba = np.asarray(window.figure.canvas.buffer_rgba())
+    red = (rgba[..., 0] > 200) & (rgba[..., 1] < 60) & (rgba[..., 2] < 60)
+    out["preview"] = {
+        "same_window": window.figure is previewed,
+        "frames": window.frames_shown,
+        "red_pixels": int(red.sum()),
+        "figures": len(plt.get_fignums()),
+    }
+    window.close()
+    out["preview"]["closed"] = len(plt.get_fignums())
     print(json.dumps(out))
     """
 )
@@ -237,3 +252,28 @@ def test_ctrl_c_stops_training_cleanly(live_run):
     assert interrupt["stop_reason"] == "interrupted"
     assert 0 < interrupt["last_step"] < 10_000_000
     assert interrupt["closed"] is True
+
+
+def test_the_preview_window_then_plays_the_run(live_run):
+    preview = live_run["preview"]
+    assert preview["same_window"] is True and preview["frames"] == 21
+    assert preview["red_pixels"] > 500  # the fit is drawn over the cleared preview
+    assert preview["figures"] - preview["closed"] == 1  # one window, closed by close()
+
+
+def test_the_demo_shows_its_data_before_torch_loads(xvfb, tmp_path):
+    env = {**os.environ, "DISPLAY": xvfb, "MPLBACKEND": "TkAgg", "NNFIT_FIRST_FRAME": "1"}
+    env.pop("WAYLAND_DISPLAY", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    argv = ["demo", "--steps", "5", "--no-wait", "-q"]
+    done = subprocess.run(
+        [sys.executable, "-m", "nnfit", *argv],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    marks = [line for line in done.stderr.splitlines() if line.startswith("nnfit-first-frame")]
+    assert len(marks) == 1 and marks[0].endswith("torch=0"), done.stderr[-3000:]

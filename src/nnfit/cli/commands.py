@@ -7,26 +7,31 @@ import csv
 import io
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import DataError, UsageError
 from ..safetext import printable
 
+if TYPE_CHECKING:
+    from ..runs.saved import SavedRun
+
 
 def run_model_command(args: argparse.Namespace) -> int:
-    """Dispatch a run-folder command; returns the exit status."""
-    from ..runs.runfolder import load
+    """Dispatch a run-folder command; returns the exit status.
 
-    regressor = load(args.run)
-    return {"predict": predict, "show": show, "export": export}[args.command](regressor, args)
+    Each command checks its flags before it reads the folder; ``predict`` and ``show`` then
+    use the run on NumPy (``runs.saved``), so torch never loads for them.
+    """
+    return {"predict": predict, "show": show, "export": export}[args.command](args)
 
 
-def predict(regressor: Any, args: argparse.Namespace) -> int:
+def predict(args: argparse.Namespace) -> int:
     """Predict for a data file's rows or for --x values; CSV to --out or stdout."""
     from ..io.files import atomic_path
     from ..io.targets import check_output
+    from ..runs.saved import open_run
 
     out = None
     if args.out is not None and args.out != "-":
@@ -35,12 +40,13 @@ def predict(regressor: Any, args: argparse.Namespace) -> int:
         )
     if (args.data is None) == (args.values is None):
         raise UsageError("give a DATA file or --x VALUES (not both) to predict for")
+    run = open_run(args.run)
     if args.values is not None:
-        x = np.array([_values(text, regressor.n_inputs_) for text in args.values])
+        x = np.array([_values(text, run.n_inputs) for text in args.values])
     else:
-        x = _input_columns(regressor, args.data, args.encoding)
-    y_pred = regressor.predict(x).reshape(len(x), -1)  # (n, n_out)
-    text = _csv(regressor.x_names_, [f"{name}_pred" for name in regressor.y_names_], x, y_pred)
+        x = _input_columns(run, args.data, args.encoding)
+    y_pred = run.predict(x)  # (n, n_out)
+    text = _csv(run.x_names, [f"{name}_pred" for name in run.y_names], x, y_pred)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -65,12 +71,12 @@ def _values(text: str, n_inputs: int) -> list[float]:
     return values
 
 
-def _input_columns(regressor: Any, data: str, encoding: str | None) -> np.ndarray:
+def _input_columns(run: SavedRun, data: str, encoding: str | None) -> np.ndarray:
     """The model's input columns from a file, matched by name (or by count without a header)."""
     from ..io.table import read_table
 
     table = read_table(data, encoding=encoding)
-    names = regressor.x_names_
+    names = run.x_names
     missing = [n for n in names if n not in table.columns]
     if not missing:
         return table.values[:, [table.columns.index(n) for n in names]].astype(np.float64)
@@ -98,17 +104,25 @@ def _safe_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def show(regressor: Any, args: argparse.Namespace) -> int:
+def show(args: argparse.Namespace) -> int:
     """Print a summary; replay the history into an animation; show the final picture.
 
     Every line goes through ``printable``: text from run.json (a forged source, name or
     message) cannot send escape sequences or control characters to the terminal.
     """
+    from ..checks import check_fps
+    from ..runs.saved import open_run
+    from ..views.formats import check_animation_path
+
+    if args.animate is not None:  # before the folder is read or anything is printed
+        check_animation_path(args.animate, overwrite=args.overwrite)
+        check_fps(10.0 if args.fps is None else args.fps)
+    run = open_run(args.run)
 
     def say(line: str) -> None:
         print(printable(line))
 
-    info = regressor.run_info_
+    info = run.info
     folder = Path(args.run)
     model, data = info["model"], info["data"]
     say(f"run:          {folder} ({info.get('status')}, step {info.get('step')})")
@@ -141,7 +155,7 @@ def show(regressor: Any, args: argparse.Namespace) -> int:
     if args.animate is not None:
         from ..views.animation import animate
 
-        history = getattr(regressor, "history_", None)
+        history = run.history
         if history is None:
             raise DataError(f"{folder} has no history.json to replay")
         animate(
@@ -177,25 +191,28 @@ def _show_picture(path: Path) -> None:
     plt.show()
 
 
-def export(regressor: Any, args: argparse.Namespace) -> int:
+def export(args: argparse.Namespace) -> int:
     """--onnx, --python or --formula."""
     from ..io.targets import check_output
+    from ..runs.runfolder import load
 
     chosen = [flag for flag in ("onnx", "python", "formula") if getattr(args, flag)]
     if len(chosen) != 1:
         raise UsageError("choose one of --onnx FILE, --python FILE or --formula")
-    model = regressor.model_
-    if args.formula:
+    path = None
+    if not args.formula:  # before the folder is read and torch loads
+        path = check_output(
+            Path(getattr(args, chosen[0])),
+            flag=f"--{chosen[0]}",
+            kind=chosen[0],
+            overwrite=args.overwrite,
+        )
+    model = load(args.run).model_
+    if path is None:
         from ..export.formula import relu_formula
 
         print(relu_formula(model))
         return 0
-    path = check_output(
-        Path(getattr(args, chosen[0])),
-        flag=f"--{chosen[0]}",
-        kind=chosen[0],
-        overwrite=args.overwrite,
-    )
     if args.onnx:
         from ..export.onnx import export_onnx
 

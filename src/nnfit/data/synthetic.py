@@ -115,8 +115,6 @@ def make_data(
         >>> tuple(x.shape), tuple(y.shape)
         ((100, 1), (100, 1))
     """
-    import torch
-
     from ..data.formula import check_finite, resolve_function
     from ..memory import check_memory
 
@@ -133,6 +131,8 @@ def make_data(
         "use fewer {points}",
         names=("points",),
     )
+    import torch  # after the checks: a mistyped formula is refused before torch loads
+
     lo, hi = config.domain
     generator = torch.Generator().manual_seed(seed)
     if formula.n_inputs == 1:

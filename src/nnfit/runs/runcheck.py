@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeGuard
+
+import numpy as np
 
 from ..errors import DataError, UsageError
 from ..io.safe_read import (
@@ -350,10 +353,12 @@ def _are_hints(hints: Any) -> bool:
     )
 
 
-def read_tensors(folder: Path, name: str, info: dict[str, Any], limit: int) -> dict[str, Any]:
-    """A listed safetensors file's tensors (bounded, hash checked, memory checked first)."""
+def read_tensors(
+    folder: Path, name: str, info: dict[str, Any], limit: int, *, numpy: bool = False
+) -> dict[str, Any]:
+    """A listed safetensors file's tensors (bounded, hash checked, memory checked first);
+    torch tensors, or NumPy arrays with ``numpy`` (torch is then not imported)."""
     from safetensors import SafetensorError
-    from safetensors.torch import load as load_tensors
 
     from ..memory import check_memory
 
@@ -362,15 +367,20 @@ def read_tensors(folder: Path, name: str, info: dict[str, Any], limit: int) -> d
     check_memory(2 * size, f"{path}", "it may be damaged or forged; train again", error=DataError)
     data = read_listed(folder, name, info, limit)
     try:
+        if numpy:
+            from safetensors.numpy import load as load_arrays
+
+            return load_arrays(data)
+        from safetensors.torch import load as load_tensors
+
         return load_tensors(data)
     except (SafetensorError, ValueError, TypeError, RuntimeError, OSError) as error:
         raise DataError(f"{path}: not a readable safetensors file ({one_line(error)})") from None
 
 
 def tensor_problem(tensors: Any, shapes: dict[str, tuple[int, ...]]) -> str | None:
-    """What is wrong with a model's tensors: names, dtype (float32 only), shapes, the scaler."""
-    import torch
-
+    """What is wrong with a model's tensors (torch tensors or NumPy arrays): names, dtype
+    (float32 only), shapes, the scaler."""
     if not isinstance(tensors, dict):
         return f"expected a table of the model's tensors, got {quote(tensors)}"
     missing = [n for n in shapes if n not in tensors]
@@ -381,16 +391,27 @@ def tensor_problem(tensors: Any, shapes: dict[str, tuple[int, ...]]) -> str | No
             f"unexpected: {quote(', '.join(map(str, extra)) or '-')})"
         )
     for name, shape in shapes.items():
-        tensor = tensors[name]
-        if not isinstance(tensor, torch.Tensor) or tensor.dtype != torch.float32:
-            kind = quote(tensor)
-            if isinstance(tensor, torch.Tensor):
-                kind = str(tensor.dtype).removeprefix("torch.")
+        array, kind = _as_array(tensors[name])
+        if array is None or array.dtype != np.float32:
             return f"{name} is {kind}, not float32"
-        if tuple(tensor.shape) != shape:
-            return f"{name} has shape {tuple(tensor.shape)}, the model needs {shape}"
-        if name.endswith("_scale") and not (torch.isfinite(tensor).all() and (tensor > 0).all()):
+        if array.shape != shape:
+            return f"{name} has shape {array.shape}, the model needs {shape}"
+        if name.endswith("_scale") and not (np.isfinite(array).all() and (array > 0).all()):
             return f"{name} must be finite and above 0 (a zero scale cannot predict)"
-        if name.endswith("_mean") and not torch.isfinite(tensor).all():
+        if name.endswith("_mean") and not np.isfinite(array).all():
             return f"{name} must be finite"
     return None
+
+
+def _as_array(tensor: Any) -> tuple[np.ndarray | None, str]:
+    """A torch tensor (without importing torch) or NumPy array as an array, and its dtype's
+    name; (None, what it is) for anything else. float32 tensors are viewed, never copied."""
+    if isinstance(tensor, np.ndarray):
+        return tensor, str(tensor.dtype)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(tensor, torch.Tensor):
+        kind = str(tensor.dtype).removeprefix("torch.")
+        if tensor.dtype != torch.float32:
+            return None, kind
+        return tensor.detach().cpu().numpy(), kind
+    return None, quote(tensor)

@@ -244,23 +244,16 @@ def load(path: str | os.PathLike[str]) -> Regressor:
         >>> model = nnfit.load("runs/pressure")   # doctest: +SKIP
         >>> model.predict([100.0, 200.0])         # doctest: +SKIP
     """
-    import torch
+    folder = Path(path)
+    info = read_run(folder)  # before torch loads: a wrong folder is refused at once
+    shape = check_architecture(info["model"], folder / "run.json")
+    weights = model_weights(folder, info, shape)
 
     from ..core.diagnostics import Diagnosis
     from ..core.model import MLP
     from ..regressor import Regressor
     from ..settings import estimator_values
 
-    folder = Path(path)
-    info = read_run(folder)
-    shape = check_architecture(info["model"], folder / "run.json")
-    path = folder / "model.safetensors"
-    weights = read_tensors(folder, path.name, info, size_limit(path.name, shape, info))
-    problem = tensor_problem(weights, shape.tensors())
-    if problem:
-        raise DataError(f"{path} does not fit run.json: {problem}; restore it or train again")
-    if not all(torch.isfinite(v).all() for v in weights.values()):
-        raise DataError(f"{path} holds non-finite weights; it cannot predict")
     model = MLP(
         shape.n_in,
         shape.hidden,
@@ -288,12 +281,28 @@ def load(path: str | os.PathLike[str]) -> Regressor:
     diagnosis = info.get("diagnosis")
     regressor.diagnosis_ = None if diagnosis is None else Diagnosis.from_dict(diagnosis)
     if "history.json" in info["files"]:  # an unlisted history.json is never read
-        regressor.history_ = _read_history(folder, shape, info)
+        regressor.history_ = read_history(folder, shape, info)
     regressor.run_info_ = info
     return regressor
 
 
-def _read_history(folder: Path, shape: Shape, info: dict[str, Any]) -> History:
+def model_weights(
+    folder: Path, info: dict[str, Any], shape: Shape, *, numpy: bool = False
+) -> dict[str, Any]:
+    """model.safetensors's tensors (NumPy arrays with ``numpy``, else torch tensors), checked
+    against the architecture in run.json: names, float32, shapes, a usable scaler, finite."""
+    path = folder / "model.safetensors"
+    limit = size_limit(path.name, shape, info)
+    weights = read_tensors(folder, path.name, info, limit, numpy=numpy)
+    problem = tensor_problem(weights, shape.tensors())
+    if problem:
+        raise DataError(f"{path} does not fit run.json: {problem}; restore it or train again")
+    if not all(np.isfinite(np.asarray(v)).all() for v in weights.values()):
+        raise DataError(f"{path} holds non-finite weights; it cannot predict")
+    return weights
+
+
+def read_history(folder: Path, shape: Shape, info: dict[str, Any]) -> History:
     """history.json, checked by ``History.from_dict`` and against the model's columns."""
     from ..core.history import History
 
@@ -312,7 +321,6 @@ def _read_history(folder: Path, shape: Shape, info: dict[str, Any]) -> History:
 def load_state(path: str | os.PathLike[str]) -> TrainState:
     """The paused training state of an interrupted or checkpointed run (for --resume)."""
     from ..core.history import MAX_SNAPSHOTS, Snapshot
-    from ..core.trainstate import TrainState, unflatten
 
     folder = Path(path)
     info = read_run(folder)
@@ -325,6 +333,8 @@ def load_state(path: str | os.PathLike[str]) -> TrainState:
             f"{where}: does not list {' or '.join(missing)}, so the paused state cannot be "
             "resumed; start a new run"
         )
+    from ..core.trainstate import TrainState, unflatten  # torch: once the folder can resume
+
     shape = check_architecture(info["model"], where)
     limit = size_limit("state.safetensors", shape, info)
     tensors = read_tensors(folder, "state.safetensors", info, limit)

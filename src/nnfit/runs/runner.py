@@ -6,7 +6,8 @@ The CLI calls ``run_command``; library users call ``run(config, outputs)`` with 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,7 +118,7 @@ def run(
     from ..views.phrasing import phrased
 
     outputs = outputs or Outputs()
-    with RunSignals() as signals:
+    with RunSignals() as signals, _preview(config, outputs, resume) as window:
         dataset, digest = _load(config, outputs, data_sha256)
         if outputs.save_config is not None:
             text = config_toml(config, preset=preset).encode()
@@ -140,7 +141,7 @@ def run(
         if not outputs.quiet:
             print(model)
         session = Session(config, outputs, preset, dataset, digest, regressor, signals)
-        history = session.train(model, live=live, resume=resume)
+        history = session.train(model, live=live, resume=resume, window=window)
         signals.phase = "saving"  # from here a signal waits until every output is written
         history.settings.update(config.to_dict())
         history.settings["metrics"] = regressor.metrics_
@@ -155,6 +156,33 @@ def run(
     if signals.late:
         raise KeyboardInterrupt  # the outputs are complete; the exit status says interrupted
     return history
+
+
+@contextmanager
+def _preview(config: RunConfig, outputs: Outputs, resume: Any) -> Iterator[Any]:
+    """A live window showing the lesson's data at once, before torch loads (None where there
+    is no window to show, the run resumes, or the data cannot be previewed without torch);
+    closed if the run fails.
+
+    torch is not imported in a background thread meanwhile: loading its libraries holds the
+    interpreter's lock, which measured the window's first picture 2 s later, not sooner.
+    """
+    from ..data.preview import preview_data
+    from ..views.live import LiveWindow, has_display
+
+    data = None
+    if resume is None and outputs.window and has_display():
+        data = preview_data(config.data, seed=config.train.seed)
+    if data is None:
+        yield None
+        return
+    window = LiveWindow(fps=outputs.fps, size=outputs.size)
+    window.preview(*data)
+    try:
+        yield window
+    except BaseException:
+        window.close()  # the preview must not outlive a run that failed
+        raise
 
 
 def _load(config: RunConfig, outputs: Outputs, data_sha256: str | None) -> tuple[Any, str]:

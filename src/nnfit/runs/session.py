@@ -38,7 +38,11 @@ class Session:
         self.saved_to: Path | None = None  # the run folder this session wrote (and now owns)
         self.taken: Path | None = None  # --out, when another process created it first
 
-    def train(self, model: Any, *, live: bool, resume: TrainState | None) -> History:
+    def train(
+        self, model: Any, *, live: bool, resume: TrainState | None, window: Any = None
+    ) -> History:
+        """Train ``model`` with every requested view; ``window``: a LiveWindow already showing
+        a preview (``live`` then plays the run in it)."""
         from ..core.callbacks import Callback
         from ..core.trainstate import Control
         from ..views.logfile import JsonlLog
@@ -89,7 +93,7 @@ class Session:
         if live:
             from ..views.live import LiveWindow, run_live
 
-            window = LiveWindow(fps=outputs.fps, size=outputs.size)
+            window = window or LiveWindow(fps=outputs.fps, size=outputs.size)
             callbacks.append(window)
             self.signals.phase = "live"  # Ctrl-C reaches run_live as KeyboardInterrupt
             return run_live(fit, window, stop=stop, wait=outputs.wait)

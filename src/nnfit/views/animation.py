@@ -22,7 +22,7 @@ from ..errors import DataError, NNFitError, UsageError
 from ..io.files import atomic_path
 from ..io.targets import MARK
 from ..views.render import FitFigure, check_size
-from .formats import ANIMATION_SUFFIXES as SUFFIXES
+from .formats import check_animation_path
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -69,19 +69,6 @@ def animate(
         else:
             _write_mp4(frames(history, size=size), tmp, fps=fps, ffmpeg=ffmpeg)
     return path
-
-
-def check_animation_path(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Refuse, before any work, a path that is not .gif/.mp4 or cannot be written."""
-    path = Path(path)
-    if path.suffix.lower() not in SUFFIXES:
-        raise UsageError(
-            f"cannot save an animation as {path.name!r}: use a file name ending in "
-            f"{' or '.join(SUFFIXES)}"
-        )
-    from ..io.targets import check_output
-
-    return check_output(path, flag="animation", kind="animation", overwrite=overwrite)
 
 
 def frames(

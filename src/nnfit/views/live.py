@@ -106,6 +106,7 @@ class LiveWindow(Callback):
         self.frames_shown = 0
         self.closed = threading.Event()  # set when the window is closed (by the user or us)
         self._queue: queue.Queue[Any] = queue.Queue()
+        self._preview: Any = None  # the figure ``preview`` opened, until ``open`` reuses it
 
     # ----- training thread -----
 
@@ -131,6 +132,25 @@ class LiveWindow(Callback):
         """True from ``open`` until the window is closed."""
         return self.fit is not None and not self.closed.is_set()
 
+    def preview(self, x: Any, y: Any, *, x_name: str = "x", y_name: str = "y") -> None:
+        """Open the window early with the data's dots (main thread only), while torch and the
+        model still load; ``open`` then draws the run into the same window."""
+        import matplotlib.pyplot as plt
+
+        from ..views.panels import plain
+
+        figure = self._make_window()
+        ax = figure.add_subplot()
+        ax.scatter(x, y, s=12, color="C0", label="data")
+        ax.set_xlabel(plain(x_name))
+        ax.set_ylabel(plain(y_name))
+        ax.set_title("loading the model…")
+        self._preview = figure
+        plt.show(block=False)
+        figure.canvas.draw()
+        figure.canvas.flush_events()
+        _first_frame_shown()
+
     def open(self) -> None:
         """Create the window (main thread only) for the history given to ``on_train_begin``."""
         import matplotlib.pyplot as plt
@@ -138,6 +158,21 @@ class LiveWindow(Callback):
         from ..views.render import FitFigure
 
         assert self.history is not None
+        figure = self._preview
+        if figure is not None:  # the preview's window: keep it, draw the run into it
+            figure.clear()
+            self.fit = FitFigure(self.history, figure=figure, live=True)
+            self.pump()
+            return
+        figure = self._make_window()
+        self.fit = FitFigure(self.history, figure=figure, live=True)
+        plt.show(block=False)
+        self.pump()
+
+    def _make_window(self) -> Any:
+        """A new figure in an interactive backend, titled nnfit, that reports being closed."""
+        import matplotlib.pyplot as plt
+
         current = plt.get_backend()
         if current.lower() in NON_INTERACTIVE or current.startswith("module://"):
             name = self.backend or gui_backend()
@@ -149,12 +184,10 @@ class LiveWindow(Callback):
         width, height = self.size
         figure = plt.figure(figsize=(width / 100, height / 100), dpi=100)
         figure.stale_callback = None  # no automatic full redraws in interactive mode
-        self.fit = FitFigure(self.history, figure=figure, live=True)
         figure.canvas.mpl_connect("close_event", lambda event: self.closed.set())
         if figure.canvas.manager is not None:
             figure.canvas.manager.set_window_title("nnfit")
-        plt.show(block=False)
-        self.pump()
+        return figure
 
     def show_frame(self, snapshot: Snapshot) -> None:
         """Draw one snapshot (the final one with the diagnosis) and push it to the screen."""
@@ -166,6 +199,9 @@ class LiveWindow(Callback):
             note = diagnose(self.history).short
         self.fit.draw_frame(snapshot, note)
         self.fit.blit()
+        if not self.frames_shown:
+            self.fit.canvas.flush_events()
+            _first_frame_shown()
         self.frames_shown += 1
 
     def pump(self) -> None:
@@ -178,10 +214,10 @@ class LiveWindow(Callback):
 
     def close(self) -> None:
         """Close the window, if open."""
-        if self.is_open:
+        if self.is_open or self._preview is not None:
             import matplotlib.pyplot as plt
 
-            plt.close(self.figure)
+            plt.close(self.figure or self._preview)
         self.closed.set()
 
     def play(self, training: threading.Thread) -> None:
@@ -217,6 +253,20 @@ class LiveWindow(Callback):
         except queue.Empty:
             return None
         return item
+
+
+def _first_frame_shown() -> None:
+    """For bench/bench_first_frame.py: with NNFIT_FIRST_FRAME set, say on stderr when the
+    first picture reached the screen (seconds since the epoch) and whether torch had loaded
+    by then (once per process)."""
+    global _first_frame_said
+    if os.environ.get("NNFIT_FIRST_FRAME") and not _first_frame_said:
+        _first_frame_said = True
+        torch = int("torch" in sys.modules)
+        print(f"nnfit-first-frame {time.time():.6f} torch={torch}", file=sys.stderr, flush=True)
+
+
+_first_frame_said = False
 
 
 def _is_last(item: Any) -> bool:

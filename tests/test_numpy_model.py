@@ -1,0 +1,90 @@
+"""The NumPy forward pass against the torch model it mirrors, and run folders read on NumPy."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from nnfit.core.model import ACTIVATIONS, MLP
+from nnfit.core.numpy_model import NumpyMLP, erfc
+from nnfit.regressor import Regressor
+from nnfit.runs.runfolder import load, save_run
+from nnfit.runs.saved import open_run
+
+
+def random_model(activation, members, n_in, n_out, hidden=(7, 5), seed=0):
+    """An MLP with random weights (members' output layers too) and a non-trivial scaler."""
+    model = MLP(n_in, hidden, n_out, activation=activation, members=members, seed=seed)
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.from_numpy(rng.normal(0, 1.5, parameter.shape)))
+    x = rng.normal(100, 30, (50, n_in))
+    y = rng.normal(-5, 4, (50, n_out))
+    model.set_scaler(x, y)
+    return model.eval(), rng.normal(100, 60, (200, n_in))
+
+
+def as_numpy(model):
+    state = {name: value.numpy() for name, value in model.state_dict().items()}
+    return NumpyMLP.from_state(state, activation=model.activation)
+
+
+def torch_predict(model, x):
+    with torch.no_grad():
+        return model(torch.from_numpy(x.astype(np.float32))).numpy().astype(np.float64)
+
+
+@pytest.mark.parametrize("members", [1, 3])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_every_activation_matches_torch_to_float32(activation, members):
+    model, x = random_model(activation, members, n_in=2, n_out=3)
+    expected = torch_predict(model, x)
+    got = as_numpy(model)(x)
+    assert got.shape == expected.shape == (200, 3) and got.dtype == np.float64
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * scale)
+
+
+def test_one_network_and_one_column_keep_their_shapes():
+    model, x = random_model("relu", 1, n_in=1, n_out=1, hidden=(10,))
+    got = as_numpy(model)(x)
+    assert got.shape == (200, 1)
+    np.testing.assert_allclose(got, torch_predict(model, x), rtol=1e-5, atol=1e-6)
+
+
+def test_the_scaler_is_applied():
+    model, x = random_model("tanh", 1, n_in=1, n_out=1)
+    plain = as_numpy(model)
+    with torch.no_grad():
+        model.y_mean.add_(1000.0)
+    shifted = as_numpy(model)
+    np.testing.assert_allclose(shifted(x) - plain(x), 1000.0, rtol=1e-5)
+
+
+def test_erfc_is_float32_accurate_over_the_whole_range():
+    x = np.linspace(-6, 9, 3001)
+    exact = np.array([math.erfc(v) for v in x])
+    np.testing.assert_allclose(erfc(x), exact, rtol=2e-7, atol=0)
+
+
+@pytest.mark.parametrize("members", [1, 4])
+def test_a_run_folder_on_numpy_predicts_as_the_torch_load(tmp_path, members):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-2, 2, (60, 2))
+    y = np.column_stack([np.sin(x[:, 0]), x[:, 1] ** 2])
+    settings = {"steps": 30, "hidden": (8,), "members": members, "seed": 0, "activation": "gelu"}
+    regressor = Regressor(**settings).fit(x, y)
+    folder = save_run(
+        tmp_path / "run",
+        regressor,
+        history=regressor.history_,
+        settings={"preset": "data", "model": {}, "train": {"seed": 0}},
+        data={"source": "test", "sha256": "0", "rows": 60},
+        picture=False,
+    )
+    saved = open_run(folder)
+    assert saved.x_names == load(folder).x_names_ and saved.n_inputs == 2
+    np.testing.assert_allclose(saved.predict(x), load(folder).predict(x), rtol=1e-5, atol=1e-6)
+    assert saved.history is not None and len(saved.history.snapshots) > 0

@@ -1,0 +1,124 @@
+"""Usage errors, --help, ``nnfit examples``, ``predict`` and ``show`` answer before torch loads.
+
+Each command runs through ``main`` in a fresh interpreter, which reports what it imported: a
+heavy import before the answer is what made a mistyped flag cost seconds.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnfit
+from nnfit.regressor import Regressor
+from nnfit.runs.runfolder import save_run
+
+SRC = Path(nnfit.__file__).parent.parent
+
+# In a fresh interpreter: run each argv through main, note the exit status and heavy modules.
+PROBE = """
+import contextlib, io, json, sys
+from nnfit.cli.main import main
+report = []
+for argv in json.loads(sys.argv[1]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            status = main(argv)
+        except SystemExit as exit_:
+            status = exit_.code
+    heavy = [name for name in ("torch", "matplotlib") if name in sys.modules]
+    report.append({"argv": argv, "status": status, "heavy": heavy})
+print(json.dumps(report))
+"""
+
+
+def probe(argvs, cwd):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argvs)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A small finished run folder."""
+    folder = tmp_path_factory.mktemp("startup") / "run"
+    x = np.linspace(-1, 1, 30)
+    regressor = Regressor(hidden=(4,), steps=10, seed=0).fit(x, x**2)
+    return save_run(
+        folder,
+        regressor,
+        history=regressor.history_,
+        settings={"preset": "data", "model": {}, "train": {"seed": 0}},
+        data={"source": "test", "sha256": "0", "rows": 30},
+        picture=False,
+    )
+
+
+def assert_light(report, status):
+    """Every command exited with ``status`` and imported neither torch nor matplotlib."""
+    for entry in report:
+        assert entry["status"] == status, entry
+        assert entry["heavy"] == [], entry  # the first heavy one is named here
+
+
+def test_help_of_every_command_and_examples_are_light(tmp_path):
+    commands = ["demo", "fit", "predict", "show", "export", "examples"]
+    argvs = [["--help"], *([name, "--help"] for name in commands), ["examples"]]
+    assert_light(probe(argvs, tmp_path), 0)
+
+
+def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
+    argvs = [
+        ["demo", "--lr", "-1"],
+        ["fit", "--example", "pressure", "--lr", "-1"],
+        ["fit", "--steps", "abc"],
+        ["demo", "--activation", "foo"],
+        ["demo", "--members", "0"],
+        ["demo", "--save", "fit.txt"],
+        ["fit", "--function", "sin(", "--no-window"],
+        ["fit"],
+        ["fit", "--example", "nosuch"],
+    ]
+    assert_light(probe(argvs, tmp_path), 2)
+
+
+def test_missing_files_and_folders_are_refused_before_torch_loads(tmp_path, run):
+    argvs = [
+        ["fit", "nosuch.csv"],
+        ["fit", "nosuch.toml"],
+        ["predict", "nosuch", "--x", "1"],
+        ["predict", str(run), "nosuch.csv"],
+        ["show", "nosuch"],
+        ["export", "nosuch", "--formula"],
+        ["fit", "--resume", "nosuch"],
+        ["fit", "--resume", str(run)],  # a finished run: nothing to resume
+    ]
+    assert_light(probe(argvs, tmp_path), 2)
+
+
+def test_run_folder_usage_errors_are_refused_before_torch_loads(tmp_path, run):
+    argvs = [
+        ["predict", str(run), "--x", "a"],
+        ["predict", str(run)],
+        ["export", str(run)],
+        ["show", str(run), "--animate", "replay.txt"],
+    ]
+    assert_light(probe(argvs, tmp_path), 2)
+
+
+def test_predict_and_show_run_without_torch(tmp_path, run):
+    argvs = [["predict", str(run), "--x", "0.5"], ["show", str(run), "--no-window"]]
+    assert_light(probe(argvs, tmp_path), 0)
