@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import numbers
 import typing
 from collections.abc import Sequence
@@ -12,57 +11,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checks import shown
 from ..core.members import Members
 from ..errors import UsageError
 from .model_config import ACTIVATION_LAYERS, check_activation, check_hidden, check_members
 from .model_config import ModelConfig as ModelConfig  # the model's settings: model_config
+from .model_config import check_size as check_size  # re-exported: the size check lives there
+from .model_config import n_parameters as n_parameters
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     name: getattr(nn, layer) for name, layer in ACTIVATION_LAYERS.items()
 }
 
 
-# Training holds each parameter about six times: the weights, their gradients, the optimiser's
-# state (Adam's two moments), early stopping's best copy and the divergence keeper's copy.
-TRAIN_COPIES = 6
-SAVED_ACTIVATIONS = 3  # per layer and row, autograd keeps the input, pre-activation and output
-BYTES = 4  # float32
 PREDICT_ELEMENTS = 1 << 20  # float64 activations a prediction of many members holds at once
-
-
-def n_parameters(n_in: int, hidden: Sequence[int], n_out: int, members: int = 1) -> int:
-    """Weights and biases of the network (all members)."""
-    widths = (n_in, *hidden, n_out)
-    return members * sum((a + 1) * b for a, b in itertools.pairwise(widths))
-
-
-def check_size(
-    n_in: int, hidden: Sequence[int], n_out: int, *, members: int = 1, rows: int = 0
-) -> None:
-    """Refuse, before anything is allocated, a network too big to train in the memory left.
-
-    The estimate: parameters x 4 bytes x TRAIN_COPIES, plus the activations of ``rows`` rows
-    passed at once (rows x members x widest layer x layers x 4 bytes x SAVED_ACTIVATIONS).
-    """
-    from ..memory import check_memory
-
-    for name, value in (("n_in", n_in), ("n_out", n_out)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise UsageError(f"{name} must be a whole number of at least 1, got {shown(value)}")
-    widths = check_hidden(hidden)
-    params = n_parameters(n_in, widths, n_out, members)
-    widest = max(n_in, *widths, n_out)
-    need = params * BYTES * TRAIN_COPIES
-    need += rows * members * widest * (len(widths) + 1) * BYTES * SAVED_ACTIVATIONS
-    what = f"{{hidden}} {','.join(map(str, widths))}"
-    if members > 1:
-        what += f" with {{members}} {members}"
-    what += f" ({params:,} parameters for {n_in} input(s) and {n_out} output(s)"
-    what += f", {rows:,} rows at once)" if rows else ")"
-    check_memory(
-        need, what, "use narrower {hidden} or fewer {members}", names=("hidden", "members")
-    )
 
 
 class MLP(nn.Module):

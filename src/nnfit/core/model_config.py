@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..checks import FieldError, check_fields, setting
+from ..checks import FieldError, check_fields, setting, shown
+from ..errors import UsageError
 
 # activation name → its torch.nn class (``nnfit.core.model.ACTIVATIONS`` builds them)
 ACTIVATION_LAYERS = {
@@ -89,3 +91,44 @@ def check_members(members: int | str) -> int | str:
             "members", f"must be a whole number from 1 to {MAX_MEMBERS} or auto", members
         )
     return members
+
+
+# Training holds each parameter about six times: the weights, their gradients, the optimiser's
+# state (Adam's two moments), early stopping's best copy and the divergence keeper's copy.
+TRAIN_COPIES = 6
+SAVED_ACTIVATIONS = 3  # per layer and row, autograd keeps the input, pre-activation and output
+BYTES = 4  # float32
+
+
+def n_parameters(n_in: int, hidden: Sequence[int], n_out: int, members: int = 1) -> int:
+    """Weights and biases of the network (all members)."""
+    widths = (n_in, *hidden, n_out)
+    return members * sum((a + 1) * b for a, b in itertools.pairwise(widths))
+
+
+def check_size(
+    n_in: int, hidden: Sequence[int], n_out: int, *, members: int = 1, rows: int = 0
+) -> None:
+    """Refuse, before anything is allocated, a network too big to train in the memory left.
+
+    The estimate: parameters x 4 bytes x TRAIN_COPIES, plus the activations of ``rows`` rows
+    passed at once (rows x members x widest layer x layers x 4 bytes x SAVED_ACTIVATIONS).
+    """
+    from ..memory import check_memory  # (torch-free: refused before torch loads)
+
+    for name, value in (("n_in", n_in), ("n_out", n_out)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise UsageError(f"{name} must be a whole number of at least 1, got {shown(value)}")
+    widths = check_hidden(hidden)
+    params = n_parameters(n_in, widths, n_out, members)
+    widest = max(n_in, *widths, n_out)
+    need = params * BYTES * TRAIN_COPIES
+    need += rows * members * widest * (len(widths) + 1) * BYTES * SAVED_ACTIVATIONS
+    what = f"{{hidden}} {','.join(map(str, widths))}"
+    if members > 1:
+        what += f" with {{members}} {members}"
+    what += f" ({params:,} parameters for {n_in} input(s) and {n_out} output(s)"
+    what += f", {rows:,} rows at once)" if rows else ")"
+    check_memory(
+        need, what, "use narrower {hidden} or fewer {members}", names=("hidden", "members")
+    )
