@@ -51,6 +51,21 @@ def resume_matches(device: str) -> bool:
     return bool(np.array_equal(whole.history_.losses, resumed.history_.losses))
 
 
+def many_models(device: str, members: int, steps: int = 100) -> float:
+    """Model-steps/s of the lesson's problem on ``members`` copies (the batched engine)."""
+    x, y = nnfit.make_data(seed=0)
+    config = nnfit.TrainConfig(lr=0.5, steps=steps, every=steps, device=device)
+    nnfit.train(nnfit.MLP(1, 10, 1, members=members, seed=0), (x, y), config)  # warm up
+    model = nnfit.MLP(1, 10, 1, members=members, seed=0)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    nnfit.train(model, (x, y), config)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return members * steps / (time.perf_counter() - start)
+
+
 def main() -> None:
     print(
         f"torch {torch.__version__}, cuda {torch.cuda.is_available()}, "
@@ -63,6 +78,12 @@ def main() -> None:
         f"| resume equals uninterrupted (minibatch 32) | {resume_matches('cpu')} | "
         f"{resume_matches('cuda')} |"
     )
+    for members in (1_000, 8_192, 100_000, 1_000_000):
+        cpu = many_models("cpu", members) if members <= 100_000 else float("nan")
+        print(
+            f"| lesson x {members:,} members, model-steps/s | {cpu:,.0f} | "
+            f"{many_models('cuda', members):,.0f} |"
+        )
     for n in (10_000, 1_000_000):
         cpu_s, cpu_r2 = big_fit("cpu", n)
         gpu_s, gpu_r2 = big_fit("cuda", n)
