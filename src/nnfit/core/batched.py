@@ -73,22 +73,24 @@ class BatchedPass:
         self.keeps_output = model.activation in KEEPS_OUTPUT
         self.members = model.members
         linears = [layer for layer in model.layers if isinstance(layer, Members)]
-        self.params = [p for layer in linears for p in (layer.weight, layer.bias)]
+        params = [p for layer in linears for p in (layer.weight, layer.bias)]
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        # detached views of the weights (no autograd bookkeeping) and the gradients to write
+        self.params = [p.detach() for p in params]
+        self.grads: list[torch.Tensor] = [p.grad for p in params]  # type: ignore[misc]
         self.widest = max(model.n_in, *model.hidden, model.n_out)
         self.member_losses = torch.zeros(self.members, device=self.params[0].device)
         self._weights: torch.Tensor | None = None  # the row weights ``_shares`` was made from
         self._shares = torch.empty(0)
         self._x: torch.Tensor | None = None  # the rows ``_x1`` was made from
         self._x1 = torch.empty(0)
-        for p in self.params:
-            if p.grad is None:
-                p.grad = torch.zeros_like(p)
 
     def chunk(self, n: int) -> int:
         """Members per chunk for n rows: all of them, or as many as keep a layer in cache."""
         return max(1, min(self.members, CHUNK_ELEMENTS // max(1, n * self.widest)))
 
-    @torch.no_grad()
     def __call__(
         self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor] | None]:
@@ -169,8 +171,8 @@ class BatchedPass:
     ) -> None:
         """Write members ``part``'s gradients, from ``g`` = dL/d(outputs), into ``.grad``."""
         for layer in range(len(self.params) // 2 - 1, -1, -1):
-            weight, bias = self.params[2 * layer], self.params[2 * layer + 1]
-            grad_w, grad_b = weight.grad[part], bias.grad[part]  # type: ignore[index]
+            weight = self.params[2 * layer]
+            grad_w, grad_b = self.grads[2 * layer][part], self.grads[2 * layer + 1][part]
             if layer == 0:  # [x, 1]^T by each member's g: the weights' and biases' at once
                 both = torch.matmul(self._augmented(x).t().unsqueeze(0), g)  # (m, n_in + 1, out)
                 grad_w.copy_(both[:, :-1].mT)

@@ -74,10 +74,10 @@ class Batched:
         member_lr: Sequence[float] | None = None,
     ) -> None:
         self.model, self.optimizer = model, optimizer
-        self.pass_ = BatchedPass(model, config.loss)
-        update = _fused(model, optimizer, config, member_lr)
+        update = _fused(model, optimizer, config, member_lr)  # first: the pass keeps views
         assert update is not None  # batched_fits checked the optimiser
         self.update, self.step = update, update.step
+        self.pass_ = BatchedPass(model, config.loss)
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None

@@ -37,7 +37,7 @@ def flatten_parameters(params: Sequence[torch.nn.Parameter]) -> tuple[torch.Tens
     Every parameter keeps its shape and values and becomes a view of the buffer (``.data`` is
     re-pointed), so the model, ``state_dict`` and in-place loads keep working on it.
     """
-    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    flat = torch.cat([p.detach().reshape(-1) for p in params])  # (no autograd: no_grad needless)
     grad = torch.zeros_like(flat)
     for p, values, grads in zip(params, _views(flat, params), _views(grad, params), strict=True):
         p.data = values
@@ -127,7 +127,6 @@ class FusedUpdate:
                 entry = {"step": self.step_count, **entry}
             self.optimizer.state[p] = entry
 
-    @torch.no_grad()
     def step(self) -> None:
         """One update of every parameter from its gradient: torch's own arithmetic, operation
         for operation, so one network trains bit for bit as with torch's optimiser."""
