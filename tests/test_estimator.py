@@ -110,7 +110,7 @@ def test_fit_shortcut_and_from_config():
     assert model.predict([2.5]).shape == (1,)
     config = nnfit.build_config("data", train={"steps": 50})
     regressor = Regressor.from_config(config)
-    assert (regressor.steps, regressor.hidden, regressor.val) == (50, (64, 64), 0.2)
+    assert (regressor.steps, regressor.hidden, regressor.val) == (50, (32, 32), 0.2)
 
 
 def test_lesson_through_the_regressor_matches_plain_train():

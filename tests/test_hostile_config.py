@@ -154,7 +154,7 @@ def test_the_preset_flag_wins_over_the_files_preset(tmp_path, capsys):
     settings = tomllib.loads(saved.read_text())
     assert settings["preset"] == "morvan-2018"
     assert settings["train"]["lr"] == 0.2 and settings["train"]["steps"] == 10  # flag, file
-    assert settings["model"]["hidden"] == [10]  # the lesson's, not the data preset's 64,64
+    assert settings["model"]["hidden"] == [10]  # the lesson's, not the data preset's 32,32
 
 
 def test_the_files_preset_applies_without_a_flag(tmp_path):

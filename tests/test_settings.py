@@ -65,8 +65,8 @@ def test_real_data_defaults_are_settings_and_the_data_preset():
 
 def test_flag_help_shows_the_presets_defaults():
     help_ = {names[0]: kw["help"] for group in run_flags().values() for names, kw in group}
-    assert help_["--lr"].endswith("(demo: 0.5, fit: 0.01)")
-    assert help_["--hidden"].endswith("(demo: 10, fit: 64,64)")
+    assert help_["--lr"].endswith("(demo: 0.5, fit: 0.02)")
+    assert help_["--hidden"].endswith("(demo: 10, fit: 32,32)")
     assert help_["--points"].endswith("(default: 100)")
 
 

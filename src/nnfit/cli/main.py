@@ -63,7 +63,7 @@ def make_parser() -> argparse.ArgumentParser:
         "fit",
         help="fit your data: a file, an --example, a --function, or a saved RUN.toml",
         description="Fit a relation in your data with nnfit's defaults for real data "
-        "(standardised x and y, 64,64 tanh units, Adam; on small data up to 20 such networks, "
+        "(standardised x and y, 32,32 tanh units, Adam; on small data up to 20 such networks, "
         "each stopped early on its own share of the rows, averaged; one network with a 20%% "
         "validation split above 1000 rows). SOURCE is a CSV/TSV/TXT/NPY/NPZ/Parquet file, "
         "- for CSV on stdin, or a RUN.toml written by --save-config (flags given here "
