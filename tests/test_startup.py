@@ -91,6 +91,10 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
         ["fit", "--function", "sin(", "--no-window"],
         ["fit"],
         ["fit", "--example", "nosuch"],
+        ["demo", "--hidden", "100000,100000", "--no-window"],  # beyond memory
+        ["fit", "--example", "cars", "--members", "10000000", "--no-window"],
+        ["demo", "--member-lr", "0.1,-1"],
+        ["demo", "--threads", "0"],
     ]
     assert_light(probe(argvs, tmp_path), 2)
 

@@ -99,12 +99,10 @@ class Settings:
     def make_model(self, n_in: int, n_out: int, n: int = 0) -> MLP:
         """The untrained network for n_in inputs, n_out outputs and n rows (seeded); n decides
         the member count when ``members`` is "auto"."""
-        from .core.members import auto_members
-        from .core.model import MLP
-
         config, train_config = self.configs()
-        members = auto_members(config.members, n)
-        self._check_size(n_in, config.hidden, n_out, members, n, train_config.batch_size)
+        members = self.check_fits(n_in, n_out, n)
+        from .core.model import MLP  # torch loads only for a network that fits in memory
+
         return MLP(
             n_in,
             config.hidden,
@@ -113,6 +111,16 @@ class Settings:
             seed=train_config.seed,
             members=members,
         )
+
+    def check_fits(self, n_in: int, n_out: int, n: int) -> int:
+        """Refuse (UsageError naming the settings) a network and n rows too big to train in
+        the memory left, before torch loads; returns the member count for n rows."""
+        from .core.model_config import auto_members
+
+        config, train_config = self.configs()
+        members = auto_members(config.members, n)
+        self._check_size(n_in, config.hidden, n_out, members, n, train_config.batch_size)
+        return members
 
     @staticmethod
     def _check_size(
@@ -123,8 +131,8 @@ class Settings:
         Activations count for the most rows passed at once: a training batch (all rows up to
         AUTO_BATCH, or ``batch_size``) or a chunk of PREDICT_CHUNK rows when measuring.
         """
-        from .core.model import check_size
-        from .core.trainstate import AUTO_BATCH, AUTO_SIZE
+        from .core.model_config import check_size
+        from .core.train_config import AUTO_BATCH, AUTO_SIZE
 
         batch = n if batch_size is None and n <= AUTO_BATCH else min(n, batch_size or AUTO_SIZE)
         rows = max(batch, min(n, PREDICT_CHUNK))

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.model_config import AUTO_MEMBERS as AUTO_MEMBERS  # re-exported: the rule is
+from ..core.model_config import AUTO_WORK as AUTO_WORK  # torch-free, so sizes are checked
+from ..core.model_config import auto_members as auto_members  # before torch loads
 from ..errors import DataError
-
-AUTO_MEMBERS = 20  # members="auto" on small data: 20 networks, 20-fold cross-validated
-AUTO_WORK = 2_000  # ... fewer as rows grow, so that members x rows stays about this small
 
 
 class Members(nn.Module):
@@ -47,15 +47,6 @@ class Members(nn.Module):
             h = h.expand(self.members, *h.shape)
         # bmm then the bias: torch.baddbmm measured 2.5x slower on these small shapes
         return torch.bmm(h, self.weight.transpose(1, 2)) + self.bias.unsqueeze(1)
-
-
-def auto_members(members: int | str, n: int) -> int:
-    """The member count for n rows: ``members`` itself, or for "auto" 20 up to 100 rows, then
-    ``2000 // n`` (10 at 200 rows, 5 at 400: a step then costs about what one network's does on
-    a few hundred rows), and a single network above 1,000 rows, where averaging gains little."""
-    if members != "auto":
-        return int(members)
-    return max(1, min(AUTO_MEMBERS, AUTO_WORK // max(n, 1)))
 
 
 def holdout(n: int, members: int, val: float, seed: int) -> np.ndarray:

@@ -28,6 +28,10 @@ MAX_LAYERS = 100  # hidden layers
 MAX_MEMBERS = 100_000_000  # a sanity bound: memory (model.check_size) is the real limit
 
 
+AUTO_MEMBERS = 20  # members="auto" on small data: 20 networks, 20-fold cross-validated
+AUTO_WORK = 2_000  # ... fewer as rows grow, so that members x rows stays about this small
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Shape of the network; each field is a setting (CLI flag, TOML key, estimator parameter)."""
@@ -132,3 +136,12 @@ def check_size(
     check_memory(
         need, what, "use narrower {hidden} or fewer {members}", names=("hidden", "members")
     )
+
+
+def auto_members(members: int | str, n: int) -> int:
+    """The member count for n rows: ``members`` itself, or for "auto" 20 up to 100 rows, then
+    ``2000 // n`` (10 at 200 rows, 5 at 400: a step then costs about what one network's does on
+    a few hundred rows), and a single network above 1,000 rows, where averaging gains little."""
+    if members != "auto":
+        return int(members)
+    return max(1, min(AUTO_MEMBERS, AUTO_WORK // max(n, 1)))

@@ -12,6 +12,8 @@ LOSSES = ("mse", "l1", "huber")  # core.optim
 SCHEDULES = ("constant", "cosine")
 RESTORE_RULES = ("lowest", "1se")  # core.trainstate.Best
 DEVICES = ("cpu", "cuda", "auto")
+AUTO_BATCH = 8_192  # with batch_size None, larger data sets train on minibatches of AUTO_SIZE
+AUTO_SIZE = 1_024
 MAX_THREADS = 1024  # CPU threads a run may ask for (more than any machine nnfit runs on)
 
 

@@ -17,10 +17,9 @@ import torch
 
 from ..core.history import Snapshot
 from ..core.model import MLP
+from ..core.train_config import AUTO_BATCH as AUTO_BATCH  # (torch-free there: sizes are
+from ..core.train_config import AUTO_SIZE as AUTO_SIZE  # checked before torch loads)
 from ..io.safe_read import quote
-
-AUTO_BATCH = 8_192  # with batch_size None, larger data sets train on minibatches of AUTO_SIZE
-AUTO_SIZE = 1_024
 
 
 class Batches:

@@ -118,6 +118,8 @@ def run(
     from ..views.phrasing import phrased
 
     outputs = outputs or Outputs()
+    if config.data.synthetic:  # its size is known: refuse a network too big before torch loads
+        Regressor.from_config(config).check_fits(1, 1, config.data.points)
     with RunSignals() as signals, _preview(config, outputs, resume) as window:
         dataset, digest = _load(config, outputs, data_sha256)
         if outputs.save_config is not None:
