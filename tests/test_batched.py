@@ -1,5 +1,6 @@
 """The hand-written batched pass against autograd, the reference it must equal."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -7,6 +8,7 @@ from nnfit.core.batched import BACKWARD, LOSSES, BatchedPass
 from nnfit.core.members import objective
 from nnfit.core.model import MLP
 from nnfit.core.optim import make_loss
+from nnfit.core.training import TrainConfig, train
 
 
 def autograd_pass(model, x, y, weights, loss):
@@ -70,3 +72,38 @@ def test_chunks_of_members_give_the_same_gradients(monkeypatch):
 def test_one_network_is_not_an_ensemble():
     with pytest.raises(ValueError, match="ensemble"):
         BatchedPass(MLP(1, 4, 1), "mse")
+
+
+def ensemble_run(compile):
+    x = torch.linspace(-1, 1, 30).unsqueeze(1)
+    model = MLP(1, (6, 5), 1, activation="tanh", members=4, seed=0)
+    config = TrainConfig(optimizer="adam", lr=0.01, steps=20, every=5, compile=compile)
+    history = train(model, (x, x**2), config)
+    return model, history
+
+
+def test_a_compiled_step_trains_as_the_plain_one():
+    """Compiled where this machine has a compiler, else the plain step: the same numbers."""
+    import warnings
+
+    plain, plain_history = ensemble_run(compile=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled, history = ensemble_run(compile=True)
+    np.testing.assert_allclose(history.losses, plain_history.losses, rtol=1e-4)
+    for mine, theirs in zip(compiled.parameters(), plain.parameters(), strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_when_torch_cannot_compile_the_plain_step_trains_silently(monkeypatch, recwarn):
+    def broken(*args, **kwargs):
+        def fails(*args, **kwargs):
+            raise RuntimeError("no C compiler")
+
+        return fails
+
+    monkeypatch.setattr(torch, "compile", broken)
+    _, plain_history = ensemble_run(compile=False)
+    _, history = ensemble_run(compile=True)
+    np.testing.assert_array_equal(history.losses, plain_history.losses)
+    assert not recwarn.list

@@ -62,6 +62,7 @@ class Settings:
         schedule: str = REAL_DATA_DEFAULTS["schedule"],
         restore: str = REAL_DATA_DEFAULTS["restore"],
         member_lr: Sequence[float] | None = None,
+        compile: bool = False,
         threads: int | None = None,
         val: float = REAL_DATA_DEFAULTS["val"],
     ) -> None:

@@ -77,7 +77,7 @@ class Batched:
         update = _fused(model, optimizer, config, member_lr)  # first: the pass keeps views
         assert update is not None  # batched_fits checked the optimiser
         self.update, self.step = update, update.step
-        self.pass_ = BatchedPass(model, config.loss)
+        self.pass_ = BatchedPass(model, config.loss, compile=config.compile)
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None

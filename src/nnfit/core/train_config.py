@@ -69,6 +69,12 @@ class TrainConfig:
         flag_type="numbers",
         form="numbers like 0.001,0.01,0.1",
     )
+    compile: bool = setting(
+        False,
+        "compile an ensemble's training step with torch.compile: about 2x faster steps for many "
+        "members, after 15-30 s of compiling (needs a C compiler; otherwise the plain step)",
+        group="training",
+    )
     threads: int | None = setting(
         None,
         "CPU threads for training (unset: chosen from the work per step, 1 for small steps "
