@@ -38,6 +38,9 @@ class Problem:
     def with_members(self, members: int) -> Problem:
         return replace(self, members=members)
 
+    def with_steps(self, steps: int) -> Problem:
+        return replace(self, steps=steps)
+
 
 Params = list[tuple[Any, Any]]  # per layer (weight (M, out, in), bias (M, out))
 
