@@ -8,6 +8,7 @@ import torch
 import nnfit
 from nnfit.cli import main
 from nnfit.core.threads import (
+    FREE_CORES,
     WORK_PER_THREAD,
     available_cores,
     choose_threads,
@@ -53,12 +54,13 @@ def test_small_work_runs_on_one_thread_however_many_cores():
         assert choose_threads(work, cores=64) == 1
 
 
-def test_large_work_gets_a_thread_per_share_up_to_the_cores():
+def test_large_work_gets_a_thread_per_share_leaving_a_core_free():
     assert choose_threads(2 * WORK_PER_THREAD, cores=64) == 2
     assert choose_threads(5 * WORK_PER_THREAD + 1, cores=64) == 5
-    assert choose_threads(1000 * WORK_PER_THREAD, cores=4) == 4
+    assert choose_threads(1000 * WORK_PER_THREAD, cores=4) == 4 - FREE_CORES
+    assert choose_threads(1000 * WORK_PER_THREAD, cores=2) == 1  # the reference machine
     assert choose_threads(1000 * WORK_PER_THREAD, cores=1) == 1
-    assert choose_threads(1000 * WORK_PER_THREAD) == available_cores()
+    assert choose_threads(1000 * WORK_PER_THREAD) == max(1, available_cores() - FREE_CORES)
 
 
 def test_a_gpu_run_uses_one_cpu_thread():
