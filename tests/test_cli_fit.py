@@ -1,12 +1,14 @@
 """``nnfit fit`` on files, examples and formulas, and every kind of bad input, end to end."""
 
 import io
+import json
 import os
 import sys
 
 import numpy as np
 import pytest
 
+import nnfit
 from nnfit.cli import main
 from nnfit.core.model_config import MAX_MEMBERS
 
@@ -231,4 +233,34 @@ def test_bad_member_counts_exit_2_with_one_line(tmp_path, capsys, value):
         capsys, "fit", "--example", "cars", *QUICK, "--members", value, "--out", str(out_dir)
     )
     assert code == 2 and err.count("\n") == 1 and "--members" in err
+    assert not out_dir.exists()
+
+
+def test_each_member_trains_with_its_own_learning_rate_from_the_command_line(tmp_path, capsys):
+    out_dir = tmp_path / "rates"
+    code, _, _ = run(
+        capsys,
+        "demo",
+        *QUICK,
+        "-q",
+        "--members",
+        "3",
+        "--member-lr",
+        "0.01,0.1,0.3",
+        "--out",
+        str(out_dir),
+    )
+    assert code == 0
+    saved = json.loads((out_dir / "run.json").read_text())["settings"]["train"]
+    assert saved["member_lr"] == [0.01, 0.1, 0.3]
+    assert nnfit.load(out_dir).model_.members == 3
+
+
+@pytest.mark.parametrize("rates", ["0.1,0.2", "0.1,nan,0.2"])
+def test_member_rates_that_do_not_fit_exit_2_with_one_line(tmp_path, capsys, rates):
+    out_dir = tmp_path / "run"
+    code, _, err = run(
+        capsys, "demo", *QUICK, "--members", "3", "--member-lr", rates, "--out", str(out_dir)
+    )
+    assert code == 2 and err.count("\n") == 1 and "--member-lr" in err
     assert not out_dir.exists()
