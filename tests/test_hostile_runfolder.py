@@ -627,6 +627,7 @@ def lr_text(text):
         (dict(text=frozen_text([[10**6, 3]])), "keeper.frozen member must be a whole number"),
         (dict(text=frozen_text([[0, 3], [0, 4]])), "keeper.frozen lists member 0 twice"),
         (dict(text=frozen_text([["0", 3]])), "keeper.frozen member must be"),
+        (dict(text=frozen_text([[k, 3] for k in range(20)])), "must leave a member"),
     ],
 )
 def test_a_damaged_paused_state_is_one_line(paused, tmp_path, change, match):

@@ -60,6 +60,6 @@ def test_the_history_keeps_which_members_diverged_and_refuses_forged_ones():
     history = train(MLP(1, 8, 1, members=3, seed=[1, 2, 3]), (X, Y), config((0.05, 1e6, 0.2)))
     data = history.to_dict()
     assert History.from_dict(data).diverged_members == history.diverged_members
-    for forged in ([[3, 5]], [[1, 5], [1, 6]], [["1", 5]], [[1]]):
+    for forged in ([[3, 5]], [[1, 5], [1, 6]], [["1", 5]], [[1]], [[0, 5], [1, 5], [2, 5]]):
         with pytest.raises(DataError, match="diverged_members"):
             History.from_dict({**data, "diverged_members": forged})

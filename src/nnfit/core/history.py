@@ -76,7 +76,8 @@ class Snapshot:
 
 
 def _member_steps(pairs: Any, members: int) -> dict[int, int]:
-    """[[member, step], ...] → {member: step}, each member of the ensemble at most once."""
+    """[[member, step], ...] → {member: step}, each member of the ensemble at most once, and
+    never all of them (the run then diverged as a whole)."""
     out = {}
     for pair in _items(pairs, "diverged_members"):
         if not isinstance(pair, list) or len(pair) != 2:
@@ -85,6 +86,8 @@ def _member_steps(pairs: Any, members: int) -> dict[int, int]:
         if member >= members or member in out:
             raise _refuse("diverged_members", f"members 0 to {members - 1}, once each", pair)
         out[member] = _count(pair[1], "diverged_members")
+    if out and len(out) >= members:
+        raise _refuse("diverged_members", f"fewer than all {members} members", pairs)
     return out
 
 

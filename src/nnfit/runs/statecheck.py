@@ -64,9 +64,12 @@ def check_state(tree: Any, shape: Shape) -> None:
 
 
 def _check_frozen(frozen: Any, members: int) -> None:
-    """keeper.frozen: [member, step] pairs, each member of the ensemble at most once."""
-    if not isinstance(frozen, list) or len(frozen) > members:
+    """keeper.frozen: [member, step] pairs, each member of the ensemble at most once, and never
+    every member (the run then diverged as a whole)."""
+    if not isinstance(frozen, list):
         raise ValueError("keeper.frozen must be a list of [member, step] pairs")
+    if frozen and len(frozen) >= members:
+        raise ValueError(f"keeper.frozen must leave a member of {members} training")
     seen = set()
     for pair in frozen:
         if not isinstance(pair, list) or len(pair) != 2:
