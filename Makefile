@@ -4,19 +4,29 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+TORCH := $(VENV)/.torch
+STAMP := $(VENV)/.installed-dev
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(TORCH):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU build of torch first: plain "torch" would pull a multi-GB CUDA build
 	$(PY) -m pip install -q "torch==2.13.0"
+	touch $@
+
+# the demo needs nnfit and its dependencies only; tests, lint and benchmarks the dev extra
+$(DEMO_STAMP): pyproject.toml $(TORCH)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(STAMP): pyproject.toml $(TORCH)
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/nnfit demo
 
 test: $(STAMP)
@@ -32,7 +42,12 @@ bench: $(STAMP)
 	$(PY) bench/bench_core.py
 	$(PY) bench/bench_views.py
 	$(PY) bench/bench_fit_time.py
+	$(PY) bench/bench_profile.py --compare
 	$(PY) bench/bench_many_models.py
+	$(PY) bench/bench_threads.py
+	$(PY) bench/bench_startup.py
+	sh scripts/system-deps.sh && $(PY) bench/bench_first_frame.py
+	$(PY) bench/bench_quality.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
