@@ -2,7 +2,7 @@
 
 The lesson: 100 points of y = x² + noise, a net Linear(1, 10) → ReLU → Linear(10, 1),
 SGD with lr 0.5, MSE, 100 full-batch steps, and a picture every 5 steps.
-Run it:  python examples/301_regression.py [fit.gif]
+Run it:  python examples/301_regression.py [fit.gif]   (again: the GIF is replaced)
 """
 
 import sys
@@ -18,4 +18,4 @@ history = nnfit.train(model, (x, y), config)
 
 print(f"final loss: {history.final.loss:.4f}")
 print(nnfit.diagnose(history).message)
-nnfit.animate(history, sys.argv[1] if len(sys.argv) > 1 else "301_regression.gif")
+nnfit.animate(history, sys.argv[1] if len(sys.argv) > 1 else "301_regression.gif", overwrite=True)

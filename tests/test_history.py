@@ -39,3 +39,13 @@ def test_loading_something_else_is_a_data_error(tmp_path, text):
 def test_loading_a_missing_file_is_a_data_error(tmp_path):
     with pytest.raises(nnfit.DataError, match="no such file"):
         History.load(tmp_path / "missing.json")
+
+
+def test_saving_over_a_file_needs_overwrite(lesson_history, tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text("the user's notes")
+    with pytest.raises(nnfit.NNFitError, match="run.json"):
+        lesson_history.save(path)
+    assert path.read_text() == "the user's notes"
+    lesson_history.save(path, overwrite=True)
+    assert History.load(path).losses.tolist() == lesson_history.losses.tolist()

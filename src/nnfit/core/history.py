@@ -233,11 +233,12 @@ class History:
         """The history as compact JSON text (what ``save`` writes)."""
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the history as JSON, atomically (a crash never leaves half a file)."""
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the history as JSON, atomically (a crash never leaves half a file); an
+        existing file is refused unless ``overwrite`` (as ``animate`` and ``plot`` do)."""
         from ..io.files import write_atomic
 
-        return write_atomic(Path(path), self.to_json().encode())
+        return write_atomic(Path(path), self.to_json().encode(), overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:
