@@ -44,7 +44,7 @@ def test_loading_a_missing_file_is_a_data_error(tmp_path):
 def test_saving_over_a_file_needs_overwrite(lesson_history, tmp_path):
     path = tmp_path / "run.json"
     path.write_text("the user's notes")
-    with pytest.raises(nnfit.NNFitError, match="run.json"):
+    with pytest.raises(nnfit.NNFitError, match=r"run\.json"):
         lesson_history.save(path)
     assert path.read_text() == "the user's notes"
     lesson_history.save(path, overwrite=True)
