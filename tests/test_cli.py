@@ -154,6 +154,25 @@ def test_no_display_saves_to_the_current_folder_without_overwriting(tmp_path, ca
     assert names == ["nnfit-demo-1.gif", "nnfit-demo-1.png", "nnfit-demo.gif", "nnfit-demo.png"]
 
 
+@pytest.mark.parametrize(
+    ("source", "stem"),
+    [
+        (["--example", "pressure"], "pressure-fit"),
+        (["my data.v2.csv"], "my_data-fit"),
+    ],
+)
+def test_a_headless_fit_names_its_files_after_the_data(tmp_path, capsys, monkeypatch, source, stem):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    (tmp_path / "my data.v2.csv").write_text("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(30)))
+    code, _, err = run(capsys, "fit", *source, "--steps", "20", "--every", "10")
+    assert code == 0 and f"{stem}.gif" in err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".csv") == [
+        f"{stem}.gif",
+        f"{stem}.png",
+    ]
+
+
 BAD = [
     (["--lr", "abc"], "--lr"),
     (["--lr", "0"], "--lr"),

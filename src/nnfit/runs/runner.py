@@ -6,6 +6,7 @@ The CLI calls ``run_command``; library users call ``run(config, outputs)`` with 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,10 +130,8 @@ def run(
         live = outputs.window and has_display()
         save, plot_path = outputs.save, outputs.plot
         if outputs.window and not live and save is None and plot_path is None and not outputs.out:
-            save, plot_path = (
-                unique_path(Path("nnfit-demo.gif")),
-                unique_path(Path("nnfit-demo.png")),
-            )
+            stem = output_stem(config)
+            save, plot_path = unique_path(Path(f"{stem}.gif")), unique_path(Path(f"{stem}.png"))
             say(
                 outputs,
                 f"no display found: saving the animation and final picture instead "
@@ -158,6 +157,20 @@ def run(
     if signals.late:
         raise KeyboardInterrupt  # the outputs are complete; the exit status says interrupted
     return history
+
+
+def output_stem(config: RunConfig) -> str:
+    """What a headless run names its files after: the data (``pressure-fit``, ``data-fit`` for
+    data.csv, ``stdin-fit``), or ``nnfit-demo`` for a function's data."""
+    data = config.data
+    if data.example is not None:
+        name = data.example
+    elif data.file is not None:
+        name = "stdin" if data.file == "-" else Path(data.file).name.split(".")[0]
+    else:
+        return "nnfit-demo"
+    name = re.sub(r"[^\w-]+", "_", name).strip("_")[:60]  # a plain file name, whatever it was
+    return f"{name or 'data'}-fit"
 
 
 @contextmanager
