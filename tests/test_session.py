@@ -101,3 +101,38 @@ def test_say_prints_one_printable_line_on_stderr(capsys):
 def test_say_is_silent_when_quiet(capsys):
     say(nnfit.Outputs(quiet=True), "saved")
     assert capsys.readouterr() == ("", "")
+
+
+class StubWindow:
+    """A live window that stays open until ``wait_closed`` is interrupted."""
+
+    def __init__(self):
+        self.is_open, self.closed = True, False
+
+    def wait_closed(self):
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM while the window waits
+
+    def close(self):
+        self.is_open, self.closed = False, True
+
+
+def waiting_session(wait=True):
+    from nnfit.runs.runner import Outputs
+    from nnfit.runs.session import Session
+
+    session = Session(None, Outputs(wait=wait), "demo", None, "", None)
+    session.window = StubWindow()
+    return session
+
+
+def test_after_the_results_a_signal_only_closes_the_live_window(capsys):
+    session = waiting_session()
+    session.wait_for_window()  # no KeyboardInterrupt: nothing is left to save
+    assert session.window.closed and session.signals.phase == "waiting"
+    assert "close the window (or press q in it) to finish" in capsys.readouterr().err
+
+
+def test_no_wait_leaves_at_once():
+    session = waiting_session(wait=False)
+    session.wait_for_window()
+    assert not session.window.closed and session.signals.phase == "loading"

@@ -154,6 +154,8 @@ def run(
             print(format_metrics(regressor.metrics_))
         print(phrased(regressor.diagnosis_))
         _save_outputs(history, session, save, plot_path)
+        if not signals.late:
+            session.wait_for_window()
     if signals.late:
         raise KeyboardInterrupt  # the outputs are complete; the exit status says interrupted
     return history

@@ -37,6 +37,7 @@ class Session:
         self.history: History | None = None
         self.saved_to: Path | None = None  # the run folder this session wrote (and now owns)
         self.taken: Path | None = None  # --out, when another process created it first
+        self.window: Any = None  # the live window, still open after the last frame
 
     def train(
         self, model: Any, *, live: bool, resume: TrainState | None, window: Any = None
@@ -96,9 +97,25 @@ class Session:
             window = window or LiveWindow(fps=outputs.fps, size=outputs.size)
             callbacks.append(window)
             self.signals.phase = "live"  # Ctrl-C reaches run_live as KeyboardInterrupt
-            return run_live(fit, window, stop=stop, wait=outputs.wait)
+            self.window = window  # the run waits for it to close after printing the results
+            return run_live(fit, window, stop=stop, wait=False)
         self.signals.phase = "training"
         return fit()
+
+    def wait_for_window(self) -> None:
+        """After the results are out: keep the live window until it is closed (``--no-wait``:
+        not at all). A signal now only closes it: nothing is left to save."""
+        window = self.window
+        if window is None or not self.outputs.wait or not window.is_open:
+            return
+        self.signals.phase = "waiting"
+        say(self.outputs, "close the window (or press q in it) to finish")
+        try:
+            window.wait_closed()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            window.close()
 
     def checkpoint(self, state: TrainState) -> None:
         """Keep the newest paused state; write it to the run folder if checkpoints are on."""
@@ -181,6 +198,8 @@ class RunSignals:
       is saved as interrupted; a second one raises KeyboardInterrupt.
     - ``saving``: the first signal is noted (``late``) and the outputs are finished; a second
       one abandons them (their temporaries are removed) with KeyboardInterrupt.
+    - ``waiting``: the results are printed and saved and the live window is still open: a
+      signal closes it and the run ends normally.
 
     Handlers are installed only in the main thread; elsewhere the block runs unchanged.
     """
