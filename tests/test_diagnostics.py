@@ -1,5 +1,6 @@
+import nnfit
 from nnfit.checks import flag
-from nnfit.core.diagnostics import Diagnosis, Hint, advice, worded
+from nnfit.core.diagnostics import GAP, Diagnosis, Hint, advice, in_units, worded
 from nnfit.views.phrasing import phrased
 
 STALLED = (
@@ -44,3 +45,54 @@ def test_hints_round_trip_through_a_table():
 
     diagnosis = Diagnosis("stalled", "Stalled." + advice(STALLED), "stalled", STALLED)
     assert Diagnosis.from_dict(asdict(diagnosis)) == diagnosis
+
+
+def errors(train, val=None):
+    metrics = {"train": {"rmse": train, "mae": train, "r2": 0.9}}
+    if val is not None:
+        metrics["val"] = {"rmse": val, "mae": val, "r2": 0.8}
+    return metrics
+
+
+OK = Diagnosis("ok", "Good fit: loss 1e-05.", "good fit")
+
+
+def test_real_data_is_judged_by_its_held_out_error_in_y_units():
+    verdict = in_units(OK, errors(2.0, 2.5), "pressure", cross_validated=True)
+    assert verdict.kind == "ok"
+    assert "RMSE 2.5 in pressure's units on cross-validated held-out rows" in verdict.message
+    assert "R² 0.800" in verdict.message and "2 on the training rows" in verdict.message
+    assert "loss" not in verdict.message and verdict.short == "val RMSE 2.5, R² 0.800"
+
+
+def test_a_large_gap_says_overfitting_or_extrapolation_and_what_to_try():
+    verdict = in_units(OK, errors(1.0, GAP * 1.5), "y")
+    assert verdict.kind == "gap" and not verdict.ok
+    assert f"{GAP * 1.5:.1f}x the training error" in verdict.message
+    assert {hint.field for hint in verdict.hints} == {"val", "restore", "hidden"}
+    assert "validation rows" in verdict.message and "Try " in verdict.message
+
+
+def test_without_held_out_rows_the_verdict_says_it_cannot_speak_for_new_data():
+    verdict = in_units(OK, errors(3.0), "flow")
+    assert "RMSE 3 in flow's units on the training rows" in verdict.message
+    assert "nothing says how it predicts new data" in verdict.message
+
+
+def test_other_verdicts_keep_their_advice_and_gain_the_errors():
+    stalled = Diagnosis("stalled", "The loss stalled. Try a lower lr.", "loss stalled")
+    verdict = in_units(stalled, errors(1.0, 5.0), "y")
+    assert verdict.kind == "stalled" and verdict.message.startswith("The loss stalled.")
+    assert "RMSE 5 in y's units" in verdict.message
+    diverged = Diagnosis("diverged", "The loss stopped being finite.", "diverged")
+    assert in_units(diverged, errors(1.0, 5.0)) == diverged
+
+
+def test_the_lesson_with_its_noise_floor_keeps_its_loss_verdict():
+    x, y = nnfit.make_data(seed=0)
+    model = nnfit.Regressor(
+        hidden=(10,), activation="relu", members=1, val=0.0, scale=False, optimizer="sgd"
+    )
+    model.lr, model.steps, model.every, model.schedule = 0.5, 100, 5, "constant"
+    model.fit(x, y, noise_floor=0.2**2 / 12)
+    assert model.diagnosis_.message.startswith("Good fit: loss")

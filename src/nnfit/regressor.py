@@ -192,7 +192,7 @@ class Regressor(Settings):
         val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
         ``y_names_``.
         """
-        from .core.diagnostics import diagnose
+        from .core.diagnostics import diagnose, in_units
         from .core.members import holdout
         from .core.metrics import regression_metrics
         from .core.traindata import prepare
@@ -249,6 +249,13 @@ class Regressor(Settings):
             rows = held.any(axis=0)
             self.metrics_["val"] = regression_metrics(
                 y2[rows], self._held_out_predictions(x2, held)[rows]
+            )
+        if noise_floor is None:  # measurements: judged by their errors, in y's units
+            self.diagnosis_ = in_units(
+                self.diagnosis_,
+                self.metrics_,
+                ", ".join(self.y_names_),
+                cross_validated=not has_val and "val" in self.metrics_,
             )
         return self
 

@@ -51,7 +51,7 @@ class Hint:
 class Diagnosis:
     """The verdict on a run: a kind and hints for programs, a sentence for people."""
 
-    kind: str  # "ok", "dead_units", "diverged", "stalled", "unfinished", "interrupted"
+    kind: str  # "ok", "dead_units", "diverged", "stalled", "unfinished", "interrupted", "gap"
     message: str  # one sentence: what happened and what to try, by field name
     short: str  # a few words for the final frame
     hints: tuple[Hint, ...] = ()  # what to try, as data
@@ -207,3 +207,63 @@ def _lower_lr(history: History) -> float:
     """A quarter of the run's lr, or 0.01 when the history does not say."""
     lr = history.settings.get("train", {}).get("lr")
     return lr / 4 if isinstance(lr, (int, float)) else 0.01
+
+
+GAP = 2.0  # held-out RMSE this many times the training RMSE: overfitting or extrapolation
+
+
+def in_units(
+    diagnosis: Diagnosis,
+    metrics: dict[str, dict[str, float]],
+    y_name: str = "y",
+    *,
+    cross_validated: bool = False,
+) -> Diagnosis:
+    """The verdict in y's units, for data whose noise level is unknown (real measurements).
+
+    A good fit is judged by its error on rows it did not train on: RMSE and R² on the
+    validation rows (cross-validated for an ensemble), next to the training RMSE. A held-out
+    error more than ``GAP`` times the training error says the network learned the training
+    rows better than the relation (overfitting) or predicts held-out ends of the range badly
+    (extrapolation), and what to try. Other verdicts get the errors appended.
+
+    Example:
+        >>> in_units(diagnose(history), regressor.metrics_, "pressure").message  # doctest: +SKIP
+        'Good fit: RMSE 4.1 on held-out rows (cross-validated), R² 0.999; 3.9 on training rows.'
+    """
+    train, val = metrics.get("train"), metrics.get("val")
+    if train is None or diagnosis.kind in ("diverged", "interrupted"):
+        return diagnosis
+    if val is None:
+        errors = f"RMSE {train['rmse']:.4g} in {y_name}'s units on the training rows"
+        errors += f", R² {train['r2']:.3f}" if math.isfinite(train["r2"]) else ""
+        if diagnosis.kind != "ok":
+            return replace(diagnosis, message=f"{diagnosis.message} ({errors}.)")
+        return Diagnosis(
+            "ok",
+            f"Good fit: {errors} (no rows were held out, so nothing says how it predicts new "
+            "data).",
+            f"RMSE {train['rmse']:.3g}",
+        )
+    held = "cross-validated held-out rows" if cross_validated else "validation rows"
+    r2 = f", R² {val['r2']:.3f}" if math.isfinite(val["r2"]) else ""
+    errors = (
+        f"RMSE {val['rmse']:.4g} in {y_name}'s units on {held}{r2}; "
+        f"{train['rmse']:.4g} on the training rows"
+    )
+    short = f"val RMSE {val['rmse']:.3g}" + (f", R² {val['r2']:.3f}" if r2 else "")
+    if diagnosis.kind != "ok":
+        return replace(diagnosis, message=f"{diagnosis.message} ({errors}.)")
+    ratio = val["rmse"] / train["rmse"] if train["rmse"] > 0 else math.inf
+    if ratio <= GAP:
+        return Diagnosis("ok", f"Good fit: {errors}.", short)
+    return _diagnosis(
+        "gap",
+        f"The error on held-out rows is {ratio:.1f}x the training error ({errors}): the network "
+        "fits its training rows better than the relation (overfitting), or predicts held-out "
+        "ends of the range badly (extrapolation).",
+        f"{short}: {ratio:.1f}x train",
+        Hint("val", value=0.1),
+        Hint("restore", value="1se"),
+        Hint("hidden", "fewer", unit="units"),
+    )
