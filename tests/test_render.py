@@ -189,3 +189,15 @@ def test_live_loss_curve_keeps_every_step_when_a_long_run_thins_its_history():
     assert {s.step for s in live.snapshots} <= set(steps)  # nothing kept is missing
     stride = live.snapshots[-1].step - live.snapshots[-2].step
     assert max(np.diff(steps)) <= stride  # no gap wider than the history's own spacing
+
+
+def test_an_ensembles_loss_panel_shows_its_cross_validated_loss():
+    x = torch.linspace(-1, 1, 40).unsqueeze(1)
+    data = prepare(x, x**2, holdout=(torch.arange(40) % 5 == torch.arange(4).unsqueeze(1)))
+    history = train(MLP(1, 8, 1, members=4, seed=0), data, TrainConfig(steps=30, every=10))
+    assert history.held_out
+    fit = FitFigure(history)
+    fit.render(history.final)
+    steps, losses = fit.val_line.get_data()
+    assert len(steps) == len(history.snapshots) and np.isfinite(losses).all()
+    assert "validation" in [t.get_text() for t in fit.loss_ax.get_legend().get_texts()]

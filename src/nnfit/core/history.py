@@ -120,6 +120,7 @@ class History:
     best_step: int | None = None  # step whose weights were kept by early stopping
     settings: dict[str, Any] = field(default_factory=dict)  # the run's config, for the record
     members: int = 1  # networks averaged (an ensemble); snapshots show their average
+    held_out: bool = False  # an ensemble's members held rows out: val_loss is cross-validated
     diverged_members: dict[int, int] = field(default_factory=dict)  # member → step it diverged
     # at; it kept its last finite weights and stopped training while the others went on
 
@@ -153,6 +154,7 @@ class History:
             "y_val": array(self.y_val),
             "hidden": list(self.hidden),
             "members": self.members,
+            "held_out": self.held_out,
             "activation": self.activation,
             "noise_floor": self.noise_floor,
             "x_names": list(self.x_names),
@@ -217,6 +219,7 @@ class History:
             y_val=y_val,
             hidden=hidden,
             members=members,
+            held_out=_flag(data.get("held_out", False), "held_out"),
             activation=_text(data.get("activation", "relu"), "activation"),
             noise_floor=_optional(data.get("noise_floor"), "noise_floor"),
             x_names=_names(data.get("x_names"), "x_names", x.shape[1]),

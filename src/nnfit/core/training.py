@@ -322,6 +322,7 @@ def _new_history(model: MLP, data: TrainData, config: TrainConfig) -> History:
         y_names=data.y_names,
         settings={"train": asdict(config)},
         members=model.members,
+        held_out=data.holdout is not None and bool(data.holdout.any()),
     )
 
 

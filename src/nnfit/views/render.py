@@ -183,7 +183,7 @@ class FitFigure:
         )
         self.animated.append(self.loss_line)
         self.val_line = None
-        if history.x_val is not None:
+        if history.x_val is not None or history.held_out:  # (an ensemble's: cross-validated)
             (self.val_line,) = ax.plot(
                 [], [], color="C1", lw=2, label="validation", zorder=ON_TOP, animated=True
             )
