@@ -67,7 +67,7 @@ def window_exists(display: str) -> bool:
         capture_output=True,
         text=True,
     )
-    return '"nnfit"' in done.stdout
+    return '"nnfit"' in done.stdout or '"nnfit:' in done.stdout  # (titled "nnfit: demo" now)
 
 
 def one_run(src: Path, display: str, steps: int, workdir: Path) -> dict[str, float | None]:

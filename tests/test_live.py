@@ -77,7 +77,7 @@ SCRIPT = textwrap.dedent(
         )
 
     # a whole run, not waiting at the end
-    window = LiveWindow(fps=60)
+    window = LiveWindow(fps=60, title="nnfit: lesson")
     started = time.monotonic()
     history = run_live(fit(window), window, wait=False)
     rgba = np.asarray(window.figure.canvas.buffer_rgba())
@@ -89,6 +89,7 @@ SCRIPT = textwrap.dedent(
         "open": window.is_open,
         "red_pixels": int(red.sum()),
         "seconds": time.monotonic() - started,
+        "title": window.figure.canvas.manager.get_window_title(),
     }
     window.close()
 
@@ -222,6 +223,7 @@ def test_real_window_plays_every_snapshot(live_run):
     assert full["snapshots"] == 21
     assert full["frames"] == 21
     assert full["red_pixels"] > 500  # the lesson's thick red line is on screen
+    assert full["title"] == "nnfit: lesson"  # the run's name, not "Figure 1"
 
 
 def test_frames_play_at_fps_after_a_fast_run(live_run):

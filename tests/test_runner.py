@@ -90,3 +90,23 @@ def test_the_current_folder_is_never_a_run_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UsageError, match="current folder"):
         nnfit.Outputs(out=Path("."))
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "stem"),
+    [
+        ({"example": "pressure"}, "pressure", "pressure-fit"),
+        ({"file": "dir/my data.v2.csv"}, "my data.v2.csv", "my_data-fit"),
+        ({"file": "-"}, "stdin", "stdin-fit"),
+        ({}, "demo", "nnfit-demo"),
+    ],
+)
+def test_runs_are_named_after_their_data(data, name, stem):
+    from dataclasses import replace
+
+    from nnfit.runs.config import RunConfig, run_name
+    from nnfit.runs.runner import output_stem
+
+    config = RunConfig()
+    config = replace(config, data=replace(config.data, **data))
+    assert run_name(config) == name and output_stem(config) == stem

@@ -182,3 +182,13 @@ def config_toml(config: RunConfig, *, preset: str = DEFAULT_PRESET) -> str:
 def with_seed(config: RunConfig, seed: int) -> RunConfig:
     """The same run with another seed."""
     return replace(config, train=replace(config.train, seed=seed))
+
+
+def run_name(config: RunConfig) -> str:
+    """The run in a word or two, for window titles: the example, the data file, or "demo"."""
+    data = config.data
+    if data.example is not None:
+        return data.example
+    if data.file is not None:
+        return "stdin" if data.file == "-" else Path(data.file).name
+    return "demo"

@@ -21,6 +21,7 @@ from ..runs.config import (
     DEFAULT_PRESET,
     RunConfig,
     config_toml,
+    run_name,
 )
 from ..safetext import printable
 from ..views.formats import ANIMATION_SUFFIXES, PICTURE_SUFFIXES
@@ -193,7 +194,7 @@ def _preview(config: RunConfig, outputs: Outputs, resume: Any) -> Iterator[Any]:
     if data is None:
         yield None
         return
-    window = LiveWindow(fps=outputs.fps, size=outputs.size)
+    window = LiveWindow(fps=outputs.fps, size=outputs.size, title=f"nnfit: {run_name(config)}")
     window.preview(*data)
     try:
         yield window

@@ -92,9 +92,11 @@ class Session:
             return self.regressor.history_
 
         if live:
+            from ..runs.config import run_name
             from ..views.live import LiveWindow, run_live
 
-            window = window or LiveWindow(fps=outputs.fps, size=outputs.size)
+            title = f"nnfit: {run_name(self.config)}"
+            window = window or LiveWindow(fps=outputs.fps, size=outputs.size, title=title)
             callbacks.append(window)
             self.signals.phase = "live"  # Ctrl-C reaches run_live as KeyboardInterrupt
             self.window = window  # the run waits for it to close after printing the results

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.callbacks import Callback
 from ..errors import UsageError
+from ..safetext import printable
 
 if TYPE_CHECKING:
     from ..core.history import History, Snapshot
@@ -91,16 +92,23 @@ class LiveWindow(Callback):
         size: (width, height) of the window's figure in pixels.
         backend: matplotlib backend to use; default: the current one if interactive, else
             TkAgg or QtAgg.
+        title: the window's title; name the run in it (``nnfit: pressure``).
     """
 
     def __init__(
-        self, *, fps: float = 10, size: tuple[int, int] = (800, 400), backend: str | None = None
+        self,
+        *,
+        fps: float = 10,
+        size: tuple[int, int] = (800, 400),
+        backend: str | None = None,
+        title: str = "nnfit",
     ) -> None:
         from ..views.render import check_size  # matplotlib loads only when a window is wanted
 
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0.1 <= fps <= 120:
             raise UsageError(f"fps must be a number between 0.1 and 120, got {fps!r}")
         self.fps, self.size, self.backend = float(fps), check_size(size), backend
+        self.title = printable(str(title))[:200]
         self.history: History | None = None
         self.fit: FitFigure | None = None
         self.frames_shown = 0
@@ -170,7 +178,7 @@ class LiveWindow(Callback):
         self.pump()
 
     def _make_window(self) -> Any:
-        """A new figure in an interactive backend, titled nnfit, that reports being closed."""
+        """A new figure in an interactive backend, titled ``title``, that reports being closed."""
         import matplotlib.pyplot as plt
 
         current = plt.get_backend()
@@ -186,7 +194,7 @@ class LiveWindow(Callback):
         figure.stale_callback = None  # no automatic full redraws in interactive mode
         figure.canvas.mpl_connect("close_event", lambda event: self.closed.set())
         if figure.canvas.manager is not None:
-            figure.canvas.manager.set_window_title("nnfit")
+            figure.canvas.manager.set_window_title(self.title)
         return figure
 
     def show_frame(self, snapshot: Snapshot) -> None:
