@@ -12,6 +12,9 @@ from ..core.history import History, Snapshot
 N_LINES = 10  # plain (non-TTY) output prints about this many progress lines per run
 
 
+NUMBER = "<10.4g"  # losses: 4 significant digits in a steady width (1.234e-05 is 9)
+
+
 class Progress(Callback):
     """Show training progress: tqdm's bar with the live loss on a TTY, else periodic lines.
 
@@ -58,14 +61,12 @@ class Progress(Callback):
             )
         if self.bar is not None:
             self.bar.update(snapshot.step - self.bar.n)
-            self.bar.set_postfix_str(f"loss={snapshot.loss:.4g}", refresh=False)
+            self.bar.set_postfix_str(f"loss={snapshot.loss:{NUMBER}}".rstrip(), refresh=False)
         elif snapshot.step >= self.next_line and not snapshot.final:
             self.next_line = snapshot.step + max(1, self.steps // N_LINES)
-            val = "" if snapshot.val_loss is None else f"  val_loss {snapshot.val_loss:.4g}"
-            self.write(
-                f"step {snapshot.step:>{len(str(self.steps))}}/{self.steps}  "
-                f"loss {snapshot.loss:.4g}{val}"
-            )
+            val = "" if snapshot.val_loss is None else f" val_loss {snapshot.val_loss:{NUMBER}}"
+            line = f"step {snapshot.step:>{len(str(self.steps))}}/{self.steps}  "
+            self.write(f"{line}loss {snapshot.loss:{NUMBER}}{val}".rstrip())
 
     def on_train_end(self, history: History) -> None:
         if self.bar is not None:
