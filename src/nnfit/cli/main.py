@@ -109,6 +109,12 @@ def _add_model_commands(commands: Any) -> None:
     predict.add_argument(
         "--out", metavar="FILE", help="write a CSV here instead of stdout (- is stdout)"
     )
+    predict.add_argument(
+        "--std",
+        action="store_true",
+        help="add a NAME_std column after each NAME_pred: the standard deviation of the "
+        "ensemble members' predictions (0 for a single network)",
+    )
     predict.add_argument("--encoding", help="text encoding of DATA (default: detected)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     show = commands.add_parser(
