@@ -95,7 +95,9 @@ def _add_model_commands(commands: Any) -> None:
         "predict",
         help="predict with a saved run folder",
         description="Predict with a saved model: for each row of a data file (its input "
-        "columns are matched by name to those the model was trained on), or for --x values.",
+        "columns are matched by name to those the model was trained on), or for --x values. "
+        "Inputs outside the range the model was trained on get a warning on stderr: the "
+        "predictions there are extrapolations.",
     )
     predict.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
     predict.add_argument("data", metavar="DATA", nargs="?", help="data file (- for stdin)")
