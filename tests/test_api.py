@@ -8,6 +8,7 @@ import nnfit
 EXPECTED = [
     "Callback",
     "DataError",
+    "ExtrapolationWarning",
     "History",
     "MLP",
     "ModelConfig",

@@ -64,6 +64,33 @@ def test_predict_from_values_and_from_a_file(capsys, saved, tmp_path):
     assert len(written) == 51
 
 
+def test_predict_std_adds_the_spread_after_each_prediction(capsys, saved):
+    folder, data = saved
+    model = nnfit.load(folder)
+    code, out, err = run(capsys, "predict", str(folder), "--x", "2.5", "--x", "7", "--std")
+    assert code == 0 and err == ""
+    rows = list(csv.reader(out.splitlines()))
+    assert rows[0] == ["'=cmd", "pressure_pred", "pressure_std"]
+    y_pred, y_std = model.predict(np.array([2.5, 7.0]), return_std=True)
+    assert [float(r[1]) for r in rows[1:]] == pytest.approx(y_pred.tolist(), rel=1e-6)
+    assert [float(r[2]) for r in rows[1:]] == pytest.approx(y_std.tolist(), rel=1e-5, abs=1e-6)
+    code, out, _ = run(capsys, "predict", str(folder), str(data), "--std")
+    assert code == 0 and all(len(r) == 3 for r in csv.reader(out.splitlines()))
+
+
+def test_predict_outside_the_training_range_warns_once_and_still_succeeds(capsys, saved):
+    folder, _ = saved
+    argv = ["predict", str(folder), "--x", "5", "--x", "12", "--x", "15", "--x", "-1"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and len(out.splitlines()) == 5
+    assert err.splitlines() == [
+        "nnfit: warning: x = 15 is outside the training range 0 to 10 of =cmd (3 of 4 rows): "
+        "predictions there are extrapolations"
+    ]
+    code, _, err = run(capsys, "predict", str(folder), "--x", "0", "--x", "10")
+    assert code == 0 and err == ""
+
+
 @pytest.mark.parametrize(
     "flags, match",
     [

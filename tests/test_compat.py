@@ -8,6 +8,7 @@ hashes in ``run.json`` would refuse any edit.
 import csv
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,23 @@ def test_predict_command_prints_what_the_old_version_printed(capsys, folder):
     out = capsys.readouterr().out
     assert out == old["predict_stdout"]
     assert [float(row[1]) for row in list(csv.reader(out.splitlines()))[1:]] == old["y_pred"]
+
+
+@pytest.mark.parametrize("folder", RUNS, indirect=True)
+def test_old_run_knows_no_training_range_so_predicts_without_a_warning(capsys, folder):
+    old = OLD[folder.name]
+    far = [[1e6] * len(old["x"][0])] if isinstance(old["x"][0], list) else [1e6]
+    model = nnfit.load(folder)
+    assert model.x_min_ is None and model.x_max_ is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y_pred, y_std = model.predict(np.array(far), return_std=True)
+    assert np.shape(y_pred) == np.shape(y_std) and np.isfinite(y_std).all()
+    argv = ["predict", str(folder), "--std", "--x", ",".join(["1e6"] * model.n_inputs_)]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    header = next(csv.reader(out.splitlines()))
+    assert err == "" and len(header) == model.n_inputs_ + 2 * model.n_outputs_
 
 
 @pytest.mark.parametrize("folder", RUNS, indirect=True)

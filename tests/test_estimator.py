@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -118,3 +120,73 @@ def test_lesson_through_the_regressor_matches_plain_train():
     regressor = Regressor.from_config(nnfit.build_config()).fit(x, y)
     history = nnfit.train(nnfit.MLP(1, 10, 1, seed=0), (x, y))
     np.testing.assert_array_equal(regressor.history_.losses, history.losses)
+
+
+SMALL = {"steps": 30, "every": 10, "patience": None, "hidden": (8,), "seed": 0}
+
+
+def test_return_std_is_the_members_spread_in_the_shape_of_predict():
+    x, y = curve(60)
+    ensemble = Regressor(**SMALL, members=4).fit(x, y)
+    y_pred, y_std = ensemble.predict(x, return_std=True)
+    assert y_pred.shape == y_std.shape == (60,)
+    np.testing.assert_array_equal(y_pred, ensemble.predict(x))  # the same mean either way
+    model = ensemble.model_
+    with torch.no_grad():
+        each = np.stack(
+            [model.member(k)(torch.from_numpy(x[:, None].astype(np.float32))) for k in range(4)]
+        )  # (members, n, 1)
+    np.testing.assert_allclose(y_std, each.std(axis=0)[:, 0], rtol=1e-4, atol=1e-6)
+    assert y_std.min() > 0
+    two = Regressor(**SMALL, members=3).fit(x, np.stack([y, 10 * y], axis=1))
+    pred2, std2 = two.predict(x, return_std=True)
+    assert pred2.shape == std2.shape == (60, 2)
+
+
+def test_a_single_network_has_zero_std():
+    x, y = curve(40)
+    single = Regressor(**SMALL, members=1).fit(x.reshape(-1, 1), y.reshape(-1, 1))
+    y_pred, y_std = single.predict(x.reshape(-1, 1), return_std=True)
+    assert y_std.shape == y_pred.shape == (40, 1) and not y_std.any()
+
+
+def test_predicting_outside_the_training_range_warns_once_naming_it():
+    x = np.linspace(0, 360, 30)
+    model = Regressor(**SMALL, members=1).fit(x, np.sin(x / 60), x_names=["temperature"])
+    assert (model.x_min_, model.x_max_) == ([0.0], [360.0])
+    with pytest.warns(nnfit.ExtrapolationWarning) as caught:
+        model.predict([10.0, 400.0, 370.0, 100.0, -5.0], return_std=True)
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        "x = 400 is outside the training range 0 to 360 of temperature (3 of 5 rows): "
+        "predictions there are extrapolations"
+    )
+    assert caught[0].filename == __file__  # points at the caller's line
+    assert issubclass(nnfit.ExtrapolationWarning, UserWarning)
+
+
+def test_inside_the_training_range_there_is_no_warning():
+    x = np.linspace(0, 360, 30)
+    model = Regressor(**SMALL, members=1).fit(x, np.sin(x / 60))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(np.array([0.0, 180.0, 360.0]))
+
+
+def test_the_training_range_survives_save_and_load(tmp_path):
+    from nnfit.runs.runfolder import save_run
+
+    x = np.column_stack([np.linspace(-1, 1, 30), np.linspace(5, 9, 30)])
+    model = Regressor(**SMALL, members=2).fit(x, x[:, 0] * x[:, 1])
+    folder = save_run(
+        tmp_path / "run",
+        model,
+        history=model.history_,
+        settings={"preset": "data", "model": {}, "train": {"seed": 0}},
+        data={"source": "test", "sha256": "0", "rows": 30},
+        picture=False,
+    )
+    loaded = nnfit.load(folder)
+    assert (loaded.x_min_, loaded.x_max_) == (model.x_min_, model.x_max_)
+    with pytest.warns(nnfit.ExtrapolationWarning, match=r"^x2 = 10 is outside .* 5 to 9 of x2"):
+        loaded.predict([[0.0, 10.0]])

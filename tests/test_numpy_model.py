@@ -88,3 +88,51 @@ def test_a_run_folder_on_numpy_predicts_as_the_torch_load(tmp_path, members):
     assert saved.x_names == load(folder).x_names_ and saved.n_inputs == 2
     np.testing.assert_allclose(saved.predict(x), load(folder).predict(x), rtol=1e-5, atol=1e-6)
     assert saved.history is not None and len(saved.history.snapshots) > 0
+
+
+def member_predictions(model, x):
+    """(members, n, n_out): each member run as a network of its own, in float64."""
+    return np.stack([torch_predict(model.member(k), x) for k in range(model.members)])
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_the_spread_matches_torch_and_the_members_to_float32(activation):
+    model, x = random_model(activation, 5, n_in=2, n_out=3)
+    with torch.no_grad():
+        mean, std = model.predict_with_std(torch.from_numpy(x.astype(np.float32)))
+    assert std.dtype == torch.float32 and std.shape == (200, 3)
+    assert torch.equal(mean, model(torch.from_numpy(x.astype(np.float32))))  # forward's mean
+    got_mean, got_std = as_numpy(model).predict_with_std(x)
+    assert got_std.shape == (200, 3) and got_std.dtype == np.float64
+    np.testing.assert_array_equal(got_mean, as_numpy(model)(x))
+    scale = std.numpy().max()
+    np.testing.assert_allclose(got_std, std.numpy(), rtol=1e-5, atol=1e-6 * scale)
+    reference = member_predictions(model, x).std(axis=0)  # members' float32 outputs
+    np.testing.assert_allclose(got_std, reference, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_one_network_has_no_spread():
+    model, x = random_model("relu", 1, n_in=1, n_out=2)
+    with torch.no_grad():
+        _, std = model.predict_with_std(torch.from_numpy(x.astype(np.float32)))
+    assert torch.count_nonzero(std) == 0
+    assert np.count_nonzero(as_numpy(model).predict_with_std(x)[1]) == 0
+
+
+def test_a_run_folder_on_numpy_gives_the_torch_spread(tmp_path):
+    x = np.linspace(-2, 2, 40)
+    regressor = Regressor(steps=30, hidden=(8,), members=4, seed=0, patience=None).fit(x, np.sin(x))
+    folder = save_run(
+        tmp_path / "run",
+        regressor,
+        history=regressor.history_,
+        settings={"preset": "data", "model": {}, "train": {"seed": 0}},
+        data={"source": "test", "sha256": "0", "rows": 40},
+        picture=False,
+    )
+    wide = np.linspace(-2, 2, 25)
+    mean, std = open_run(folder).predict_with_std(wide[:, None])
+    expected_mean, expected_std = load(folder).predict(wide, return_std=True)
+    assert std.min() > 0  # members trained on different rows disagree somewhat
+    np.testing.assert_allclose(mean[:, 0], expected_mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(std[:, 0], expected_std, rtol=1e-5, atol=1e-6 * std.max())

@@ -50,6 +50,16 @@ def test_predict_returns_the_shape_of_y():
     assert NNFitRegressor(**FAST).fit(x, np.stack([y, -y], 1)).predict(x).shape == (60, 2)
 
 
+def test_return_std_passes_through_in_the_shape_of_predict():
+    x, y = parabola()
+    model = NNFitRegressor(**FAST, members=3).fit(x, y)
+    y_pred, y_std = model.predict(x, return_std=True)
+    assert y_pred.shape == y_std.shape == (60,)
+    expected = model.regressor_.predict(x, return_std=True)
+    np.testing.assert_array_equal(y_pred, expected[0])
+    np.testing.assert_array_equal(y_std, expected[1])
+
+
 def test_one_row_is_refused_with_a_value_error():
     with pytest.raises(ValueError, match="1 sample"):
         NNFitRegressor(**FAST).fit([[1.0]], [2.0])

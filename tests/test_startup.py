@@ -124,5 +124,9 @@ def test_run_folder_usage_errors_are_refused_before_torch_loads(tmp_path, run):
 
 
 def test_predict_and_show_run_without_torch(tmp_path, run):
-    argvs = [["predict", str(run), "--x", "0.5"], ["show", str(run), "--no-window"]]
+    argvs = [
+        ["predict", str(run), "--x", "0.5"],
+        ["predict", str(run), "--x", "0.5", "--x", "7", "--std"],  # spread and warning too
+        ["show", str(run), "--no-window"],
+    ]
     assert_light(probe(argvs, tmp_path), 0)

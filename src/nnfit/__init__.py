@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ._lazy import lazy_attributes
 from ._version import __version__
-from .errors import DataError, NNFitError, TrainingError, UsageError
+from .errors import DataError, ExtrapolationWarning, NNFitError, TrainingError, UsageError
 
 # public name → module that defines it
 _LAZY = {
@@ -55,6 +55,7 @@ _LAZY = {
 __all__ = [
     "Callback",
     "DataError",
+    "ExtrapolationWarning",
     "History",
     "MLP",
     "ModelConfig",

@@ -28,3 +28,7 @@ class TrainingError(NNFitError, RuntimeError):
     """Training could not run, e.g. the requested device is absent."""
 
     exit_code = 1
+
+
+class ExtrapolationWarning(UserWarning):
+    """Predictions were asked for inputs outside the range the model was trained on."""

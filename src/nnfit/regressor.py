@@ -7,13 +7,14 @@ returns ``self``, learned state ends in ``_``, and ``predict`` returns the shape
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
-from .errors import DataError, NNFitError
+from .errors import DataError, ExtrapolationWarning, NNFitError
 from .settings import REAL_DATA_DEFAULTS, document, estimator_values
 
 if TYPE_CHECKING:
@@ -163,6 +164,8 @@ class Regressor(Settings):
     metrics_: dict[str, dict[str, float]] | None
     diagnosis_: Diagnosis | None
     run_info_: dict[str, Any]  # the run.json of a loaded run; fit does not set it
+    x_min_: list[float] | None  # the training range per input column (None: an older run)
+    x_max_: list[float] | None
 
     def fit(
         self,
@@ -190,9 +193,11 @@ class Regressor(Settings):
 
         Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
         val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
-        ``y_names_``.
+        ``y_names_``, ``x_min_`` and ``x_max_`` (each input column's range in x, validation
+        rows included; ``predict`` warns beyond it).
         """
         from .core.diagnostics import diagnose, in_units
+        from .core.extrapolation import training_range
         from .core.members import holdout
         from .core.metrics import regression_metrics
         from .core.traindata import prepare
@@ -212,6 +217,7 @@ class Regressor(Settings):
         self.y_names_ = names_for(y_names, y_found, self.n_outputs_, "y")
         if len(x2) < 2:
             raise DataError(f"need at least 2 rows to fit, got {len(x2)}")
+        self.x_min_, self.x_max_ = training_range(x2)
         if model is not None:  # a given network: its activations on these rows must fit too
             self._check_size(
                 model.n_in, model.hidden, model.n_out, model.members, len(x2), self.batch_size
@@ -299,19 +305,53 @@ class Regressor(Settings):
 
     def _predict2d(self, x: np.ndarray) -> np.ndarray:
         """Predictions (n, n_out) as float64, in chunks so memory stays flat for any n."""
+        return self._predict_chunks(x, std=False)[0]
+
+    def _predict_chunks(self, x: np.ndarray, *, std: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions and (with ``std``) the members' spread, each (n, n_out) as float64."""
         import torch
 
         self.model_.eval()
         device = next(self.model_.parameters()).device
         out = np.empty((len(x), self.model_.n_out), dtype=np.float64)
+        spread = np.zeros_like(out) if std else out[:0]
         with torch.no_grad():
             for start in range(0, len(x), PREDICT_CHUNK):
-                chunk = torch.from_numpy(np.asarray(x[start : start + PREDICT_CHUNK], np.float32))
-                out[start : start + PREDICT_CHUNK] = self.model_(chunk.to(device)).cpu().numpy()
-        return out
+                part = slice(start, start + PREDICT_CHUNK)
+                chunk = torch.from_numpy(np.asarray(x[part], np.float32)).to(device)
+                if std:
+                    y_pred, y_std = self.model_.predict_with_std(chunk)
+                    spread[part] = y_std.cpu().numpy()
+                else:
+                    y_pred = self.model_(chunk)
+                out[part] = y_pred.cpu().numpy()
+        return out, spread
 
-    def predict(self, x: Any) -> np.ndarray:
-        """Predictions in y's units: (n,) when fit was given a 1-D y, else (n, n_out)."""
+    @overload
+    def predict(self, x: Any, *, return_std: Literal[False] = ...) -> np.ndarray: ...
+
+    @overload
+    def predict(self, x: Any, *, return_std: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def predict(
+        self, x: Any, *, return_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Predictions in y's units: (n,) when fit was given a 1-D y, else (n, n_out).
+
+        Args:
+            x: inputs (n,) or (n, n_in), as for ``fit``.
+            return_std: also return the standard deviation of the ensemble members'
+                predictions in y's units, shaped as the predictions (as scikit-learn's
+                ``GaussianProcessRegressor``): how much the members disagree, large where
+                the data did not pin the fit down. A single network (``members=1``) has no
+                spread: its std is all zeros.
+
+        Returns:
+            ``y_pred``, or ``(y_pred, y_std)`` with ``return_std``.
+
+        Inputs outside the range fit saw (``x_min_`` to ``x_max_``) give an
+        ``ExtrapolationWarning`` naming the column(s) and the range, once per call.
+        """
         if not hasattr(self, "model_"):
             raise NNFitError("this Regressor is not fitted yet; call fit(x, y) first")
         from .data.convert import as_array
@@ -323,8 +363,22 @@ class Regressor(Settings):
                 f"x has {x2.shape[1]} column(s) but the model was trained on "
                 f"{self.n_inputs_} ({', '.join(self.x_names_)})"
             )
-        y_pred = self._predict2d(x2)
-        return y_pred[:, 0] if self.y_ndim_ == 1 and self.n_outputs_ == 1 else y_pred
+        self._warn_outside(x2)
+        y_pred, y_std = self._predict_chunks(x2, std=return_std)
+        if self.y_ndim_ == 1 and self.n_outputs_ == 1:
+            y_pred, y_std = y_pred[:, 0], y_std[:, 0]
+        return (y_pred, y_std) if return_std else y_pred
+
+    def _warn_outside(self, x: np.ndarray) -> None:
+        """An ExtrapolationWarning for rows of x (n, n_in) outside the training range."""
+        from .core.extrapolation import extrapolation_note
+
+        x_min, x_max = getattr(self, "x_min_", None), getattr(self, "x_max_", None)
+        if x_min is None or x_max is None:  # a run saved before the range was kept
+            return
+        note = extrapolation_note(x, x_min, x_max, self.x_names_)
+        if note is not None:
+            warnings.warn(note, ExtrapolationWarning, stacklevel=3)
 
     def score(self, x: Any, y: Any) -> float:
         """R² of the predictions on (x, y)."""

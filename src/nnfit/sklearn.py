@@ -8,7 +8,7 @@ grid searches and cross-validation train exactly what ``nnfit fit`` trains.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -102,10 +102,26 @@ class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
         self.n_outputs_ = regressor.n_outputs_
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Predictions in y's units: (n_samples,) for a 1-D y, else (n_samples, n_outputs)."""
+    @overload
+    def predict(self, X: Any, *, return_std: Literal[False] = ...) -> np.ndarray: ...
+
+    @overload
+    def predict(self, X: Any, *, return_std: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def predict(
+        self, X: Any, *, return_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Predictions in y's units: (n_samples,) for a 1-D y, else (n_samples, n_outputs).
+
+        With ``return_std``, also the standard deviation of the ensemble members' predictions,
+        shaped as the predictions (as ``GaussianProcessRegressor``); zeros for a single
+        network (``members=1``). Inputs outside the training range give an
+        ``nnfit.ExtrapolationWarning`` (see ``nnfit.Regressor.predict``).
+        """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
+        if return_std:
+            return self.regressor_.predict(X, return_std=True)
         return self.regressor_.predict(X)
 
 

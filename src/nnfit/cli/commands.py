@@ -45,8 +45,17 @@ def predict(args: argparse.Namespace) -> int:
         x = np.array([_values(text, run.n_inputs) for text in args.values])
     else:
         x = _input_columns(run, args.data, args.encoding)
-    y_pred = run.predict(x)  # (n, n_out)
-    text = _csv(run.x_names, [f"{name}_pred" for name in run.y_names], x, y_pred)
+    note = run.extrapolation_note(x)
+    if note is not None:
+        print(printable(f"nnfit: warning: {note}"), file=sys.stderr)
+    if args.std:  # each prediction column followed by its members' spread
+        y_pred, y_std = run.predict_with_std(x)  # (n, n_out) each
+        y_out = np.stack([y_pred, y_std], axis=2).reshape(len(x), -1)
+        names = [f"{name}_{kind}" for name in run.y_names for kind in ("pred", "std")]
+    else:
+        y_out = run.predict(x)  # (n, n_out)
+        names = [f"{name}_pred" for name in run.y_names]
+    text = _csv(run.x_names, names, x, y_out)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -95,7 +95,9 @@ def _add_model_commands(commands: Any) -> None:
         "predict",
         help="predict with a saved run folder",
         description="Predict with a saved model: for each row of a data file (its input "
-        "columns are matched by name to those the model was trained on), or for --x values.",
+        "columns are matched by name to those the model was trained on), or for --x values. "
+        "Inputs outside the range the model was trained on get a warning on stderr: the "
+        "predictions there are extrapolations.",
     )
     predict.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
     predict.add_argument("data", metavar="DATA", nargs="?", help="data file (- for stdin)")
@@ -108,6 +110,12 @@ def _add_model_commands(commands: Any) -> None:
     )
     predict.add_argument(
         "--out", metavar="FILE", help="write a CSV here instead of stdout (- is stdout)"
+    )
+    predict.add_argument(
+        "--std",
+        action="store_true",
+        help="add a NAME_std column after each NAME_pred: the standard deviation of the "
+        "ensemble members' predictions (0 for a single network)",
     )
     predict.add_argument("--encoding", help="text encoding of DATA (default: detected)")
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")

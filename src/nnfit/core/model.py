@@ -17,6 +17,7 @@ from .model_config import ACTIVATION_LAYERS, check_activation, check_hidden, che
 from .model_config import ModelConfig as ModelConfig  # the model's settings: model_config
 from .model_config import check_size as check_size  # re-exported: the size check lives there
 from .model_config import n_parameters as n_parameters
+from .spread import Spread
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     name: getattr(nn, layer) for name, layer in ACTIVATION_LAYERS.items()
@@ -157,11 +158,30 @@ class MLP(nn.Module):
         """
         if self.members == 1:
             return self.layers(x_scaled)
+        return self._spread(x_scaled, std=False).mean().to(x_scaled.dtype)
+
+    def predict_with_std(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (n, n_in) in user units → (y_pred, y_std), each (n, n_out) in user units.
+
+        ``y_pred`` equals ``forward``'s; ``y_std`` is the standard deviation of the members'
+        predictions (divided by the member count, as ``np.std``), computed in float64 and
+        rounded once to x's dtype; zeros for one network.
+        """
+        x_scaled = self.scale_x(x)
+        if self.members == 1:
+            y_scaled = self.layers(x_scaled)
+            return self.unscale_y(y_scaled), torch.zeros_like(y_scaled)
+        spread = self._spread(x_scaled, std=True)
+        y_std = spread.std() * self.y_scale.double()  # (n, n_out), user units
+        return self.unscale_y(spread.mean().to(x.dtype)), y_std.to(x.dtype)
+
+    def _spread(self, x_scaled: torch.Tensor, *, std: bool) -> Spread:
+        """Every member's standardised prediction in float64, gathered into a ``Spread``."""
         x64 = x_scaled.double()
         layers = [(layer.weight, layer.bias) for layer in self.layers if isinstance(layer, Members)]
         widest = max(self.n_in, *self.hidden, self.n_out)
         size = max(1, PREDICT_ELEMENTS // max(1, x64.shape[0] * widest))
-        total = torch.zeros(x64.shape[0], self.n_out, dtype=torch.float64, device=x64.device)
+        spread = Spread()
         activation = self.layers[1]
         for start in range(0, self.members, size):
             h = x64.unsqueeze(0)
@@ -170,8 +190,8 @@ class MLP(nn.Module):
                 h = torch.matmul(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
                 if i < len(layers) - 1:
                     h = activation(h)
-            total += h.sum(dim=0)
-        return (total / self.members).to(x_scaled.dtype)
+            spread.add(h, std=std)  # h: (chunk of members, n, n_out)
+        return spread
 
     def member_layers(self, k: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Member k's linear layers as (weight (n_to, n_from), bias (n_to,)), input side first."""

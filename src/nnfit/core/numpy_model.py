@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .model_config import ACTIVATION_LAYERS
+from .spread import Spread
 
 __all__ = ["ACTIVATIONS", "NumpyMLP", "erfc"]
 
@@ -129,15 +130,31 @@ class NumpyMLP:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """x (n, n_in) in the user's units → y_pred (n, n_out) as float64 (float32 values)."""
+        return self._predict(x, std=False)[0]
+
+    def predict_with_std(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x (n, n_in) → (y_pred, y_std), each (n, n_out) as float64 (float32 values): the
+        members' average and the standard deviation of their predictions in the user's units
+        (zeros for one network), as ``MLP.predict_with_std``."""
+        y_pred, y_std = self._predict(x, std=True)
+        assert y_std is not None
+        return y_pred, y_std
+
+    def _predict(self, x: np.ndarray, *, std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         x_scaled = (np.asarray(x, np.float32) - self.x_mean) / self.x_scale  # (n, n_in)
         if len(self.members) == 1:
             y_scaled = self._run(self.members[0], x_scaled)
+            y_std = np.zeros_like(y_scaled)
         else:  # in float64, as MLP.predict_scaled: rounding never reaches the float32 result
-            total = np.zeros((), np.float64)
+            spread = Spread()
             for layers in self.members:
-                total = total + self._run(layers, x_scaled, np.float64)
-            y_scaled = (total / len(self.members)).astype(np.float32)
-        return (y_scaled * self.y_scale + self.y_mean).astype(np.float64)  # (n, n_out)
+                spread.add(self._run(layers, x_scaled, np.float64)[None], std=std)
+            y_scaled = spread.mean().astype(np.float32)
+            y_std = None
+            if std:  # float64 in the user's units, rounded once
+                y_std = (spread.std() * self.y_scale.astype(np.float64)).astype(np.float32)
+        y_pred = (y_scaled * self.y_scale + self.y_mean).astype(np.float64)  # (n, n_out)
+        return y_pred, None if y_std is None else y_std.astype(np.float64)
 
     def _run(
         self, layers: tuple[Layer, ...], h: np.ndarray, dtype: type = np.float32

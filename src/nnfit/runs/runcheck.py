@@ -289,6 +289,29 @@ def _check_data(data: Any, shape: Shape, where: Path) -> None:
                     f"{where}: data.{key} holds {quote(name)}; column names must be "
                     "printable text (no control characters)"
                 )
+    _check_range(data, shape.n_in, where)
+
+
+def _check_range(data: dict[str, Any], n_in: int, where: Path) -> None:
+    """run.json's optional ``data.x_min`` and ``data.x_max``: n_in finite numbers each, in
+    order (runs saved before they were kept have neither)."""
+    if "x_min" not in data and "x_max" not in data:
+        return
+    bounds = [data.get("x_min"), data.get("x_max")]
+    for key, values in zip(("x_min", "x_max"), bounds, strict=True):
+        if (
+            not isinstance(values, list)
+            or len(values) != n_in
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in values
+            )
+        ):
+            raise DataError(
+                f"{where}: data.{key} must list {n_in} finite number(s), got {quote(values)}"
+            )
+    if any(low > high for low, high in zip(*bounds, strict=True)):
+        raise DataError(f"{where}: data.x_min must not exceed data.x_max; train again")
 
 
 def _check_metrics(metrics: Any, where: Path) -> None:

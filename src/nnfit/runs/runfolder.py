@@ -158,6 +158,7 @@ def save_run(
                 "x_names": list(regressor.x_names_),
                 "y_names": list(regressor.y_names_),
                 "y_ndim": regressor.y_ndim_,
+                **_training_range(regressor),
             },
             "metrics": getattr(regressor, "metrics_", None),
             "diagnosis": None if diagnosis is None else asdict(diagnosis),
@@ -171,6 +172,12 @@ def save_run(
         }
         (folder / "run.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return target.path
+
+
+def _training_range(regressor: Regressor) -> dict[str, list[float]]:
+    """{"x_min": [...], "x_max": [...]}, each input column's range, when the model knows it."""
+    x_min, x_max = getattr(regressor, "x_min_", None), getattr(regressor, "x_max_", None)
+    return {} if x_min is None or x_max is None else {"x_min": x_min, "x_max": x_max}
 
 
 def _sha256(data: bytes) -> str:
@@ -277,6 +284,7 @@ def load(path: str | os.PathLike[str]) -> Regressor:
     regressor.x_names_ = tuple(data["x_names"])
     regressor.y_names_ = tuple(data["y_names"])
     regressor.y_ndim_ = data["y_ndim"]
+    regressor.x_min_, regressor.x_max_ = data.get("x_min"), data.get("x_max")  # older: None
     regressor.metrics_ = info.get("metrics")
     diagnosis = info.get("diagnosis")
     regressor.diagnosis_ = None if diagnosis is None else Diagnosis.from_dict(diagnosis)

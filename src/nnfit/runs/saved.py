@@ -53,6 +53,24 @@ class SavedRun:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """x (n, n_in) in the data's units → predictions (n, n_out) as float64."""
+        return self._predict(x, std=False)[0]
+
+    def predict_with_std(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x (n, n_in) → (predictions, members' standard deviation), each (n, n_out) as float64;
+        the std is zeros for a single network (see ``NumpyMLP.predict_with_std``)."""
+        return self._predict(x, std=True)
+
+    def extrapolation_note(self, x: np.ndarray) -> str | None:
+        """The sentence naming inputs in x (n, n_in) outside the training range, or None
+        (always None for runs saved before run.json kept the range)."""
+        from ..core.extrapolation import extrapolation_note
+
+        x_min, x_max = self.info["data"].get("x_min"), self.info["data"].get("x_max")
+        if x_min is None or x_max is None:
+            return None
+        return extrapolation_note(np.asarray(x, np.float64), x_min, x_max, self.x_names)
+
+    def _predict(self, x: np.ndarray, *, std: bool) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.n_inputs:
             raise DataError(
@@ -60,9 +78,14 @@ class SavedRun:
                 f"({', '.join(self.x_names)})"
             )
         out = np.empty((len(x), self.model.n_out), dtype=np.float64)
+        spread = np.zeros_like(out)
         for start in range(0, len(x), PREDICT_CHUNK):  # memory stays flat for any n
-            out[start : start + PREDICT_CHUNK] = self.model(x[start : start + PREDICT_CHUNK])
-        return out
+            part = slice(start, start + PREDICT_CHUNK)
+            if std:
+                out[part], spread[part] = self.model.predict_with_std(x[part])
+            else:
+                out[part] = self.model(x[part])
+        return out, spread
 
 
 def open_run(path: str | os.PathLike[str]) -> SavedRun:
