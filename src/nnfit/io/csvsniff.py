@@ -346,6 +346,9 @@ def _parse_chunk(
 
 def _parse_fast(text: str, dialect: Dialect) -> np.ndarray | None:
     """Parse a chunk of clean numbers with np.loadtxt; None when anything looks unusual."""
+    if dialect.trailing:  # "1,2,\n" -> "1,2\n"; a value in that column fails the width check
+        text = text.replace(f"{dialect.delimiter}\n", "\n")
+        text = text.removesuffix(str(dialect.delimiter))
     if not text or text.isspace():
         return np.empty((0, len(dialect.columns)))
     if "#" in text or (dialect.delimiter is None and '"' in text):
@@ -354,9 +357,6 @@ def _parse_fast(text: str, dialect: Dialect) -> np.ndarray | None:
         if "." in text:
             return None  # a '.' in a decimal-comma file may be a thousands separator
         text = text.replace(",", ".")
-    if dialect.trailing:  # "1,2,\n" -> "1,2\n"; a value in that column fails the width check
-        text = text.replace(f"{dialect.delimiter}\n", "\n")
-        text = text.removesuffix(str(dialect.delimiter))
     quotechar = '"' if dialect.delimiter is not None else None
     try:
         block = np.loadtxt(
