@@ -327,7 +327,13 @@ def test_a_trailing_delimiter_is_dropped_in_the_exact_reader_too(tmp_path):
 def test_a_value_under_the_trailing_delimiter_is_a_width_error(tmp_path):
     rows = "".join(f"{i},{i},\n" for i in range(60)) + "9,9,9\n"
     message = read_error(write(tmp_path, "d.csv", "x,y,\n" + rows))
-    assert "line 62 has 3 fields" in message
+    assert "line 62 has 3 fields" in message and "trailing delimiter" in message
+
+
+def test_a_trailing_semicolon_with_decimal_commas(tmp_path):
+    got = read_table(write(tmp_path, "eu.csv", "x;y;\n1,5;2;\n3;-4,25;\n"))
+    assert got.columns == ("x", "y")
+    np.testing.assert_array_equal(got.values, [[1.5, 2], [3, -4.25]])
 
 
 def test_a_units_row_under_the_header_is_read_as_units(tmp_path):

@@ -4,6 +4,10 @@ The dialect is sniffed from the first lines; the data is then read in chunks of 
 Each chunk goes through ``np.loadtxt`` (C speed, no per-row Python objects); a chunk it cannot
 read as clean numbers is read again line by line, which finds the first bad cell for the message,
 and skips rows with missing values when asked to.
+
+Spreadsheet exports are read as meant where that is unambiguous: a delimiter ending every line
+is no column, a text row under the header is its units (``Dialect.units``), and "1,234.5" or
+"12,345,678" are numbers. A totals row, or "1,234" (1234 or 1.234?), is refused naming the line.
 """
 
 from __future__ import annotations
@@ -501,6 +505,8 @@ def _width_message(n_fields: int, where: int, dialect: Dialect, source: str) -> 
         against = f"the header (line {dialect.first_line}) has {n_columns}"
     else:
         against = f"the first row (line {dialect.first_line}) has {n_columns}"
+    if dialect.trailing:
+        against += " (its trailing delimiter ends an empty column that is not read)"
     shown = "whitespace" if dialect.delimiter is None else repr(dialect.delimiter)
     title = (
         f"; if line {dialect.first_line} is a title, start it with '#'" if n_columns == 1 else ""
