@@ -113,6 +113,7 @@ CASES = {
     "non-numeric": ("x,y\n1,2\n3,abc\n5,6\n", "abc"),
     "units": ("x,y\n1,2kg\n3,4kg\n5,6kg\n", "unit"),
     "thousands": ('x,y\n1,"1,234"\n2,"2,345"\n3,"3,456"\n', "thousands"),
+    "totals row": ("x,y,\n1,2,\n3,4,\n5,6,\nTotal,12,\n", "line 5, column 'x'"),
     "missing values": ("x,y\n1,2\n3,NA\n5,\n7,8\n", "--drop-missing"),
     "infinite": ("x,y\n1,2\n3,inf\n5,6\n", "infinite"),
     "overflow": ("x,y\n1,2\n3,1e400\n5,6\n", "line 3"),
@@ -167,6 +168,16 @@ def test_unsupported_extension_and_parquet_work(tmp_path, capsys):
     pyarrow.write_table(pa.table({"x": x, "y": x**2}), tmp_path / "data.parquet")
     code, _, _ = run(capsys, "fit", str(tmp_path / "data.parquet"), *QUICK, "-q")
     assert code == 0
+
+
+def test_a_spreadsheet_export_is_read_as_meant(tmp_path, capsys):
+    # a trailing delimiter on every line, a units row, quoted numbers with thousands separators
+    rows = "".join(f'{i},"{1000 + 250 * i:,.1f}",\r\n' for i in range(20))
+    path = write(tmp_path / "sheet.csv", "time,pressure,\r\ns,mm Hg,\r\n" + rows)
+    code, _, err = run(capsys, "fit", str(path), *QUICK, "-q", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    model = nnfit.load(tmp_path / "r")
+    assert model.predict([[10.0]]).shape == (1,)
 
 
 def test_european_csv_is_read_correctly(tmp_path, capsys):

@@ -272,6 +272,33 @@ def test_a_reader_that_leaves_costs_no_files(tmp_path):
     assert nnfit.load(tmp_path / "r").run_info_["status"] == "complete"
 
 
+PIPED = {  # command -> the file it must still write in full
+    "examples": (["examples"], None),
+    "demo --save": (["demo", "--no-window", "--steps", "10", "--save", "x.gif"], "x.gif"),
+    "fit": (["fit", "d.csv", "--no-window", "--steps", "10", "--plot", "p.png"], "p.png"),
+}
+
+
+@pytest.mark.parametrize("case", list(PIPED))
+def test_head_1_ends_quietly_and_the_files_are_written(tmp_path, case):
+    args, output = PIPED[case]
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(12)))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnfit", *args],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert process.stdout.readline()  # `| head -1`: one line, then the reader is gone
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert b"Traceback" not in err and b"Exception ignored" not in err
+    if output is not None:
+        start, end = {"x.gif": (b"GIF89a", b";"), "p.png": (b"\x89PNG", b"IEND\xaeB`\x82")}[output]
+        data = (tmp_path / output).read_bytes()  # whole: its first and its closing bytes
+        assert data.startswith(start) and data.endswith(end), output
+
+
 def test_stdout_on_a_full_device_is_one_line_and_exit_2(tmp_path, demo_run):
     with open("/dev/full", "w") as full:
         result = subprocess.run(
@@ -378,11 +405,14 @@ def test_a_deleted_current_folder_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("mask", [0o022, 0o077])
 def test_run_folders_follow_the_users_umask(tmp_path, mask):
-    result = cli("demo", *FAST, "--out", "r", cwd=tmp_path, preexec_fn=lambda: os.umask(mask))
+    result = cli(
+        "demo", *FAST, "--out", "r", "--plot", "p.png", "--save", "a.gif", "--log", "l.jsonl",
+        cwd=tmp_path, preexec_fn=lambda: os.umask(mask),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "r"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~mask
-    for file in folder.iterdir():
+    for file in [*folder.iterdir(), tmp_path / "p.png", tmp_path / "a.gif", tmp_path / "l.jsonl"]:
         assert stat.S_IMODE(file.stat().st_mode) == 0o666 & ~mask, file.name
 
 

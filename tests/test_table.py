@@ -294,6 +294,87 @@ def test_row_with_fewer_fields(tmp_path):
     assert "line 3 has 1 fields, fewer" in message and "first row (line 1) has 2" in message
 
 
+# --- spreadsheet exports --------------------------------------------------------------------
+
+
+def _rows(rng, n=6):
+    """n rows of two random numbers, as text and as the array they mean."""
+    values = np.round(rng.uniform(-100, 100, (n, 2)), 3)
+    return values, [(repr(float(a)), repr(float(b))) for a, b in values]
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t", ";"])
+@pytest.mark.parametrize("header", [True, False])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_trailing_delimiter_on_every_line_is_no_column(tmp_path, delimiter, header, newline):
+    values, cells = _rows(np.random.default_rng(0))
+    lines = ([f"x{delimiter}y{delimiter}"] if header else []) + [
+        f"{a}{delimiter}{b}{delimiter}" for a, b in cells
+    ]
+    got = read_table(write(tmp_path, "d.csv", newline.join(lines) + newline))
+    assert got.columns == (("x", "y") if header else ("col1", "col2"))
+    np.testing.assert_array_equal(got.values, values)
+
+
+def test_a_trailing_delimiter_is_dropped_in_the_exact_reader_too(tmp_path):
+    # "NA" sends the chunk through the line-by-line reader; a quoted cell skips the quick row
+    path = write(tmp_path, "d.csv", 'x,y,\n1,2,\n3,NA,\n"5",6,\n7,8,\n')
+    got = read_table(path, drop_missing=True)
+    np.testing.assert_array_equal(got.values, [[1, 2], [5, 6], [7, 8]])
+    assert got.n_dropped == 1
+
+
+def test_a_value_under_the_trailing_delimiter_is_a_width_error(tmp_path):
+    rows = "".join(f"{i},{i},\n" for i in range(60)) + "9,9,9\n"
+    message = read_error(write(tmp_path, "d.csv", "x,y,\n" + rows))
+    assert "line 62 has 3 fields" in message and "trailing delimiter" in message
+
+
+def test_a_trailing_semicolon_with_decimal_commas(tmp_path):
+    got = read_table(write(tmp_path, "eu.csv", "x;y;\n1,5;2;\n3;-4,25;\n"))
+    assert got.columns == ("x", "y")
+    np.testing.assert_array_equal(got.values, [[1.5, 2], [3, -4.25]])
+
+
+def test_a_units_row_under_the_header_is_read_as_units(tmp_path):
+    path = write(tmp_path, "d.csv", "temperature,pressure,note\n°C,mm Hg,\n1,2,3\n4,5,6\n")
+    got = read_table(path)
+    assert got.columns == ("temperature", "pressure", "note")
+    assert got.units == ("°C", "mm Hg", "")
+    np.testing.assert_array_equal(got.values, [[1, 2, 3], [4, 5, 6]])
+    assert read_table(write(tmp_path, "e.csv", "x,y\n1,2\n3,4\n")).units == ()
+
+
+def test_a_text_row_later_than_the_header_is_still_an_error(tmp_path):
+    message = read_error(write(tmp_path, "d.csv", "x,y\n1,2\ns,m\n3,4\n"))
+    assert "line 3, column 'x'" in message and "'s' is not a number" in message
+
+
+@pytest.mark.parametrize("first", ["Total", "SUM", "Grand total", "合计", "Summe"])
+def test_a_totals_row_names_its_line_and_what_to_do(tmp_path, first):
+    message = read_error(write(tmp_path, "d.csv", f"x,y\n1,2\n3,4\n{first},6\n"))
+    assert "line 4, column 'x'" in message and "totals row" in message and "'#'" in message
+
+
+def test_a_commented_totals_row_is_skipped(tmp_path):
+    got = read_table(write(tmp_path, "d.csv", "x,y\n1,2\n3,4\n# Total,6\n"))
+    np.testing.assert_array_equal(got.values, [[1, 2], [3, 4]])
+
+
+@pytest.mark.parametrize(
+    "cell, value", [("1,234.5", 1234.5), ("-12,345,678", -12345678), ("1,000.", 1000)]
+)
+def test_quoted_numbers_with_thousands_separators_are_read(tmp_path, cell, value):
+    got = read_table(write(tmp_path, "d.csv", f'x,y\n1,"{cell}"\n2,3\n'))
+    np.testing.assert_array_equal(got.values, [[1, value], [2, 3]])
+
+
+@pytest.mark.parametrize("cell", ["1,234", "1.234,5", "1 234"])
+def test_ambiguous_thousands_are_refused_with_the_line(tmp_path, cell):
+    message = read_error(write(tmp_path, "d.csv", f'x,y\n1,2\n2,"{cell}"\n'))
+    assert "line 3, column 'y'" in message and "thousands" in message
+
+
 # --- chunked reading ------------------------------------------------------------------------
 
 

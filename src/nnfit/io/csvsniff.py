@@ -4,6 +4,10 @@ The dialect is sniffed from the first lines; the data is then read in chunks of 
 Each chunk goes through ``np.loadtxt`` (C speed, no per-row Python objects); a chunk it cannot
 read as clean numbers is read again line by line, which finds the first bad cell for the message,
 and skips rows with missing values when asked to.
+
+Spreadsheet exports are read as meant where that is unambiguous: a delimiter ending every line
+is no column, a text row under the header is its units (``Dialect.units``), and "1,234.5" or
+"12,345,678" are numbers. A totals row, or "1,234" (1234 or 1.234?), is refused naming the line.
 """
 
 from __future__ import annotations
@@ -36,6 +40,16 @@ WITH_UNITS = re.compile(
     r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*(?:[^\W\d_]|[°%µ])\S*"
 )
 THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:[,.' ][0-9]{3})+(?:[.,][0-9]+)?")
+# "1,234.5" or "12,345,678": a comma can only separate thousands here (not "1,234": 1.234?)
+COMMA_THOUSANDS = re.compile(
+    r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]*(?:[eE][+-]?[0-9]+)?|[+-]?[0-9]{1,3}(?:,[0-9]{3}){2,}"
+)
+# The first cell of a spreadsheet's summary row (English, German, French, Spanish, Chinese)
+TOTALS = re.compile(
+    r"(?:grand |sub-?)?totals?|sum|summe|gesamt|somme|suma|average|mean|"
+    r"合计|合計|总计|總計|小计|小計|平均|平均值",
+    re.IGNORECASE,
+)
 DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?")
 DELIMITERS = ("\t", ";", ",")  # tried in this order; whitespace is the last resort
 SAMPLE_LINES = 50
@@ -51,6 +65,9 @@ class Dialect:
     columns: tuple[str, ...]
     has_header: bool
     first_line: int  # 1-based line of the header, or of the first data row without one
+    trailing: bool = False  # every line ends with the delimiter: an empty last column, dropped
+    units_line: int = 0  # 1-based line of a units row under the header (skipped); 0: none
+    units: tuple[str, ...] = ()  # that row's cells, one per column
 
 
 def read_text(
@@ -61,8 +78,12 @@ def read_text(
     encoding: str | None = None,
     drop_missing: bool = False,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[tuple[str, ...], np.ndarray, int]:
-    """Read a delimited text table; return (column names, values (n_rows, n_columns), n_dropped)."""
+) -> tuple[tuple[str, ...], np.ndarray, int, tuple[str, ...]]:
+    """Read a delimited text table.
+
+    Returns (column names, values (n_rows, n_columns), n_dropped, units): units are the cells
+    of a units row under the header, or () when there is none.
+    """
     head = stream.read(4)
     decoder = _make_decoder(head, encoding)
     chunks = _text_chunks(head, stream, decoder, source, total_bytes, progress)
@@ -81,6 +102,7 @@ def read_text(
     lines = text.split("\n")
     dialect = sniff_dialect(lines, source)
     skip = dialect.first_line if dialect.has_header else dialect.first_line - 1
+    skip = max(skip, dialect.units_line)
     rest = "\n".join(lines[skip:])  # the first data line onwards
     del lines, text
 
@@ -92,7 +114,7 @@ def read_text(
         n_dropped += dropped
     values = rows.finish()
     _check_row_count(len(values), n_dropped, dialect, source)
-    return dialect.columns, values, n_dropped
+    return dialect.columns, values, n_dropped, dialect.units
 
 
 def _fraction_read(stream: BinaryIO, total_bytes: int) -> float:
@@ -231,11 +253,18 @@ def sniff_dialect(lines: list[str], source: str) -> Dialect:
         rows = [split_fields(line, delimiter) for _, line in sample]
     except csv.Error as error:
         raise DataError(f"{source}: cannot split into fields ({error}); check the quotes") from None
+    trailing = _has_trailing_delimiter(rows, delimiter)
+    if trailing:
+        rows = [row[:-1] for row in rows]
     decimal_comma = delimiter == ";" and any(
         DECIMAL_COMMA.fullmatch(field) for row in rows for field in row
     )
     header = rows[0]
     has_header = any(not _looks_numeric(field) for field in header)
+    units: tuple[str, ...] = ()
+    units_line = 0
+    if has_header and len(rows) > 1 and _is_units_row(rows[1], len(header)):
+        units, units_line = tuple(rows[1]), sample[1][0]
     if has_header:
         columns = tuple(name or f"col{j + 1}" for j, name in enumerate(header))
         seen: dict[str, int] = {}
@@ -248,7 +277,25 @@ def sniff_dialect(lines: list[str], source: str) -> Dialect:
             seen[name] = j
     else:
         columns = tuple(f"col{j + 1}" for j in range(len(header)))
-    return Dialect(delimiter, decimal_comma, columns, has_header, first_line)
+    return Dialect(
+        delimiter, decimal_comma, columns, has_header, first_line, trailing, units_line, units
+    )
+
+
+def _has_trailing_delimiter(rows: list[list[str]], delimiter: str | None) -> bool:
+    """True when every sampled line ends with the delimiter (as spreadsheets export): the
+    empty last field, header included, is then no column."""
+    return delimiter is not None and all(len(row) >= 2 and row[-1] == "" for row in rows)
+
+
+def _is_units_row(row: list[str], n_columns: int) -> bool:
+    """True for the row under a header that holds units ("°C", "mm Hg"), not numbers: every
+    cell is text or empty, and at least one is text."""
+    if len(row) != n_columns or not any(row):
+        return False
+    return all(not field or not _looks_numeric(field) for field in row) and not any(
+        TOTALS.fullmatch(field) for field in row
+    )
 
 
 def _check_width(line: str, line_no: int, source: str) -> None:
@@ -303,6 +350,9 @@ def _parse_chunk(
 
 def _parse_fast(text: str, dialect: Dialect) -> np.ndarray | None:
     """Parse a chunk of clean numbers with np.loadtxt; None when anything looks unusual."""
+    if dialect.trailing:  # "1,2,\n" -> "1,2\n"; a value in that column fails the width check
+        text = text.replace(f"{dialect.delimiter}\n", "\n")
+        text = text.removesuffix(str(dialect.delimiter))
     if not text or text.isspace():
         return np.empty((0, len(dialect.columns)))
     if "#" in text or (dialect.delimiter is None and '"' in text):
@@ -349,6 +399,8 @@ def _parse_exact(
         row: list[float | None] = []
         try:
             fields = split_fields(line, dialect.delimiter)
+            if dialect.trailing and len(fields) == n_columns + 1 and not fields[-1]:
+                fields.pop()
             if len(fields) != n_columns:
                 raise DataError(_width_message(len(fields), where, dialect, source))
             for field in fields:
@@ -385,6 +437,8 @@ def _quick_row(line: str, dialect: Dialect, n_columns: int) -> list[float] | Non
             return None
         line = line.replace(",", ".")
     fields = line.split(dialect.delimiter)
+    if dialect.trailing and len(fields) == n_columns + 1 and not fields[-1].strip():
+        fields.pop()
     if len(fields) != n_columns:
         return None
     try:
@@ -410,6 +464,8 @@ def _to_float(field: str, decimal_comma: bool) -> float | None:
                 "thousands); remove the thousands separators"
             )
         field = field.replace(",", ".")
+    elif COMMA_THOUSANDS.fullmatch(field):  # "1,234.5" (quoted in a comma file): no doubt
+        field = field.replace(",", "")
     if NUMBER.fullmatch(field):
         value = float(field)
         if abs(value) >= FLOAT32_OVERFLOW:
@@ -430,8 +486,11 @@ def _shown(field: str, limit: int = 40) -> str:
 
 def _hint(field: str) -> str:
     """What to do about a non-numeric cell."""
+    if TOTALS.fullmatch(field):
+        return "this looks like a totals row, not data: delete it or start it with '#'"
     if THOUSANDS.fullmatch(field):
-        return "remove thousands separators and write plain numbers like 1234.5"
+        doubt = "1234 or 1.234?" if "," in field else "a thousands separator?"
+        return f"{doubt} remove thousands separators and write plain numbers like 1234.5"
     if DECIMAL_COMMA.fullmatch(field):
         return "write '.' decimals, or ';' between fields with decimal commas throughout"
     if WITH_UNITS.fullmatch(field):
@@ -446,6 +505,8 @@ def _width_message(n_fields: int, where: int, dialect: Dialect, source: str) -> 
         against = f"the header (line {dialect.first_line}) has {n_columns}"
     else:
         against = f"the first row (line {dialect.first_line}) has {n_columns}"
+    if dialect.trailing:
+        against += " (its trailing delimiter ends an empty column that is not read)"
     shown = "whitespace" if dialect.delimiter is None else repr(dialect.delimiter)
     title = (
         f"; if line {dialect.first_line} is a title, start it with '#'" if n_columns == 1 else ""

@@ -53,12 +53,15 @@ class Table:
         values: (n_rows, n_columns) float64; float32 past 1e6 rows when every value fits.
         source: The file name as given, or "<stdin>".
         n_dropped: Rows skipped because of missing values (``drop_missing=True``).
+        units: One per column ("" where blank) when a text file has a units row under its
+            header ("°C", "mm Hg"), which is then read as no data; () otherwise.
     """
 
     columns: tuple[str, ...]
     values: np.ndarray
     source: str
     n_dropped: int = 0
+    units: tuple[str, ...] = ()
 
 
 def read_table(
@@ -108,7 +111,7 @@ def read_table(
             elif suffix in PARQUET_SUFFIXES:
                 columns, values = read_parquet(stream, shown)
             else:
-                columns, values, n_dropped = csvsniff.read_text(
+                columns, values, n_dropped, units = csvsniff.read_text(
                     stream,
                     shown,
                     total_bytes=total_bytes,
@@ -116,7 +119,7 @@ def read_table(
                     drop_missing=drop_missing,
                     progress=progress,
                 )
-                return Table(columns, values, source, n_dropped)
+                return Table(columns, values, source, n_dropped, units)
     except OSError as error:  # a read failing half way (EIO, a file truncated under us)
         reason = printable(error.strerror or error)
         raise DataError(f"cannot read {shown}: {reason}; check the file") from None
@@ -276,7 +279,7 @@ def _read_stdin(
     else:
         stream = cast(BinaryIO, _Stdin(buffer))
     total_bytes = _guarded(lambda: _regular_size(buffer))  # stdin redirected from a file
-    columns, values, n_dropped = csvsniff.read_text(
+    columns, values, n_dropped, units = csvsniff.read_text(
         stream,
         "<stdin>",
         total_bytes=total_bytes,
@@ -284,7 +287,7 @@ def _read_stdin(
         drop_missing=drop_missing,
         progress=progress if total_bytes else None,
     )
-    return Table(columns, values, "<stdin>", n_dropped)
+    return Table(columns, values, "<stdin>", n_dropped, units)
 
 
 def _regular_size(buffer: BinaryIO | None) -> int:
