@@ -99,12 +99,18 @@ def _input_columns(run: SavedRun, data: str, encoding: str | None) -> np.ndarray
 
 
 def _csv(x_names: tuple[str, ...], y_names: list[str], x: np.ndarray, y: np.ndarray) -> str:
-    """CSV text; header cells that a spreadsheet would run as a formula are neutralised."""
+    """CSV text; header cells that a spreadsheet would run as a formula are neutralised.
+
+    Inputs are written as read (the shortest text of their float64 value: ``150.0``);
+    predictions, float32 numbers, with float32's own precision (``2.0586014``, not the
+    ``2.0586013793945312`` of the same number widened to float64).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([_safe_cell(n) for n in (*x_names, *y_names)])
-    for row_x, row_y in zip(x, y, strict=True):
-        writer.writerow([repr(float(v)) for v in (*row_x, *row_y)])
+    y32 = np.asarray(y, dtype=np.float32)
+    for row_x, row_y in zip(x, y32, strict=True):
+        writer.writerow([*(repr(float(v)) for v in row_x), *(str(v) for v in row_y)])
     return buffer.getvalue()
 
 
