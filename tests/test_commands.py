@@ -166,7 +166,7 @@ def test_predictions_are_printed_with_float32s_own_precision(capsys, saved):
     assert code == 0
     rows = list(csv.reader(out.splitlines()))[1:]
     expected = np.asarray(model.predict(np.array([2.5, 7.25])), dtype=np.float32)
-    for (x_text, y_text), want in zip(rows, expected, strict=True):
+    for (_, y_text), want in zip(rows, expected, strict=True):
         assert np.float32(y_text) == want  # the same float32, bit for bit
         assert y_text == str(want)  # and no more digits than float32 has
     assert [x for x, _ in rows] == ["2.5", "7.25"]  # inputs as given
