@@ -96,3 +96,18 @@ def test_the_lesson_with_its_noise_floor_keeps_its_loss_verdict():
     model.lr, model.steps, model.every, model.schedule = 0.5, 100, 5, "constant"
     model.fit(x, y, noise_floor=0.2**2 / 12)
     assert model.diagnosis_.message.startswith("Good fit: loss")
+
+
+def test_the_pictures_note_quotes_the_held_out_error_and_tampered_metrics_fall_back():
+    import numpy as np
+
+    from nnfit.core.diagnostics import verdict
+
+    x = np.linspace(0, 10, 60)
+    model = nnfit.Regressor(hidden=(8,), steps=200, every=20, members=4).fit(x, np.sin(x))
+    assert model.diagnosis_ == verdict(model.history_)
+    rmse = model.metrics_["val"]["rmse"]
+    assert verdict(model.history_).short.startswith(f"val RMSE {rmse:.3g}")
+    for forged in ("text", {"train": "x"}, {"train": {"rmse": "1", "mae": 1, "r2": 1}}):
+        model.history_.settings["metrics"] = forged
+        assert "RMSE" not in verdict(model.history_).message  # the loss verdict instead

@@ -196,7 +196,7 @@ class Regressor(Settings):
         ``y_names_``, ``x_min_`` and ``x_max_`` (each input column's range in x, validation
         rows included; ``predict`` warns beyond it).
         """
-        from .core.diagnostics import diagnose, in_units
+        from .core.diagnostics import verdict
         from .core.extrapolation import training_range
         from .core.members import holdout
         from .core.metrics import regression_metrics
@@ -247,7 +247,6 @@ class Regressor(Settings):
             seed=train_config.seed,
         )
         self.history_ = train(self.model_, data, train_config, callbacks=callbacks, control=control)
-        self.diagnosis_ = diagnose(self.history_)
         self.metrics_ = {"train": self._metrics(x2[train_rows], y2[train_rows])}
         if has_val:
             self.metrics_["val"] = self._metrics(x2[val_rows], y2[val_rows])
@@ -256,13 +255,8 @@ class Regressor(Settings):
             self.metrics_["val"] = regression_metrics(
                 y2[rows], self._held_out_predictions(x2, held)[rows]
             )
-        if noise_floor is None:  # measurements: judged by their errors, in y's units
-            self.diagnosis_ = in_units(
-                self.diagnosis_,
-                self.metrics_,
-                ", ".join(self.y_names_),
-                cross_validated=not has_val and "val" in self.metrics_,
-            )
+        self.history_.settings["metrics"] = self.metrics_  # the pictures' verdict reads them
+        self.diagnosis_ = verdict(self.history_)  # measurements: their errors, in y's units
         return self
 
     def _held_out_predictions(self, x: np.ndarray, held: np.ndarray) -> np.ndarray:

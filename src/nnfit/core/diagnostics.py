@@ -267,3 +267,39 @@ def in_units(
         Hint("restore", value="1se"),
         Hint("hidden", "fewer", unit="units"),
     )
+
+
+def verdict(history: History) -> Diagnosis:
+    """``diagnose(history)``, in y's units (``in_units``) when the run measured its errors
+    (``history.settings["metrics"]``, as ``Regressor.fit`` records them) and its noise level is
+    unknown; what the pictures' final frame says."""
+    diagnosis = diagnose(history)
+    metrics = _recorded_metrics(history.settings.get("metrics"))
+    if history.noise_floor is not None or metrics is None:
+        return diagnosis
+    y_name = ", ".join(history.y_names)
+    return in_units(diagnosis, metrics, y_name, cross_validated=history.held_out)
+
+
+def _recorded_metrics(value: Any) -> dict[str, dict[str, float]] | None:
+    """The recorded metrics if they are what ``Regressor.fit`` writes, else None (a history
+    file from elsewhere, or tampered with, falls back to the loss verdict)."""
+    if not isinstance(value, dict) or "train" not in value:
+        return None
+    out = {}
+    for name in ("train", "val"):
+        row = value.get(name)
+        if row is None and name == "val":
+            continue
+        if not isinstance(row, dict):
+            return None
+        numbers = [row.get(key) for key in ("rmse", "mae", "r2")]
+        if numbers[2] is None:  # R² of a constant y is nan, saved as null
+            numbers[2] = math.nan
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+            return None
+        rmse, mae, r2 = (float(v) for v in numbers)  # type: ignore[arg-type]  # checked above
+        if not (math.isfinite(rmse) and math.isfinite(mae)):
+            return None
+        out[name] = {"rmse": rmse, "mae": mae, "r2": r2}
+    return out

@@ -79,9 +79,9 @@ def frames(
     ``note`` defaults to the diagnosis' short text (e.g. "good fit").
     """
     if note is None:
-        from ..core.diagnostics import diagnose
+        from ..core.diagnostics import verdict
 
-        note = diagnose(history).short
+        note = verdict(history).short
     fit = FitFigure(history, size=size)
     last = len(history.snapshots) - 1
     for i, snapshot in enumerate(history.snapshots):
@@ -92,10 +92,10 @@ def _write_gif(history: History, path: Path, *, fps: float, size: tuple[int, int
     """Map every frame onto one palette (from the first and last frames) and save a GIF."""
     from PIL import Image
 
-    from ..core.diagnostics import diagnose
+    from ..core.diagnostics import verdict
 
     fit = FitFigure(history, size=size)
-    snapshots, note = history.snapshots, diagnose(history).short
+    snapshots, note = history.snapshots, verdict(history).short
 
     def frame(i: int) -> np.ndarray:
         fit.draw_frame(snapshots[i], note if i == len(snapshots) - 1 else None)

@@ -202,9 +202,9 @@ class LiveWindow(Callback):
         assert self.fit is not None
         note = None
         if snapshot.final and self.history is not None:
-            from ..core.diagnostics import diagnose
+            from ..core.diagnostics import verdict
 
-            note = diagnose(self.history).short
+            note = verdict(self.history).short
         self.fit.draw_frame(snapshot, note)
         self.fit.blit()
         if not self.frames_shown:
