@@ -125,11 +125,11 @@ class TensorBoardLog(Callback):
 
 def final_picture(history: History) -> np.ndarray:
     """The final fit with the diagnosis under it, as ``nnfit.plot`` draws it: (h, w, 3) uint8."""
-    from ..core.diagnostics import diagnose
+    from ..core.diagnostics import verdict
     from ..views.phrasing import phrased
     from ..views.render import FitFigure
 
-    return FitFigure(history, footer=phrased(diagnose(history))).render(history.final)
+    return FitFigure(history, footer=phrased(verdict(history))).render(history.final)
 
 
 def open_writer(log_dir: Path) -> SummaryWriter:
