@@ -44,11 +44,11 @@ PREDICT_EXAMPLES = """examples:
 SHOW_EXAMPLES = """examples:
   nnfit show runs/p                             summary and the final picture
   nnfit show runs/p --no-window                 summary and the picture's path only
-  nnfit show runs/p --animate fit.gif           replay the training, no retraining"""
+  nnfit show runs/p --animate fit.gif           replay training, no retraining"""
 EXPORT_EXAMPLES = """examples:
   nnfit export runs/p --onnx model.onnx         for onnxruntime (extra nnfit[onnx])
   nnfit export runs/p --python model.py         a NumPy-only predict(x) function
-  nnfit export runs/p --formula                 the exact function of a 1-input ReLU net"""
+  nnfit export runs/p --formula                 exact function (ReLU, 1 input)"""
 
 
 def make_parser() -> argparse.ArgumentParser:
