@@ -108,28 +108,14 @@ class Settings:
 
     def __repr__(self) -> str:
         """``Regressor(steps=500, lr=0.05)``: the parameters that differ from the defaults,
-        as scikit-learn shows them; a fitted model adds its networks and data."""
+        as scikit-learn shows them."""
         given = vars(self)
         changed = [
             f"{name}={given[name]!r}"
             for name, default in estimator_parameters().items()
             if name in given and not _same(given[name], default)
         ]
-        text = f"{type(self).__name__}({', '.join(changed)})"
-        return text + self._fitted_text() if hasattr(self, "model_") else text
-
-    def _fitted_text(self) -> str:
-        """``: 20 tanh networks 1-32-32-1 fitted on example pressure (19 rows; temperature ->
-        pressure)``."""
-        model = self.model_
-        widths = "-".join(str(n) for n in (model.n_in, *model.hidden, model.n_out))
-        nets = "a network" if model.members == 1 else f"{model.members} networks"
-        data = getattr(self, "run_info_", {}).get("data", {})
-        source, rows = data.get("source"), data.get("rows")
-        names = f"{', '.join(self.x_names_)} -> {', '.join(self.y_names_)}"
-        where = f" on {source}" if source else ""
-        about = f"{rows} rows; {names}" if rows is not None else names
-        return printable(f": {nets} {widths} ({model.activation}) fitted{where} ({about})")
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     @staticmethod
     def _config_fields() -> list[str]:
@@ -204,6 +190,25 @@ class Regressor(Settings):
     metrics_: dict[str, dict[str, float]] | None
     diagnosis_: Diagnosis | None
     run_info_: dict[str, Any]  # the run.json of a loaded run; fit does not set it
+
+    def __repr__(self) -> str:
+        """The parameters that differ from the defaults; a fitted model adds its networks and
+        data: ``Regressor(steps=500): 20 networks 1-32-32-1 (tanh) fitted on example pressure
+        (19 rows; temperature -> pressure)``."""
+        return super().__repr__() + (self._fitted_text() if hasattr(self, "model_") else "")
+
+    def _fitted_text(self) -> str:
+        """``: 20 tanh networks 1-32-32-1 fitted on example pressure (19 rows; temperature ->
+        pressure)``."""
+        model = self.model_
+        widths = "-".join(str(n) for n in (model.n_in, *model.hidden, model.n_out))
+        nets = "a network" if model.members == 1 else f"{model.members} networks"
+        data = getattr(self, "run_info_", {}).get("data", {})
+        source, rows = data.get("source"), data.get("rows")
+        names = f"{', '.join(self.x_names_)} -> {', '.join(self.y_names_)}"
+        where = f" on {source}" if source else ""
+        about = f"{rows} rows; {names}" if rows is not None else names
+        return printable(f": {nets} {widths} ({model.activation}) fitted{where} ({about})")
 
     def fit(
         self,
