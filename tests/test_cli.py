@@ -204,7 +204,7 @@ BAD = [
     (["--function", "log(x)"], "finite"),
     (["--save", "missing/out.gif"], "does not exist"),
     (["--save", "same.gif", "--plot", "same.gif"], "--plot"),
-    (["--bogus"], "unrecognized"),
+    (["--bogus"], "unknown flag --bogus (see nnfit demo --help)"),
 ]
 
 

@@ -147,7 +147,7 @@ def test_bad_files_exit_2_with_one_line_and_no_output(tmp_path, capsys, case):
     [
         (["--x", "tempature", "--y", "pressure"], "did you mean 'temperature'"),
         (["--x", "temperature", "--y", "nope"], "columns are"),
-        (["--suffix-check"], "unrecognized"),
+        (["--suffix-check"], "unknown flag --suffix-check"),
         (["--val", "1.5"], "--val"),
         (["--x", "temperature", "--y", "temperature"], "temperature"),
     ],

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import nnfit
+from nnfit.errors import UsageError
 from nnfit.regressor import Regressor, fit
 
 FAST = {"steps": 200, "every": 10, "patience": None, "hidden": (16, 16), "lr": 0.03}
@@ -190,3 +191,34 @@ def test_the_training_range_survives_save_and_load(tmp_path):
     assert (loaded.x_min_, loaded.x_max_) == (model.x_min_, model.x_max_)
     with pytest.warns(nnfit.ExtrapolationWarning, match=r"^x2 = 10 is outside .* 5 to 9 of x2"):
         loaded.predict([[0.0, 10.0]])
+
+
+def test_random_state_is_another_name_for_seed():
+    x, y = curve(40)
+    settings = {**FAST, "steps": 40}
+    by_seed = Regressor(**settings, seed=3).fit(x, y).predict(x)
+    by_random_state = Regressor(**settings, random_state=3).fit(x, y).predict(x)
+    np.testing.assert_array_equal(by_seed, by_random_state)
+    both = Regressor(**settings, seed=3, random_state=3).fit(x, y).predict(x)
+    np.testing.assert_array_equal(both, by_seed)
+    other = Regressor(**settings, random_state=4).fit(x, y).predict(x)
+    assert not np.array_equal(other, by_seed)
+
+
+def test_seed_and_a_different_random_state_are_refused_in_one_line():
+    with pytest.raises(UsageError, match=r"^seed and random_state .*seed=3, random_state=4\)$"):
+        Regressor(seed=3, random_state=4).fit([0.0, 1.0, 2.0], [0.0, 1.0, 4.0])
+
+
+def test_repr_shows_only_the_parameters_that_differ_from_the_defaults():
+    assert repr(Regressor()) == "Regressor()"
+    assert repr(Regressor(hidden=(32, 32), steps=500)) == "Regressor(steps=500)"
+    assert repr(Regressor(lr=0.05, random_state=2)) == "Regressor(lr=0.05, random_state=2)"
+    assert repr(Regressor(hidden=(8,))) == "Regressor(hidden=(8,))"
+
+
+def test_a_fitted_repr_names_the_networks_and_the_columns():
+    x, y = curve(40)
+    model = Regressor(**{**FAST, "steps": 20}, members=2).fit(x, y)
+    assert repr(model).startswith("Regressor(")
+    assert repr(model).endswith(": 2 networks 1-16-16-1 (tanh) fitted (x -> y)")

@@ -55,6 +55,15 @@ def test_load_predicts_exactly_as_before(tmp_path):
     assert info["model"]["layers"][1] == {"type": "activation", "name": "tanh"}
 
 
+def test_a_loaded_models_repr_names_its_architecture_and_data(tmp_path):
+    regressor, _, _ = fitted(hidden=(16, 8), members=3)
+    loaded = load(save(regressor, tmp_path / "run"))
+    text = repr(loaded)
+    assert text.startswith("Regressor(") and "\n" not in text
+    assert "hidden=(16, 8)" in text and "members=3" in text
+    assert text.endswith(": 3 networks 1-16-8-1 (tanh) fitted on test (60 rows; x -> y)")
+
+
 def test_public_load_is_the_same_function():
     assert nnfit.load is load
 

@@ -13,7 +13,14 @@ from nnfit.cli.main import main, make_parser
 from nnfit.errors import UsageError
 from nnfit.regressor import Regressor, Settings
 from nnfit.runs.config import DATA_PRESET, PRESETS, SECTIONS, build_config, config_toml
-from nnfit.settings import REAL_DATA_DEFAULTS, estimator_defaults, estimator_settings, table
+from nnfit.settings import (
+    ALIASES,
+    REAL_DATA_DEFAULTS,
+    estimator_defaults,
+    estimator_parameters,
+    estimator_settings,
+    table,
+)
 
 
 def test_every_setting_has_help_a_group_and_a_default_its_config_accepts():
@@ -49,11 +56,20 @@ def test_every_setting_is_a_toml_key_that_round_trips():
 def test_estimator_parameters_are_the_tables_with_the_real_data_defaults():
     signature = inspect.signature(Settings.__init__)
     params = {n: p.default for n, p in signature.parameters.items() if n != "self"}
-    assert params == estimator_defaults()
-    assert list(params) == [row.name for row in estimator_settings()]
-    for row in estimator_settings():
-        assert f"        {row.name}: " in Regressor.__doc__, row.name
+    assert params == estimator_parameters()
+    settings = [row.name for row in estimator_settings()]
+    assert list(params) == settings + list(ALIASES)  # the table's settings, then their aliases
+    assert {name: params[name] for name in settings} == estimator_defaults()
+    for name in params:
+        assert f"        {name}: " in Regressor.__doc__, name
     assert "{settings}" not in Regressor.__doc__
+
+
+def test_aliases_name_settings_and_default_to_not_given():
+    names = {row.name for row in estimator_settings()}
+    for alias, name in ALIASES.items():
+        assert name in names and alias not in names
+        assert estimator_parameters()[alias] is None
 
 
 def test_real_data_defaults_are_settings_and_the_data_preset():

@@ -118,3 +118,23 @@ def test_missing_scikit_learn_gives_the_install_hint(monkeypatch):
     monkeypatch.delitem(sys.modules, "nnfit.sklearn")
     with pytest.raises(nnfit.UsageError, match=r"pip install 'nnfit\[sklearn\]'"):
         importlib.import_module("nnfit.sklearn")
+
+
+def test_random_state_is_scikit_learns_name_for_seed():
+    x, y = parabola()
+    by_seed = NNFitRegressor(**FAST, seed=5).fit(x, y).predict(x)
+    by_random_state = NNFitRegressor(**FAST, random_state=5).fit(x, y).predict(x)
+    np.testing.assert_array_equal(by_seed, by_random_state)
+    assert NNFitRegressor(random_state=5).get_params()["random_state"] == 5
+
+
+def test_seed_and_a_different_random_state_are_refused():
+    with pytest.raises(nnfit.UsageError, match="seed and random_state"):
+        NNFitRegressor(**FAST, seed=1, random_state=2).fit(*parabola())
+
+
+def test_repr_shows_the_parameters_that_differ_from_the_defaults():
+    assert repr(NNFitRegressor()) == "NNFitRegressor()"
+    assert repr(NNFitRegressor(steps=300, random_state=1)) == (
+        "NNFitRegressor(random_state=1, steps=300)"
+    )

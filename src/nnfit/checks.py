@@ -43,6 +43,22 @@ def shown(value: object) -> str:
     return printable(_SHOW.repr(value))
 
 
+def typed(value: object) -> str:
+    """A value as it is typed on the command line: ``32,32``, ``on``, ``0.5``, ``relu``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (tuple, list)):
+        parts = [typed(v) for v in value[:7]]
+        return ",".join([*parts[:6], "..."] if len(parts) > 6 else parts)
+    if isinstance(value, float):
+        short = f"{value:g}"  # -1 for -1.0, as typed; repr where :g would round
+        return short if float(short) == value or value != value else repr(value)
+    if isinstance(value, int) or (isinstance(value, str) and value and value.split() == [value]):
+        text = str(value)
+        return printable(text if len(text) <= 60 else f"{text[:57]}...")
+    return shown(value)  # text with spaces, or none: quoted
+
+
 class FieldError(UsageError):
     """A config field's value is not allowed; the core words it by field name (``lr must be a
     finite number above 0, got 0``).
@@ -60,7 +76,7 @@ class FieldError(UsageError):
         """The message worded by flag, as the command line prints it."""
         if self.name in FLAGLESS:
             return str(self)
-        return f"{flag(self.name)} {self.rule}, got {shown(self.value)}"
+        return f"{flag(self.name)} {self.rule}, got {typed(self.value)}"
 
     def in_file(self, source: str, section: str) -> UsageError:
         also = "" if self.name in FLAGLESS else f" ({flag(self.name)})"
@@ -111,6 +127,7 @@ def setting(
     flag_type: str | None = None,
     form: str | None = None,
     flag_help: str | None = None,
+    metavar: str | None = None,
 ) -> Any:
     """A config field declared once: its default, one-line help, group and allowed values.
 
@@ -118,8 +135,10 @@ def setting(
     fields are always at most MAX_WHOLE. ``choices`` lists the allowed texts. ``flag_type``
     names the CLI's parser for the flag (see ``nnfit.cli.flags``) when the annotation's is not
     the one wanted; ``form`` words the type in errors (``"two numbers LO,HI"``); ``flag_help``
-    replaces the help where the CLI says more (``KIND:LEVEL``). ``check_fields`` enforces the
-    range and choices; the CLI, TOML keys, estimator parameters and run.json read the rest.
+    replaces the help where the CLI says more (``KIND:LEVEL``); ``metavar`` names the flag's
+    value in the CLI's help (``--lr RATE``) where the one made from the type says too little.
+    ``check_fields`` enforces the range and choices; the CLI, TOML keys, estimator parameters
+    and run.json read the rest.
 
     Example:
         >>> from dataclasses import dataclass
@@ -138,6 +157,7 @@ def setting(
         "flag_type": flag_type,
         "form": form,
         "flag_help": flag_help,
+        "metavar": metavar,
     }
     if isinstance(default, (list, dict, set)):
         raise TypeError("a setting's default must be immutable (a tuple, not a list)")

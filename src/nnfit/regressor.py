@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
-from .errors import DataError, ExtrapolationWarning, NNFitError
-from .settings import REAL_DATA_DEFAULTS, document, estimator_values
+from .errors import DataError, ExtrapolationWarning, NNFitError, UsageError
+from .safetext import printable
+from .settings import REAL_DATA_DEFAULTS, document, estimator_parameters, estimator_values
 
 if TYPE_CHECKING:
     from .core.callbacks import Callback
@@ -34,8 +35,9 @@ class Settings:
     scikit-learn ``NNFitRegressor``); validated when ``fit`` builds the configs.
 
     The parameters are the settings table's estimator settings (``nnfit.settings``) with the
-    real-data defaults; scikit-learn reads them from this signature, so they are written out
-    here, and tests/test_settings.py pins them to the table.
+    real-data defaults, then ``random_state`` (``ALIASES``: scikit-learn's name for ``seed``);
+    scikit-learn reads them from this signature, so they are written out here, and
+    tests/test_settings.py pins them to the table.
     """
 
     # the settings read by name; __init__ stores every setting as given
@@ -66,6 +68,7 @@ class Settings:
         compile: bool = False,
         threads: int | None = None,
         val: float = REAL_DATA_DEFAULTS["val"],
+        random_state: int | None = None,
     ) -> None:
         given = dict(locals())
         del given["self"]
@@ -82,6 +85,7 @@ class Settings:
         from .core.train_config import TrainConfig
 
         values = {f: getattr(self, f) for f in self._config_fields()}
+        values["seed"] = self._seed()
         hidden = self.hidden  # 32 means (32,); text or a table is left for ModelConfig to refuse
         if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
             values["hidden"] = (hidden,)
@@ -90,6 +94,29 @@ class Settings:
         model = ModelConfig(**{f.name: values[f.name] for f in fields(ModelConfig)})
         train = TrainConfig(**{f.name: values[f.name] for f in fields(TrainConfig)})
         return model, train
+
+    def _seed(self) -> Any:
+        """``seed``, or ``random_state`` where given (seed left at 0 or equal to it)."""
+        random_state = getattr(self, "random_state", None)  # absent from older pickles
+        if random_state is None:
+            return self.seed
+        if self.seed not in (0, random_state):
+            raise UsageError(
+                f"seed and random_state are one setting; give one of them "
+                f"(got seed={self.seed!r}, random_state={random_state!r})"
+            )
+        return random_state
+
+    def __repr__(self) -> str:
+        """``Regressor(steps=500, lr=0.05)``: the parameters that differ from the defaults,
+        as scikit-learn shows them."""
+        given = vars(self)
+        changed = [
+            f"{name}={given[name]!r}"
+            for name, default in estimator_parameters().items()
+            if name in given and not _same(given[name], default)
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     @staticmethod
     def _config_fields() -> list[str]:
@@ -167,6 +194,25 @@ class Regressor(Settings):
     x_min_: list[float] | None  # the training range per input column (None: an older run)
     x_max_: list[float] | None
 
+    def __repr__(self) -> str:
+        """The parameters that differ from the defaults; a fitted model adds its networks and
+        data: ``Regressor(steps=500): 20 networks 1-32-32-1 (tanh) fitted on example pressure
+        (19 rows; temperature -> pressure)``."""
+        return super().__repr__() + (self._fitted_text() if hasattr(self, "model_") else "")
+
+    def _fitted_text(self) -> str:
+        """``: 20 tanh networks 1-32-32-1 fitted on example pressure (19 rows; temperature ->
+        pressure)``."""
+        model = self.model_
+        widths = "-".join(str(n) for n in (model.n_in, *model.hidden, model.n_out))
+        nets = "a network" if model.members == 1 else f"{model.members} networks"
+        data = getattr(self, "run_info_", {}).get("data", {})
+        source, rows = data.get("source"), data.get("rows")
+        names = f"{', '.join(self.x_names_)} -> {', '.join(self.y_names_)}"
+        where = f" on {source}" if source else ""
+        about = f"{rows} rows; {names}" if rows is not None else names
+        return printable(f": {nets} {widths} ({model.activation}) fitted{where} ({about})")
+
     def fit(
         self,
         x: Any,
@@ -226,11 +272,11 @@ class Regressor(Settings):
             model if model is not None else self.make_model(x2.shape[1], y2.shape[1], len(x2))
         )
         if self.model_.members == 1:  # one network: a held-out validation set
-            train_rows, val_rows = split(len(x2), float(self.val), self.seed)
+            train_rows, val_rows = split(len(x2), float(self.val), train_config.seed)
             held = None
         else:  # an ensemble: every member trains on all rows but its own held-out block
             train_rows, val_rows = np.arange(len(x2)), np.arange(0)
-            held = holdout(len(x2), self.model_.members, float(self.val), self.seed)
+            held = holdout(len(x2), self.model_.members, float(self.val), train_config.seed)
         if model_config.scale:
             self.model_.set_scaler(x2[train_rows], y2[train_rows])
         has_val = len(val_rows) > 0
@@ -292,7 +338,7 @@ class Regressor(Settings):
 
         if len(x) > METRIC_ROWS:
             rows = np.sort(
-                np.random.default_rng(self.seed).choice(len(x), METRIC_ROWS, replace=False)
+                np.random.default_rng(self._seed()).choice(len(x), METRIC_ROWS, replace=False)
             )
             x, y = x[rows], y[rows]
         return regression_metrics(y, self._predict2d(x))
@@ -381,6 +427,14 @@ class Regressor(Settings):
 
         y_array, _ = as_array(y, "y")
         return regression_metrics(y_array, self.predict(x))["r2"]
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Whether a parameter is its default (an array or other odd value never is)."""
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):
+        return False
 
 
 def fit(x: Any, y: Any, **settings: Any) -> Regressor:

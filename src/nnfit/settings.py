@@ -24,6 +24,8 @@ from .data.synthetic import DataConfig
 
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 ESTIMATOR_DATA = ("val",)  # data settings that are also estimator parameters
+# Other names the estimators take for a setting, default None ("not given"): scikit-learn's
+ALIASES = {"random_state": "seed"}
 
 # Defaults for real data, defended in the README ("Defaults for real data"): the "data" preset
 # of ``nnfit fit`` and the defaults of ``Regressor`` and ``NNFitRegressor``.
@@ -110,6 +112,12 @@ def estimator_defaults() -> dict[str, Any]:
     return {s.name: REAL_DATA_DEFAULTS.get(s.name, s.default) for s in estimator_settings()}
 
 
+def estimator_parameters() -> dict[str, Any]:
+    """Every estimator parameter with its default, in the constructor's order: the settings
+    (``estimator_defaults``), then the ``ALIASES`` with None."""
+    return {**estimator_defaults(), **dict.fromkeys(ALIASES)}
+
+
 def estimator_values(sections: Mapping[str, Any]) -> dict[str, Any]:
     """Estimator parameters from nested ``{"model": {...}, "train": {...}, "data": {...}}``
     settings (a RunConfig's or run.json's): known keys only, None values left out."""
@@ -129,10 +137,19 @@ def estimator_doc(x: str = "x") -> str:
     for row in estimator_settings():
         help_ = row.help.replace(" x and y", f" {x} and y")
         text = f"{row.name}: {help_} (default: {defaults[row.name]!r})."
-        lines += textwrap.wrap(
-            text, 96, initial_indent=" " * 8, subsequent_indent=" " * 12, break_on_hyphens=False
+        lines += _wrapped(text)
+    for alias, name in ALIASES.items():
+        lines += _wrapped(
+            f"{alias}: another name for {name} (scikit-learn's); give one of the two, or the "
+            f"same value to both (default: None)."
         )
     return "\n".join(lines)
+
+
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(
+        text, 96, initial_indent=" " * 8, subsequent_indent=" " * 12, break_on_hyphens=False
+    )
 
 
 def document(cls: type, *, x: str = "x") -> type:

@@ -12,6 +12,7 @@ import re
 import typing
 from typing import Any
 
+from ..checks import typed
 from ..data.synthetic import COLUMNS
 from ..runs.config import DATA_PRESET, DEFAULT_PRESET, PRESETS
 from ..settings import SECTIONS, Setting, or_list, table
@@ -48,8 +49,11 @@ OUTPUT_FLAGS: Flags = [
     (("--plot",), {"metavar": "FILE", "help": "save the final picture: .png, .svg or .pdf"}),
     (("--log",), {"metavar": "FILE", "help": "write metrics, one JSON line per frame"}),
     (("--save-config",), {"metavar": "FILE", "help": "write the run's settings (.toml)"}),
-    (("--fps",), {"type": "number", "help": "frames per second, live and saved (10)"}),
-    (("--size",), {"type": "size", "help": "frame size in pixels WxH (800x400)"}),
+    (
+        ("--fps",),
+        {"type": "number", "metavar": "FPS", "help": "frames per second, live and saved (10)"},
+    ),
+    (("--size",), {"type": "size", "metavar": "WxH", "help": "frame size in pixels (800x400)"}),
     (("--no-window",), {"action": "store_true", "help": "no live window"}),
     (
         ("--no-wait",),
@@ -71,7 +75,8 @@ def run_flags() -> dict[str, Flags]:
     for row in table():
         if row.flag is not None:
             groups.setdefault(row.group, []).append(((row.flag,), _keywords(row)))
-    groups["training"].insert(0, (("--preset",), {"help": _preset_help()}))
+    preset = {"metavar": "NAME", "help": _preset_help()}
+    groups["training"].insert(0, (("--preset",), preset))
     groups["output"] = OUTPUT_FLAGS
     return groups
 
@@ -79,7 +84,10 @@ def run_flags() -> dict[str, Flags]:
 def _keywords(row: Setting) -> dict[str, Any]:
     """argparse keywords for a setting's flag; every default is None: "not given"."""
     kind = row.meta.get("flag_type") or _kind(row.hint)
-    keywords: dict[str, Any] = {"help": row.help + _defaults(row)}
+    help_ = (row.help + _defaults(row)).replace("%", "%%")  # argparse %-formats help
+    keywords: dict[str, Any] = {"help": help_}
+    if kind not in ("on", "on/off"):
+        keywords["metavar"] = _metavar(row, kind)
     if kind == "on":
         keywords.update(action="store_true", default=None)
     elif kind == "on/off":
@@ -87,6 +95,29 @@ def _keywords(row: Setting) -> dict[str, Any]:
     elif kind is not None:
         keywords["type"] = kind
     return keywords
+
+
+METAVARS = {  # the value a flag takes, by its kind, where the setting names none
+    "whole": "N",
+    "number": "NUMBER",
+    "pair": "LO,HI",
+    "widths": "WIDTHS",
+    "members": "N|auto",
+    "numbers": "NUMBERS",
+    None: "TEXT",
+}
+
+
+def _metavar(row: Setting, kind: str | None) -> str:
+    """What goes after the flag in its help: the setting's ``metavar``, NAME for a choice,
+    COLUMNS for columns, else one word for its kind (``--steps N``, ``--hidden WIDTHS``)."""
+    if row.meta.get("metavar"):
+        return str(row.meta["metavar"])
+    if row.choices:
+        return "NAME"
+    if row.meta.get("form") == COLUMNS:
+        return "COLUMNS"
+    return METAVARS[kind]
 
 
 def _kind(hint: Any) -> str | None:
@@ -108,20 +139,9 @@ def _defaults(row: Setting) -> str:
         for preset in (DEFAULT_PRESET, DATA_PRESET)
     )
     if demo == fit:
-        return "" if demo is None else f" (default: {_shown(demo)})"
-    shown = [f"{name}: {_shown(v)}" for name, v in (("demo", demo), ("fit", fit)) if v is not None]
+        return "" if demo is None else f" (default: {typed(demo)})"
+    shown = [f"{name}: {typed(v)}" for name, v in (("demo", demo), ("fit", fit)) if v is not None]
     return f" ({', '.join(shown)})"
-
-
-def _shown(value: Any) -> str:
-    """A value as it is typed on the command line: ``64,64``, ``on``, ``0.5``."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, tuple):
-        return ",".join(_shown(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _preset_help() -> str:
@@ -131,7 +151,7 @@ def _preset_help() -> str:
         if name == DATA_PRESET:
             what = "nnfit's defaults for real data"
         else:
-            what = ", ".join(f"{k} {_shown(v)}" for t in sections.values() for k, v in t.items())
+            what = ", ".join(f"{k} {typed(v)}" for t in sections.values() for k, v in t.items())
         parts.append(f"{name} ({roles.get(name, '')}{what})")
     return or_list(parts)
 

@@ -10,13 +10,21 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from .._version import __version__
 from ..errors import NNFitError, UsageError
 from .flags import _join_negative_values, _number, _size, add_run_flags
+from .parser import (
+    PROG,
+    HelpFormatter,
+    Parser,
+    command_names,
+    command_parser,
+    unknown,
+    unknown_command,
+)
 
-PROG = "nnfit"
 EPILOG = """examples:
   nnfit demo                                    the lesson: y = x² + noise, 10 ReLU units
   nnfit demo --preset morvan-2018 --save fit.gif
@@ -28,28 +36,32 @@ EPILOG = """examples:
   nnfit predict runs/p --x 150                  use it; nnfit show / nnfit export runs/p
   nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
   nnfit examples                                list the shipped data sets"""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        from ..safetext import printable
-
-        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
+PREDICT_EXAMPLES = """examples:
+  nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
+  nnfit predict runs/p --x 1.5,20               one row of a two-input model
+  nnfit predict runs/p new.csv --out pred.csv   every row of a file (columns by name)
+  cat new.csv | nnfit predict runs/p -          CSV on stdin, predictions on stdout"""
+SHOW_EXAMPLES = """examples:
+  nnfit show runs/p                             summary and the final picture
+  nnfit show runs/p --no-window                 summary and the picture's path only
+  nnfit show runs/p --animate fit.gif           replay training, no retraining"""
+EXPORT_EXAMPLES = """examples:
+  nnfit export runs/p --onnx model.onnx         for onnxruntime (extra nnfit[onnx])
+  nnfit export runs/p --python model.py         a NumPy-only predict(x) function
+  nnfit export runs/p --formula                 exact function (ReLU, 1 input)"""
 
 
 def make_parser() -> argparse.ArgumentParser:
     """The full ``nnfit`` parser (also used to document the flags)."""
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = _Parser(
+    formatter = HelpFormatter
+    parser = Parser(
         prog=PROG,
         description="Fit a relation in data with a small neural network and watch it learn.",
         epilog=EPILOG,
         formatter_class=formatter,
     )
     parser.add_argument("--version", action="version", version=f"nnfit {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     demo = commands.add_parser(
         "demo",
         help="the lesson: fit y = x² + noise and watch it learn",
@@ -64,7 +76,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="fit your data: a file, an --example, a --function, or a saved RUN.toml",
         description="Fit a relation in your data with nnfit's defaults for real data "
         "(standardised x and y, 32,32 tanh units, Adam; on small data up to 20 such networks, "
-        "each stopped early on its own share of the rows, averaged; one network with a 20%% "
+        "each stopped early on its own share of the rows, averaged; one network with a 20% "
         "validation split above 1000 rows). SOURCE is a CSV/TSV/TXT/NPY/NPZ/Parquet file, "
         "- for CSV on stdin, or a RUN.toml written by --save-config (flags given here "
         "override it).",
@@ -76,7 +88,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--resume",
-        metavar="DIR",
+        metavar="RUN",
         help="continue an interrupted or checkpointed run folder exactly where it stopped",
     )
     add_run_flags(fit)
@@ -85,6 +97,7 @@ def make_parser() -> argparse.ArgumentParser:
         "examples",
         help="list the data sets shipped with nnfit",
         description="List the data sets shipped with nnfit; fit one with nnfit fit --example NAME.",
+        formatter_class=formatter,
     )
     return parser
 
@@ -98,8 +111,10 @@ def _add_model_commands(commands: Any) -> None:
         "columns are matched by name to those the model was trained on), or for --x values. "
         "Inputs outside the range the model was trained on get a warning on stderr: the "
         "predictions there are extrapolations.",
+        epilog=PREDICT_EXAMPLES,
+        formatter_class=HelpFormatter,
     )
-    predict.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    predict.add_argument("run", metavar="RUN", help="run folder written by --out")
     predict.add_argument("data", metavar="DATA", nargs="?", help="data file (- for stdin)")
     predict.add_argument(
         "--x",
@@ -117,18 +132,22 @@ def _add_model_commands(commands: Any) -> None:
         help="add a NAME_std column after each NAME_pred: the standard deviation of the "
         "ensemble members' predictions (0 for a single network)",
     )
-    predict.add_argument("--encoding", help="text encoding of DATA (default: detected)")
+    predict.add_argument(
+        "--encoding", metavar="CODEC", help="text encoding of DATA (default: detected)"
+    )
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     show = commands.add_parser(
         "show",
         help="summarise a run folder and show its picture",
         description="Print a run's architecture, data, metrics and diagnosis, show its final "
         "picture, or replay its history into an animation without retraining.",
+        epilog=SHOW_EXAMPLES,
+        formatter_class=HelpFormatter,
     )
-    show.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    show.add_argument("run", metavar="RUN", help="run folder written by --out")
     show.add_argument("--animate", metavar="FILE", help="replay the history into .gif or .mp4")
-    show.add_argument("--fps", type=_number, help="frames per second (10)")
-    show.add_argument("--size", type=_size, help="frame size in pixels WxH (800x400)")
+    show.add_argument("--fps", type=_number, metavar="FPS", help="frames per second (10)")
+    show.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (800x400)")
     show.add_argument("--no-window", action="store_true", help="print the picture's path only")
     show.add_argument("--overwrite", action="store_true", help="replace an existing file")
     export = commands.add_parser(
@@ -137,8 +156,10 @@ def _add_model_commands(commands: Any) -> None:
         description="Export a saved model: --onnx (checked against PyTorch with onnxruntime; "
         "extra nnfit[onnx]), --python (a NumPy-only predict function), or --formula (the "
         "exact piecewise-linear function of a one-input ReLU network).",
+        epilog=EXPORT_EXAMPLES,
+        formatter_class=HelpFormatter,
     )
-    export.add_argument("run", metavar="RUN_DIR", help="run folder written by --out")
+    export.add_argument("run", metavar="RUN", help="run folder written by --out")
     export.add_argument("--onnx", metavar="FILE", help="write an ONNX model (.onnx)")
     export.add_argument("--python", metavar="FILE", help="write a standalone NumPy module (.py)")
     export.add_argument(
@@ -174,10 +195,14 @@ def _main(argv: Sequence[str] | None) -> int:
     from ..safetext import printable
 
     parser = make_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(
-            _join_negative_values(list(sys.argv[1:] if argv is None else argv))
-        )
+        if words and not words[0].startswith("-") and words[0] not in command_names(parser):
+            parser.error(unknown_command(parser, words[0]))
+        args, extra = parser.parse_known_args(_join_negative_values(words))
+        if extra:  # named by the command that was given: "see nnfit fit --help"
+            command = command_parser(parser, args.command)
+            command.error(unknown(command, extra))
     except SystemExit as exit_:  # --help, --version and usage errors end here
         return exit_.code if isinstance(exit_.code, int) else 2
     if args.command is None:

@@ -22,7 +22,7 @@ class TrainConfig:
     """How to train; each field is a setting (CLI flag, TOML key, estimator parameter)."""
 
     optimizer: str = setting("sgd", "{choices}", choices=OPTIMIZERS, group="training")
-    lr: float = setting(0.5, "learning rate", above=0, group="training")
+    lr: float = setting(0.5, "learning rate", above=0, group="training", metavar="RATE")
     steps: int = setting(100, "optimiser steps", low=1, group="training")
     loss: str = setting("mse", "{choices}", choices=LOSSES, group="training")
     batch_size: int | None = setting(  # None: full batch up to trainstate.AUTO_BATCH rows
@@ -68,6 +68,7 @@ class TrainConfig:
         group="training",
         flag_type="numbers",
         form="numbers like 0.001,0.01,0.1",
+        metavar="RATES",
     )
     compile: bool = setting(
         False,

@@ -33,6 +33,7 @@ class DataConfig:
         "quadratic, sin, cubic, abs, step, ... or a formula such as 'sin(3*x) + 0.1*x**2' "
         "(x1, x2, ... for several inputs)",
         group=SYNTHETIC,
+        metavar="FORMULA",
     )
     points: int = setting(100, "number of x values", low=2, group=SYNTHETIC)
     noise: str = setting(
@@ -41,8 +42,11 @@ class DataConfig:
         "e.g. gaussian:0.1",
         choices=NOISES,
         group=SYNTHETIC,
+        metavar="KIND[:LEVEL]",
     )
-    noise_level: float = setting(0.2, "noise scale; 0 for none", low=0, group=SYNTHETIC)
+    noise_level: float = setting(
+        0.2, "noise scale; 0 for none", low=0, group=SYNTHETIC, metavar="LEVEL"
+    )
     domain: tuple[float, float] = setting(  # both ends included
         (-1.0, 1.0), "x range LO,HI", group=SYNTHETIC, flag_type="pair", form="two numbers LO,HI"
     )
@@ -54,7 +58,7 @@ class DataConfig:
         flag_type="source",
     )
     example: str | None = setting(
-        None, "fit a shipped data set (list them: nnfit examples)", group=FILES
+        None, "fit a shipped data set (list them: nnfit examples)", group=FILES, metavar="NAME"
     )
     x: str | None = setting(
         None,
@@ -63,7 +67,9 @@ class DataConfig:
         form=COLUMNS,
     )
     y: str | None = setting(None, "output column(s), e.g. c or c,d", group=FILES, form=COLUMNS)
-    encoding: str | None = setting(None, "text encoding of the file (unset: detected)", group=FILES)
+    encoding: str | None = setting(
+        None, "text encoding of the file (unset: detected)", group=FILES, metavar="CODEC"
+    )
     drop_missing: bool = setting(
         False, "drop rows with missing values and say how many", group=FILES, flag_type="on"
     )
@@ -73,6 +79,7 @@ class DataConfig:
         low=0,
         below=1,
         group=FILES,
+        metavar="FRACTION",
     )
 
     def __post_init__(self) -> None:
