@@ -40,6 +40,7 @@ PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
   nnfit predict runs/p new.csv --out pred.csv   every row of a file (columns by name)
+  nnfit predict runs/p --x 400 --std            with the ensemble members' spread
   cat new.csv | nnfit predict runs/p -          CSV on stdin, predictions on stdout"""
 SHOW_EXAMPLES = """examples:
   nnfit show runs/p                             summary and the final picture
