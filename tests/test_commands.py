@@ -170,3 +170,43 @@ def test_predictions_are_printed_with_float32s_own_precision(capsys, saved):
         assert np.float32(y_text) == want  # the same float32, bit for bit
         assert y_text == str(want)  # and no more digits than float32 has
     assert [x for x, _ in rows] == ["2.5", "7.25"]  # inputs as given
+
+
+def test_predict_writes_tsv_and_json_as_asked_or_as_the_suffix_says(capsys, saved, tmp_path):
+    import json
+
+    folder, _ = saved
+    model = nnfit.load(folder)
+    expected = np.asarray(model.predict(np.array([2.5, 7.0])), dtype=np.float32)
+    code, out, _ = run(capsys, "predict", str(folder), "--x", "2.5", "--x", "7", "--format", "json")
+    assert code == 0
+    records = json.loads(out)
+    assert [list(r) for r in records] == [["=cmd", "pressure_pred"]] * 2  # JSON: names as they are
+    assert [np.float32(r["pressure_pred"]) for r in records] == list(expected)
+
+    tsv = tmp_path / "pred.tsv"
+    assert run(capsys, "predict", str(folder), "--x", "2.5", "--std", "--out", str(tsv))[0] == 0
+    header, row = tsv.read_text().splitlines()
+    assert header.split("\t")[1:] == ["pressure_pred", "pressure_std"]
+    assert np.float32(row.split("\t")[1]) == expected[0]
+    # a file nnfit wrote, with --std or as JSON, is replaced with --overwrite
+    code, _, _ = run(capsys, "predict", str(folder), "--x", "7", "--out", str(tsv), "--overwrite")
+    assert code == 0 and len(tsv.read_text().splitlines()) == 2
+    as_json = tmp_path / "pred.json"
+    for _ in range(2):
+        argv = ["predict", str(folder), "--x", "7", "--out", str(as_json), "--overwrite"]
+        assert run(capsys, *argv)[0] == 0
+    assert json.loads(as_json.read_text())[0]["pressure_pred"] == float(str(expected[1]))
+
+
+def test_predict_skips_rows_with_missing_values_when_asked_and_says_how_many(
+    capsys, saved, tmp_path
+):
+    folder, _ = saved
+    data = tmp_path / "gaps.csv"
+    data.write_text("=cmd\n2.5\nNA\n7\n")
+    code, _, err = run(capsys, "predict", str(folder), str(data))
+    assert code == 2 and "--drop-missing" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "predict", str(folder), str(data), "--drop-missing")
+    assert code == 0 and "skipped 1 row(s)" in err
+    assert len(out.splitlines()) == 3

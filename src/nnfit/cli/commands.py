@@ -40,11 +40,12 @@ def predict(args: argparse.Namespace) -> int:
         )
     if (args.data is None) == (args.values is None):
         raise UsageError("give a DATA file or --x VALUES (not both) to predict for")
+    kind = _output_format(args.format, out)
     run = open_run(args.run)
     if args.values is not None:
         x = np.array([_values(text, run.n_inputs) for text in args.values])
     else:
-        x = _input_columns(run, args.data, args.encoding)
+        x = _input_columns(run, args.data, args.encoding, args.drop_missing)
     note = run.extrapolation_note(x)
     if note is not None:
         print(printable(f"nnfit: warning: {note}"), file=sys.stderr)
@@ -55,7 +56,7 @@ def predict(args: argparse.Namespace) -> int:
     else:
         y_out = run.predict(x)  # (n, n_out)
         names = [f"{name}_pred" for name in run.y_names]
-    text = _csv(run.x_names, names, x, y_out)
+    text = _formatted(kind, run.x_names, names, x, y_out)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -80,11 +81,21 @@ def _values(text: str, n_inputs: int) -> list[float]:
     return values
 
 
-def _input_columns(run: SavedRun, data: str, encoding: str | None) -> np.ndarray:
-    """The model's input columns from a file, matched by name (or by count without a header)."""
+def _input_columns(
+    run: SavedRun, data: str, encoding: str | None, drop_missing: bool = False
+) -> np.ndarray:
+    """The model's input columns from a file, matched by name (or by count without a header);
+    with ``drop_missing``, rows with missing values are skipped and counted on stderr."""
     from ..io.table import read_table
 
-    table = read_table(data, encoding=encoding)
+    table = read_table(data, encoding=encoding, drop_missing=drop_missing)
+    if table.n_dropped:
+        print(
+            printable(
+                f"nnfit: skipped {table.n_dropped} row(s) of {table.source} with missing values"
+            ),
+            file=sys.stderr,
+        )
     names = run.x_names
     missing = [n for n in names if n not in table.columns]
     if not missing:
@@ -98,7 +109,45 @@ def _input_columns(run: SavedRun, data: str, encoding: str | None) -> np.ndarray
     )
 
 
-def _csv(x_names: tuple[str, ...], y_names: list[str], x: np.ndarray, y: np.ndarray) -> str:
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json"}
+
+
+def _output_format(given: str | None, out: Path | None) -> str:
+    """--format, else the one --out's suffix names, else csv."""
+    if given is not None:
+        return given
+    return FORMATS.get(out.suffix.lower(), "csv") if out is not None else "csv"
+
+
+def _formatted(
+    kind: str, x_names: tuple[str, ...], y_names: list[str], x: np.ndarray, y: np.ndarray
+) -> str:
+    """The predictions as CSV, TSV or JSON (a list of records: one object per row)."""
+    if kind == "json":
+        import json
+
+        columns = [*x_names, *y_names]
+        rows = [
+            dict(zip(columns, [*map(float, row_x), *map(_float32, row_y)], strict=True))
+            for row_x, row_y in zip(x, np.asarray(y, dtype=np.float32), strict=True)
+        ]
+        return json.dumps(rows, indent=None, allow_nan=False) + "\n"
+    return _csv(x_names, y_names, x, y, delimiter="\t" if kind == "tsv" else ",")
+
+
+def _float32(value: np.float32) -> float:
+    """A float32 as the Python float its shortest text stands for (2.0586014, not the
+    2.0586013793945312 it widens to), so JSON shows float32's own precision."""
+    return float(str(value))
+
+
+def _csv(
+    x_names: tuple[str, ...],
+    y_names: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    delimiter: str = ",",
+) -> str:
     """CSV text; header cells that a spreadsheet would run as a formula are neutralised.
 
     Inputs are written as read (the shortest text of their float64 value: ``150.0``);
@@ -106,7 +155,7 @@ def _csv(x_names: tuple[str, ...], y_names: list[str], x: np.ndarray, y: np.ndar
     ``2.0586013793945312`` of the same number widened to float64).
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow([_safe_cell(n) for n in (*x_names, *y_names)])
     y32 = np.asarray(y, dtype=np.float32)
     for row_x, row_y in zip(x, y32, strict=True):

@@ -41,6 +41,7 @@ PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
   nnfit predict runs/p new.csv --out pred.csv   every row of a file (columns by name)
   nnfit predict runs/p --x 400 --std            with the ensemble members' spread
+  nnfit predict runs/p new.csv --format json    a list of records, one per row
   cat new.csv | nnfit predict runs/p -          CSV on stdin, predictions on stdout"""
 SHOW_EXAMPLES = """examples:
   nnfit show runs/p                             summary and the final picture
@@ -135,6 +136,18 @@ def _add_model_commands(commands: Any) -> None:
     )
     predict.add_argument(
         "--encoding", metavar="CODEC", help="text encoding of DATA (default: detected)"
+    )
+    predict.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="skip DATA's rows with missing values (says how many) instead of refusing them",
+    )
+    predict.add_argument(
+        "--format",
+        choices=("csv", "tsv", "json"),
+        default=None,
+        help="output format (default: from --out's suffix, else csv); json is a list of "
+        "records, one per row",
     )
     predict.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     show = commands.add_parser(

@@ -156,9 +156,11 @@ def written_by_nnfit(path: Path, kind: str) -> bool:
         return PYTHON_MARK in head.split(b"\n", 1)[0]
     if kind == "log":
         return _is_log_line(head.split(b"\n", 1)[0])
-    if kind == "predictions":
+    if kind == "predictions":  # nnfit predict's CSV/TSV header, or its JSON records
         header = head.split(b"\n", 1)[0].rstrip(b"\r")
-        return header.endswith(b"_pred")
+        if header.startswith(b"[{"):
+            return b'_pred": ' in header
+        return header.endswith((b"_pred", b"_std"))
     mark = MARK.encode()
     return mark in head or mark in tail
 
