@@ -201,3 +201,25 @@ def test_an_ensembles_loss_panel_shows_its_cross_validated_loss():
     steps, losses = fit.val_line.get_data()
     assert len(steps) == len(history.snapshots) and np.isfinite(losses).all()
     assert "validation" in [t.get_text() for t in fit.loss_ax.get_legend().get_texts()]
+
+
+def test_measurements_get_a_thin_line_under_the_dots_and_rmse_above_the_panel(lesson_history):
+    history = replace(make_history(), noise_floor=None)  # no noise floor: measurements
+    fit = FitFigure(history)
+    fit.render(history.final, note="good fit")
+    panel = fit.panels[0]
+    assert panel.line.get_linewidth() == 2
+    dots = [a for a in fit.animated if a is not panel.line and a.get_label() == "data"]
+    assert dots and fit.animated.index(dots[0]) > fit.animated.index(panel.line)  # over the line
+    expected = np.sqrt(
+        np.mean(
+            (np.interp(panel.x, panel.x_grid, history.final.y_pred[panel.order, 0]) - panel.y) ** 2
+        )
+    )
+    assert fit.loss_text.get_text() == f"RMSE={expected:.4g}"
+    assert fit.loss_text.get_position()[1] > 1 and fit.note_text.get_position()[1] > 1  # above
+
+    lesson = FitFigure(lesson_history)
+    lesson.render(lesson_history.final)
+    assert lesson.panels[0].line.get_linewidth() == 5
+    assert lesson.loss_text.get_text().startswith("Loss=")

@@ -58,12 +58,30 @@ class _Panel:
 
 
 class LinePanel(_Panel):
-    """One input: the data as dots and the fit as the lesson's thick red line."""
+    """One input: the data as dots and the fit as the lesson's thick red line.
 
-    def __init__(self, ax: Any, history: History, k: int, animated: list[Any]) -> None:
+    Measurements (``measured``: no known noise floor) get a thinner line under the dots, so the
+    data stays visible where the fit runs through it; the dots are then redrawn over the line on
+    every frame.
+    """
+
+    def __init__(
+        self, ax: Any, history: History, k: int, animated: list[Any], *, measured: bool = False
+    ) -> None:
         super().__init__(ax, history, k)
         x = history.x[:, 0]
-        ax.scatter(x, history.y[:, k], s=self.dot_size, color="C0", label="data")
+        self.x, self.y = x, history.y[:, k]
+        dots = ax.scatter(
+            x,
+            history.y[:, k],
+            s=self.dot_size,
+            color="C0",
+            label="data",
+            zorder=ON_TOP + 0.5 if measured else None,
+            animated=measured,
+        )
+        if measured:
+            animated.append(dots)
         if history.x_val is not None and history.y_val is not None:
             ax.scatter(
                 history.x_val[:, 0],
@@ -75,8 +93,14 @@ class LinePanel(_Panel):
             )
         self.order = np.argsort(history.x_grid[:, 0], kind="stable")  # a line needs sorted x
         x_grid = history.x_grid[self.order, 0]
+        self.x_grid = x_grid
         (self.line,) = ax.plot(
-            x_grid, np.zeros_like(x_grid), "r-", lw=5, zorder=ON_TOP, animated=True
+            x_grid,
+            np.zeros_like(x_grid),
+            "r-",
+            lw=2 if measured else 5,
+            zorder=ON_TOP,
+            animated=True,
         )
         animated.append(self.line)
         ax.set_xlim(*pad(min(x.min(), x_grid.min()), max(x.max(), x_grid.max()), 0.03))
@@ -85,6 +109,12 @@ class LinePanel(_Panel):
 
     def update(self, y_pred: np.ndarray) -> None:
         self.line.set_ydata(y_pred[self.order])
+
+    def rmse(self, y_pred: np.ndarray) -> float:
+        """RMSE of the drawn line against the drawn dots, in y's units (the line read at each
+        dot's x)."""
+        fit = np.interp(self.x, self.x_grid, y_pred[self.order])
+        return float(np.sqrt(np.mean((fit - self.y) ** 2)))
 
 
 class MapPanel(_Panel):

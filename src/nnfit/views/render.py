@@ -92,6 +92,8 @@ class FitFigure:
         self._curve: tuple[list[int], list[float], list[float]] = ([], [], [])
         self._scanned = 0  # history.snapshots read into the curve so far
 
+        # measurements (no known noise floor) are drawn for reading, the lesson as the lesson
+        self.measured = history.noise_floor is None and history.x.shape[1] == 1
         n_out = history.y.shape[1]
         grid = figure.add_gridspec(1, min(n_out, MAX_PANELS) + 1, **self._layout(footer))
         self.panels = [
@@ -114,7 +116,7 @@ class FitFigure:
         history = self.history
         n_in = history.x.shape[1]
         if n_in == 1:
-            return LinePanel(ax, history, k, self.animated)
+            return LinePanel(ax, history, k, self.animated, measured=self.measured)
         if n_in == 2 and mesh_shape(history.x_grid) is not None:
             return MapPanel(ax, history, k, self.animated)
         if len(history.x_grid) != len(history.y):
@@ -125,8 +127,15 @@ class FitFigure:
         return ParityPanel(ax, history, k, self.animated)
 
     def _make_texts(self) -> None:
-        """The lesson's red ``Loss=`` text and the final note, on the first fit panel."""
+        """The lesson's red ``Loss=`` text and the final note, on the first fit panel; for
+        measurements ``RMSE=`` in y's units and the note above the panel, off the data."""
         ax = self.panels[0].ax
+        if self.measured:
+            above = {"transform": ax.transAxes, "va": "bottom", "animated": True, "zorder": 5}
+            self.loss_text = ax.text(0.0, 1.02, "", ha="left", color="red", fontsize=12, **above)
+            self.note_text = ax.text(1.0, 1.02, "", ha="right", fontsize=10, **above)
+            self.animated += [self.loss_text, self.note_text]
+            return
         panel_px = ax.get_position().width * self.figure.bbox.width
         # the lesson's size 20, smaller when the panel is too narrow for "Loss=0.0123"
         # (11 characters of about 0.6 em each)
@@ -256,7 +265,11 @@ class FitFigure:
             panel.update(y_pred)
             if panel.has_ylim:
                 self._grow_ylim(panel.ax, panel.fit_range(y_pred))
-        self.loss_text.set_text(_loss_label(snapshot.loss))
+        first = self.panels[0]
+        if self.measured and isinstance(first, LinePanel):  # the line against the dots
+            self.loss_text.set_text(f"RMSE={first.rmse(snapshot.y_pred[:, 0]):.4g}")
+        else:
+            self.loss_text.set_text(_loss_label(snapshot.loss))
         self.note_text.set_text(note or "")
         self.note_text.set_visible(bool(note))
 
