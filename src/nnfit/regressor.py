@@ -302,6 +302,12 @@ class Regressor(Settings):
                 y2[rows], self._held_out_predictions(x2, held)[rows]
             )
         self.history_.settings["metrics"] = self.metrics_  # the pictures' verdict reads them
+        if noise_floor is None and x2.shape[1] == 1 and y2.shape[1] == 1:  # measurements
+            from .core.residuals import residual_notes
+
+            y_fit = self._predict2d(x2)[:, 0]
+            notes = residual_notes(x2[:, 0], y2[:, 0], y_fit, self.x_names_[0])
+            self.history_.settings["residuals"] = notes
         self.diagnosis_ = verdict(self.history_)  # measurements: their errors, in y's units
         return self
 

@@ -272,13 +272,18 @@ def in_units(
 def verdict(history: History) -> Diagnosis:
     """``diagnose(history)``, in y's units (``in_units``) when the run measured its errors
     (``history.settings["metrics"]``, as ``Regressor.fit`` records them) and its noise level is
-    unknown; what the pictures' final frame says."""
+    unknown, followed by what the residuals still say (``settings["residuals"]``, see
+    ``nnfit.core.residuals``); what the pictures' final frame says."""
     diagnosis = diagnose(history)
     metrics = _recorded_metrics(history.settings.get("metrics"))
     if history.noise_floor is not None or metrics is None:
         return diagnosis
     y_name = ", ".join(history.y_names)
-    return in_units(diagnosis, metrics, y_name, cross_validated=history.held_out)
+    judged = in_units(diagnosis, metrics, y_name, cross_validated=history.held_out)
+    notes = history.settings.get("residuals")
+    if isinstance(notes, list) and notes and all(isinstance(n, str) for n in notes):
+        judged = replace(judged, message=" ".join([judged.message, *notes]))
+    return judged
 
 
 def _recorded_metrics(value: Any) -> dict[str, dict[str, float]] | None:
