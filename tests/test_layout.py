@@ -21,6 +21,7 @@ LAYERS = {  # package prefix → layer; a module may import only its own layer o
     "nnfit.views": 4,
     "nnfit.export": 4,
     "nnfit.regressor": 4,
+    "nnfit.estimator_settings": 4,
     "nnfit.settings": 4,
     "nnfit.runs": 5,
     "nnfit.sklearn": 5,
