@@ -275,3 +275,12 @@ def test_member_rates_that_do_not_fit_exit_2_with_one_line(tmp_path, capsys, rat
     )
     assert code == 2 and err.count("\n") == 1 and "--member-lr" in err
     assert not out_dir.exists()
+
+
+def test_a_units_row_names_the_units_in_the_verdict(tmp_path, capsys):
+    data = tmp_path / "oven.csv"
+    x = np.linspace(0, 10, 40)
+    rows = "".join(f"{a},{2 * a + np.sin(a)}\n" for a in x)
+    data.write_text("temperature,pressure\n°C,mm Hg\n" + rows, encoding="utf-8")
+    code, out, _ = run(capsys, "fit", str(data), *QUICK, "-q")
+    assert code == 0 and "mm Hg on" in out.splitlines()[-1]

@@ -111,3 +111,21 @@ def test_the_pictures_note_quotes_the_held_out_error_and_tampered_metrics_fall_b
     for forged in ("text", {"train": "x"}, {"train": {"rmse": "1", "mae": 1, "r2": 1}}):
         model.history_.settings["metrics"] = forged
         assert "RMSE" not in verdict(model.history_).message  # the loss verdict instead
+
+
+def test_hints_are_worded_by_flag_when_sentences_follow_them():
+    from nnfit.views.phrasing import phrased
+
+    stalled = in_units(
+        Diagnosis("stalled", "The loss stalled. Try a lower lr.", "s", (Hint("lr", "lower"),)),
+        errors(1.0, 5.0),
+    )
+    assert "Try a lower --lr." in phrased(stalled) and "RMSE 5" in phrased(stalled)
+    gap = in_units(OK, errors(1.0, 9.0))
+    assert "Try --val 0.1, --restore 1se, or fewer --hidden units." in phrased(gap)
+
+
+def test_a_known_unit_replaces_the_column_name():
+    verdict = in_units(OK, errors(2.0, 2.5), "pressure", unit="mm Hg")
+    assert "RMSE 2.5 mm Hg on validation rows" in verdict.message
+    assert "2 mm Hg on the training rows" in verdict.message and "units" not in verdict.message

@@ -83,6 +83,7 @@ class Regressor(Settings):
         x_names: Sequence[str] | None = None,
         y_names: Sequence[str] | None = None,
         control: Control | None = None,
+        y_units: Sequence[str] = (),
     ) -> Regressor:
         """Split off validation rows, standardise, train, and measure; returns self.
 
@@ -95,6 +96,7 @@ class Regressor(Settings):
             x_names, y_names: column names; default from DataFrame columns or x, y.
             control: a stop event, a state to resume from and checkpoints, to pause and
                 continue training exactly (see ``nnfit.core.trainstate.Control``).
+            y_units: each y column's unit ("mm Hg"; "" unknown), for the verdict's wording.
 
         Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
         val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
@@ -161,6 +163,8 @@ class Regressor(Settings):
                 y2[rows], self._held_out_predictions(x2, held)[rows]
             )
         self.history_.settings["metrics"] = self.metrics_  # the pictures' verdict reads them
+        if y_units and any(y_units):  # a units row in the file: the verdict names them
+            self.history_.settings["y_units"] = [str(unit) for unit in y_units]
         if noise_floor is None and x2.shape[1] == 1 and y2.shape[1] == 1:  # measurements
             from .core.residuals import residual_notes
 

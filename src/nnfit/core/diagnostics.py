@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core.history import History
+from ..safetext import printable
 
 GOOD_FACTOR = 3.0  # a loss within this factor of the noise floor counts as a good fit
 STALL_TOLERANCE = 0.01  # relative improvement over the last quarter that counts as stalled
@@ -82,10 +83,11 @@ def advice(hints: tuple[Hint, ...], name: Callable[[str], str] = str) -> str:
 
 def worded(diagnosis: Diagnosis, name: Callable[[str], str] = str) -> str:
     """The message with its hints naming settings by ``name``: adapters pass ``flag``."""
-    mine = advice(diagnosis.hints)
-    if not mine or not diagnosis.message.endswith(mine):
-        return diagnosis.message  # no hints, or a folder written before hints were data
-    return diagnosis.message[: -len(mine)] + advice(diagnosis.hints, name)
+    mine, message = advice(diagnosis.hints), diagnosis.message
+    at = message.rfind(mine) if mine else -1  # (sentences may follow it: errors, residuals)
+    if at < 0:
+        return message  # no hints, or a folder written before hints were data
+    return message[:at] + advice(diagnosis.hints, name) + message[at + len(mine) :]
 
 
 def _diagnosis(kind: str, what: str, short: str, *hints: Hint) -> Diagnosis:
@@ -218,6 +220,7 @@ def in_units(
     y_name: str = "y",
     *,
     cross_validated: bool = False,
+    unit: str = "",
 ) -> Diagnosis:
     """The verdict in y's units, for data whose noise level is unknown (real measurements).
 
@@ -225,7 +228,8 @@ def in_units(
     validation rows (cross-validated for an ensemble), next to the training RMSE. A held-out
     error more than ``GAP`` times the training error says the network learned the training
     rows better than the relation (overfitting) or predicts held-out ends of the range badly
-    (extrapolation), and what to try. Other verdicts get the errors appended.
+    (extrapolation), and what to try. Other verdicts get the errors appended. ``unit`` (from
+    the file's units row, e.g. "mm Hg") names the units where it is known.
 
     Example:
         >>> in_units(diagnose(history), regressor.metrics_, "pressure").message  # doctest: +SKIP
@@ -234,8 +238,9 @@ def in_units(
     train, val = metrics.get("train"), metrics.get("val")
     if train is None or diagnosis.kind in ("diverged", "interrupted"):
         return diagnosis
+    units = f" {unit}" if unit else f" in {y_name}'s units"
     if val is None:
-        errors = f"RMSE {train['rmse']:.4g} in {y_name}'s units on the training rows"
+        errors = f"RMSE {train['rmse']:.4g}{units} on the training rows"
         errors += f", R² {train['r2']:.3f}" if math.isfinite(train["r2"]) else ""
         if diagnosis.kind != "ok":
             return replace(diagnosis, message=f"{diagnosis.message} ({errors}.)")
@@ -248,8 +253,8 @@ def in_units(
     held = "cross-validated held-out rows" if cross_validated else "validation rows"
     r2 = f", R² {val['r2']:.3f}" if math.isfinite(val["r2"]) else ""
     errors = (
-        f"RMSE {val['rmse']:.4g} in {y_name}'s units on {held}{r2}; "
-        f"{train['rmse']:.4g} on the training rows"
+        f"RMSE {val['rmse']:.4g}{units} on {held}{r2}; "
+        f"{train['rmse']:.4g}{f' {unit}' if unit else ''} on the training rows"
     )
     short = f"val RMSE {val['rmse']:.3g}" + (f", R² {val['r2']:.3f}" if r2 else "")
     if diagnosis.kind != "ok":
@@ -279,7 +284,10 @@ def verdict(history: History) -> Diagnosis:
     if history.noise_floor is not None or metrics is None:
         return diagnosis
     y_name = ", ".join(history.y_names)
-    judged = in_units(diagnosis, metrics, y_name, cross_validated=history.held_out)
+    units = history.settings.get("y_units")
+    unit = units[0] if isinstance(units, list) and len(units) == 1 else ""
+    unit = printable(unit)[:40] if isinstance(unit, str) else ""
+    judged = in_units(diagnosis, metrics, y_name, cross_validated=history.held_out, unit=unit)
     notes = history.settings.get("residuals")
     if isinstance(notes, list) and notes and all(isinstance(n, str) for n in notes):
         judged = replace(judged, message=" ".join([judged.message, *notes]))

@@ -23,6 +23,7 @@ class Dataset:
     source: str  # file name, "example NAME" or the formula
     noise_floor: float | None = None  # known noise variance (synthetic data only)
     n_dropped: int = 0  # rows dropped for missing values
+    y_units: tuple[str, ...] = ()  # each y column's unit from the file's units row ("" unknown)
 
 
 def load_dataset(
@@ -68,7 +69,16 @@ def load_dataset(
         )
         x, y, x_names, y_names = select_columns(table, x_choice, y_choice)
         source = f"example {config.example}" if config.example else table.source
-        dataset = Dataset(x, y, x_names, y_names, source, n_dropped=table.n_dropped)
+        units = dict(zip(table.columns, table.units, strict=False)) if table.units else {}
+        dataset = Dataset(
+            x,
+            y,
+            x_names,
+            y_names,
+            source,
+            n_dropped=table.n_dropped,
+            y_units=tuple(units.get(name, "") for name in y_names) if units else (),
+        )
     check_fittable(dataset)
     return dataset
 

@@ -86,6 +86,7 @@ class Session:
                 x_names=dataset.x_names,
                 y_names=dataset.y_names,
                 control=control,
+                y_units=dataset.y_units,
             )
             if board is not None:  # the metrics exist only once fit has measured them
                 board.log_metrics(self.regressor.metrics_)
