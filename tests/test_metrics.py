@@ -36,3 +36,10 @@ def test_table_has_a_row_per_set():
     lines = text.splitlines()
     assert lines[0].split() == ["RMSE", "MAE", "R²"]
     assert lines[1].split()[0] == "train" and lines[2].split()[0] == "val"
+
+
+def test_a_known_unit_is_named_under_the_errors():
+    metrics = {"train": {"rmse": 1, "mae": 2, "r2": 0.5}}
+    lines = format_metrics(metrics, "mm Hg").splitlines()
+    assert lines[1].split() == ["(mm", "Hg)", "(mm", "Hg)"] and lines[2].split()[0] == "train"
+    assert len(format_metrics(metrics).splitlines()) == 2  # unknown: no line for it

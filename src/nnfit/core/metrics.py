@@ -32,9 +32,13 @@ def regression_metrics(y: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     }
 
 
-def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
-    """A small table: one row per set (train, val), columns RMSE, MAE, R²."""
+def format_metrics(metrics: dict[str, dict[str, float]], unit: str = "") -> str:
+    """A small table: one row per set (train, val), columns RMSE, MAE, R²; a known ``unit``
+    (from the file's units row) is named under the errors' headings."""
     lines = [f"{'':6}{'RMSE':>12}{'MAE':>12}{'R²':>9}"]
+    if unit:
+        shown = f"({unit[:10]})"
+        lines.append(f"{'':6}{shown:>12}{shown:>12}")
     for name, row in metrics.items():
         lines.append(f"{name:6}{row['rmse']:12.5g}{row['mae']:12.5g}{row['r2']:9.4f}")
     return "\n".join(lines)

@@ -152,7 +152,9 @@ def run(
         if not config.data.synthetic or config.data.val > 0:
             from ..core.metrics import format_metrics
 
-            print(format_metrics(regressor.metrics_))
+            units = dataset.y_units
+            unit = printable(units[0]) if len(units) == 1 else ""
+            print(format_metrics(regressor.metrics_, unit))
         print(phrased(regressor.diagnosis_))
         _save_outputs(history, session, save, plot_path)
         if not signals.late:
