@@ -153,9 +153,9 @@ class Settings:
         AUTO_BATCH, or ``batch_size``) or a chunk of PREDICT_CHUNK rows when measuring.
         """
         from .core.model_config import check_size
-        from .core.train_config import AUTO_BATCH, AUTO_SIZE
+        from .core.train_config import rows_per_step
 
-        batch = n if batch_size is None and n <= AUTO_BATCH else min(n, batch_size or AUTO_SIZE)
+        batch = rows_per_step(n, batch_size)
         rows = max(batch, min(n, PREDICT_CHUNK))
         check_size(n_in, hidden, n_out, members=members, rows=rows)
 

@@ -14,6 +14,16 @@ RESTORE_RULES = ("lowest", "1se")  # core.trainstate.Best
 DEVICES = ("cpu", "cuda", "auto")
 AUTO_BATCH = 8_192  # with batch_size None, larger data sets train on minibatches of AUTO_SIZE
 AUTO_SIZE = 1_024
+
+
+def rows_per_step(n: int, batch_size: int | None) -> int:
+    """The rows one step trains on out of n: ``batch_size`` (at most n), or with it unset all
+    n up to AUTO_BATCH and AUTO_SIZE beyond (torch-free: sizes are checked before torch loads)."""
+    if batch_size is None:
+        return n if n <= AUTO_BATCH else AUTO_SIZE
+    return min(n, batch_size)
+
+
 MAX_THREADS = 1024  # CPU threads a run may ask for (more than any machine nnfit runs on)
 
 

@@ -24,9 +24,10 @@ from ..core.train_config import (  # noqa: F401  (re-exported: the settings live
     OPTIMIZERS,
     SCHEDULES,
     TrainConfig,
+    rows_per_step,
 )
 from ..core.traindata import TrainData, prepare, rows_of
-from ..core.trainstate import AUTO_BATCH, AUTO_SIZE, Batches, Best, Control, Keeper, TrainState
+from ..core.trainstate import Batches, Best, Control, Keeper, TrainState
 from ..errors import DataError, UsageError
 
 KEEP_EVERY = 10  # on divergence, training falls back at most this many steps (or `every`)
@@ -362,7 +363,7 @@ def _check_step_size(model: MLP, config: TrainConfig, data: TrainData) -> None:
     """Refuse, before anything is allocated, a network whose step or snapshot would not fit:
     every member's activations on the rows of a step and on the rows snapshots measure."""
     n = data.x.shape[0]
-    rows = min(n, config.batch_size or (n if n <= AUTO_BATCH else AUTO_SIZE))
+    rows = rows_per_step(n, config.batch_size)
     if data.eval_rows is not None:
         rows = max(rows, data.eval_rows.shape[0])
     check_size(model.n_in, model.hidden, model.n_out, members=model.members, rows=rows)

@@ -19,6 +19,7 @@ from ..core.history import Snapshot
 from ..core.model import MLP
 from ..core.train_config import AUTO_BATCH as AUTO_BATCH  # (torch-free there: sizes are
 from ..core.train_config import AUTO_SIZE as AUTO_SIZE  # checked before torch loads)
+from ..core.train_config import rows_per_step
 from ..io.safe_read import quote
 
 
@@ -38,10 +39,9 @@ class Batches:
         weights: torch.Tensor | None = None,
     ) -> None:
         n = x.shape[0]
-        if batch_size is None and n > AUTO_BATCH:
-            batch_size = AUTO_SIZE
+        size = rows_per_step(n, batch_size)
         self.x, self.y, self.weights = x, y, weights
-        self.size = None if batch_size is None or batch_size >= n else batch_size
+        self.size = None if size >= n else size
         self.full = self.size is None  # every batch is the whole set
         self.generator = torch.Generator().manual_seed(seed)
         self.order: torch.Tensor | None = None  # this epoch's shuffled row order

@@ -167,13 +167,9 @@ def run(
 def output_stem(config: RunConfig) -> str:
     """What a headless run names its files after: the data (``pressure-fit``, ``data-fit`` for
     data.csv, ``stdin-fit``), or ``nnfit-demo`` for a function's data."""
-    data = config.data
-    if data.example is not None:
-        name = data.example
-    elif data.file is not None:
-        name = "stdin" if data.file == "-" else Path(data.file).name.split(".")[0]
-    else:
+    if config.data.example is None and config.data.file is None:
         return "nnfit-demo"
+    name = run_name(config).split(".")[0]  # the example, "stdin", or the file's name
     name = re.sub(r"[^\w-]+", "_", name).strip("_")[:60]  # a plain file name, whatever it was
     return f"{name or 'data'}-fit"
 
