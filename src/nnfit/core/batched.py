@@ -106,6 +106,9 @@ class BatchedPass:
             step = self._step
             if self.compile or self.compiled is not None:
                 step = self._compiled(x1, y, scale[part])
+            if size == self.members:  # one chunk: the whole tensors, no views to make each step
+                y_pred, hiddens = step(x1, y, scale, self.member_losses, self.params, self.grads)
+                continue
             y_pred, hiddens = step(
                 x1,
                 y,
