@@ -134,7 +134,9 @@ class Recorder:
         self.x, self.y, self.x_grid = x, y, x_grid
         self.x_val, self.y_val = x_val, y_val
         # with an identity scaler the grid's predictions need no unscaling (saves two ops)
-        self.identity = bool((model.y_scale == 1).all() and (model.y_mean == 0).all())
+        self.identity = model.y_transform == "none" and bool(
+            (model.y_scale == 1).all() and (model.y_mean == 0).all()
+        )
 
     def __call__(
         self,
