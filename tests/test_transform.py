@@ -24,7 +24,6 @@ from nnfit.runs.runfolder import load, save_run
 from nnfit.runs.saved import open_run
 
 
-
 def growth(n=30, seed=0):
     """Exponential growth over four decades with 1% multiplicative noise."""
     rng = np.random.default_rng(seed)
@@ -157,7 +156,7 @@ def test_a_tampered_transform_is_refused_in_one_line(log_run, tmp_path):
     info["model"]["y_transform"] = "exp"
     (copy / "run.json").write_text(json.dumps(info))
     for opener in (load, open_run):
-        with pytest.raises(DataError, match="model.y_transform must be none or log, got 'exp'"):
+        with pytest.raises(DataError, match=r"model\.y_transform must be none or log, got 'exp'"):
             opener(copy)
 
 

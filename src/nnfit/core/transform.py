@@ -1,5 +1,5 @@
 """The target transform: fit log(y) instead of y when y grows or decays over orders of
-magnitude (torch-free: the settings table and the NumPy model read it).
+magnitude (torch-free: the settings table reads it).
 
 Exponential growth is hard for tanh units: they flatten beyond the data, and in standardised
 units the small values all look like zero. log(y) turns such a curve into a gentle one that a
@@ -41,8 +41,7 @@ def auto_y_transform(choice: str, y: Any) -> str:
             value = rows[bad[0]][~(rows[bad[0]] > 0)][0]
             raise FieldError(
                 "y_transform",
-                f"needs every y above 0 for log (row {bad[0] + 1} has {value:g}; use none "
-                "or auto)",
+                f"needs every y above 0 for log (row {bad[0] + 1} has {value:g}; use none or auto)",
                 choice,
             )
         return "log"
