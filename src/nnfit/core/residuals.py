@@ -92,7 +92,9 @@ def _notes(x: np.ndarray, y: np.ndarray, fit: np.ndarray, x_names: list[str]) ->
         if one_input:
             where = f"{x_names[0]} = " + ", ".join(f"{v:.4g}" for v in x[outliers, 0][:3])
         else:
-            where = "rows " + ", ".join(str(r + 1) for r in rows[outliers][:3])
+            where = ("row " if outliers.sum() == 1 else "rows ") + ", ".join(
+                str(r + 1) for r in rows[outliers][:3]
+            )
         more = " ..." if outliers.sum() > 3 else ""
         notes.append(
             f"{int(outliers.sum())} row(s) lie far from the fit (more than {OUTLIER:g} robust "

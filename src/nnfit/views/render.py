@@ -93,7 +93,7 @@ class FitFigure:
         self._scanned = 0  # history.snapshots read into the curve so far
 
         # measurements (no known noise floor) are drawn for reading, the lesson as the lesson
-        self.measured = history.noise_floor is None and history.x.shape[1] == 1
+        self.measured = history.noise_floor is None
         n_out = history.y.shape[1]
         grid = figure.add_gridspec(1, min(n_out, MAX_PANELS) + 1, **self._layout(footer))
         self.panels = [
@@ -266,7 +266,7 @@ class FitFigure:
             if panel.has_ylim:
                 self._grow_ylim(panel.ax, panel.fit_range(y_pred))
         first = self.panels[0]
-        if self.measured and isinstance(first, LinePanel):  # the line against the dots
+        if self.measured:  # the drawn fit against the drawn dots, in y's units
             self.loss_text.set_text(f"RMSE={first.rmse(snapshot.y_pred[:, 0]):.4g}")
         else:
             self.loss_text.set_text(_loss_label(snapshot.loss))
