@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import typing
 from typing import Any
 
 from ..checks import typed
 from ..data.synthetic import COLUMNS
 from ..runs.config import DATA_PRESET, DEFAULT_PRESET, PRESETS
+from ..setting_text import PARSERS, kind, number
 from ..settings import SECTIONS, Setting, or_list, table
 
 Flags = list[tuple[tuple[str, ...], dict[str, Any]]]
@@ -83,17 +83,17 @@ def run_flags() -> dict[str, Flags]:
 
 def _keywords(row: Setting) -> dict[str, Any]:
     """argparse keywords for a setting's flag; every default is None: "not given"."""
-    kind = row.meta.get("flag_type") or _kind(row.hint)
+    kind_ = kind(row.hint, row.meta.get("flag_type"))
     help_ = (row.help + _defaults(row)).replace("%", "%%")  # argparse %-formats help
     keywords: dict[str, Any] = {"help": help_}
-    if kind not in ("on", "on/off"):
-        keywords["metavar"] = _metavar(row, kind)
-    if kind == "on":
+    if kind_ not in ("on", "on/off"):
+        keywords["metavar"] = _metavar(row, kind_)
+    if kind_ == "on":
         keywords.update(action="store_true", default=None)
-    elif kind == "on/off":
+    elif kind_ == "on/off":
         keywords.update(action=argparse.BooleanOptionalAction, default=None)
-    elif kind is not None:
-        keywords["type"] = kind
+    elif kind_ is not None:
+        keywords["type"] = kind_
     return keywords
 
 
@@ -118,18 +118,6 @@ def _metavar(row: Setting, kind: str | None) -> str:
     if row.meta.get("form") == COLUMNS:
         return "COLUMNS"
     return METAVARS[kind]
-
-
-def _kind(hint: Any) -> str | None:
-    """The flag's kind from a field's annotation: ``int | None`` → "whole"."""
-    arms = set(typing.get_args(hint)) - {type(None)} or {hint}
-    if arms == {bool}:
-        return "on/off"
-    if arms == {int}:
-        return "whole"
-    if arms == {float}:
-        return "number"
-    return None  # text
 
 
 def _defaults(row: Setting) -> str:
@@ -158,71 +146,18 @@ def _preset_help() -> str:
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
     """Flags shared by ``demo`` and ``fit``."""
-    types = {
-        "whole": _whole,
-        "number": _number,
-        "pair": _pair,
-        "widths": _widths,
-        "size": _size,
-        "members": _members,
-        "numbers": _numbers,
-    }
     for title, flags in run_flags().items():
-        group = parser.add_argument_group(title)
-        for names, keywords in flags:
-            keywords = dict(keywords)
-            if isinstance(keywords.get("type"), str):
-                keywords["type"] = types[keywords["type"]]
-            group.add_argument(*names, **keywords)
+        add_flags(parser.add_argument_group(title), flags)
 
 
-def _whole(text: str) -> int:
-    if not re.fullmatch(r"[+-]?\d+", text.strip()):
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    return int(text)
-
-
-def _members(text: str) -> int | str:
-    return "auto" if text.strip() == "auto" else _whole(text)
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _numbers(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(p) for p in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers like 0.001,0.01,0.1, got {text!r}"
-        ) from None
-
-
-def _widths(text: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in text.split(",")]
-    if not all(re.fullmatch(r"\d+", p) for p in parts):
-        raise argparse.ArgumentTypeError(f"expected widths like 10 or 32,32, got {text!r}")
-    return tuple(int(p) for p in parts)
-
-
-def _pair(text: str) -> tuple[float, float]:
-    parts = text.split(",")
-    if len(parts) != 2:
-        raise argparse.ArgumentTypeError(f"expected LO,HI such as -1,1, got {text!r}")
-    return _number(parts[0]), _number(parts[1])
-
-
-def _size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not match or not (16 <= int(match[1]) <= 8000 and 16 <= int(match[2]) <= 8000):
-        raise argparse.ArgumentTypeError(
-            f"expected WxH in pixels (16-8000) like 800x400, got {text!r}"
-        )
-    return int(match[1]), int(match[2])
+def add_flags(group: Any, flags: Flags) -> None:
+    """Add (flag, argparse keywords) pairs to a parser or group; a ``type`` named by its kind
+    ("whole", "widths", ...) becomes its parser from ``nnfit.setting_text``."""
+    for names, keywords in flags:
+        keywords = dict(keywords)
+        if isinstance(keywords.get("type"), str):
+            keywords["type"] = PARSERS[keywords["type"]]
+        group.add_argument(*names, **keywords)
 
 
 def negative_ok() -> set[str]:
@@ -233,7 +168,7 @@ def negative_ok() -> set[str]:
         for row in table()
         if row.flag is not None
         and (
-            (row.meta.get("flag_type") or _kind(row.hint)) in ("number", "pair")
+            kind(row.hint, row.meta.get("flag_type")) in ("number", "pair")
             or row.meta.get("form") == COLUMNS
         )
     }
@@ -257,10 +192,11 @@ def overrides_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     overrides: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for row in table():
         if row.flag is not None:
-            overrides[row.section][row.name] = getattr(args, row.name)
-    noise, level = args.noise, args.noise_level  # --noise KIND:LEVEL sets both
+            overrides[row.section][row.name] = getattr(args, row.name, None)
+    # --noise KIND:LEVEL sets both
+    noise, level = getattr(args, "noise", None), getattr(args, "noise_level", None)
     if noise is not None and ":" in noise:
         noise, _, level_text = noise.partition(":")
-        level = _number(level_text) if level is None else level
+        level = number(level_text) if level is None else level
     overrides["data"].update(noise=noise, noise_level=level)
     return overrides

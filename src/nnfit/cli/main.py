@@ -14,7 +14,8 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import NNFitError, UsageError
-from .flags import _join_negative_values, _number, _size, add_run_flags
+from ..setting_text import number, size
+from .flags import _join_negative_values, add_run_flags
 from .parser import (
     PROG,
     HelpFormatter,
@@ -160,8 +161,8 @@ def _add_model_commands(commands: Any) -> None:
     )
     show.add_argument("run", metavar="RUN", help="run folder written by --out")
     show.add_argument("--animate", metavar="FILE", help="replay the history into .gif or .mp4")
-    show.add_argument("--fps", type=_number, metavar="FPS", help="frames per second (10)")
-    show.add_argument("--size", type=_size, metavar="WxH", help="frame size in pixels (800x400)")
+    show.add_argument("--fps", type=number, metavar="FPS", help="frames per second (10)")
+    show.add_argument("--size", type=size, metavar="WxH", help="frame size in pixels (800x400)")
     show.add_argument("--no-window", action="store_true", help="print the picture's path only")
     show.add_argument("--overwrite", action="store_true", help="replace an existing file")
     export = commands.add_parser(
