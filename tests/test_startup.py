@@ -75,7 +75,7 @@ def assert_light(report, status):
 
 
 def test_help_of_every_command_and_examples_are_light(tmp_path):
-    commands = ["demo", "fit", "predict", "show", "export", "examples"]
+    commands = ["demo", "fit", "predict", "show", "export", "examples", "sweep"]
     argvs = [["--help"], *([name, "--help"] for name in commands), ["examples"]]
     assert_light(probe(argvs, tmp_path), 0)
 
@@ -95,6 +95,11 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
         ["fit", "--example", "cars", "--members", "10000000", "--no-window"],
         ["demo", "--member-lr", "0.1,-1"],
         ["demo", "--threads", "0"],
+        ["sweep", "--example", "pressure", "--lr", "0.1,-1"],
+        ["sweep", "--example", "pressure", "--device", "cpu"],
+        ["sweep", "--example", "pressure", "--lr", "log:0..1:3"],
+        ["sweep", "--lr", "0.1,0.2"],
+        ["sweep", "nosuch.csv", "--lr", "0.1,0.2"],
     ]
     assert_light(probe(argvs, tmp_path), 2)
 

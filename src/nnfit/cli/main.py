@@ -25,6 +25,7 @@ from .parser import (
     unknown,
     unknown_command,
 )
+from .sweep import add_sweep_parser, unsweepable
 
 EPILOG = """examples:
   nnfit demo                                    the lesson: y = x² + noise, 10 ReLU units
@@ -36,6 +37,7 @@ EPILOG = """examples:
   nnfit fit --example pressure --out runs/p     save a run folder (model, metrics, pictures)
   nnfit predict runs/p --x 150                  use it; nnfit show / nnfit export runs/p
   nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
+  nnfit sweep --example pressure --lr 0.003,0.01,0.03 --hidden 8,16,32 --out sweeps/p
   nnfit examples                                list the shipped data sets"""
 PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
@@ -96,6 +98,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_run_flags(fit)
     _add_model_commands(commands)
+    add_sweep_parser(commands)
     commands.add_parser(
         "examples",
         help="list the data sets shipped with nnfit",
@@ -217,6 +220,8 @@ def _main(argv: Sequence[str] | None) -> int:
         args, extra = parser.parse_known_args(_join_negative_values(words))
         if extra:  # named by the command that was given: "see nnfit fit --help"
             command = command_parser(parser, args.command)
+            if args.command == "sweep":  # a flag of fit's, or none: name what can be swept
+                command.error(unsweepable(extra[0].partition("=")[0]))
             command.error(unknown(command, extra))
     except SystemExit as exit_:  # --help, --version and usage errors end here
         return exit_.code if isinstance(exit_.code, int) else 2
@@ -236,6 +241,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from . import commands
 
             return commands.run_model_command(args)
+        if args.command == "sweep":
+            from .sweep import run_sweep_command
+
+            return run_sweep_command(args)
         from .fit import run_command
 
         return run_command(args)

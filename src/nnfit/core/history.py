@@ -40,9 +40,14 @@ class Snapshot:
     val_loss: float | None = None  # validation loss, when a validation set is given
     val_se: float | None = None  # its standard error: std of the rows' losses / sqrt(rows)
     final: bool = False  # True for the last snapshot, taken after training ended
+    # each member's loss on its own held-out rows (members,), for an ensemble that holds rows
+    # out: what stops separate members (a sweep's) one by one; not saved
+    member_val_loss: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "y_pred", _frozen(self.y_pred))
+        if self.member_val_loss is not None:
+            object.__setattr__(self, "member_val_loss", _frozen(self.member_val_loss))
 
     def scalars(self) -> dict[str, Any]:
         """Everything but the predictions, JSON-ready (non-finite losses become null)."""
@@ -123,6 +128,8 @@ class History:
     held_out: bool = False  # an ensemble's members held rows out: val_loss is cross-validated
     diverged_members: dict[int, int] = field(default_factory=dict)  # member → step it diverged
     # at; it kept its last finite weights and stopped training while the others went on
+    member_best_steps: dict[int, int] = field(default_factory=dict)  # separate members (a
+    # sweep's): member → the step whose weights its own early stopping kept; not saved
 
     @property
     def steps(self) -> np.ndarray:

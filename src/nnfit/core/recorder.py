@@ -161,13 +161,14 @@ class Recorder:
                 loss = None
             y_pred = y_pred.detach()
             dead = tuple(_dead_units(h) for h in hiddens)
-            val_loss = val_se = None
+            val_loss = val_se = member_val = None
             if self.weights is not None and self.each_loss is not None:  # an ensemble
                 each = row_losses(self.each_loss(y_pred, self.y.expand_as(y_pred)))  # (members, n)
                 if loss is None:
                     loss = float((each * self.weights).sum(1).div(self.weights.sum(1)).mean())
                 if self.held is not None:
                     val_loss = float((each * self.held).sum() / self.held.sum())
+                    member_val = (each * self.held).sum(1) / self.held.sum(1).clamp(min=1)
                     # rows held out by several members: one mean loss per row, so the
                     # standard error counts rows, not (member, row) pairs
                     val_se = standard_error(held_out_mean(each, self.held)[0])
@@ -192,6 +193,7 @@ class Recorder:
             val_loss=val_loss,
             val_se=val_se,
             final=final,
+            member_val_loss=None if member_val is None else member_val.double().cpu().numpy(),
         )
 
 
@@ -200,8 +202,17 @@ def _dead_units(h: torch.Tensor) -> int:
 
     h is (n, width), or (members, n, width) for an ensemble (every member's units counted).
     """
+    return int(dead_per_member(h).sum())
+
+
+def dead_per_member(h: torch.Tensor) -> np.ndarray:
+    """Each member's dead units in one layer's outputs: h (members, n, width) → (members,);
+    one network's (n, width) → (1,). A unit is dead when its output is the same on every
+    point."""
     h = h.detach()
     if h.device.type == "cpu":  # numpy is several times quicker than torch on tiny arrays
         values = h.numpy()
-        return int((values == values[..., :1, :]).all(axis=-2).sum())
-    return int((h == h[..., :1, :]).all(dim=-2).sum())
+        same = (values == values[..., :1, :]).all(axis=-2)  # (members, width) or (width,)
+    else:
+        same = (h == h[..., :1, :]).all(dim=-2).cpu().numpy()
+    return same.reshape(-1, same.shape[-1]).sum(axis=-1)

@@ -40,6 +40,9 @@ class TrainData:
     val_plot_rows: torch.Tensor | None = None  # validation rows the History keeps; None: all
     noise_floor: float | None = None  # lowest reachable loss, drawn on the loss curve
     seed: int = 0  # seeded the samples above
+    # the members are separate runs (a sweep's), not an ensemble: each stops early and is
+    # restored on its own held-out loss, and members that diverge never stop the others
+    apart: bool = False
 
     @property
     def validated(self) -> bool:
@@ -59,6 +62,7 @@ def prepare(
     x_names: Sequence[str] | None = None,
     y_names: Sequence[str] | None = None,
     seed: int = 0,
+    apart: bool = False,
 ) -> TrainData:
     """Check and convert the data to fit; ``train(model, (x, y))`` calls it with defaults.
 
@@ -73,6 +77,9 @@ def prepare(
         noise_floor: lowest reachable loss, drawn on the loss curve (synthetic data).
         x_names, y_names: column names, for labels; default a DataFrame's own, else x, y.
         seed: seeds the samples taken of big data sets (``train`` passes TrainConfig.seed).
+        apart: with ``holdout``, the members are separate runs (a sweep's): each is stopped
+            early on its own held-out loss and gets its own best weights back, and members
+            that diverge are frozen without ending the others' training.
 
     Example:
         >>> data = prepare(*make_data(seed=0), noise_floor=0.2**2 / 12)
@@ -109,6 +116,7 @@ def prepare(
         val_plot_rows=None if xv is None else sample(xv.shape[0], N_PLOT, seed),
         noise_floor=noise_floor,
         seed=seed,
+        apart=apart,
     )
 
 

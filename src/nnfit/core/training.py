@@ -27,7 +27,7 @@ from ..core.train_config import (  # noqa: F401  (re-exported: the settings live
     rows_per_step,
 )
 from ..core.traindata import TrainData, prepare, rows_of
-from ..core.trainstate import Batches, Best, Control, Keeper, TrainState
+from ..core.trainstate import Batches, Best, Control, Keeper, MemberBest, TrainState
 from ..errors import DataError, UsageError
 
 KEEP_EVERY = 10  # on divergence, training falls back at most this many steps (or `every`)
@@ -197,20 +197,38 @@ class _Run:
         self.full = self.batches.full and data.eval_rows is None  # a step sees all the rows
         self.keeper = Keeper(model)
         self.keep_every = min(config.every, KEEP_EVERY)
-        self.best = (
+        self.apart = data.apart and model.members > 1  # separate runs, stopped one by one
+        self.best: Best | MemberBest | None = (
             Best(model, config.patience, config.restore)
             if data.validated and config.patience
             else None
         )
+        if self.apart:
+            self.best = self._member_best(data, config)
         self.start = 0 if control.resume is None else self._load(control.resume)
+
+    def _member_best(self, data: TrainData, config: TrainConfig) -> MemberBest:
+        """Early stopping member by member, for separate members (``TrainData.apart``)."""
+        if not isinstance(self.engine, Batched):
+            raise SettingsError(
+                "separate members need the batched engine; {optimizer} lbfgs trains one "
+                "network at a time",
+                "optimizer",
+            )
+        if config.restore != "lowest":
+            raise SettingsError("separate members restore their lowest {restore} only", "restore")
+        patience = config.patience if data.validated else None
+        return MemberBest(self.model, patience, self.engine.freeze, self.keeper)
 
     def freeze_diverged(self, step: int) -> bool:
         """An ensemble's members whose loss stopped being finite get their last kept weights
-        back and stop training; True if others train on (else the whole run has diverged)."""
+        back and stop training; True if others train on (else the whole run has diverged).
+        Separate members (a sweep's) are frozen even when none is left: early stopping then
+        ends the run, keeping what every other member had learnt."""
         if not isinstance(self.engine, Batched) or self.keeper.step is None:
             return False
         members = self.engine.diverged()
-        if len(members) + len(self.keeper.frozen) >= self.model.members:
+        if len(members) + len(self.keeper.frozen) >= self.model.members and not self.apart:
             return False
         self.keeper.freeze(members, step)
         self.engine.freeze(members)
@@ -251,6 +269,10 @@ class _Run:
         history = self.history
         if history.stop_reason == "diverged":
             return self.keeper.step if self.keeper.step is not None else 0
+        if isinstance(self.best, MemberBest):  # each member its own pick
+            if history.stop_reason != "interrupted":
+                history.member_best_steps = self.best.restore()
+            return step
         if self.best is None or self.best.step is None or history.stop_reason == "interrupted":
             return step
         history.best_step = self.best.restore()
@@ -291,6 +313,8 @@ class _Run:
             self.engine.freeze(list(self.keeper.frozen))
         if self.best is not None and state.best is not None:
             self.best.load(state.best)
+            if isinstance(self.best, MemberBest):
+                self.best.freeze(list(self.best.stopped))
         self.history.snapshots.extend(state.snapshots)
         return state.step
 

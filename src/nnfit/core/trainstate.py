@@ -170,6 +170,82 @@ class Best:
         self.earlier = list(state.get("earlier", []))
 
 
+class MemberBest:
+    """Early stopping member by member, for members that are separate runs (a sweep's).
+
+    Each member keeps the weights of its own lowest held-out loss (``Snapshot.member_val_loss``)
+    and is frozen (``freeze``: its weights stop changing) once ``patience`` steps passed without
+    a lower one: exactly where a single run of it would have stopped. Members that diverged
+    (the ``keeper``'s ``frozen``) are left alone. Training ends once every member is
+    stopped or diverged; ``restore`` gives each member its kept weights. With ``patience`` None
+    no member stops and nothing is restored, as for a single run without early stopping.
+    """
+
+    def __init__(
+        self,
+        model: MLP,
+        patience: int | None,
+        freeze: Callable[[list[int]], None],
+        keeper: Keeper,
+    ) -> None:
+        self.patience, self.freeze, self.keeper = patience, freeze, keeper
+        self.members = model.members
+        self.params = [p.detach() for p in model.parameters()]  # (members, ...) views
+        self.weights = [p.clone() for p in self.params] if patience else []
+        self.loss = torch.full((self.members,), math.inf, dtype=torch.float64)
+        self.steps = torch.full((self.members,), -1, dtype=torch.int64)  # -1: none kept
+        self.stopped: dict[int, int] = {}  # member → the step its patience ran out
+
+    def should_stop(self, snapshot: Snapshot) -> bool:
+        """Record each member's improvement, freeze those whose patience ran out; True once
+        every member is stopped or diverged."""
+        done = self.stopped.keys() | self.keeper.frozen.keys()
+        if self.patience and snapshot.member_val_loss is not None:
+            active = torch.ones(self.members, dtype=torch.bool)
+            active[list(done)] = False
+            losses = torch.tensor(snapshot.member_val_loss, dtype=torch.float64)
+            better = active & (losses < self.loss)  # (members,); nan is never better
+            if better.any():
+                index = better.nonzero().flatten().to(self.params[0].device)
+                for kept, param in zip(self.weights, self.params, strict=True):
+                    kept[index] = param[index]
+                self.loss[better], self.steps[better] = losses[better], snapshot.step
+            waited = active & (self.steps >= 0) & (snapshot.step - self.steps >= self.patience)
+            out = waited.nonzero().flatten().tolist()
+            if out:
+                self.freeze(out)
+                self.stopped.update(dict.fromkeys(out, snapshot.step))
+                done = done | set(out)
+        return len(done) >= self.members
+
+    def restore(self) -> dict[int, int]:
+        """Give every member that kept weights (and did not diverge) those weights back;
+        returns each such member's kept step."""
+        kept = [
+            k for k in range(self.members) if self.steps[k] >= 0 and k not in self.keeper.frozen
+        ]
+        if kept and self.weights:
+            index = torch.tensor(kept, device=self.params[0].device)
+            for param, weights in zip(self.params, self.weights, strict=True):
+                param[index] = weights[index]
+        return {k: int(self.steps[k]) for k in kept}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "loss": self.loss.clone(),
+            "steps": self.steps.clone(),
+            "weights": list(self.weights),
+            "stopped": [[k, step] for k, step in sorted(self.stopped.items())],
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.loss.copy_(state["loss"])
+        self.steps.copy_(state["steps"])
+        for kept, saved in zip(self.weights, state["weights"], strict=True):
+            kept.copy_(saved)
+        self.stopped = {int(k): int(step) for k, step in state["stopped"]}
+
+
 @dataclass
 class TrainState:
     """A run paused between two steps: resuming from it gives the uninterrupted result."""

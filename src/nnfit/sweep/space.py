@@ -41,6 +41,7 @@ LAYERS = "-"  # joins the widths of a multi-layer hidden item: 32-32
 MAX_VALUES = 10_000  # values one setting may take
 MAX_SETTINGS = 100_000  # settings a sweep may try (seeds apart)
 MAX_SEEDS = 10_000
+DEFAULT_SEEDS = 5  # with val 0.2: each row held out once, by one of the 5 folds
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Space:
     times (one network per setting and seed)."""
 
     dimensions: tuple[Dimension, ...]
-    seeds: int = 1
+    seeds: int = DEFAULT_SEEDS
 
     def __post_init__(self) -> None:
         check_seeds(self.seeds)
@@ -75,6 +76,11 @@ class Space:
     def names(self) -> tuple[str, ...]:
         """The swept settings, in the order given."""
         return tuple(d.name for d in self.dimensions)
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """The swept settings given more than one value (the others are fixed by the sweep)."""
+        return tuple(d.name for d in self.dimensions if len(d.values) > 1)
 
     def __len__(self) -> int:
         return math.prod(len(d.values) for d in self.dimensions)
@@ -130,7 +136,7 @@ def dimension(name: str, text: str) -> Dimension:
     return Dimension(name, _checked(row, values), text)
 
 
-def from_texts(texts: Mapping[str, str], *, seeds: int = 1) -> Space:
+def from_texts(texts: Mapping[str, str], *, seeds: int = DEFAULT_SEEDS) -> Space:
     """A space from each setting's text, as typed on the command line (``{"lr": "0.01,0.1"}``)."""
     return Space(tuple(dimension(name, text) for name, text in texts.items()), seeds)
 
@@ -141,7 +147,7 @@ def from_table(values: Any, *, source: str = "sweep", seeds: int | None = None) 
     if not isinstance(values, Mapping):
         raise UsageError(f"{where}: [sweep] must be a table of settings to sweep")
     values = dict(values)
-    given_seeds = values.pop("seeds", 1)
+    given_seeds = values.pop("seeds", DEFAULT_SEEDS)
     dimensions = []
     for name, value in values.items():
         row = setting_row(str(name))
@@ -253,7 +259,8 @@ def _range_problem(lo: float, hi: float, n: float, how: str, log: bool) -> str |
 
 def _stepped(lo: float, hi: float, next_: Any) -> list[float]:
     """lo, next_(lo), ... while at most hi (with a little room for rounding)."""
-    values, value = [], lo
+    values: list[float] = []
+    value = lo
     while value <= hi * (1 + 1e-9) + 1e-12 and len(values) <= MAX_VALUES:
         values.append(value)
         value = next_(value)

@@ -1,0 +1,158 @@
+"""``nnfit sweep``: flags (or a TOML file's [sweep] table) → a search space and the base
+settings → ``nnfit.sweep.runner.run_sweep``."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+from pathlib import Path
+from typing import Any
+
+from ..data.synthetic import FILES, SYNTHETIC
+from ..errors import UsageError
+from ..settings import table
+from ..sweep.space import DEFAULT_SEEDS, LAYERS, sweepable, sweepable_flags
+from .flags import OUTPUT_FLAGS, add_flags, overrides_from, run_flags
+from .parser import HelpFormatter
+
+SWEEP_EXAMPLES = f"""examples:
+  nnfit sweep data.csv --hidden 8,16,32 --lr 0.003,0.01,0.1 --activation relu,tanh
+  nnfit sweep --example pressure --lr log:0.001..0.3:8 --hidden 16..128:x2 --out sweeps/p
+  nnfit sweep --function "sin(3*x)" --hidden 16,32{LAYERS}32 --optimizer adam,sgd --seeds 10
+  nnfit sweep space.toml --out sweeps/s          a [sweep] table, and [data], [model], [train]
+  nnfit predict sweeps/p/best --x 150            the best setting, retrained as a run folder"""
+KEPT_OUTPUT_FLAGS = ("--out", "--overwrite", "--quiet")
+HIDDEN_HELP = f"hidden layer widths: 8,16 is two networks, 32{LAYERS}32 one with two layers"
+
+
+def add_sweep_parser(commands: Any) -> None:
+    """The ``sweep`` subcommand: data flags as ``fit``'s, one text flag per sweepable setting,
+    and every other setting or output flag of ``fit`` refused with the list of those that can
+    be swept."""
+    sweep = commands.add_parser(
+        "sweep",
+        help="try many settings, each over several seeds, and rank them by cross-validated error",
+        description="Train every combination of the settings given, each over --seeds seeds, "
+        "and rank them by cross-validated RMSE in y's units: the network of seed j holds out "
+        "fold j of the rows (--val 0.2: 5 folds). Settings that share an architecture train "
+        "as one batched run, each network with its own learning rate, seed, early stopping "
+        "and divergence; nnfit fit's defaults for real data are the base. SOURCE is a data "
+        "file or a TOML file whose [sweep] table holds the settings to sweep.",
+        epilog=SWEEP_EXAMPLES,
+        formatter_class=HelpFormatter,
+    )
+    sweep.add_argument(
+        "source", metavar="SOURCE", nargs="?", help="data file, or a TOML file with [sweep]"
+    )
+    groups = run_flags()
+    for title in (SYNTHETIC, FILES):
+        add_flags(sweep.add_argument_group(title), groups[title])
+    space = sweep.add_argument_group(
+        "settings to sweep",
+        f"each a list (0.01,0.1) whose items may be ranges: LO..HI:N (N even steps), "
+        f"log:LO..HI:N, LO..HI:xF (times F), LO..HI:+S (plus S); a network of several hidden "
+        f"layers joins their widths with {LAYERS}: --hidden 16,32{LAYERS}32",
+    )
+    for row in sweepable():
+        help_ = HIDDEN_HELP if row.name == "hidden" else row.help
+        space.add_argument(row.flag, metavar="VALUES", help=help_.replace("%", "%%"))
+    runs = sweep.add_argument_group("sweep")
+    runs.add_argument(
+        "--seeds",
+        type=_whole,
+        metavar="N",
+        help=f"networks per setting, each from its own seed and holding out its own fold "
+        f"({DEFAULT_SEEDS})",
+    )
+    runs.add_argument("--seed", type=_whole, metavar="N", help="the first seed (0)")
+    runs.add_argument(
+        "--preset", metavar="NAME", help="the base settings (default: data, as nnfit fit)"
+    )
+    runs.add_argument(
+        "--out",
+        metavar="DIR",
+        help="save results.csv, results.json, pictures and the best setting retrained as a "
+        "run folder (DIR/best)",
+    )
+    runs.add_argument("--overwrite", action="store_true", help="replace a sweep folder")
+    runs.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors and the table"
+    )
+    refused = [row.flag for row in table() if row.section != "data" and row.flag]
+    refused += [names[0] for names, _ in OUTPUT_FLAGS if names[-1] not in KEPT_OUTPUT_FLAGS]
+    taken = {name for action in sweep._actions for name in action.option_strings}
+    for name in refused:
+        if name not in taken:
+            sweep.add_argument(name, action=_Refused, nargs="?", help=argparse.SUPPRESS)
+
+
+def _whole(text: str) -> int:
+    from ..setting_text import whole
+
+    return whole(text)
+
+
+class _Refused(argparse.Action):
+    """A flag of ``fit`` that a sweep does not take: one line naming those it sweeps."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        parser.error(unsweepable(self.option_strings[0]))
+
+
+def unsweepable(name: str) -> str:
+    """The error for a flag a sweep does not take."""
+    what = "cannot be swept" if name.startswith("--") and _is_setting(name) else "is not a "
+    what += "" if what == "cannot be swept" else "sweep flag"
+    return f"{name} {what}; settings that can be swept: {sweepable_flags()} (and --seeds N)"
+
+
+def _is_setting(name: str) -> bool:
+    return any(row.flag == name for row in table())
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """Carry out ``nnfit sweep``; the exit status (130 when Ctrl-C cut it short)."""
+    from ..runs.config import DATA_PRESET, PRESET_KEY, build_config, read_config
+    from ..sweep.runner import SweepOutputs, run_sweep
+    from ..sweep.space import Space, from_table, from_texts
+
+    overrides = overrides_from(args)  # the data flags; the swept ones are texts
+    texts = {row.name: getattr(args, row.name) for row in sweepable()}
+    texts = {name: text for name, text in texts.items() if text is not None}
+    overrides["model"], overrides["train"] = {}, {"seed": args.seed}
+    base: dict[str, Any] = {}
+    source, preset, file_space = "flags", args.preset, None
+    is_toml = args.source is not None and args.source.lower().endswith(".toml")
+    if is_toml:
+        base, source = read_config(args.source), str(args.source)
+        file_preset = base.pop(PRESET_KEY, None)
+        preset = preset or file_preset
+        if "sweep" in base:
+            file_space = from_table(base.pop("sweep"), source=source, seeds=args.seeds)
+    elif args.source is not None:
+        overrides["data"]["file"] = args.source
+    has_file = args.source is not None and not is_toml
+    if args.function is not None and (args.example is not None or has_file):
+        raise UsageError("give data (a file or --example) or a --function, not both")
+    if not is_toml and not has_file and args.example is None and args.function is None:
+        raise UsageError(
+            "nnfit sweep needs data: a file (data.csv), --example NAME, --function FORMULA, "
+            "or a TOML file with a [sweep] table"
+        )
+    seeds = args.seeds if args.seeds is not None else DEFAULT_SEEDS
+    space = from_texts(
+        texts, seeds=file_space.seeds if file_space and args.seeds is None else seeds
+    )
+    if file_space is not None:  # flags win over the file's values of the same setting
+        kept = tuple(d for d in file_space.dimensions if d.name not in texts)
+        space = Space(kept + space.dimensions, space.seeds)
+    preset = preset or DATA_PRESET
+    config = build_config(preset, base=base, source=source, **overrides)
+    outputs = SweepOutputs(
+        out=None if args.out is None else Path(args.out),
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    _, interrupted = run_sweep(config, space, outputs, preset=preset)
+    gc.freeze()  # skip tearing down every object at exit
+    return 130 if interrupted else 0

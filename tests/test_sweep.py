@@ -1,0 +1,199 @@
+"""nnfit sweep: batched trials equal single runs, ranking, per-member stopping, outputs, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from nnfit.cli.main import main
+from nnfit.data.synthetic import make_data
+from nnfit.runs.config import build_config
+from nnfit.sweep.batched import train_group
+from nnfit.sweep.objective import sweep_data
+from nnfit.sweep.plan import Group, plan
+from nnfit.sweep.results import collect
+from nnfit.sweep.space import from_texts
+
+
+@pytest.fixture(scope="module")
+def parabola():
+    """The lesson's data, split into 3 folds' worth of held-out rows."""
+    x, y = make_data(seed=0)
+    return sweep_data(x.numpy(), y.numpy(), seeds=3, val=0.2, seed=0)
+
+
+def base(**train):
+    settings = {"steps": 60, "every": 5, "patience": 15, **train}
+    return build_config("data", model={"members": 1}, train=settings)
+
+
+def alone(group, k):
+    """Trial k of a group as a group of its own: a single network, the plain single run."""
+    return Group(group.config, (group.trials[k],), (group.lrs[k],))
+
+
+def assert_members_equal_single_runs(group, data):
+    scores, _ = train_group(group, data)
+    for k in range(group.members):
+        single, _ = train_group(alone(group, k), data)
+        assert scores.step[k] == single.step[0]
+        assert scores.diverged[k] == single.diverged[0]
+        assert scores.val_rmse[k] == pytest.approx(single.val_rmse[0], rel=1e-4)
+        np.testing.assert_allclose(scores.y_grid[k], single.y_grid[0], atol=1e-4)
+    return scores
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "lrs"),
+    [
+        ("sgd", "0.05,0.2"),
+        ("momentum", "0.01,0.03"),
+        ("nesterov", "0.01,0.03"),
+        ("adam", "0.01,0.03"),
+        ("adamw", "0.01,0.03"),
+        ("rmsprop", "0.001,0.003"),
+    ],
+)
+def test_each_member_of_a_batched_run_is_the_single_run_of_its_setting_and_seed(
+    parabola, optimizer, lrs
+):
+    space = from_texts({"lr": lrs}, seeds=3)
+    _, groups = plan(base(optimizer=optimizer), space)
+    assert len(groups) == 1 and groups[0].members == 6  # two rates x three seeds, one run
+    assert_members_equal_single_runs(groups[0], parabola)
+
+
+def test_architectures_and_lbfgs_run_apart(parabola):
+    space = from_texts({"hidden": "4,8-8", "optimizer": "adam,lbfgs"}, seeds=2)
+    configs, groups = plan(base(), space)
+    assert len(configs) == 4
+    sizes = sorted(group.members for group in groups)
+    assert sizes == [1, 1, 1, 1, 2, 2]  # each L-BFGS network alone; Adam by architecture
+
+
+def test_members_stop_early_each_at_its_own_best_step(parabola):
+    space = from_texts({"lr": "0.003,0.1"}, seeds=3)
+    _, (group,) = plan(base(optimizer="adam", steps=300, patience=20), space)
+    scores = assert_members_equal_single_runs(group, parabola)
+    assert len(set(scores.step.tolist())) > 1  # not one pooled stopping step for all
+
+
+def test_a_diverging_setting_is_marked_and_spoils_no_other(parabola):
+    space = from_texts({"lr": "0.1,1000"}, seeds=2)
+    _, (group,) = plan(base(optimizer="sgd"), space)
+    scores = assert_members_equal_single_runs(group, parabola)
+    lrs = np.array(group.lrs)
+    assert scores.diverged[lrs == 1000].all()
+    assert not scores.diverged[lrs == 0.1].any()
+    assert np.isfinite(scores.val_rmse[lrs == 0.1]).all()
+
+
+def test_the_ranking_puts_the_known_best_setting_first(parabola):
+    # lr 1e-5 cannot move the weights in 60 steps; 0.03 fits the parabola
+    space = from_texts({"lr": "0.00001,0.03", "hidden": "8"}, seeds=3)
+    settings = list(space.settings())
+    _, groups = plan(base(optimizer="adam"), space)
+    done = [(group, *train_group(group, parabola)) for group in groups]
+    results = collect(settings, done)
+    assert [r.values["lr"] for r in results] == [0.03, 0.00001]
+    assert results[0].mean < results[1].mean
+    assert results[0].failure_rate == 0
+    assert len(results[0].val_rmse) == 3
+
+
+def test_the_held_out_rows_of_the_seeds_are_disjoint_folds(parabola):
+    folds = parabola.folds
+    assert folds.shape == (3, 100)
+    assert (folds.sum(axis=0) <= 1).all()  # no row held out twice among the first 5 seeds
+    assert (folds.sum(axis=1) == 20).all()  # val 0.2 of 100 rows each
+
+
+def sweep(tmp_path, *flags):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--function", "x**2", "--points", "40", "--steps", "40", "--seeds", "2"]
+    return main([*argv, *flags, "--out", str(out), "-q"]), out
+
+
+def test_the_sweep_folder_holds_results_pictures_and_the_best_run(tmp_path, capsys):
+    status, out = sweep(tmp_path, "--lr", "0.001,0.05", "--optimizer", "adam")
+    assert status == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {"results.csv", "results.json", "fits.png", "scores.png", "best.toml", "best"}
+    results = json.loads((out / "results.json").read_text())
+    assert results["format"] == "nnfit.sweep/1"
+    assert [r["rank"] for r in results["results"]] == [1, 2]
+    assert results["results"][0]["lr"] == 0.05
+    csv = (out / "results.csv").read_text().splitlines()
+    assert csv[0].startswith("rank,lr,cv_rmse_mean,cv_rmse_sd,failure_rate")
+    assert len(csv) == 3
+    table = capsys.readouterr().out
+    assert "CV RMSE" in table and "0.05" in table
+    capsys.readouterr()
+    assert main(["predict", str(out / "best"), "--x", "0.5"]) == 0
+    assert "y_pred" in capsys.readouterr().out
+    best = json.loads((out / "best" / "run.json").read_text())
+    assert best["settings"]["train"]["lr"] == 0.05
+
+
+def test_an_existing_folder_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "mine.txt").write_text("keep")
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1")
+    assert status == 2
+    assert "already exists" in capsys.readouterr().err
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1", "--overwrite")
+    assert status == 2
+    assert (out / "mine.txt").read_text() == "keep"
+
+
+def test_a_sweep_folder_is_replaced_with_overwrite(tmp_path):
+    assert sweep(tmp_path, "--lr", "0.01,0.1")[0] == 0
+    status, out = sweep(tmp_path, "--lr", "0.02,0.2,0.3", "--overwrite")
+    assert status == 0
+    assert len(json.loads((out / "results.json").read_text())["results"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--device", "cpu"], "--device cannot be swept; settings that can be swept: --hidden"),
+        (["--save", "a.gif"], "--save is not a sweep flag; settings that can be swept"),
+        (["--bogus", "1"], "--bogus is not a sweep flag; settings that can be swept"),
+        (["--lr", "0.1,-1"], "--lr must be a finite number above 0, got -1"),
+        (["--hidden", "8,16x16"], "--hidden: expected widths like 10 or 32-32"),
+        (["--seeds", "0"], "--seeds must be a whole number from 1"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flags, message):
+    status, out = sweep(tmp_path, *flags)
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_no_data_is_refused(capsys):
+    assert main(["sweep", "--lr", "0.1,0.2"]) == 2
+    assert "nnfit sweep needs data" in capsys.readouterr().err
+
+
+def test_a_toml_file_holds_the_space_and_the_base(tmp_path, capsys):
+    space = tmp_path / "space.toml"
+    space.write_text(
+        '[data]\nfunction = "x**2"\npoints = 40\n[train]\nsteps = 30\n'
+        "[sweep]\nhidden = [4, [4, 4]]\nseeds = 2\n"
+    )
+    assert main(["sweep", str(space), "--lr", "0.01,0.1", "-q"]) == 0
+    table = capsys.readouterr().out
+    assert "4-4" in table and "hidden" in table and "lr" in table
+    assert len(table.strip().splitlines()) == 5  # heading and 2 x 2 settings
+
+
+def test_torch_threads_are_put_back(parabola):
+    before = torch.get_num_threads()
+    space = from_texts({"lr": "0.01"}, seeds=2)
+    _, (group,) = plan(base(), space)
+    train_group(group, parabola)
+    assert torch.get_num_threads() == before
