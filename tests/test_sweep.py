@@ -39,6 +39,7 @@ def assert_members_equal_single_runs(group, data):
         single, _ = train_group(alone(group, k), data)
         assert scores.step[k] == single.step[0]
         assert scores.diverged[k] == single.diverged[0]
+        assert scores.dead[k] == single.dead[0]  # dead units, member by member
         assert scores.val_rmse[k] == pytest.approx(single.val_rmse[0], rel=1e-4)
         np.testing.assert_allclose(scores.y_grid[k], single.y_grid[0], atol=1e-4)
     return scores
