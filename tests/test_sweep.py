@@ -120,7 +120,9 @@ def test_the_sweep_folder_holds_results_pictures_and_the_best_run(tmp_path, caps
     status, out = sweep(tmp_path, "--lr", "0.001,0.05", "--optimizer", "adam")
     assert status == 0
     names = {p.name for p in out.iterdir()}
-    assert names == {"results.csv", "results.json", "fits.png", "scores.png", "best.toml", "best"}
+    pictures = {"fits.png", "scores.png"}
+    state = {"sweep.json", "scores.npz"}  # what --resume reads
+    assert names == {"results.csv", "results.json", "best.toml", "best", *pictures, *state}
     results = json.loads((out / "results.json").read_text())
     assert results["format"] == "nnfit.sweep/1"
     assert [r["rank"] for r in results["results"]] == [1, 2]
@@ -198,3 +200,44 @@ def test_torch_threads_are_put_back(parabola):
     _, (group,) = plan(base(), space)
     train_group(group, parabola)
     assert torch.get_num_threads() == before
+
+
+def test_an_interrupted_sweep_resumes_to_the_uninterrupted_results(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import nnfit.sweep.batched as batched
+
+    flags = ["--lr", "0.01,0.1", "--hidden", "4,8,16", "--optimizer", "adam"]
+    status, whole = sweep(tmp_path / "whole", *flags)
+    assert status == 0
+    train_group = batched.train_group
+
+    def interrupted_after_the_first(*args, **kwargs):  # Ctrl-C once the first run is done
+        monkeypatch.setattr(batched, "train_group", train_group)
+        trained = train_group(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return trained
+
+    monkeypatch.setattr(batched, "train_group", interrupted_after_the_first)
+    status, cut = sweep(tmp_path / "cut", *flags)
+    assert status == 130
+    partial = json.loads((cut / "results.json").read_text())
+    assert partial["status"] == "interrupted"
+    assert len(partial["results"]) == 2  # one architecture's two rates
+    assert not (cut / "best").exists()
+    assert main(["sweep", "--resume", str(cut), "-q"]) == 0
+
+    def scores(folder):
+        records = json.loads((folder / "results.json").read_text())["results"]
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+    assert scores(cut) == scores(whole)
+    assert (cut / "best" / "run.json").is_file()
+
+
+def test_resume_takes_no_new_settings(tmp_path, capsys):
+    assert main(["sweep", "--resume", str(tmp_path), "--lr", "0.1"]) == 2
+    assert "--resume continues a sweep with its own settings; drop --lr" in capsys.readouterr().err
+    assert main(["sweep", "--resume", str(tmp_path)]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err

@@ -76,6 +76,11 @@ def add_sweep_parser(commands: Any) -> None:
     )
     runs.add_argument("--overwrite", action="store_true", help="replace a sweep folder")
     runs.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue an interrupted sweep folder: its finished runs are kept, the rest train",
+    )
+    runs.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors and the table"
     )
     refused = [row.flag for row in table() if row.section != "data" and row.flag]
@@ -84,6 +89,31 @@ def add_sweep_parser(commands: Any) -> None:
     for name in refused:
         if name not in taken:
             sweep.add_argument(name, action=_Refused, nargs="?", help=argparse.SUPPRESS)
+
+
+def _resume(
+    args: argparse.Namespace, overrides: dict[str, dict[str, Any]], texts: dict[str, str]
+) -> int:
+    """``nnfit sweep --resume DIR``: the sweep's own settings, continued into its folder."""
+    from ..sweep.runner import SweepOutputs, run_sweep
+    from ..sweep.store import read_state
+
+    given = [k for section in overrides.values() for k, v in section.items() if v is not None]
+    given = sorted([*given, *texts])
+    extra = [flag for flag, value in (("--seeds", args.seeds), ("--preset", args.preset)) if value]
+    if given or extra or args.source:
+        drop = ", ".join([*(f"--{k.replace('_', '-')}" for k in given), *extra]) or "SOURCE"
+        raise UsageError(f"--resume continues a sweep with its own settings; drop {drop}")
+    folder = Path(args.resume)
+    base, space, preset, digest, done = read_state(folder)
+    outputs = SweepOutputs(
+        out=Path(args.out) if args.out else folder,
+        overwrite=args.overwrite or not args.out,
+        quiet=args.quiet,
+    )
+    _, interrupted = run_sweep(base, space, outputs, preset=preset, resume=done, data_sha256=digest)
+    gc.freeze()
+    return 130 if interrupted else 0
 
 
 def _whole(text: str) -> int:
@@ -119,6 +149,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     overrides = overrides_from(args)  # the data flags; the swept ones are texts
     texts = {row.name: getattr(args, row.name) for row in sweepable()}
     texts = {name: text for name, text in texts.items() if text is not None}
+    if args.resume is not None:
+        return _resume(args, overrides, texts)
     overrides["model"], overrides["train"] = {}, {"seed": args.seed}
     base: dict[str, Any] = {}
     source, preset, file_space = "flags", args.preset, None

@@ -30,7 +30,8 @@ def train_group(
     callbacks: Sequence[Callback] = (),
     control: Control | None = None,
 ) -> tuple[Scores, float]:
-    """Train a group's trials as one run; returns each member's scores and the seconds taken."""
+    """Train a group's trials as one run; returns each member's scores and the seconds taken
+    (KeyboardInterrupt when ``control`` stopped it before the end)."""
     from ..core.model import MLP
     from ..core.traindata import prepare
     from ..core.training import train
@@ -67,6 +68,8 @@ def train_group(
     member_lr = lrs if members > 1 and len(set(lrs)) > 1 else None
     train_config = replace(config.train, lr=lrs[0], member_lr=member_lr, seed=data.seed)
     history = train(model, train_data, train_config, callbacks=callbacks, control=control)
+    if history.stop_reason == "interrupted":  # unfinished networks score nothing
+        raise KeyboardInterrupt
     scores = score(model, history, data, held)
     return scores, time.perf_counter() - start
 
@@ -78,12 +81,16 @@ def train_all(
     progress: Callable[[int, Group, float], None] | None = None,
     control: Control | None = None,
 ) -> list[tuple[Group, Scores, float]]:
-    """Train every group, one after another; ``progress(index, group, seconds)`` after each."""
+    """Train every group, one after another; ``progress(index, group, seconds)`` after each.
+    Once ``control`` says stop, the groups finished so far are returned."""
     done = []
     for index, group in enumerate(groups):
         if control is not None and control.stopped:
             break
-        scores, seconds = train_group(group, data, control=control)
+        try:
+            scores, seconds = train_group(group, data, control=control)
+        except KeyboardInterrupt:  # Ctrl-C: the runs finished so far are kept
+            break
         done.append((group, scores, seconds))
         if progress is not None:
             progress(index, group, seconds)

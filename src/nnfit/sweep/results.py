@@ -163,7 +163,7 @@ def table(results: Sequence[SettingResult], names: Sequence[str], unit: str = ""
     ]
     text = [_line(["#", *heading], widths)] + [_line(row, widths) for row in lines]
     if len(results) > SHOWN:
-        text.append(f"... {len(results) - SHOWN} more settings in results.csv (--out DIR)")
+        text.append(f"... and {len(results) - SHOWN} more settings (all in --out DIR/results.csv)")
     return "\n".join(printable(line) for line in text)
 
 
@@ -171,6 +171,8 @@ def shown_value(value: Any) -> str:
     """A swept value as the sweep's flags write it: widths as 32-32, none as none."""
     if isinstance(value, tuple):
         return "-".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:.4g}"  # a range's 0.0853167852417 reads as 0.08532
     return "none" if value is None else typed(value)
 
 

@@ -6,7 +6,8 @@ swept setting), best.toml (the best setting, for ``nnfit fit best.toml``) and be
 run folder that ``nnfit predict``, ``show`` and ``export`` take. best/ is the best setting
 retrained as one ``nnfit fit`` run on the same data (its own validation split, history and
 pictures): the sweep's networks each trained on 4/5 of the rows and keep no history, and
-retraining costs one network's time.
+retraining costs one network's time. sweep.json and scores.npz keep the settings and every
+finished network's scores: an interrupted sweep resumes from them (``--resume``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
+from ..io.files import unique_path
 from ..runs.config import RunConfig, config_toml
 from ..safetext import printable
 from .plan import Group, plan
@@ -27,9 +30,19 @@ from .space import Space
 
 if TYPE_CHECKING:
     from .objective import SweepData
+    from .store import Done
 
 SWEEP_FILES = frozenset(
-    {"results.csv", "results.json", "fits.png", "scores.png", "best.toml", "best"}
+    {
+        "results.csv",
+        "results.json",
+        "fits.png",
+        "scores.png",
+        "best.toml",
+        "best",
+        "sweep.json",
+        "scores.npz",
+    }
 )
 INTERRUPTED = 130
 
@@ -71,27 +84,51 @@ def check_sweep_folder(path: Path, *, overwrite: bool) -> None:
 
 
 def run_sweep(
-    base: RunConfig, space: Space, outputs: SweepOutputs, *, preset: str
+    base: RunConfig,
+    space: Space,
+    outputs: SweepOutputs,
+    *,
+    preset: str,
+    resume: Done | None = None,
+    data_sha256: str | None = None,
 ) -> tuple[list[SettingResult], bool]:
     """Train every setting of ``space`` over its seeds on ``base``'s data, rank them, print
     the table and save the folder; returns the ranked results and whether Ctrl-C cut the
-    sweep short (the settings finished by then are kept and saved)."""
+    sweep short (the runs finished by then are kept and saved, ready to resume).
+
+    Args:
+        base: the data and every setting the space does not sweep.
+        space: the settings to try and the seeds.
+        outputs: where to save.
+        preset: the preset ``base`` was built from, recorded for ``best.toml``.
+        resume: the runs an interrupted sweep finished (``store.read_state``): not trained
+            again.
+        data_sha256: with ``resume``, the hash the data must still have.
+    """
     from ..data.dataset import load_dataset
+    from ..runs.runfolder import data_hash
     from ..runs.session import RunSignals
     from .batched import train_all
     from .objective import sweep_data
+    from .store import finished
 
     base = replace(base, model=replace(base.model, members=1))  # each trial is one network
     configs, groups = plan(base, space)
     if base.data.file == "-" and outputs.out is not None:
         raise UsageError("a sweep with --out retrains its best setting: read data from a file")
+    done: Done = list(resume or [])
+    kept = finished(done)
+    todo = [g for g in groups if not all((t.setting, t.seed) in kept for t in g.trials)]
     networks = sum(group.members for group in groups)
     outputs.say(
         f"{len(configs)} setting(s) x {space.seeds} seed(s) = {networks} networks in "
-        f"{len(groups)} batched run(s)"
+        f"{len(groups)} batched run(s)" + (f", {len(todo)} still to train" if resume else "")
     )
     with RunSignals() as signals:
         dataset = load_dataset(base.data, seed=base.train.seed)
+        digest = data_hash(dataset.x, dataset.y)
+        if data_sha256 is not None and digest != data_sha256:
+            raise DataError("the sweep's data changed since it was interrupted; sweep again")
         data = sweep_data(
             dataset.x,
             dataset.y,
@@ -106,45 +143,71 @@ def run_sweep(
 
         def progress(index: int, group: Group, seconds: float) -> None:
             outputs.say(
-                f"run {index + 1}/{len(groups)}: {_about(group.config, space)} "
+                f"run {index + 1}/{len(todo)}: {_about(group.config, space)} "
                 f"({group.members} networks) {seconds:.2f} s"
             )
 
         from ..core.trainstate import Control  # torch loads once the data are read
 
         signals.phase = "training"
-        done = train_all(groups, data, progress=progress, control=Control(stop=signals.stop))
+        done += train_all(todo, data, progress=progress, control=Control(stop=signals.stop))
         signals.phase = "saving"
         interrupted = signals.stop.is_set()
         results = collect(list(space.settings()), done)
         unit = data.y_units[0] if len(data.y_units) == 1 else ""
         print(table(results, space.varying, unit))
-        if interrupted:
-            outputs.say(f"interrupted: {len(results)} of {len(configs)} settings finished")
+        kept = finished(done)
+        interrupted = interrupted and any(
+            (t.setting, t.seed) not in kept for g in groups for t in g.trials
+        )
+        saved = Saved(base, space, preset, digest, done, interrupted)
+        if interrupted and outputs.out is None:  # the finished runs are kept, as fit's are
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            outputs = replace(outputs, out=unique_path(Path("sweeps") / f"interrupted-{stamp}"))
         if outputs.out is not None:
             best = configs[results[0].index] if results and not interrupted else None
-            save_sweep(outputs, results, data, space, best, preset, interrupted)
+            save_sweep(outputs, results, data, saved, best)
+        if interrupted:
+            print(
+                printable(
+                    f"interrupted: {len(kept)} of {networks} networks finished: saved to "
+                    f"{outputs.out}; resume with: nnfit sweep --resume {outputs.out}"
+                ),
+                file=sys.stderr,
+            )
     return results, interrupted
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What sweep.json and scores.npz keep (``nnfit.sweep.store``)."""
+
+    base: RunConfig
+    space: Space
+    preset: str
+    digest: str
+    done: Done
+    interrupted: bool
 
 
 def save_sweep(
     outputs: SweepOutputs,
     results: list[SettingResult],
     data: SweepData,
-    space: Space,
+    saved: Saved,
     best: RunConfig | None,
-    preset: str,
-    interrupted: bool,
 ) -> Path:
     """Write the sweep folder whole (or leave the old one as it was)."""
     from ..io.files import AtomicDir
     from ..io.targets import RUN_FILES
     from ..io.temps import remove_folder
     from .pictures import draw_fits, draw_scores
+    from .store import write_state
 
     assert outputs.out is not None
+    space, preset = saved.space, saved.preset
     about: dict[str, Any] = {
-        "status": "interrupted" if interrupted else "complete",
+        "status": "interrupted" if saved.interrupted else "complete",
         "source": data.source,
         "rows": len(data.x),
         "seeds": space.seeds,
@@ -153,14 +216,14 @@ def save_sweep(
         "preset": preset,
     }
     unit = data.y_units[0] if len(data.y_units) == 1 else ""
+    names = space.varying
     with AtomicDir(outputs.out, overwrite=outputs.overwrite, names=SWEEP_FILES) as folder:
-        (folder / "results.csv").write_text(to_csv(results, space.varying), encoding="utf-8")
-        (folder / "results.json").write_text(
-            to_json(results, space.varying, about), encoding="utf-8"
-        )
+        (folder / "results.csv").write_text(to_csv(results, names), encoding="utf-8")
+        (folder / "results.json").write_text(to_json(results, names, about), encoding="utf-8")
+        write_state(folder, saved.base, space, preset, saved.digest, saved.done)
         if results:
-            draw_fits(results, data, space.varying, folder / "fits.png")
-            draw_scores(results, space.varying, folder / "scores.png", unit)
+            draw_fits(results, data, names, folder / "fits.png")
+            draw_scores(results, names, folder / "scores.png", unit)
         if best is not None:
             (folder / "best.toml").write_text(config_toml(best, preset=preset), encoding="utf-8")
             if outputs.best:
@@ -168,7 +231,8 @@ def save_sweep(
         old = outputs.out / "best"  # the run folder the old sweep held goes with it
         if outputs.overwrite and old.is_dir() and not old.is_symlink():
             remove_folder(old, RUN_FILES)
-    outputs.say(f"sweep saved to {outputs.out}")
+    if not saved.interrupted:
+        outputs.say(f"sweep saved to {outputs.out}")
     return outputs.out
 
 
