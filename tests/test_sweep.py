@@ -241,3 +241,21 @@ def test_resume_takes_no_new_settings(tmp_path, capsys):
     assert "--resume continues a sweep with its own settings; drop --lr" in capsys.readouterr().err
     assert main(["sweep", "--resume", str(tmp_path)]) == 2
     assert "not a sweep folder" in capsys.readouterr().err
+
+
+def test_a_damaged_scores_file_is_one_line(tmp_path, capsys):
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1")
+    assert status == 0
+    (out / "scores.npz").write_bytes(b"not an npz")
+    assert main(["sweep", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "scores.npz: damaged" in err and err.count("\n") == 1
+
+
+def test_several_inputs_are_drawn_predicted_against_actual(tmp_path):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--function", "x1*x2", "--points", "60", "--steps", "30", "--seeds", "2"]
+    assert main([*argv, "--hidden", "4,8", "--out", str(out), "-q"]) == 0
+    assert (out / "fits.png").stat().st_size > 0
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert {tuple(r["hidden"]) for r in results} == {(4,), (8,)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -85,18 +86,21 @@ def read_state(folder: Path) -> tuple[RunConfig, Space, str, str, Done]:
         digest = str(info["sha256"])
     except (KeyError, TypeError, ValueError) as error:
         raise DataError(f"{printable(where)}: damaged ({printable(error)}); sweep again") from None
-    return base, space, preset, digest, _read_scores(folder / "scores.npz", base)
+    return base, space, preset, digest, _read_scores(folder / "scores.npz", base, space)
 
 
-def _read_scores(path: Path, base: RunConfig) -> Done:
+def _read_scores(path: Path, base: RunConfig, space: Space) -> Done:
     """The finished runs in scores.npz, as (group, scores, seconds)."""
     try:
         with np.load(io.BytesIO(read_regular(path, SCORES_LIMIT)), allow_pickle=False) as saved:
             arrays = {
                 name: saved[name] for name in ("group", "setting", "seed", "seconds", *ARRAYS)
             }
-    except (KeyError, OSError, ValueError) as error:
+    except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{printable(path)}: damaged ({printable(error)}); sweep again") from None
+    problem = _problem(arrays, space)
+    if problem:
+        raise DataError(f"{printable(path)}: damaged ({problem}); sweep again")
     done: Done = []
     for index, seconds in enumerate(arrays["seconds"]):
         rows = np.flatnonzero(arrays["group"] == index)
@@ -106,6 +110,24 @@ def _read_scores(path: Path, base: RunConfig) -> Done:
         scores = Scores(**{name: arrays[name][rows] for name in ARRAYS})
         done.append((Group(base, trials, (base.train.lr,) * len(trials)), scores, float(seconds)))
     return done
+
+
+def _problem(arrays: dict[str, np.ndarray], space: Space) -> str | None:
+    """What is wrong with scores.npz's arrays for ``space`` (None: nothing)."""
+    n = len(arrays["setting"])
+    if any(arrays[name].ndim < 1 or len(arrays[name]) != n for name in ("group", "seed", *ARRAYS)):
+        return "its arrays differ in length"
+    if arrays["y_grid"].ndim != 3 or arrays["seconds"].ndim != 1:
+        return "its fits or times have the wrong shape"
+    if n and not (
+        0 <= arrays["setting"].min() <= arrays["setting"].max() < len(space)
+        and 0 <= arrays["seed"].min() <= arrays["seed"].max() < space.seeds
+        and 0 <= arrays["group"].min() <= arrays["group"].max() < len(arrays["seconds"])
+    ):
+        return "a network is not one of the sweep's"
+    if len({(int(a), int(b)) for a, b in zip(arrays["setting"], arrays["seed"])}) != n:
+        return "a network is listed twice"
+    return None
 
 
 def finished(done: Sequence[tuple[Group, Scores, float]]) -> set[tuple[int, int]]:
