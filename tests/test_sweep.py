@@ -259,3 +259,18 @@ def test_several_inputs_are_drawn_predicted_against_actual(tmp_path):
     assert (out / "fits.png").stat().st_size > 0
     results = json.loads((out / "results.json").read_text())["results"]
     assert {tuple(r["hidden"]) for r in results} == {(4,), (8,)}
+
+
+def test_a_sweep_needs_held_out_rows(tmp_path, capsys):
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1", "--val", "0")
+    assert status == 2
+    assert "give --val above 0" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_kept_fits_shrink_with_the_number_of_networks():
+    x, y = make_data(seed=0)
+    few = sweep_data(x.numpy(), y.numpy(), seeds=2, val=0.2, seed=0, networks=10)
+    many = sweep_data(x.numpy(), y.numpy(), seeds=2, val=0.2, seed=0, networks=10**6)
+    assert len(few.x_grid) == 200
+    assert len(many.x_grid) == 20

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 N_GRID = 200  # points a one-input fit is drawn on
 N_SHOWN = 500  # rows whose predictions are kept to draw a fit of several inputs
+KEPT_VALUES = 10_000_000  # predictions kept for the pictures, all networks together (40 MB)
+MIN_POINTS = 20  # ... but at least this many per network
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,11 @@ def sweep_data(
     y_names: tuple[str, ...] = ("y",),
     source: str = "",
     y_units: tuple[str, ...] = (),
+    networks: int = 1,
 ) -> SweepData:
     """The data of a sweep with ``seeds`` seeds per setting, each holding out ``val`` of the
-    rows (UsageError when nothing would be held out)."""
+    rows (UsageError when nothing would be held out); ``networks`` in all, so that the fits
+    kept for the pictures stay within KEPT_VALUES."""
     from ..core.members import holdout
 
     x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
@@ -64,10 +68,13 @@ def sweep_data(
             f"rows on both sides (val {val:g} of {len(x)} rows holds none out)"
         )
     rows = None
+    points = KEPT_VALUES // max(1, networks * y.shape[1])
     if x.shape[1] == 1:
-        grid = np.linspace(x.min(), x.max(), N_GRID, dtype=np.float32).reshape(-1, 1)
+        points = min(N_GRID, max(MIN_POINTS, points))
+        grid = np.linspace(x.min(), x.max(), points, dtype=np.float32).reshape(-1, 1)
     else:
-        rows = np.sort(np.random.default_rng(seed).permutation(len(x))[:N_SHOWN])
+        points = min(N_SHOWN, max(MIN_POINTS, points))
+        rows = np.sort(np.random.default_rng(seed).permutation(len(x))[:points])
         grid = x[rows]
     return SweepData(x, y, folds, grid, rows, seed, x_names, y_names, source, y_units)
 

@@ -139,6 +139,7 @@ def run_sweep(
             y_names=dataset.y_names,
             source=dataset.source,
             y_units=dataset.y_units,
+            networks=networks,
         )
 
         def progress(index: int, group: Group, seconds: float) -> None:
