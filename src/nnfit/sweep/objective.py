@@ -99,15 +99,19 @@ def score(model: MLP, history: History, data: SweepData, held: np.ndarray) -> Sc
     from ..core.recorder import dead_per_member
 
     members = model.members
+    device = model.x_mean.device  # trained on a GPU: scored there too
+
+    def predict(rows: np.ndarray) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Every member's predictions in y's units, (members, rows, n_out), and activations."""
+        y_scaled, hiddens = model.hidden_outputs(model.scale_x(torch.from_numpy(rows).to(device)))
+        return model.unscale_y(y_scaled).reshape(members, len(rows), -1), hiddens
+
     with torch.no_grad():
-        x = model.scale_x(torch.from_numpy(data.x))
-        y_scaled, hiddens = model.hidden_outputs(x)  # (members, n, n_out) or (n, n_out)
-        y_pred = model.unscale_y(y_scaled).double().reshape(members, *data.y.shape)
-        y_grid = model.unscale_y(
-            model.hidden_outputs(model.scale_x(torch.from_numpy(data.x_grid)))[0]
-        )
+        y_pred, hiddens = predict(data.x)
+        y_grid = predict(data.x_grid)[0].float().cpu()
         dead = sum(dead_per_member(h) for h in hiddens)
-    errors = ((y_pred.numpy() - data.y.astype(np.float64)) ** 2).mean(axis=2)  # (members, n)
+    y_pred64 = y_pred.double().cpu().numpy()
+    errors = ((y_pred64 - data.y.astype(np.float64)) ** 2).mean(axis=2)  # (members, n)
     with np.errstate(invalid="ignore", over="ignore"):
         val = np.sqrt((errors * held).sum(1) / np.maximum(held.sum(1), 1))
         train = np.sqrt((errors * ~held).sum(1) / np.maximum((~held).sum(1), 1))
@@ -129,5 +133,5 @@ def score(model: MLP, history: History, data: SweepData, held: np.ndarray) -> Sc
         diverged=diverged,
         step=steps,
         dead=np.asarray(dead, dtype=np.float64) / sum(model.hidden),
-        y_grid=y_grid.float().reshape(members, len(data.x_grid), -1).numpy(),
+        y_grid=y_grid.numpy(),
     )
