@@ -361,6 +361,8 @@ def load_state(path: str | os.PathLike[str]) -> TrainState:
             s.y_pred.shape[1] != shape.n_out for s in snapshots
         ):
             raise ValueError(f"snapshots must all predict {shape.n_out} output(s) on one grid")
+        for snapshot in snapshots:  # the spread and member lines on that grid too
+            snapshot.check_shape(snapshot.y_pred.shape)
     except (KeyError, TypeError, ValueError, RecursionError) as error:
         raise DataError(f"{state_path}: damaged ({one_line(error)}); start a new run") from None
     return TrainState(snapshots=snapshots, **tree)
