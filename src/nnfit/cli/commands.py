@@ -209,6 +209,12 @@ def show(args: argparse.Namespace) -> int:
 
         for line in format_metrics(info["metrics"]).splitlines():
             say(line)
+    if info.get("member_metrics"):  # an ensemble saved by an nnfit that records them
+        from ..core.metrics import format_members
+
+        say(f"members:      each on the rows it held out, in {data['y_names'][0]}'s units")
+        for line in format_members(info["member_metrics"]).splitlines():
+            say(line)
     if info.get("diagnosis"):
         from ..core.diagnostics import Diagnosis
         from ..views.phrasing import phrased

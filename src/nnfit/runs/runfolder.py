@@ -161,6 +161,7 @@ def save_run(
                 **_training_range(regressor),
             },
             "metrics": getattr(regressor, "metrics_", None),
+            "member_metrics": getattr(regressor, "member_metrics_", None),
             "diagnosis": None if diagnosis is None else asdict(diagnosis),
             "versions": {
                 "nnfit": __version__,
@@ -286,6 +287,7 @@ def load(path: str | os.PathLike[str]) -> Regressor:
     regressor.y_ndim_ = data["y_ndim"]
     regressor.x_min_, regressor.x_max_ = data.get("x_min"), data.get("x_max")  # older: None
     regressor.metrics_ = info.get("metrics")
+    regressor.member_metrics_ = info.get("member_metrics")  # absent from older runs: None
     diagnosis = info.get("diagnosis")
     regressor.diagnosis_ = None if diagnosis is None else Diagnosis.from_dict(diagnosis)
     if "history.json" in info["files"]:  # an unlisted history.json is never read

@@ -115,6 +115,14 @@ class LinePanel(_Panel):
             )
             ax.add_collection(self.member_lines, autolim=False)
             animated += [self.band, self.member_lines]
+            ax.text(  # says what the band is; static, so drawn once into the background
+                0.02,
+                0.02,
+                f"band: ±{BAND_SD:g} sd of {history.members} members",
+                transform=ax.transAxes,
+                fontsize=8,
+                color="0.35",
+            )
         (self.line,) = ax.plot(
             x_grid,
             np.zeros_like(x_grid),
