@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import nnfit
@@ -210,3 +211,46 @@ def test_predict_skips_rows_with_missing_values_when_asked_and_says_how_many(
     code, out, err = run(capsys, "predict", str(folder), str(data), "--drop-missing")
     assert code == 0 and "skipped 1 row(s)" in err
     assert len(out.splitlines()) == 3
+
+
+def test_show_lists_each_member_with_its_held_out_error(capsys, saved):
+    import json
+
+    from nnfit.core.members import holdout
+
+    folder, data = saved
+    info = json.loads((folder / "run.json").read_text())
+    rows = info["member_metrics"]
+    model = nnfit.load(folder).model_
+    assert len(rows) == model.members > 1
+    table = np.loadtxt(data, delimiter=",", skiprows=1)  # the file's x, y
+    held = holdout(len(table), model.members, info["settings"]["data"]["val"], info["seed"])
+    x = torch.as_tensor(table[:, :1], dtype=torch.float32)
+    for k, row in enumerate(rows):  # each member alone, on the rows it held out
+        with torch.no_grad():
+            y_pred = model.member(k)(x)[:, 0].double().numpy()
+        error = y_pred[held[k]] - table[held[k], 1]
+        assert row["rmse"] == pytest.approx(np.sqrt(np.mean(error**2)), rel=1e-5)
+        assert row["rows"] == held[k].sum() and row["stopped"] == info["step"]
+        assert row["diverged_at"] is None
+    code, out, _ = run(capsys, "show", str(folder), "--no-window")
+    lines = out.splitlines()
+    start = lines.index(next(line for line in lines if "held-out RMSE" in line))
+    assert code == 0 and "in pressure's units" in lines[start - 1]
+    first = lines[start + 1].split()
+    assert first == ["0", f"{rows[0]['rmse']:.5g}", str(rows[0]["rows"]), str(info["step"])]
+    assert lines[start + len(rows)].split()[0] == str(len(rows) - 1)
+
+
+def test_show_of_a_run_saved_without_member_metrics_leaves_the_table_out(capsys, saved, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "old"
+    shutil.copytree(saved[0], folder)
+    info = json.loads((folder / "run.json").read_text())
+    del info["member_metrics"]  # as an older nnfit saved it
+    (folder / "run.json").write_text(json.dumps(info))
+    code, out, _ = run(capsys, "show", str(folder), "--no-window")
+    assert code == 0 and "R²" in out and "held-out RMSE" not in out
+    assert nnfit.load(folder).member_metrics_ is None

@@ -317,9 +317,7 @@ def test_live_and_saved_views_end_on_the_same_limits(ensemble):
         live_history.snapshots.append(snapshot)
         live.render(snapshot)
     saved.render(history.final)
-    assert [ax.get_ylim() for ax in live.figure.axes] == [
-        ax.get_ylim() for ax in saved.figure.axes
-    ]
+    assert [ax.get_ylim() for ax in live.figure.axes] == [ax.get_ylim() for ax in saved.figure.axes]
     assert live.loss_ax.get_xlim() == saved.loss_ax.get_xlim()
     if ensemble:  # the band and member lines of every frame lie inside the limits
         low, high = saved.panels[0].ax.get_ylim()

@@ -101,9 +101,10 @@ class Regressor(Settings):
 
         Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
         val, in y's units), ``member_metrics_`` (an ensemble's members: see
-        ``nnfit.core.metrics.member_rows``; None for one network), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
-        ``y_names_``, ``x_min_`` and ``x_max_`` (each input column's range in x, validation
-        rows included; ``predict`` warns beyond it).
+        ``nnfit.core.metrics.member_rows``; None for one network), ``diagnosis_``,
+        ``n_inputs_``, ``n_outputs_``, ``x_names_``, ``y_names_``, ``x_min_`` and ``x_max_``
+        (each input column's range in x, validation rows included; ``predict`` warns beyond
+        it).
         """
         from .core.diagnostics import verdict
         from .core.extrapolation import training_range

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
 from ..core.train_config import MAX_MEMBER_LINES
+from ..errors import DataError
 
 FORMAT = "nnfit.history/1"
 MAX_SNAPSHOTS = 100_000  # frames a history may hold (the recorder keeps far fewer)
@@ -86,7 +86,9 @@ class Snapshot:
             val_loss=_optional(data.get("val_loss"), "val_loss"),
             val_se=_optional(data.get("val_se"), "val_se"),
             final=_flag(data.get("final", False), "final"),
-            y_std=None if data.get("y_std") is None else _matrix(data["y_std"], "y_std", finite=False),
+            y_std=None
+            if data.get("y_std") is None
+            else _matrix(data["y_std"], "y_std", finite=False),
             y_members=_members(data.get("y_members")),
         )
 

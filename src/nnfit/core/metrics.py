@@ -1,4 +1,4 @@
-"""Error measures in the user's units: RMSE, MAE and R², for the whole fit and per ensemble member."""
+"""Error measures in the user's units: RMSE, MAE and R² of a fit and of each ensemble member."""
 
 from __future__ import annotations
 
@@ -80,7 +80,13 @@ def member_rows(
         diverged_at = diverged.get(k)
         stopped = final_step if diverged_at is None else min(final_step, diverged_at)
         rows.append(
-            {"member": k, "rmse": rmse, "rows": count, "stopped": stopped, "diverged_at": diverged_at}
+            {
+                "member": k,
+                "rmse": rmse,
+                "rows": count,
+                "stopped": stopped,
+                "diverged_at": diverged_at,
+            }
         )
     return rows
 

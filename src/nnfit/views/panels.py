@@ -150,14 +150,18 @@ class LinePanel(_Panel):
         self.line.set_ydata(snapshot.y_pred[self.order, self.k])
         if self.band is not None:
             low, high = band(snapshot, self.k)
-            ok = snapshot.y_std is not None and bool(np.isfinite(low).all() & np.isfinite(high).all())
+            ok = snapshot.y_std is not None and bool(
+                np.isfinite(low).all() & np.isfinite(high).all()
+            )
             self.band.set_visible(ok)
             if ok:  # one polygon: along the lower edge, back along the upper one
                 x = self.x_grid
                 edge = np.concatenate([low[self.order], high[self.order][::-1]])
                 self.band.set_verts([np.column_stack([np.concatenate([x, x[::-1]]), edge])])
         if self.member_lines is not None:
-            members = () if snapshot.y_members is None else snapshot.y_members[:, self.order, self.k]
+            members = (
+                () if snapshot.y_members is None else snapshot.y_members[:, self.order, self.k]
+            )
             self.member_lines.set_segments([np.column_stack([self.x_grid, m]) for m in members])
 
     def rmse(self, y_pred: np.ndarray) -> float:

@@ -231,7 +231,7 @@ class FitFigure:
                 panel.ax.set_ylim(*pad(*seen, MARGIN))
         limits = loss_limits(history, snapshots)
         self._loss_set = limits is not None and not self.live
-        if self._loss_set:
+        if limits is not None and self._loss_set:
             self.loss_ax.set_ylim(*limits)
 
     def _layout(self, footer: str | None) -> dict[str, float]:
