@@ -334,7 +334,7 @@ def test_live_limits_widen_for_a_band_that_leaves_them():
     live_history.snapshots.append(first)
     live.render(first)
     low, high = live.panels[0].ax.get_ylim()
-    wide = replace(first, step=5, y_std=np.full_like(first.y_pred, (high - low) / 4))
+    wide = replace(first, step=5, y_std=np.full_like(first.y_pred, (high - low) / 2))
     live_history.snapshots.append(wide)
     live.render(wide)
     new_low, new_high = live.panels[0].ax.get_ylim()

@@ -238,7 +238,6 @@ def check_info(info: dict[str, Any], shape: Shape, where: Path) -> None:
     _check_settings(info.get("settings"), where)
     _check_data(info.get("data"), shape, where)
     _check_metrics(info.get("metrics"), where)
-    _check_member_metrics(info.get("member_metrics"), shape.members, where)
     _check_diagnosis(info.get("diagnosis"), where)
     versions = info.get("versions")
     if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
@@ -318,9 +317,10 @@ def _check_range(data: dict[str, Any], n_in: int, where: Path) -> None:
 MEMBER_KEYS = {"member", "rmse", "rows", "stopped", "diverged_at"}
 
 
-def _check_member_metrics(rows: Any, members: int, where: Path) -> None:
+def check_member_metrics(rows: Any, members: int, where: Path) -> None:
     """None (one network, or a run saved before they were), or one row per member as
-    ``nnfit.core.metrics.member_rows`` writes it."""
+    ``nnfit.core.metrics.member_rows`` writes it; checked once the weights' size has matched
+    the architecture, so a forged member count is refused as that first."""
     if rows is None:
         return
     fits = isinstance(rows, list) and len(rows) == members

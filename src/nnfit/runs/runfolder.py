@@ -28,6 +28,7 @@ from ..runs.runcheck import (
     check_architecture,
     check_files,
     check_info,
+    check_member_metrics,
     check_weights_size,
     check_whole,
     is_int,
@@ -237,6 +238,7 @@ def read_run(path: str | os.PathLike[str]) -> dict[str, Any]:
     shape = check_architecture(info.get("model"), where)
     check_info(info, shape, where)
     check_weights_size(folder, shape)
+    check_member_metrics(info.get("member_metrics"), shape.members, where)
     for name, digest in files.items():
         verify(folder / name, digest, size_limit(name, shape, info))
     return info

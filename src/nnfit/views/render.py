@@ -9,9 +9,9 @@ Axis limits follow one rule (``_spans`` and ``loss_limits``): a fit panel's y ax
 data and everything drawn of every snapshot the figure knows of (an ensemble's band and member
 lines included), padded by MARGIN; the loss axis covers every loss. A replay knows the whole run
 up front, so its limits never move; a live window knows the run so far, so its limits widen as
-frames arrive (the loss axis a decade at a time, to spare redraws) and on the final snapshot are
-exactly the replay's: the window's last frame is the saved animation's last frame and the
-picture.
+frames arrive (with room to spare, GROW and a decade of loss at a time, so that a creeping fit
+does not redraw every frame) and on the final snapshot are exactly the replay's: the window's
+last frame is the saved animation's last frame and the picture.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 MAX_PANELS = 4  # fit panels drawn at most (one per output); more would be too small to read
 MIN_PX = 100  # smallest frame side in pixels that still holds the axes and texts
 MARGIN = 0.08  # free space around the fit, as a fraction of its range
+GROW = 0.1  # live, while training: more space when the fit leaves the limits (fewer redraws)
 HEADROOM = 5.0  # the loss axis ends this factor above the highest loss: room for the legend
 
 
@@ -366,7 +367,8 @@ class FitFigure:
 
     def _follow_fit_limits(self, snapshot: Snapshot) -> None:
         """Live: widen the fit panels' ranges by the history's snapshots up to this one (all
-        of them for the final one) and this one; new limits redraw the background."""
+        of them for the final one) and this one; widen the limits when the range leaves them,
+        and set them by the replay's rule on the final one. New limits redraw the background."""
         snapshots, index, last = self._ranged
         if snapshots is not self.history.snapshots:  # the history grew a new list (thinning)
             snapshots = self.history.snapshots
@@ -378,9 +380,18 @@ class FitFigure:
             index += 1
         self._ranged = (snapshots, index, last)
         for k, panel in enumerate(self.panels):
-            self._seen[k] = _union(self._seen[k], _spans(panel, new))
-            limits = pad(*self._seen[k], MARGIN)
-            if panel.has_ylim and panel.ax.get_ylim() != limits:
+            seen = self._seen[k] = _union(self._seen[k], _spans(panel, new))
+            if not panel.has_ylim:
+                continue
+            lo, hi = panel.ax.get_ylim()
+            if snapshot.final:  # exactly a replay's limits
+                limits = pad(*seen, MARGIN)
+            elif seen[0] < lo or seen[1] > hi:  # room to spare: a creeping fit redraws seldom
+                wide = pad(*seen, MARGIN + GROW)
+                limits = (wide[0] if seen[0] < lo else lo, wide[1] if seen[1] > hi else hi)
+            else:
+                continue
+            if limits != (lo, hi):
                 panel.ax.set_ylim(*limits)
                 self._background = None
 
