@@ -340,3 +340,32 @@ def test_live_limits_widen_for_a_band_that_leaves_them():
     new_low, new_high = live.panels[0].ax.get_ylim()
     assert new_low < low and new_high > high
     assert new_low < band_and_lines_range(wide)[0] and band_and_lines_range(wide)[1] < new_high
+
+
+def test_measurements_with_two_inputs_show_rmse_above_the_heatmap_and_validation_dots():
+    history = make_history(n_in=2, val=True)
+    shape = mesh_shape(history.x_grid)
+    # a plane on the grid: bilinear reading is exact, so the label is the plane's RMSE
+    plane = history.x_grid[:, 0] - 2 * history.x_grid[:, 1] + 0.5
+    final = replace(history.final, y_pred=plane[:, None])
+    history = replace(history, noise_floor=None, snapshots=[*history.snapshots[:-1], final])
+    fit = FitFigure(history)
+    fit.render(final, note="good fit")
+    panel = fit.panels[0]
+    assert isinstance(panel, MapPanel) and shape is not None
+    at_dots = history.x[:, 0] - 2 * history.x[:, 1] + 0.5
+    expected = np.sqrt(np.mean((at_dots - history.y[:, 0]) ** 2))
+    assert fit.loss_text.get_text() == f"RMSE={expected:.4g}"
+    assert fit.loss_text.get_position()[1] > 1 and fit.note_text.get_position()[1] > 1  # above
+    held = [a for a in fit.animated if a.get_label() == "validation" and a in panel.ax.collections]
+    assert len(held) == 1 and held[0].get_offsets().shape == (len(history.x_val), 2)
+
+
+def test_measurements_with_three_inputs_show_the_rmse_of_fit_against_data():
+    history = replace(make_history(n_in=3), noise_floor=None)
+    fit = FitFigure(history)
+    fit.render(history.final)
+    y_pred = history.final.y_pred[:, 0]
+    expected = np.sqrt(np.mean((y_pred - history.y[:, 0]) ** 2))
+    assert fit.loss_text.get_text() == f"RMSE={expected:.4g}"
+    assert fit.loss_text.get_position()[1] > 1

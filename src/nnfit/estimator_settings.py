@@ -44,6 +44,7 @@ class Settings:
         hidden: Sequence[int] = REAL_DATA_DEFAULTS["hidden"],
         activation: str = REAL_DATA_DEFAULTS["activation"],
         scale: bool = REAL_DATA_DEFAULTS["scale"],
+        y_transform: str = REAL_DATA_DEFAULTS["y_transform"],
         members: int | str = REAL_DATA_DEFAULTS["members"],
         optimizer: str = REAL_DATA_DEFAULTS["optimizer"],
         lr: float = REAL_DATA_DEFAULTS["lr"],
@@ -118,11 +119,17 @@ class Settings:
 
         return [f.name for cls in (ModelConfig, TrainConfig) for f in fields(cls)]
 
-    def make_model(self, n_in: int, n_out: int, n: int = 0) -> MLP:
+    def make_model(self, n_in: int, n_out: int, n: int = 0, *, y: Any = None) -> MLP:
         """The untrained network for n_in inputs, n_out outputs and n rows (seeded); n decides
-        the member count when ``members`` is "auto"."""
+        the member count when ``members`` is "auto", the targets y (when given) the
+        ``y_transform`` (without them "auto" means none)."""
+        from .core.transform import auto_y_transform
+
         config, train_config = self.configs()
         members = self.check_fits(n_in, n_out, n)
+        y_transform = auto_y_transform(config.y_transform, y) if y is not None else "none"
+        if y is None and config.y_transform == "log":
+            y_transform = "log"
         from .core.model import MLP  # torch loads only for a network that fits in memory
 
         return MLP(
@@ -132,6 +139,7 @@ class Settings:
             activation=config.activation,
             seed=train_config.seed,
             members=members,
+            y_transform=y_transform,
         )
 
     def check_fits(self, n_in: int, n_out: int, n: int) -> int:

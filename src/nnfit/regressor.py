@@ -71,7 +71,8 @@ class Regressor(Settings):
         names = f"{', '.join(self.x_names_)} -> {', '.join(self.y_names_)}"
         where = f" on {source}" if source else ""
         about = f"{rows} rows; {names}" if rows is not None else names
-        return printable(f": {nets} {widths} ({model.activation}) fitted{where} ({about})")
+        fits = " fitting log(y)" if model.y_transform == "log" else ""
+        return printable(f": {nets} {widths} ({model.activation}){fits} fitted{where} ({about})")
 
     def fit(
         self,
@@ -112,6 +113,7 @@ class Regressor(Settings):
         from .core.metrics import regression_metrics
         from .core.traindata import prepare
         from .core.training import train
+        from .core.transform import auto_y_transform
         from .data.convert import as_array, names_for
         from .data.dataset import split
 
@@ -133,8 +135,10 @@ class Regressor(Settings):
                 model.n_in, model.hidden, model.n_out, model.members, len(x2), self.batch_size
             )
         self.model_ = (
-            model if model is not None else self.make_model(x2.shape[1], y2.shape[1], len(x2))
+            model if model is not None else self.make_model(x2.shape[1], y2.shape[1], len(x2), y=y2)
         )
+        if self.model_.y_transform == "log":  # a given network that fits log(y): y above 0
+            auto_y_transform("log", y2)
         if self.model_.members == 1:  # one network: a held-out validation set
             train_rows, val_rows = split(len(x2), float(self.val), train_config.seed)
             held = None
@@ -145,6 +149,8 @@ class Regressor(Settings):
             self.model_.set_scaler(x2[train_rows], y2[train_rows])
         has_val = len(val_rows) > 0
         floor = None if noise_floor is None else noise_floor / float(self._y_var_scale())
+        if self.model_.y_transform == "log":
+            floor = None  # a floor in y's units says nothing about log(y)
         data = prepare(
             x2[train_rows],
             y2[train_rows],
@@ -177,11 +183,11 @@ class Regressor(Settings):
         self.history_.settings["metrics"] = self.metrics_  # the pictures' verdict reads them
         if y_units and any(y_units):  # a units row in the file: the verdict names them
             self.history_.settings["y_units"] = [str(unit) for unit in y_units]
-        if noise_floor is None and x2.shape[1] == 1 and y2.shape[1] == 1:  # measurements
+        if noise_floor is None:  # measurements: what their residuals still say
             from .core.residuals import residual_notes
 
-            y_fit = self._predict2d(x2)[:, 0]
-            notes = residual_notes(x2[:, 0], y2[:, 0], y_fit, self.x_names_[0])
+            y_fit = self._predict2d(x2)
+            notes = residual_notes(x2, y2, y_fit, self.x_names_, self.y_names_)
             self.history_.settings["residuals"] = notes
         self.diagnosis_ = verdict(self.history_)  # measurements: their errors, in y's units
         return self

@@ -33,6 +33,7 @@ REAL_DATA_DEFAULTS: dict[str, Any] = {
     "hidden": (32, 32),  # 64 costs 2.6x per step for the same goals met (bench/README.md)
     "activation": "tanh",
     "scale": True,
+    "y_transform": "auto",  # log(y) for growth over decades: pressure within 2x the GP
     "members": "auto",  # 20 cross-validated networks up to 100 rows (auto_members)
     "optimizer": "adam",
     "lr": 0.02,  # with 2000 steps and patience 600: as accurate as 0.01, 3000 and 1000

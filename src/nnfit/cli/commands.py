@@ -194,6 +194,7 @@ def show(args: argparse.Namespace) -> int:
         f"model:        {model['n_in']} → {', '.join(map(str, model['hidden']))} "
         f"({model['activation']}) → {model['n_out']}"
         + (f", {model['members']} members averaged" if model.get("members", 1) > 1 else "")
+        + (", fitting log(y)" if model.get("y_transform") == "log" else "")
     )
     say(
         f"data:         {data.get('source')} ({data.get('rows')} rows; "

@@ -42,6 +42,9 @@ class MLP(nn.Module):
         seed: if given, initialise the weights from this seed without touching torch's global RNG;
             one seed per member (a sequence) draws each member's weights from its own seed, so
             a member is the same network whatever it is trained with.
+        y_transform: "log" to fit log(y) (standardised when the scaler is set): the layers
+            predict log(y) and ``model(x)`` returns exp of it, the members' geometric mean;
+            "none" (the default) fits y itself. See ``nnfit.core.transform``.
         members: train this many networks of the same shape at once, as one batched
             computation (``Members`` layers); ``model(x)`` is their average. Their output
             layer starts at zero, so each member starts as the constant fit (the mean) and
@@ -69,10 +72,14 @@ class MLP(nn.Module):
         activation: str = "relu",
         seed: int | Sequence[int] | None = None,
         members: int = 1,
+        y_transform: str = "none",
     ) -> None:
         super().__init__()
         widths = check_hidden((hidden,) if isinstance(hidden, int) else hidden)
         self.activation = check_activation(activation)
+        if y_transform not in ("none", "log"):
+            raise UsageError(f"y_transform must be none or log, got {y_transform!r}")
+        self.y_transform = y_transform
         if check_members(members) == "auto":
             raise UsageError("MLP needs a member count; resolve 'auto' with auto_members first")
         check_size(n_in, widths, n_out, members=members)  # before any weight is allocated
@@ -119,15 +126,23 @@ class MLP(nn.Module):
     @property
     def config(self) -> ModelConfig:
         """The ModelConfig this network was built from."""
-        return ModelConfig(hidden=self.hidden, activation=self.activation, members=self.members)
+        return ModelConfig(
+            hidden=self.hidden,
+            activation=self.activation,
+            members=self.members,
+            y_transform=self.y_transform,
+        )
 
     def set_scaler(self, x: Any, y: Any) -> None:
         """Standardise with the mean and std of training data x (n, n_in) and y (n, n_out).
 
         Arrays or tensors; the statistics are taken in float64, so large offsets stay exact.
+        With ``y_transform`` "log" they are log(y)'s.
         """
         for name, data in (("x", x), ("y", y)):
             values = torch.as_tensor(np.asarray(data, dtype=np.float64))
+            if name == "y" and self.y_transform == "log":
+                values = values.log()
             mean, std = values.mean(dim=0), values.std(dim=0)
             std = torch.where(std > 0, std, torch.ones_like(std))  # a constant column stays as is
             getattr(self, f"{name}_mean").copy_(mean)
@@ -138,12 +153,15 @@ class MLP(nn.Module):
         return (x - self.x_mean) / self.x_scale
 
     def scale_y(self, y: torch.Tensor) -> torch.Tensor:
-        """User units → standardised targets."""
+        """User units → standardised targets (of log(y) with ``y_transform`` "log")."""
+        if self.y_transform == "log":
+            y = y.log()
         return (y - self.y_mean) / self.y_scale
 
     def unscale_y(self, y: torch.Tensor) -> torch.Tensor:
         """Standardised outputs → user units."""
-        return y * self.y_scale + self.y_mean
+        y = y * self.y_scale + self.y_mean
+        return y.exp() if self.y_transform == "log" else y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predict in user units: x (n, n_in) → y_pred (n, n_out) (the members' average)."""
@@ -165,19 +183,30 @@ class MLP(nn.Module):
 
         ``y_pred`` equals ``forward``'s; ``y_std`` is the standard deviation of the members'
         predictions (divided by the member count, as ``np.std``), computed in float64 and
-        rounded once to x's dtype; zeros for one network.
+        rounded once to x's dtype; zeros for one network. With ``y_transform`` "log" it is the
+        members' spread of log(y) times the prediction (to first order, the spread of y).
         """
-        y_scaled, y_std = self.predict_scaled_with_std(self.scale_x(x))
-        return self.unscale_y(y_scaled), y_std.to(x.dtype)
+        y_pred, y_std = self.predict_scaled_with_std(self.scale_x(x))
+        return y_pred, y_std.to(x.dtype)
 
     def predict_scaled_with_std(self, x_scaled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Standardised x (n, n_in) → (standardised prediction in x's dtype, the members'
-        standard deviation in y's units, float64), each (n, n_out); std zeros for one network."""
+        """Standardised x (n, n_in) → ``predict_with_std``'s (y_pred in x's dtype, y_std in
+        float64), each (n, n_out) in user units."""
         if self.members == 1:
             y_scaled = self.layers(x_scaled)
-            return y_scaled, torch.zeros_like(y_scaled, dtype=torch.float64)
-        spread = self._spread(x_scaled, std=True)
-        return spread.mean().to(x_scaled.dtype), spread.std() * self.y_scale.double()
+            return self.unscale_y(y_scaled), torch.zeros_like(y_scaled, dtype=torch.float64)
+        return self.unscale_spread(self._spread(x_scaled, std=True), x_scaled.dtype)
+
+    def unscale_spread(
+        self, spread: Spread, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Members' standardised predictions gathered in ``spread`` → their average in user
+        units (in ``dtype``) and their standard deviation in user units (float64), (n, n_out)."""
+        y_std = spread.std() * self.y_scale.double()  # (n, n_out), user units (or log's)
+        y_pred = self.unscale_y(spread.mean().to(dtype))
+        if self.y_transform == "log":
+            y_std = y_std * y_pred.double()
+        return y_pred, y_std
 
     def member_outputs(self, x_scaled: torch.Tensor, count: int) -> torch.Tensor:
         """The first ``count`` members' own standardised predictions in float64 on standardised
@@ -221,7 +250,13 @@ class MLP(nn.Module):
 
     def member(self, k: int) -> MLP:
         """Member k as a network of its own: same weights and scaler, ``members=1``."""
-        single = MLP(self.n_in, self.hidden, self.n_out, activation=self.activation)
+        single = MLP(
+            self.n_in,
+            self.hidden,
+            self.n_out,
+            activation=self.activation,
+            y_transform=self.y_transform,
+        )
         linears = [layer for layer in single.layers if isinstance(layer, nn.Linear)]
         with torch.no_grad():
             for linear, (weight, bias) in zip(linears, self.member_layers(k), strict=True):

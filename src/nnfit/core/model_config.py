@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..checks import FieldError, check_fields, setting, shown
 from ..errors import UsageError
+from .transform import Y_TRANSFORMS
 
 # activation name → its torch.nn class (``nnfit.core.model.ACTIVATIONS`` builds them)
 ACTIVATION_LAYERS = {
@@ -44,6 +45,13 @@ class ModelConfig:
         False,
         "standardise x and y with the training rows' mean and std (predictions stay in the "
         "data's units)",
+        group="model",
+    )
+    y_transform: str = setting(
+        "none",
+        "{choices}: fit log(y) instead of y (auto: log when every y is above 0 and they span "
+        "two decades or more, as growth and decay data do)",
+        choices=Y_TRANSFORMS,
         group="model",
     )
     members: int | str = setting(

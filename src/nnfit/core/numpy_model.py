@@ -96,9 +96,12 @@ class NumpyMLP:
     x_scale: np.ndarray
     y_mean: np.ndarray
     y_scale: np.ndarray
+    y_transform: str = "none"  # "log": the layers predict log(y), as MLP's y_transform
 
     @classmethod
-    def from_state(cls, tensors: Mapping[str, np.ndarray], *, activation: str) -> NumpyMLP:
+    def from_state(
+        cls, tensors: Mapping[str, np.ndarray], *, activation: str, y_transform: str = "none"
+    ) -> NumpyMLP:
         """From ``MLP.state_dict()``'s arrays: ``layers.{2i}.weight`` (members, out, in) or
         (out, in), ``layers.{2i}.bias`` and the scaler's four vectors."""
         indices = sorted(int(name.split(".")[1]) for name in tensors if name.startswith("layers."))
@@ -116,7 +119,7 @@ class NumpyMLP:
             name: np.array(tensors[name], np.float32)  # copies: later changes do not reach it
             for name in ("x_mean", "x_scale", "y_mean", "y_scale")
         }
-        return cls(activation=activation, members=members, **scaler)
+        return cls(activation=activation, members=members, y_transform=y_transform, **scaler)
 
     @property
     def n_in(self) -> int:
@@ -153,8 +156,12 @@ class NumpyMLP:
             y_std = None
             if std:  # float64 in the user's units, rounded once
                 y_std = (spread.std() * self.y_scale.astype(np.float64)).astype(np.float32)
-        y_pred = (y_scaled * self.y_scale + self.y_mean).astype(np.float64)  # (n, n_out)
-        return y_pred, None if y_std is None else y_std.astype(np.float64)
+        y_pred = (y_scaled * self.y_scale + self.y_mean).astype(np.float32)  # (n, n_out)
+        if self.y_transform == "log":  # as MLP: exp of the members' mean log(y)
+            y_pred = np.exp(y_pred)
+            if y_std is not None:
+                y_std = (y_std.astype(np.float64) * y_pred).astype(np.float32)
+        return y_pred.astype(np.float64), None if y_std is None else y_std.astype(np.float64)
 
     def _run(
         self, layers: tuple[Layer, ...], h: np.ndarray, dtype: type = np.float32

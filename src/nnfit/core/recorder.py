@@ -139,7 +139,9 @@ class Recorder:
         self.x, self.y, self.x_grid = x, y, x_grid
         self.x_val, self.y_val = x_val, y_val
         # with an identity scaler the grid's predictions need no unscaling (saves two ops)
-        self.identity = bool((model.y_scale == 1).all() and (model.y_mean == 0).all())
+        self.identity = model.y_transform == "none" and bool(
+            (model.y_scale == 1).all() and (model.y_mean == 0).all()
+        )
 
     def __call__(
         self,
@@ -207,7 +209,7 @@ class Recorder:
         if self.grid_is_x:  # every member's prediction is at hand: (members, n, n_out)
             spread = Spread()
             spread.add(y_pred.double())
-            y_grid, y_std = spread.mean(), spread.std() * model.y_scale.double()
+            y_grid, y_std = model.unscale_spread(spread, y_pred.dtype)  # user units
         else:
             y_grid, y_std = model.predict_scaled_with_std(self.x_grid)
         y_members = None
@@ -218,7 +220,7 @@ class Recorder:
                 else model.member_outputs(self.x_grid, self.member_lines)
             )
             y_members = self._unscaled(members).cpu().numpy()
-        return self._unscaled(y_grid).cpu().numpy(), y_std.cpu().numpy(), y_members
+        return y_grid.cpu().numpy(), y_std.cpu().numpy(), y_members
 
     def _unscaled(self, y: torch.Tensor) -> torch.Tensor:
         """Standardised outputs → user units (skipped with an identity scaler)."""

@@ -172,6 +172,8 @@ def _check_formula_model(model: MLP) -> None:
         why.append(f"{model.n_in} inputs")
     if model.n_out != 1:
         why.append(f"{model.n_out} outputs")
+    if model.y_transform != "none":  # exp of a piecewise-linear function is not one
+        why.append("log(y) fitted (train with --y-transform none)")
     if why:
         raise UsageError(
             "--formula needs a ReLU network with one input and one output; "

@@ -60,6 +60,7 @@ X_MEAN = np.array({x_mean!r})
 X_SCALE = np.array({x_scale!r})
 Y_MEAN = np.array({y_mean!r})
 Y_SCALE = np.array({y_scale!r})
+Y_LOG = {y_log!r}  # True: the networks predict log(y), and predict() returns exp of it
 # Each member network as (weight (n_from, n_to), bias (n_to,)) of each linear layer, input
 # side first; the prediction is the members' average ({members} member(s)).
 MEMBERS = [
@@ -92,6 +93,8 @@ def predict(x):
                 h = activation(h)
         total = total + h
     y = total / len(MEMBERS) * Y_SCALE + Y_MEAN  # (n, N_OUT), original units
+    if Y_LOG:
+        y = np.exp(y)
     if one_point:
         return y[0]
     if one_column and N_OUT == 1:
@@ -209,6 +212,7 @@ def python_source(model: MLP, *, module: str = "model", filename: str = "model.p
         x_scale=_floats(model.x_scale),
         y_mean=_floats(model.y_mean),
         y_scale=_floats(model.y_scale),
+        y_log=model.y_transform == "log",
         member_literals="".join(members),
     )
     _check_docstring(source, intended)

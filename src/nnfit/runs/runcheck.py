@@ -52,6 +52,7 @@ class Shape:
     n_out: int
     activation: str
     members: int
+    y_transform: str = "none"  # run.json's model.y_transform; older runs have none
 
     def tensors(self) -> dict[str, tuple[int, ...]]:
         """Name → shape of each tensor of ``MLP.state_dict()``: the layers', then the scaler."""
@@ -214,12 +215,16 @@ def check_architecture(model: Any, where: Path) -> Shape:
     members = model.get("members")
     if not is_int(members) or not 1 <= members <= MAX_MEMBERS:
         raise DataError(f"{where}: members must be 1 to {MAX_MEMBERS}, got {quote(members)}")
+    y_transform = model.get("y_transform", "none")
+    if y_transform not in ("none", "log"):
+        raise DataError(f"{where}: model.y_transform must be none or log, got {quote(y_transform)}")
     shape = Shape(
         n_in=check_whole(model.get("n_in"), "model.n_in", where, 1, MAX_COLUMNS),
         hidden=tuple(check_whole(n, "model.hidden", where, 1, MAX_WIDTH) for n in hidden),
         n_out=check_whole(model.get("n_out"), "model.n_out", where, 1, MAX_COLUMNS),
         activation=activation,
         members=members,
+        y_transform=y_transform,
     )
     if model["layers"] != shape.layers():
         raise DataError(f"{where}: layer list does not match its sizes")

@@ -79,6 +79,7 @@ def architecture(model: MLP) -> dict[str, Any]:
         "hidden": list(model.hidden),
         "activation": model.activation,
         "members": model.members,
+        "y_transform": model.y_transform,
         "layers": layers,
     }
 
@@ -270,6 +271,7 @@ def load(path: str | os.PathLike[str]) -> Regressor:
         shape.n_out,
         activation=shape.activation,
         members=shape.members,
+        y_transform=shape.y_transform,
     )
     model.load_state_dict(weights)
     model.eval()

@@ -139,7 +139,9 @@ def run(
                 f"({save}, {plot_path})",
             )
         regressor = Regressor.from_config(config)
-        model = regressor.make_model(dataset.x.shape[1], dataset.y.shape[1], len(dataset.x))
+        model = regressor.make_model(
+            dataset.x.shape[1], dataset.y.shape[1], len(dataset.x), y=dataset.y
+        )
         if not outputs.quiet:
             print(model)
         session = Session(config, outputs, preset, dataset, digest, regressor, signals)

@@ -99,7 +99,7 @@ def open_run(path: str | os.PathLike[str]) -> SavedRun:
     info = read_run(folder)
     shape = check_architecture(info["model"], folder / "run.json")
     weights = model_weights(folder, info, shape, numpy=True)
-    model = NumpyMLP.from_state(weights, activation=shape.activation)
+    model = NumpyMLP.from_state(weights, activation=shape.activation, y_transform=shape.y_transform)
     history = None
     if "history.json" in info["files"]:  # an unlisted history.json is never read
         history = read_history(folder, shape, info)

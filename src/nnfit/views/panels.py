@@ -67,6 +67,10 @@ class _Panel:
         """Show the snapshot's predictions for this panel's output."""
         raise NotImplementedError
 
+    def rmse(self, y_pred: np.ndarray) -> float:
+        """RMSE of the drawn fit against the drawn dots, in y's units."""
+        raise NotImplementedError
+
 
 class LinePanel(_Panel):
     """One input: the data as dots and the fit as the lesson's thick red line.
@@ -209,12 +213,32 @@ class MapPanel(_Panel):
             animated=True,
         )
         animated += [self.image, dots]
+        self.data_x, self.y = history.x, history.y[:, k]
+        if history.x_val is not None and history.y_val is not None:  # hollow, a second colour
+            held = ax.scatter(
+                history.x_val[:, 0],
+                history.x_val[:, 1],
+                s=self.dot_size,
+                facecolors="none",
+                edgecolors="C1",
+                linewidths=1.2,
+                label="validation",
+                zorder=ON_TOP + 0.2,
+                animated=True,
+            )
+            animated.append(held)
+        self.grid_a, self.grid_b = a, b
         self.ax.figure.colorbar(self.image, ax=ax, label=plain(history.y_names[k]))
         ax.set_xlabel(plain(history.x_names[0]))
         ax.set_ylabel(plain(history.x_names[1]))
 
     def update(self, snapshot: Snapshot) -> None:
         self.image.set_data(snapshot.y_pred[:, self.k].reshape(self.shape))  # (n_x2, n_x1)
+
+    def rmse(self, y_pred: np.ndarray) -> float:
+        """RMSE of the drawn heatmap, read bilinearly at each dot, against the dots."""
+        fit = bilinear(y_pred.reshape(self.shape), self.grid_a, self.grid_b, self.data_x)
+        return float(np.sqrt(np.mean((fit - self.y) ** 2)))
 
 
 class ParityPanel(_Panel):
@@ -242,6 +266,10 @@ class ParityPanel(_Panel):
     def update(self, snapshot: Snapshot) -> None:
         self.dots.set_offsets(np.column_stack([self.y, snapshot.y_pred[:, self.k]]))  # (n, 2)
 
+    def rmse(self, y_pred: np.ndarray) -> float:
+        """RMSE of the predictions at the data points (the grid is x) against the data."""
+        return float(np.sqrt(np.mean((y_pred - self.y) ** 2)))
+
 
 def band(snapshot: Snapshot, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The band of output k: the mean ∓ BAND_SD standard deviations of the members, each
@@ -251,6 +279,18 @@ def band(snapshot: Snapshot, k: int) -> tuple[np.ndarray, np.ndarray]:
         return y_pred, y_pred
     reach = BAND_SD * snapshot.y_std[:, k]
     return y_pred - reach, y_pred + reach
+
+
+def bilinear(values: np.ndarray, a: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """values (len(b), len(a)) on the even grid a × b, read at points (n, 2) by bilinear
+    interpolation (points beyond the grid take its edge)."""
+    ia = np.clip((points[:, 0] - a[0]) / (_step(a) or 1.0), 0, len(a) - 1)
+    ib = np.clip((points[:, 1] - b[0]) / (_step(b) or 1.0), 0, len(b) - 1)
+    a0, b0 = np.minimum(ia.astype(int), len(a) - 2), np.minimum(ib.astype(int), len(b) - 2)
+    ta, tb = ia - a0, ib - b0
+    low = values[b0, a0] * (1 - ta) + values[b0, a0 + 1] * ta
+    high = values[b0 + 1, a0] * (1 - ta) + values[b0 + 1, a0 + 1] * ta
+    return low * (1 - tb) + high * tb
 
 
 def mesh_shape(x_grid: np.ndarray) -> tuple[int, int] | None:

@@ -107,7 +107,7 @@ class FitFigure:
         # of the history's snapshots read into the fit panels' ranges so far
 
         # measurements (no known noise floor) are drawn for reading, the lesson as the lesson
-        self.measured = history.noise_floor is None and history.x.shape[1] == 1
+        self.measured = history.noise_floor is None
         n_out = history.y.shape[1]
         grid = figure.add_gridspec(1, min(n_out, MAX_PANELS) + 1, **self._layout(footer))
         self.panels = [
@@ -272,7 +272,7 @@ class FitFigure:
         if self.live:
             self._follow_fit_limits(snapshot)
         first = self.panels[0]
-        if self.measured and isinstance(first, LinePanel):  # the line against the dots
+        if self.measured:  # the drawn fit against the drawn dots, in y's units
             self.loss_text.set_text(f"RMSE={first.rmse(snapshot.y_pred[:, 0]):.4g}")
         else:
             self.loss_text.set_text(_loss_label(snapshot.loss))
