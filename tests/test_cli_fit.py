@@ -228,6 +228,25 @@ def test_members_flag_trains_an_ensemble_that_is_saved_and_reloaded(tmp_path, ca
     assert code == 0 and "3 members averaged" in out
 
 
+def test_member_lines_flag_records_that_many_members_fits(tmp_path, capsys):
+    folder = tmp_path / "run"
+    argv = ["fit", "--example", "cars", *QUICK, "-q", "--members", "4", "--member-lines", "2"]
+    code, _, _ = run(capsys, *argv, "--out", str(folder))
+    assert code == 0
+    history = nnfit.History.load(folder / "history.json")
+    grid = history.final.y_pred.shape
+    assert history.final.y_members.shape == (2, *grid) and history.final.y_std.shape == grid
+
+
+@pytest.mark.parametrize("value", ["-1", "21", "two"])
+def test_bad_member_lines_exit_2_with_one_line(tmp_path, capsys, value):
+    out_dir = tmp_path / "run"
+    argv = ["fit", "--example", "cars", *QUICK, "--member-lines", value, "--out", str(out_dir)]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and "--member-lines" in err
+    assert not out_dir.exists()
+
+
 def test_fit_defaults_to_auto_members_and_demo_to_one(tmp_path, capsys):
     import nnfit
 
