@@ -3,6 +3,8 @@
 Each .npy header (also inside an .npz) is parsed first: dtype, shape and the bytes it declares
 are checked against what the file holds and against the memory this process has, so a forged
 header or a zip bomb is refused before anything is inflated. Parquet is sized from its metadata.
+Only the columns a caller uses (``use``) are checked as numbers and read; of an .npy, whose
+columns share one dtype, the whole array is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 import os
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -25,6 +28,8 @@ from . import csvsniff
 
 MAX_ARRAYS = 10_000  # arrays in one .npz
 NPY_HEAD = 65_536  # bytes read for an .npy header: numpy writes at most ~10 kB
+Use = Callable[[tuple[str, ...]], Sequence[int]]  # column names -> indices of those to read
+Columns = tuple[tuple[str, ...], tuple[int, ...], np.ndarray]  # (every name, used, their values)
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,13 @@ class _NpyHeader:
         return self.count * self.dtype.itemsize
 
 
-def read_numpy(stream: BinaryIO, source: str, suffix: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """Columns and values of an .npy array or an .npz archive, checked before reading.
+def read_numpy(stream: BinaryIO, source: str, suffix: str, *, use: Use | None = None) -> Columns:
+    """(every column's name, the used columns, their values (n_rows, n_used)) of an .npy array
+    or an .npz archive, checked before reading.
 
     Headers are read first: dtype, shape and size are refused or checked against memory before
-    a byte of data is read or inflated, and nothing is ever unpickled.
+    a byte of data is read or inflated, and nothing is ever unpickled. The arrays of an .npz
+    that hold no used column are neither checked nor read.
     """
     if suffix == ".npy":
         size = os.fstat(stream.fileno()).st_size
@@ -58,7 +65,9 @@ def read_numpy(stream: BinaryIO, source: str, suffix: str) -> tuple[tuple[str, .
         _check_npy(header, source, "col")
         _check_numpy_memory([header], source)
         array = _npy_data(stream, header, source)
-        return _array_columns(array, source, "col")
+        columns = _column_names(array.shape, "col")
+        used = _used(columns, use)
+        return columns, used, _columns_of(array.reshape(len(array), -1), used)
     try:
         archive = zipfile.ZipFile(stream)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile):
@@ -82,11 +91,40 @@ def read_numpy(stream: BinaryIO, source: str, suffix: str) -> tuple[tuple[str, .
             infos[info.filename[: -len(".npy")]] = info
         headers = {name: _npz_header(archive, info, source, name) for name, info in infos.items()}
         chosen = _npz_choice(headers, source)
+        names = {name: _header_columns(headers[name], source, name, chosen) for name in chosen}
+        columns = tuple(column for name in chosen for column in names[name])
+        used = _used(columns, use)
+        wanted = {columns[j] for j in used}
+        chosen = [name for name in chosen if wanted & set(names[name])]
         for name in chosen:
             _check_npy(headers[name], source, name)
         _check_numpy_memory([headers[name] for name in chosen], source)
         arrays = {name: _npz_data(archive, infos[name], headers[name], source) for name in chosen}
-    return _npz_columns(arrays, source)
+    read = tuple(column for name in arrays for column in names[name])
+    values = _joined(arrays, source)  # (n_rows, len(read))
+    return columns, used, _columns_of(values, [read.index(columns[j]) for j in used])
+
+
+def _used(columns: tuple[str, ...], use: Use | None) -> tuple[int, ...]:
+    """The indices of the columns ``use`` chooses; all without it."""
+    return tuple(range(len(columns))) if use is None else tuple(use(columns))
+
+
+def _columns_of(values: np.ndarray, indices: Sequence[int]) -> np.ndarray:
+    """values[:, indices], without a copy when those are all the columns in order."""
+    if list(indices) == list(range(values.shape[1])):
+        return values
+    return values[:, list(indices)]
+
+
+def _header_columns(
+    header: _NpyHeader, source: str, name: str, chosen: list[str]
+) -> tuple[str, ...]:
+    """An .npz array's column names, from its header alone; a lone 2-D array's are col1, ..."""
+    if len(header.shape) not in (1, 2):
+        _check_npy(header, source, name)  # refuses the shape
+    lone = len(chosen) == 1 and len(header.shape) == 2
+    return _column_names(header.shape, "col" if lone else name)
 
 
 def _npy_header(stream: BinaryIO, size: int, source: str, name: str) -> _NpyHeader:
@@ -227,34 +265,31 @@ def _shapes(headers: dict[str, _NpyHeader]) -> str:
     return ", ".join(shown) + (f", ... ({len(headers)} in all)" if len(headers) > 10 else "")
 
 
-def _npz_columns(arrays: dict[str, np.ndarray], source: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """One 2-D array; arrays named x and y; or 1-D arrays of equal length, one column each."""
-    if len(arrays) == 1:
-        ((name, array),) = arrays.items()
-        return _array_columns(array, source, "col" if array.ndim == 2 else name)
-    parts = [_array_columns(array, source, name) for name, array in arrays.items()]
-    lengths = {len(values) for _, values in parts}
+def _joined(arrays: dict[str, np.ndarray], source: str) -> np.ndarray:
+    """Arrays of equal length side by side, each 1-D one a column: (n_rows, n_columns)."""
+    lengths = {len(array) for array in arrays.values()}
     if len(lengths) > 1:
         shapes = ", ".join(f"{printable(name)} {a.shape}" for name, a in list(arrays.items())[:10])
         raise DataError(f"{source} holds arrays of different lengths ({shapes}); make them equal")
-    columns = tuple(name for names, _ in parts for name in names)
-    return columns, np.hstack([values for _, values in parts])
+    return np.hstack([array.reshape(len(array), -1) for array in arrays.values()])
 
 
-def _array_columns(array: np.ndarray, source: str, name: str) -> tuple[tuple[str, ...], np.ndarray]:
+def _column_names(shape: tuple[int, ...], name: str) -> tuple[str, ...]:
     """A 1-D array is one column called name; a 2-D one gives name1, name2, ..."""
-    if array.ndim == 1:
-        return (name if name != "col" else "col1",), array.reshape(-1, 1)
-    if array.shape[1] == 1 and name != "col":
-        return (name,), array
-    return tuple(f"{name}{j + 1}" for j in range(array.shape[1])), array
+    if len(shape) == 1:
+        return (name if name != "col" else "col1",)
+    if shape[1] == 1 and name != "col":
+        return (name,)
+    return tuple(f"{name}{j + 1}" for j in range(shape[1]))
 
 
-def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """Columns and values of a Parquet file, read with pyarrow (an optional dependency).
+def read_parquet(stream: BinaryIO, source: str, *, use: Use | None = None) -> Columns:
+    """(every column's name, the used columns, their values (n_rows, n_used)) of a Parquet
+    file, read with pyarrow (an optional dependency).
 
     The footer gives rows, columns and types: memory is checked and non-numeric columns are
-    refused before any data is read; then one column at a time fills the table.
+    refused before any data is read; then one used column at a time fills the table. Columns
+    that are not used are neither checked nor read.
     """
     try:
         import pyarrow as pa
@@ -266,7 +301,10 @@ def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.nda
         schema = parquet.schema_arrow
     except (pa.ArrowException, OSError, ValueError) as error:
         raise DataError(f"{source} is not a readable Parquet file ({_reason(error)})") from None
-    for field in schema:
+    columns = tuple(schema.names)
+    used = _used(columns, use)
+    fields = [schema.field(j) for j in used]
+    for field in fields:
         kind = field.type
         numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
         if not (numeric or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
@@ -274,8 +312,8 @@ def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.nda
                 f"{source}, column '{printable(field.name)}': holds {kind} values, not numbers; "
                 "remove that column or convert it to numbers"
             )
-    n_rows, n_columns = parquet.metadata.num_rows, len(schema)
-    float32_only = all(pa.types.is_float32(field.type) for field in schema)
+    n_rows, n_columns = parquet.metadata.num_rows, len(fields)
+    float32_only = all(pa.types.is_float32(field.type) for field in fields)
     dtype = np.float32 if float32_only and n_rows > csvsniff.FLOAT32_ROWS else np.float64
     check_memory(  # the table, plus one column as Arrow and as float64 while it is copied in
         n_rows * n_columns * np.dtype(dtype).itemsize + n_rows * 16,
@@ -284,7 +322,7 @@ def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.nda
         error=DataError,
     )
     values = np.empty((n_rows, n_columns), dtype)  # (n_rows, n_columns)
-    for j, field in enumerate(schema):
+    for j, field in enumerate(fields):
         try:
             column = parquet.read(columns=[field.name]).column(0)
             column = column.cast(pa.float64())  # nulls become NaN below
@@ -293,7 +331,7 @@ def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.nda
             raise DataError(
                 f"{source}, column '{printable(field.name)}' cannot be read ({_reason(error)})"
             ) from None
-    return tuple(schema.names), values
+    return columns, used, values
 
 
 def _reason(error: BaseException) -> str:
