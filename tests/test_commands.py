@@ -311,3 +311,16 @@ def test_predict_from_stdin_keeps_the_id_column(capsys, saved, monkeypatch):
     rows = list(csv.reader(out.splitlines()))
     assert rows[0] == ["'=cmd", "id", "pressure_pred"]
     assert [r[:2] for r in rows[1:]] == [["1.5", "x1"], ["8", "x2"]]
+
+
+def test_predict_keeps_an_npz_files_text_array(capsys, saved, tmp_path):
+    folder, _ = saved
+    data = tmp_path / "new.npz"
+    np.savez(data, **{"label": np.array(["p", "q", "r"]), "=cmd": np.array([1.5, 4.0, 9.25])})
+    code, out, err = run(capsys, "predict", str(folder), str(data))
+    assert code == 0, err
+    rows = list(csv.reader(out.splitlines()))
+    assert rows[0] == ["label", "'=cmd", "pressure_pred"]
+    assert [r[:2] for r in rows[1:]] == [["p", "1.5"], ["q", "4.0"], ["r", "9.25"]]
+    expected = np.asarray(nnfit.load(folder).predict(np.array([1.5, 4.0, 9.25])), np.float32)
+    np.testing.assert_array_equal([np.float32(r[2]) for r in rows[1:]], expected)

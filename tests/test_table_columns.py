@@ -132,47 +132,63 @@ def test_stdin_with_a_text_column(monkeypatch):
 def test_a_headerless_file_with_a_text_column_is_refused_not_guessed(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,1,2\nb,3,4\nc,5,6\n")
-    with pytest.raises(DataError, match="d.csv line 1: cannot tell whether this row is a header"):
+    with pytest.raises(DataError, match=r"d\.csv line 1: cannot tell whether this row is a header"):
         read_table(path, use=columns_for(x="2", y="3"))
 
 
-def test_npz_arrays_that_are_not_used_are_not_read(tmp_path):
+def test_npz_arrays_that_are_not_used_are_not_read_unless_kept_as_text(tmp_path):
     values = numbers(5)
     path = tmp_path / "d.npz"
     labels = np.array([f"row {i}" for i in range(5)])
-    np.savez(path, t=values[:, 0], label=labels, v=values[:, 1])
+    np.savez(path, t=values[:, 0], label=labels, v=values[:, 1], n=np.arange(5))
     with pytest.raises(DataError, match="array 'label' holds <U5 values"):
         read_table(path)
     table = read_table(path, use=columns_for(x="t", y="v"))
-    assert table.columns == ("t", "v") and table.all_columns == ("t", "label", "v")
+    assert table.columns == ("t", "v") and table.all_columns == ("t", "label", "v", "n")
     np.testing.assert_array_equal(table.values, values)
+    kept = read_table(path, use=columns_for(x="t", y="v"), keep_text=True)
+    np.testing.assert_array_equal(kept.values, values)
+    assert kept.cells is not None
+    assert [row[1] for row in kept.cells] == list(labels)
+    assert [row[3] for row in kept.cells] == ["0", "1", "2", "3", "4"]  # integers as integers
+    assert [float(row[0]) for row in kept.cells] == values[:, 0].tolist()
 
 
-def test_npy_reads_the_chosen_columns_and_writes_cells_for_all(tmp_path):
-    values = np.column_stack([numbers(4), [1.0, np.nan, 3.0, 4.0]])  # the last one unused
+def test_npy_reads_the_chosen_columns_and_keeps_the_rows_it_keeps_as_text(tmp_path):
+    values = np.array([[1.5, 2.0, 7.0], [np.nan, 1.0, 8.0], [3.0, 4.25, np.nan]])
     path = tmp_path / "d.npy"
     np.save(path, values)
-    table = read_table(path, use=columns_for(x="col1", y="col2"), keep_text=True)
+    use = columns_for(x="col1", y="col2")
+    table = read_table(path, use=use, keep_text=True, drop_missing=True)
     assert table.columns == ("col1", "col2") and table.all_columns == ("col1", "col2", "col3")
-    np.testing.assert_array_equal(table.values, values[:, :2])
-    assert table.cells == [[repr(float(v)) for v in row] for row in values]
+    np.testing.assert_array_equal(table.values, [[1.5, 2.0], [3.0, 4.25]])
+    assert table.n_dropped == 1  # the NaN in the unused col3 drops nothing
+    assert table.cells == [["1.5", "2.0", "7.0"], ["3.0", "4.25", "nan"]]
 
 
-def test_parquet_text_columns_that_are_not_used_are_not_read(tmp_path):
+def test_parquet_text_columns_that_are_not_used_are_not_read_unless_kept(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     values = numbers(5)
     path = tmp_path / "d.parquet"
-    columns = {"name": [f"n{i}" for i in range(5)], "x": values[:, 0], "y": values[:, 1]}
+    names = [f"n{i}" for i in range(4)] + [None]
+    columns = {"name": names, "x": values[:, 0], "y": values[:, 1], "k": list(range(5))}
     pq.write_table(pa.table(columns), path)
+    with pytest.raises(DataError, match="column 'name': holds string values"):
+        read_table(path)
     table = read_table(path, use=columns_for(x="x", y="y"))
-    assert table.columns == ("x", "y") and table.all_columns == ("name", "x", "y")
+    assert table.columns == ("x", "y") and table.all_columns == ("name", "x", "y", "k")
     np.testing.assert_array_equal(table.values, values)
+    kept = read_table(path, use=columns_for(x="x", y="y"), keep_text=True)
+    assert kept.cells is not None
+    assert [row[0] for row in kept.cells] == ["n0", "n1", "n2", "n3", ""]  # null: empty
+    assert [row[3] for row in kept.cells] == ["0", "1", "2", "3", "4"]
+    assert [float(row[1]) for row in kept.cells] == values[:, 0].tolist()
 
 
 def test_columns_not_read_cannot_be_selected(tmp_path):
     path: Path = tmp_path / "d.csv"
     path.write_text("a,b,c\n1,2,3\n4,5,6\n")
     table = read_table(path, use=columns_for(x="a", y="b"))
-    with pytest.raises(UsageError, match="column 'c' of .* was not read as numbers"):
+    with pytest.raises(UsageError, match=r"column 'c' of .* was not read as numbers"):
         select_columns(table, x="a", y="c")

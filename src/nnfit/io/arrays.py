@@ -4,7 +4,8 @@ Each .npy header (also inside an .npz) is parsed first: dtype, shape and the byt
 are checked against what the file holds and against the memory this process has, so a forged
 header or a zip bomb is refused before anything is inflated. Parquet is sized from its metadata.
 Only the columns a caller uses (``use``) are checked as numbers and read; of an .npy, whose
-columns share one dtype, the whole array is.
+columns share one dtype, the whole array is. With ``keep_text`` every column is also given as
+text (an .npz's text arrays included), for writing it out again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -29,7 +30,10 @@ from . import csvsniff
 MAX_ARRAYS = 10_000  # arrays in one .npz
 NPY_HEAD = 65_536  # bytes read for an .npy header: numpy writes at most ~10 kB
 Use = Callable[[tuple[str, ...]], Sequence[int]]  # column names -> indices of those to read
-Columns = tuple[tuple[str, ...], tuple[int, ...], np.ndarray]  # (every name, used, their values)
+# (every column's name, the used ones, their values (n_rows, n_used), with keep_text every
+# column as text (n_rows, n_columns) or None)
+Columns = tuple[tuple[str, ...], tuple[int, ...], np.ndarray, np.ndarray | None]
+TEXT_KINDS = "biufcUSMm"  # dtypes an .npz array that is only written out again may hold
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,14 @@ class _NpyHeader:
         return self.count * self.dtype.itemsize
 
 
-def read_numpy(stream: BinaryIO, source: str, suffix: str, *, use: Use | None = None) -> Columns:
-    """(every column's name, the used columns, their values (n_rows, n_used)) of an .npy array
-    or an .npz archive, checked before reading.
+def read_numpy(
+    stream: BinaryIO, source: str, suffix: str, *, use: Use | None = None, keep_text: bool = False
+) -> Columns:
+    """The ``Columns`` of an .npy array or an .npz archive, checked before reading.
 
     Headers are read first: dtype, shape and size are refused or checked against memory before
     a byte of data is read or inflated, and nothing is ever unpickled. The arrays of an .npz
-    that hold no used column are neither checked nor read.
+    that hold no used column are not read, unless ``keep_text`` (then they may hold text).
     """
     if suffix == ".npy":
         size = os.fstat(stream.fileno()).st_size
@@ -67,7 +72,8 @@ def read_numpy(stream: BinaryIO, source: str, suffix: str, *, use: Use | None = 
         array = _npy_data(stream, header, source)
         columns = _column_names(array.shape, "col")
         used = _used(columns, use)
-        return columns, used, _columns_of(array.reshape(len(array), -1), used)
+        table = array.reshape(len(array), -1)  # (n_rows, n_columns)
+        return columns, used, _columns_of(table, used), table.astype(str) if keep_text else None
     try:
         archive = zipfile.ZipFile(stream)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile):
@@ -95,14 +101,19 @@ def read_numpy(stream: BinaryIO, source: str, suffix: str, *, use: Use | None = 
         columns = tuple(column for name in chosen for column in names[name])
         used = _used(columns, use)
         wanted = {columns[j] for j in used}
-        chosen = [name for name in chosen if wanted & set(names[name])]
+        needed = [name for name in chosen if wanted & set(names[name])]
+        if not keep_text:
+            chosen = needed
         for name in chosen:
-            _check_npy(headers[name], source, name)
+            _check_npy(headers[name], source, name, text=name not in needed)
         _check_numpy_memory([headers[name] for name in chosen], source)
         arrays = {name: _npz_data(archive, infos[name], headers[name], source) for name in chosen}
-    read = tuple(column for name in arrays for column in names[name])
-    values = _joined(arrays, source)  # (n_rows, len(read))
-    return columns, used, _columns_of(values, [read.index(columns[j]) for j in used])
+    read = tuple(column for name in needed for column in names[name])
+    values = _joined({name: arrays[name] for name in needed}, source)  # (n_rows, len(read))
+    text = None
+    if keep_text:
+        text = _joined({name: array.astype(str) for name, array in arrays.items()}, source)
+    return columns, used, _columns_of(values, [read.index(columns[j]) for j in used]), text
 
 
 def _used(columns: tuple[str, ...], use: Use | None) -> tuple[int, ...]:
@@ -156,8 +167,9 @@ def _where(source: str, name: str) -> str:
     return source if name == "col" else f"{source}, array '{printable(name)}'"
 
 
-def _check_npy(header: _NpyHeader, source: str, name: str) -> None:
-    """Refuse dtypes that are not plain numbers, shapes nnfit cannot use, and forged sizes."""
+def _check_npy(header: _NpyHeader, source: str, name: str, *, text: bool = False) -> None:
+    """Refuse dtypes that are not plain numbers (or with ``text``, plain values of
+    TEXT_KINDS), shapes nnfit cannot use, and forged sizes."""
     shown = _where(source, name)
     dtype = header.dtype
     if dtype.hasobject:
@@ -169,11 +181,11 @@ def _check_npy(header: _NpyHeader, source: str, name: str) -> None:
         raise DataError(
             f"{shown} is a structured array ({dtype}); save plain numeric arrays, one per column"
         )
-    if dtype.kind == "c":
+    if dtype.kind == "c" and not text:
         raise DataError(
             f"{shown} holds complex numbers; save the real and imaginary parts as two columns"
         )
-    if dtype.kind not in "biuf":
+    if dtype.kind not in (TEXT_KINDS if text else "biuf"):
         raise DataError(f"{shown} holds {dtype} values, not numbers; save numeric arrays")
     if len(header.shape) not in (1, 2):
         raise DataError(
@@ -283,13 +295,14 @@ def _column_names(shape: tuple[int, ...], name: str) -> tuple[str, ...]:
     return tuple(f"{name}{j + 1}" for j in range(shape[1]))
 
 
-def read_parquet(stream: BinaryIO, source: str, *, use: Use | None = None) -> Columns:
-    """(every column's name, the used columns, their values (n_rows, n_used)) of a Parquet
-    file, read with pyarrow (an optional dependency).
+def read_parquet(
+    stream: BinaryIO, source: str, *, use: Use | None = None, keep_text: bool = False
+) -> Columns:
+    """The ``Columns`` of a Parquet file, read with pyarrow (an optional dependency).
 
-    The footer gives rows, columns and types: memory is checked and non-numeric columns are
-    refused before any data is read; then one used column at a time fills the table. Columns
-    that are not used are neither checked nor read.
+    The footer gives rows, columns and types: memory is checked and non-numeric used columns
+    are refused before any data is read; then one used column at a time fills the table.
+    Columns that are not used are not read, unless ``keep_text``.
     """
     try:
         import pyarrow as pa
@@ -331,7 +344,27 @@ def read_parquet(stream: BinaryIO, source: str, *, use: Use | None = None) -> Co
             raise DataError(
                 f"{source}, column '{printable(field.name)}' cannot be read ({_reason(error)})"
             ) from None
-    return columns, used, values
+    return columns, used, values, _parquet_text(parquet, source) if keep_text else None
+
+
+def _parquet_text(parquet: Any, source: str) -> np.ndarray:
+    """Every column of a Parquet file as text, one column at a time: (n_rows, n_columns),
+    nulls as empty cells."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    schema = parquet.schema_arrow
+    text = np.empty((parquet.metadata.num_rows, len(schema)), dtype=object)
+    for j, field in enumerate(schema):
+        try:
+            column = parquet.read(columns=[field.name]).column(0).cast(pa.string())
+            text[:, j] = pc.fill_null(column, "").to_numpy(zero_copy_only=False)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise DataError(
+                f"{source}, column '{printable(field.name)}' cannot be written as text "
+                f"({_reason(error)}); remove that column or convert it"
+            ) from None
+    return text
 
 
 def _reason(error: BaseException) -> str:

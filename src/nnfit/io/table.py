@@ -129,13 +129,15 @@ def read_table(
             if suffix in NUMPY_SUFFIXES | PARQUET_SUFFIXES and not stat.S_ISREG(info.st_mode):
                 raise DataError(f"{shown} is not a regular file; save the {suffix} data to a file")
             if suffix in NUMPY_SUFFIXES:
-                columns, used, values = read_numpy(
-                    stream, shown, suffix, use=None if keep_text else use
+                columns, used, values, text = read_numpy(
+                    stream, shown, suffix, use=use, keep_text=keep_text
                 )
             elif suffix in PARQUET_SUFFIXES:
-                columns, used, values = read_parquet(stream, shown, use=None if keep_text else use)
+                columns, used, values, text = read_parquet(
+                    stream, shown, use=use, keep_text=keep_text
+                )
             else:
-                text = csvsniff.read_text(
+                read = csvsniff.read_text(
                     stream,
                     shown,
                     total_bytes=total_bytes,
@@ -145,17 +147,19 @@ def read_table(
                     use=use,
                     keep_text=keep_text,
                 )
-                return _text_table(text, source)
+                return _text_table(read, source)
     except OSError as error:  # a read failing half way (EIO, a file truncated under us)
         reason = printable(error.strerror or error)
         raise DataError(f"cannot read {shown}: {reason}; check the file") from None
     if progress is not None:
         progress(total_bytes, total_bytes)
-    if keep_text:  # every column was read, to be written out
-        return _binary_cells(columns, values, source, drop_missing, use)
     chosen = tuple(columns[j] for j in used)
+    cells = None
+    if text is not None:  # the rows _check_array keeps: those without NaN, with drop_missing
+        kept = ~np.isnan(values).any(axis=1) if drop_missing else slice(None)
+        cells = text[kept].tolist()
     values, n_dropped = _check_array(values, chosen, shown, drop_missing)
-    return Table(chosen, values, source, n_dropped, all_columns=columns)
+    return Table(chosen, values, source, n_dropped, all_columns=columns, cells=cells)
 
 
 def columns_for(x: str | None = None, y: str | None = None, *, source: str = "the file") -> Use:
@@ -179,20 +183,6 @@ def _text_table(text: csvsniff.TextTable, source: str) -> Table:
     columns = tuple(text.columns[j] for j in text.used)
     units = tuple(text.units[j] for j in text.used) if text.units else ()
     return Table(columns, text.values, source, text.n_dropped, units, text.columns, text.cells)
-
-
-def _binary_cells(
-    columns: tuple[str, ...], values: np.ndarray, source: str, drop_missing: bool, use: Use | None
-) -> Table:
-    """A NumPy or Parquet file's Table with every kept row's numbers as cells: their
-    shortest text, as nnfit writes the numbers it reads."""
-    used = list(range(len(columns))) if use is None else list(use(columns))
-    missing = np.isnan(values[:, used]).any(axis=1)
-    kept = values[~missing] if drop_missing else values
-    cells = [[repr(float(value)) for value in row] for row in kept]
-    chosen = tuple(columns[j] for j in used)
-    numbers, n_dropped = _check_array(values[:, used], chosen, printable(source), drop_missing)
-    return Table(chosen, numbers, source, n_dropped, all_columns=columns, cells=cells)
 
 
 def select_columns(
