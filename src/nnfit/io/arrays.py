@@ -16,7 +16,7 @@ import math
 import os
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -26,10 +26,10 @@ from ..errors import DataError
 from ..memory import check_memory, format_bytes
 from ..safetext import printable
 from . import csvsniff
+from .csvsniff import Use
 
 MAX_ARRAYS = 10_000  # arrays in one .npz
 NPY_HEAD = 65_536  # bytes read for an .npy header: numpy writes at most ~10 kB
-Use = Callable[[tuple[str, ...]], Sequence[int]]  # column names -> indices of those to read
 # (every column's name, the used ones, their values (n_rows, n_used), with keep_text every
 # column as text (n_rows, n_columns) or None)
 Columns = tuple[tuple[str, ...], tuple[int, ...], np.ndarray, np.ndarray | None]

@@ -57,6 +57,7 @@ DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?")
 DELIMITERS = ("\t", ";", ",")  # tried in this order; whitespace is the last resort
 SAMPLE_LINES = 50
 CONTENT_LINE = re.compile(r"^[ \t]*[^#\s]", re.MULTILINE)  # a line that is not blank or a comment
+Use = Callable[[tuple[str, ...]], Sequence[int]]  # column names -> indices of those to read
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def read_text(
     encoding: str | None = None,
     drop_missing: bool = False,
     progress: Callable[[int, int], None] | None = None,
-    use: Callable[[tuple[str, ...]], Sequence[int]] | None = None,
+    use: Use | None = None,
     keep_text: bool = False,
 ) -> TextTable:
     """Read a delimited text table.

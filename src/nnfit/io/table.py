@@ -14,7 +14,7 @@ import io
 import os
 import stat
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar, cast
@@ -25,13 +25,13 @@ from ..errors import DataError, UsageError
 from ..io import csvsniff
 from ..safetext import closest, printable
 from .arrays import read_numpy, read_parquet
+from .csvsniff import Use
 
 __all__ = ["Table", "columns_for", "read_table", "select_columns"]
 
 SUPPORTED = "csv, tsv, txt, dat, npy, npz and parquet"
 _T = TypeVar("_T")
 STDIN_CLOSED = "standard input is closed; pipe CSV into `nnfit fit -` or give a file name"
-Use = Callable[[tuple[str, ...]], Sequence[int]]  # column names -> indices of those to read
 NUMPY_SUFFIXES = frozenset({".npy", ".npz"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 UNSUPPORTED = {  # suffix -> what to do instead
