@@ -192,3 +192,22 @@ def test_columns_not_read_cannot_be_selected(tmp_path):
     table = read_table(path, use=columns_for(x="a", y="b"))
     with pytest.raises(UsageError, match=r"column 'c' of .* was not read as numbers"):
         select_columns(table, x="a", y="c")
+
+
+@pytest.mark.parametrize("spaces", ["", " "])
+def test_cells_are_the_same_whether_a_chunk_is_clean_or_not(tmp_path, spaces):
+    values = numbers(20)
+    sep = "," + spaces
+    rows = [sep.join([f"a{i}", repr(float(x)), repr(float(y))]) for i, (x, y) in enumerate(values)]
+    clean = tmp_path / "clean.csv"
+    clean.write_text(sep.join(["id", "x", "y"]) + "\n" + "\n".join(rows) + "\n")
+    quoted = tmp_path / "quoted.csv"  # one quoted cell sends the chunk down the exact path
+    quoted.write_text(clean.read_text().replace("a7", '"a7"'))
+    got = [read_table(p, use=columns_for(x="x", y="y"), keep_text=True) for p in (clean, quoted)]
+    assert got[0].cells == got[1].cells
+    assert got[0].cells is not None and got[0].cells[7] == [
+        "a7",
+        repr(float(values[7, 0])),
+        repr(float(values[7, 1])),
+    ]
+    np.testing.assert_array_equal(got[0].values, got[1].values)

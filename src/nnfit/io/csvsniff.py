@@ -397,11 +397,30 @@ def _parse_chunk(
 ) -> tuple[np.ndarray, int]:
     """Parse lines starting at line_no: (values (n_rows, len(used)) float64, n_dropped); with
     ``cells``, each kept row's cells are appended to it."""
-    if cells is None:
-        block = _parse_fast(text, dialect, used)
-        if block is not None:
+    block = _parse_fast(text, dialect, used)
+    if block is not None:
+        if cells is None:
+            return block, 0
+        plain = _plain_cells(text, dialect)
+        if plain is not None and len(plain) == len(block):  # one row of cells per row read
+            cells.extend(plain)
             return block, 0
     return _parse_exact(text, line_no, dialect, source, drop_missing, used, cells)
+
+
+def _plain_cells(text: str, dialect: Dialect) -> list[list[str]] | None:
+    """The cells of text without quotes, comments or blank lines, one list per line; None
+    for anything else (the exact path then splits it line by line)."""
+    if dialect.trailing or '"' in text or "#" in text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not all(line and not line.isspace() for line in lines):
+        return None
+    if dialect.delimiter is None or " " not in text:
+        return [line.split(dialect.delimiter) for line in lines]
+    return [[field.strip() for field in line.split(dialect.delimiter)] for line in lines]
 
 
 def _parse_fast(text: str, dialect: Dialect, used: tuple[int, ...]) -> np.ndarray | None:
