@@ -303,3 +303,22 @@ def test_a_units_row_names_the_units_in_the_verdict(tmp_path, capsys):
     data.write_text("temperature,pressure\n°C,mm Hg\n" + rows, encoding="utf-8")
     code, out, _ = run(capsys, "fit", str(data), *QUICK, "-q")
     assert code == 0 and "mm Hg on" in out.splitlines()[-1]
+
+
+def test_fit_ignores_columns_it_does_not_use_even_text(tmp_path, capsys, measurements):
+    lines = measurements.read_text().splitlines()
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(
+        "\n".join(
+            [f"id,{lines[0]},station", *(f"s{i},{line},Oslo" for i, line in enumerate(lines[1:]))]
+        )
+        + "\n"
+    )
+    argv = ["--x", "temperature", "--y", "pressure", *QUICK, "-q", "--seed", "1"]
+    code, out_mixed, err = run(capsys, "fit", str(mixed), *argv)
+    assert code == 0, err
+    code, out_plain, _ = run(capsys, "fit", str(measurements), *argv)
+    assert code == 0 and out_mixed == out_plain  # the same fit as without the text columns
+    code, out, err = run(capsys, "fit", str(mixed), "--x", "station", "--y", "pressure", *QUICK)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "mixed.csv line 2, column 'station': 'Oslo' is not a number" in err
