@@ -220,7 +220,11 @@ def _diagnose(history: History) -> Diagnosis:
 
 
 HINTS: dict[str, tuple[Hint, ...]] = {  # what to try, by kind (diverged's names a value)
-    "dead_units": (Hint("seed", "another"), Hint("preset", value="morvan-2018"), Hint("lr", "lower")),
+    "dead_units": (
+        Hint("seed", "another"),
+        Hint("preset", value="morvan-2018"),
+        Hint("lr", "lower"),
+    ),
     "stalled": (
         Hint("lr", "lower"),
         Hint("seed", "another"),

@@ -136,9 +136,7 @@ def preset_of(changes: dict[str, dict[str, Any]]) -> str | None:
 
 def changed(config: RunConfig, changes: dict[str, dict[str, Any]]) -> RunConfig:
     """``config`` with ``changes`` (per section) applied and validated."""
-    sections = {
-        name: replace(getattr(config, name), **values) for name, values in changes.items()
-    }
+    sections = {name: replace(getattr(config, name), **values) for name, values in changes.items()}
     return replace(config, **sections)
 
 

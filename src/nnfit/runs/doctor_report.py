@@ -7,6 +7,7 @@ Torch-free: it reads a ``DoctorReport`` of plain numbers. Settings are worded by
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,9 @@ def changes_text(changes: dict[str, dict[str, Any]]) -> str:
     if not changes:
         return "as given"
     words = " ".join(
-        f"{flag(name)} {_value(value)}" for values in changes.values() for name, value in values.items()
+        f"{flag(name)} {_value(value)}"
+        for values in changes.values()
+        for name, value in values.items()
     )
     preset = preset_of(changes)
     return f"{words} (preset {preset})" if preset else words
@@ -58,12 +61,12 @@ def report_text(report: DoctorReport) -> str:
     seeds = report.seeds
     model, train = config.model, config.train
     widths = ",".join(map(str, model.hidden))
+    whose = f", the data of seed {seeds[0]}" if config.data.synthetic else ""
     lines = [
         f"nnfit doctor: {report.n_seeds} seeds ({seeds[0]}-{seeds[-1]}) of hidden {widths} "
         f"{model.activation}, {train.optimizer} lr {train.lr:g}, {train.steps} steps, on "
-        f"{report.source} "
-        f"({report.rows} rows, the data of seed {seeds[0]}, shared by every seed); trained as "
-        f"one batched run in {base.seconds:.1f} s",
+        f"{report.source} ({report.rows} rows{whose}, shared by every seed); trained as one "
+        f"batched run in {base.seconds:.1f} s",
         "",
     ]
     lines += _outcome_table(base, floor, seeds)
@@ -128,23 +131,26 @@ def _loss_lines(losses: np.ndarray, floor: float | None) -> list[str]:
 
     names = {0.0: "min", 0.5: "median", 1.0: "max"}
     found = quantiles(losses)
-    head = (
-        f"final loss in noise floors ({floor:.4g} = 1x):" if floor else "final loss:"
-    )
+    head = f"final loss in noise floors ({floor:.4g} = 1x):" if floor else "final loss:"
     parts = [f"{names.get(q, f'{100 * q:g}%')} {shown(v)}" for q, v in found.items()]
     lines = [head, "  " + "  ".join(parts)]
     bins = histogram(losses, floor)
     most = max((count for _, _, count in bins), default=0) or 1
-    for low, high, count in bins:
-        if math.isinf(high):
-            span = f">= {shown(low)}"
-        elif low == 0:
-            span = f"< {shown(high)}"
-        else:
-            span = f"{shown(low)}-{shown(high)}"
+    spans = [_span(low, high, shown) for low, high, _ in bins]
+    width = max((len(span) for span in spans), default=0)
+    for span, (_, _, count) in zip(spans, bins, strict=True):
         bar = "#" * math.ceil(BAR * count / most) if count else ""
-        lines.append(f"  {span:>14} |{bar:<{BAR}} {count}")
+        lines.append(f"  {span:>{width}} |{bar:<{BAR}} {count}")
     return lines
+
+
+def _span(low: float, high: float, shown: Callable[[float], str]) -> str:
+    """A bin in words: ``< 1x``, ``1x-1.5x``, ``>= 100x``."""
+    if math.isinf(high):
+        return f">= {shown(low)}"
+    if low == 0:
+        return f"< {shown(high)}"
+    return f"{shown(low)}-{shown(high)}"
 
 
 def _candidate_lines(report: DoctorReport) -> list[str]:
@@ -160,9 +166,7 @@ def _candidate_lines(report: DoctorReport) -> list[str]:
     for name, trial in zip(names, trials, strict=True):
         middle = quantiles(trial.final_losses).get(0.5, math.nan) / (floor or 1.0)
         failures = f"{trial.failures} ({_percent(trial.share)})"
-        lines.append(
-            f"  {name:<{width}}  {failures:>15}  {middle:>20.3g}  {trial.seconds:>6.1f}s"
-        )
+        lines.append(f"  {name:<{width}}  {failures:>15}  {middle:>20.3g}  {trial.seconds:>6.1f}s")
     best = report.best
     if best is None:
         lines.append("best: none of the changes fails less than the setting as given")
