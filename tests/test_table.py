@@ -35,7 +35,7 @@ def read_error(path: Path, **kwargs) -> str:
 
 
 def test_public_api_is_pinned():
-    assert table.__all__ == ["Table", "read_table", "select_columns"]
+    assert table.__all__ == ["Table", "columns_for", "read_table", "select_columns"]
 
 
 # --- dialects -------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ DOCTOR_EXAMPLES = """examples:
 PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
-  nnfit predict runs/p new.csv --out pred.csv   every row of a file (columns by name)
+  nnfit predict runs/p new.csv --out pred.csv   every row of a file, all its columns kept
   nnfit predict runs/p --x 400 --std            with the ensemble members' spread
   nnfit predict runs/p new.csv --format json    a list of records, one per row
   cat new.csv | nnfit predict runs/p -          CSV on stdin, predictions on stdout"""
@@ -159,7 +159,9 @@ def _add_model_commands(commands: Any) -> None:
         "predict",
         help="predict with a saved run folder",
         description="Predict with a saved model: for each row of a data file (its input "
-        "columns are matched by name to those the model was trained on), or for --x values. "
+        "columns are matched by name to those the model was trained on; its other columns, "
+        "of any content, are copied as written before the predictions, so an id column lets "
+        "the results be joined back), or for --x values. "
         "Inputs outside the range the model was trained on get a warning on stderr: the "
         "predictions there are extrapolations.",
         epilog=PREDICT_EXAMPLES,

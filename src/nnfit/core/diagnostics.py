@@ -266,6 +266,7 @@ def _lower_lr(history: History) -> float:
 
 
 GAP = 2.0  # held-out RMSE this many times the training RMSE: overfitting or extrapolation
+GAP_R2 = 0.99  # ... and a held-out R² below this (an error over a tenth of y's spread)
 
 
 def in_units(
@@ -282,7 +283,9 @@ def in_units(
     validation rows (cross-validated for an ensemble), next to the training RMSE. A held-out
     error more than ``GAP`` times the training error says the network learned the training
     rows better than the relation (overfitting) or predicts held-out ends of the range badly
-    (extrapolation), and what to try. Other verdicts get the errors appended. ``unit`` (from
+    (extrapolation), and what to try, when that error matters: held-out R² below ``GAP_R2``
+    (nearly noise-free data such as pressure fit their training rows far better than held-out
+    ones and still predict well). Other verdicts get the errors appended. ``unit`` (from
     the file's units row, e.g. "mm Hg") names the units where it is known.
 
     Example:
@@ -314,7 +317,7 @@ def in_units(
     if diagnosis.kind != "ok":
         return replace(diagnosis, message=f"{diagnosis.message} ({errors}.)")
     ratio = val["rmse"] / train["rmse"] if train["rmse"] > 0 else math.inf
-    if ratio <= GAP:
+    if ratio <= GAP or not val["r2"] < GAP_R2:
         return Diagnosis("ok", f"Good fit: {errors}.", short)
     return _diagnosis(
         "gap",

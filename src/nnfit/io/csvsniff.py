@@ -8,6 +8,9 @@ and skips rows with missing values when asked to.
 Spreadsheet exports are read as meant where that is unambiguous: a delimiter ending every line
 is no column, a text row under the header is its units (``Dialect.units``), and "1,234.5" or
 "12,345,678" are numbers. A totals row, or "1,234" (1234 or 1.234?), is refused naming the line.
+
+Only the columns a caller uses are read as numbers (``use``); the others may hold anything (an
+id, a name, a date) and are kept as the text written there when asked (``keep_text``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -54,6 +57,7 @@ DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?")
 DELIMITERS = ("\t", ";", ",")  # tried in this order; whitespace is the last resort
 SAMPLE_LINES = 50
 CONTENT_LINE = re.compile(r"^[ \t]*[^#\s]", re.MULTILINE)  # a line that is not blank or a comment
+Use = Callable[[tuple[str, ...]], Sequence[int]]  # column names -> indices of those to read
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,18 @@ class Dialect:
     units: tuple[str, ...] = ()  # that row's cells, one per column
 
 
+@dataclass(frozen=True, eq=False)
+class TextTable:
+    """A text table as read: every column's name, the used columns' numbers, the rest as text."""
+
+    columns: tuple[str, ...]  # every column of the file, in order
+    used: tuple[int, ...]  # the columns read as numbers: indices into columns, ascending
+    values: np.ndarray  # (n_rows, len(used))
+    n_dropped: int  # rows skipped for a missing value in a used column
+    units: tuple[str, ...]  # a units row's cells, one per column; () when there is none
+    cells: list[list[str]] | None  # with keep_text: each kept row's cells, one per column
+
+
 def read_text(
     stream: BinaryIO,
     source: str,
@@ -78,11 +94,15 @@ def read_text(
     encoding: str | None = None,
     drop_missing: bool = False,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[tuple[str, ...], np.ndarray, int, tuple[str, ...]]:
+    use: Use | None = None,
+    keep_text: bool = False,
+) -> TextTable:
     """Read a delimited text table.
 
-    Returns (column names, values (n_rows, n_columns), n_dropped, units): units are the cells
-    of a units row under the header, or () when there is none.
+    ``use`` is called with the column names once the header is read and returns the indices
+    of the columns to read as numbers (default: all); only those must hold numbers, and only
+    their missing values refuse (or, with ``drop_missing``, skip) a row. With ``keep_text``
+    every kept row's cells are kept too, as written (quotes and surrounding spaces removed).
     """
     head = stream.read(4)
     decoder = _make_decoder(head, encoding)
@@ -106,15 +126,18 @@ def read_text(
     rest = "\n".join(lines[skip:])  # the first data line onwards
     del lines, text
 
-    rows = _Rows(len(dialect.columns), source)
+    used = tuple(range(len(dialect.columns))) if use is None else tuple(use(dialect.columns))
+    assert list(used) == sorted(set(used)) and all(0 <= j < len(dialect.columns) for j in used)
+    cells: list[list[str]] | None = [] if keep_text else None
+    rows = _Rows(len(used), source)
     n_dropped = 0
     for text, line_no in itertools.chain([(rest, skip + 1)], chunks):
-        block, dropped = _parse_chunk(text, line_no, dialect, source, drop_missing)
+        block, dropped = _parse_chunk(text, line_no, dialect, source, drop_missing, used, cells)
         rows.append(block, _fraction_read(stream, total_bytes))
         n_dropped += dropped
     values = rows.finish()
     _check_row_count(len(values), n_dropped, dialect, source)
-    return dialect.columns, values, n_dropped, dialect.units
+    return TextTable(dialect.columns, used, values, n_dropped, dialect.units, cells)
 
 
 def _fraction_read(stream: BinaryIO, total_bytes: int) -> float:
@@ -260,7 +283,7 @@ def sniff_dialect(lines: list[str], source: str) -> Dialect:
         DECIMAL_COMMA.fullmatch(field) for row in rows for field in row
     )
     header = rows[0]
-    has_header = any(not _looks_numeric(field) for field in header)
+    has_header = _is_header(rows, source, first_line)
     units: tuple[str, ...] = ()
     units_line = 0
     if has_header and len(rows) > 1 and _is_units_row(rows[1], len(header)):
@@ -280,6 +303,31 @@ def sniff_dialect(lines: list[str], source: str) -> Dialect:
     return Dialect(
         delimiter, decimal_comma, columns, has_header, first_line, trailing, units_line, units
     )
+
+
+def _is_header(rows: list[list[str]], source: str, line_no: int) -> bool:
+    """True when the first row holds text: it names the columns.
+
+    A first row whose text lies only in columns of text (an id, a name) beside columns of
+    numbers could be data of a file without a header as well as a header naming some columns
+    with numbers: that is refused rather than guessed.
+    """
+    first, below = rows[0], rows[1:]
+    text = [j for j, field in enumerate(first) if not _looks_numeric(field)]
+    if not text or not below:
+        return bool(text)
+
+    def column_is(j: int, numeric: bool) -> bool:
+        return all(j < len(row) and _looks_numeric(row[j]) == numeric for row in below)
+
+    numbers = [j for j in range(len(first)) if j not in text and column_is(j, numeric=True)]
+    if numbers and all(column_is(j, numeric=False) for j in text):
+        raise DataError(
+            f"{source} line {line_no}: cannot tell whether this row is a header or data (its "
+            f"cells in number columns are numbers, like '{_shown(first[numbers[0]])}'); add a "
+            "header line naming every column, or name those columns with words"
+        )
+    return True
 
 
 def _has_trailing_delimiter(rows: list[list[str]], delimiter: str | None) -> bool:
@@ -339,23 +387,53 @@ def _looks_numeric(field: str) -> bool:
 
 
 def _parse_chunk(
-    text: str, line_no: int, dialect: Dialect, source: str, drop_missing: bool
+    text: str,
+    line_no: int,
+    dialect: Dialect,
+    source: str,
+    drop_missing: bool,
+    used: tuple[int, ...],
+    cells: list[list[str]] | None,
 ) -> tuple[np.ndarray, int]:
-    """Parse lines starting at line_no: (values (n_rows, n_columns) float64, n_dropped)."""
-    block = _parse_fast(text, dialect)
+    """Parse lines starting at line_no: (values (n_rows, len(used)) float64, n_dropped); with
+    ``cells``, each kept row's cells are appended to it."""
+    block = _parse_fast(text, dialect, used)
     if block is not None:
-        return block, 0
-    return _parse_exact(text, line_no, dialect, source, drop_missing)
+        if cells is None:
+            return block, 0
+        plain = _plain_cells(text, dialect)
+        if plain is not None and len(plain) == len(block):  # one row of cells per row read
+            cells.extend(plain)
+            return block, 0
+    return _parse_exact(text, line_no, dialect, source, drop_missing, used, cells)
 
 
-def _parse_fast(text: str, dialect: Dialect) -> np.ndarray | None:
+def _plain_cells(text: str, dialect: Dialect) -> list[list[str]] | None:
+    """The cells of text without quotes, comments or blank lines, one list per line; None
+    for anything else (the exact path then splits it line by line)."""
+    if dialect.trailing or '"' in text or "#" in text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not all(line and not line.isspace() for line in lines):
+        return None
+    if dialect.delimiter is None or " " not in text:
+        return [line.split(dialect.delimiter) for line in lines]
+    return [[field.strip() for field in line.split(dialect.delimiter)] for line in lines]
+
+
+def _parse_fast(text: str, dialect: Dialect, used: tuple[int, ...]) -> np.ndarray | None:
     """Parse a chunk of clean numbers with np.loadtxt; None when anything looks unusual."""
     if dialect.trailing:  # "1,2,\n" -> "1,2\n"; a value in that column fails the width check
         text = text.replace(f"{dialect.delimiter}\n", "\n")
         text = text.removesuffix(str(dialect.delimiter))
     if not text or text.isspace():
-        return np.empty((0, len(dialect.columns)))
+        return np.empty((0, len(used)))
     if "#" in text or (dialect.delimiter is None and '"' in text):
+        return None
+    subset = len(used) < len(dialect.columns)
+    if subset and not _even_rows(text, dialect):
         return None
     if dialect.decimal_comma:
         if "." in text:
@@ -370,28 +448,46 @@ def _parse_fast(text: str, dialect: Dialect) -> np.ndarray | None:
             comments=None,
             dtype=np.float64,
             ndmin=2,
+            usecols=used if subset else None,
         )
     except ValueError:
         return None
-    if block.shape[1] != len(dialect.columns):
+    if block.shape[1] != len(used):
         return None
     if block.size and not (block.min() > -FLOAT32_OVERFLOW and block.max() < FLOAT32_OVERFLOW):
         return None  # NaN, inf or beyond float32: the exact path names the line
     return block
 
 
+def _even_rows(text: str, dialect: Dialect) -> bool:
+    """True when every line of unquoted text has one field per column: np.loadtxt reading some
+    columns (``usecols``) would not notice a row with more fields."""
+    if dialect.delimiter is None or '"' in text:
+        return False
+    n_delimiters = len(dialect.columns) - 1
+    return all(line.count(dialect.delimiter) == n_delimiters for line in text.split("\n") if line)
+
+
 def _parse_exact(
-    text: str, line_no: int, dialect: Dialect, source: str, drop_missing: bool
+    text: str,
+    line_no: int,
+    dialect: Dialect,
+    source: str,
+    drop_missing: bool,
+    used: tuple[int, ...],
+    cells: list[list[str]] | None,
 ) -> tuple[np.ndarray, int]:
     """Parse line by line, raising DataError at the first bad line or cell."""
     n_columns = len(dialect.columns)
-    values = array.array("d")  # the kept rows, flattened
+    values = array.array("d")  # the kept rows' used cells, flattened
     n_dropped = 0
     missing: list[tuple[int, str]] = []  # (line, column) of the first few missing cells
     for offset, line in enumerate(text.split("\n")):
-        quick = _quick_row(line, dialect, n_columns)
+        quick = _quick_row(line, dialect, n_columns, used)
         if quick is not None:
-            values.extend(quick)
+            values.extend(quick[0])
+            if cells is not None:
+                cells.append([field.strip() for field in quick[1]])
             continue
         if not _is_content(line):
             continue
@@ -403,8 +499,8 @@ def _parse_exact(
                 fields.pop()
             if len(fields) != n_columns:
                 raise DataError(_width_message(len(fields), where, dialect, source))
-            for field in fields:
-                row.append(_to_float(field, dialect.decimal_comma))
+            for j in used:
+                row.append(_to_float(fields[j], dialect.decimal_comma))
         except (DataError, csv.Error, _BadCell) as error:
             if missing:  # report the earlier problem first
                 break
@@ -412,40 +508,48 @@ def _parse_exact(
                 raise
             if isinstance(error, csv.Error):
                 raise DataError(f"{source} line {where}: {error}; check the quotes") from None
-            column = printable(dialect.columns[len(row)])  # the cell after the last good one
+            column = printable(dialect.columns[used[len(row)]])  # the cell after the last good one
             raise DataError(f"{source} line {where}, column '{column}': {error}") from None
         if None in row:
             if drop_missing:
                 n_dropped += 1
                 continue
-            missing.append((where, dialect.columns[row.index(None)]))
+            missing.append((where, dialect.columns[used[row.index(None)]]))
             if len(missing) > 5:
                 break
             continue
         values.extend(row)  # type: ignore[arg-type]  # no None left in row
+        if cells is not None:
+            cells.append(fields)
     if missing:
         raise DataError(_missing_message(missing, source))
-    return np.frombuffer(values, dtype=np.float64).reshape(-1, n_columns), n_dropped
+    return np.frombuffer(values, dtype=np.float64).reshape(-1, len(used)), n_dropped
 
 
-def _quick_row(line: str, dialect: Dialect, n_columns: int) -> list[float] | None:
-    """A plain row of finite numbers converted by float(); None for anything else."""
-    if '"' in line or "_" in line or not line.isascii():  # float() takes 1_000 and non-ASCII
+def _quick_row(
+    line: str, dialect: Dialect, n_columns: int, used: tuple[int, ...]
+) -> tuple[list[float], list[str]] | None:
+    """(the used cells as finite numbers, every cell) of a plain row whose used cells float()
+    converts; None for anything else."""
+    if '"' in line:
         return None
-    if dialect.decimal_comma:
-        if "." in line:
-            return None
-        line = line.replace(",", ".")
     fields = line.split(dialect.delimiter)
     if dialect.trailing and len(fields) == n_columns + 1 and not fields[-1].strip():
         fields.pop()
     if len(fields) != n_columns:
         return None
+    numbers = [fields[j] for j in used]
+    if any("_" in cell or not cell.isascii() for cell in numbers):  # float() takes 1_000, ５
+        return None
+    if dialect.decimal_comma:
+        if any("." in cell for cell in numbers):
+            return None
+        numbers = [cell.replace(",", ".") for cell in numbers]
     try:
-        row = [float(field) for field in fields]
+        row = [float(cell) for cell in numbers]
     except ValueError:
         return None
-    return row if all(abs(value) < FLOAT32_OVERFLOW for value in row) else None  # not NaN
+    return (row, fields) if all(abs(value) < FLOAT32_OVERFLOW for value in row) else None
 
 
 class _BadCell(ValueError):
@@ -495,7 +599,7 @@ def _hint(field: str) -> str:
         return "write '.' decimals, or ';' between fields with decimal commas throughout"
     if WITH_UNITS.fullmatch(field):
         return "strip units from the values (put them in the column name instead)"
-    return "fix or remove that row"
+    return "fix or remove that row, or choose a column that holds numbers"
 
 
 def _width_message(n_fields: int, where: int, dialect: Dialect, source: str) -> str:
