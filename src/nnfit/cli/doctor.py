@@ -7,13 +7,25 @@ import gc
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..checks import SettingsError, flag
 from ..errors import UsageError
 from ..runs.config import DEFAULT_PRESET, RunConfig, build_config
-from ..runs.doctor import Trial, check_doctor_config
 from ..safetext import printable
-from .flags import overrides_from
+from .flags import _whole, add_run_flags, overrides_from
+from .parser import HelpFormatter
+
+if TYPE_CHECKING:
+    from ..runs.doctor import Trial
+
+DOCTOR_EXAMPLES = """examples:
+  nnfit doctor                                  the lesson's settings over 1000 seeds
+  nnfit doctor --preset morvan-2018             the 2018 settings
+  nnfit doctor --seeds 200 --lr 0.1             fewer seeds, another rate
+  nnfit doctor --hidden 32 --optimizer adam --lr 0.01
+  nnfit doctor --example pressure --preset data --no-compare
+  nnfit doctor --format json --out doctor.json  the report for programs"""
 
 # Settings a doctor run decides itself: one network per seed, trained on all rows.
 NOT_FOR_DOCTOR = {
@@ -23,10 +35,52 @@ NOT_FOR_DOCTOR = {
 }
 
 
+def add_doctor(commands: Any) -> None:
+    """``doctor``: the demo's settings over many seeds at once."""
+    doctor = commands.add_parser(
+        "doctor",
+        help="how often does a setting fail? many seeds trained at once",
+        description="Train a setting (the lesson's unless flags say otherwise, as nnfit demo) "
+        "over many seeds at once, as one batched run in which each seed is its own network "
+        "trained on all rows, and judge each as a single run is judged: good fit, dead "
+        "units, stalled, unfinished or diverged. Every seed trains on the same data, the data "
+        "of --seed, the first seed (the first seed's network is nnfit demo --seed SEED's, to "
+        "float rounding). Then a few single changes are trained over the same seeds and the "
+        "one that fails least is named.",
+        epilog=DOCTOR_EXAMPLES,
+        formatter_class=HelpFormatter,
+    )
+    doctor.add_argument(
+        "--seeds",
+        type=_whole,
+        default=1000,
+        metavar="N",
+        help="how many seeds, from --seed on (default: 1000)",
+    )
+    doctor.add_argument(
+        "--compare",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train a few single changes over the same seeds and name the one that "
+        "fails least (default: on)",
+    )
+    doctor.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default=None,
+        help="report format (default: from --out's suffix, else text)",
+    )
+    doctor.add_argument("--out", metavar="FILE", help="write the report here instead of stdout")
+    doctor.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    doctor.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    add_run_flags(doctor, outputs=False, unlisted=[*NOT_FOR_DOCTOR, "member_lr"])
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Carry out ``nnfit doctor``; exit status. Every flag is checked before torch loads."""
     from ..io.files import atomic_path
     from ..io.targets import check_output
+    from ..runs.doctor import check_doctor_config
 
     overrides = overrides_from(args)
     for name, why in NOT_FOR_DOCTOR.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import typing
+from collections.abc import Collection
 from typing import Any
 
 from ..checks import typed
@@ -157,9 +158,12 @@ def _preset_help() -> str:
     return or_list(parts)
 
 
-def add_run_flags(parser: argparse.ArgumentParser, *, outputs: bool = True) -> None:
+def add_run_flags(
+    parser: argparse.ArgumentParser, *, outputs: bool = True, unlisted: Collection[str] = ()
+) -> None:
     """Flags shared by ``demo`` and ``fit``: the settings and ``--preset`` (``doctor`` takes
-    them too), and with ``outputs`` the output flags."""
+    them too), and with ``outputs`` the output flags. Settings named in ``unlisted`` are
+    still read (a command refuses them with its reason) but left out of the help."""
     types = {
         "whole": _whole,
         "number": _number,
@@ -175,6 +179,8 @@ def add_run_flags(parser: argparse.ArgumentParser, *, outputs: bool = True) -> N
             keywords = dict(keywords)
             if isinstance(keywords.get("type"), str):
                 keywords["type"] = types[keywords["type"]]
+            if names[0].lstrip("-").replace("-", "_") in unlisted:
+                keywords["help"] = argparse.SUPPRESS
             group.add_argument(*names, **keywords)
 
 

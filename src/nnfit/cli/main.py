@@ -14,7 +14,8 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import NNFitError, UsageError
-from .flags import _join_negative_values, _number, _size, _whole, add_run_flags
+from .doctor import add_doctor
+from .flags import _join_negative_values, _number, _size, add_run_flags
 from .parser import (
     PROG,
     HelpFormatter,
@@ -37,12 +38,6 @@ EPILOG = """examples:
   nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
   nnfit examples                                list the shipped data sets
   nnfit doctor --seeds 1000                     how often do the lesson's settings fail?"""
-DOCTOR_EXAMPLES = """examples:
-  nnfit doctor                                  the lesson's settings over 1000 seeds
-  nnfit doctor --seeds 300 --preset morvan-2018 the 2018 settings
-  nnfit doctor --hidden 32 --optimizer adam --lr 0.01
-  nnfit doctor --example pressure --preset data --no-compare
-  nnfit doctor --format json --out doctor.json  the report for programs"""
 PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
@@ -102,7 +97,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_run_flags(fit)
     _add_model_commands(commands)
-    _add_doctor(commands)
+    add_doctor(commands)
     commands.add_parser(
         "examples",
         help="list the data sets shipped with nnfit",
@@ -110,47 +105,6 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     return parser
-
-
-def _add_doctor(commands: Any) -> None:
-    """``doctor``: the demo's settings over many seeds at once."""
-    doctor = commands.add_parser(
-        "doctor",
-        help="how often does a setting fail? many seeds trained at once",
-        description="Train a setting (the lesson's unless flags say otherwise, as nnfit demo) "
-        "over many seeds at once, as one batched run in which each seed is its own network "
-        "trained on all rows, and judge each as a single run is judged: good fit, dead "
-        "units, stalled, unfinished or diverged. Every seed trains on the same data, the data "
-        "of --seed, the first seed (the first seed's network is exactly nnfit demo --seed "
-        "SEED's). Then a few single changes are trained over the same seeds and the one that "
-        "fails least is named.",
-        epilog=DOCTOR_EXAMPLES,
-        formatter_class=HelpFormatter,
-    )
-    doctor.add_argument(
-        "--seeds",
-        type=_whole,
-        default=1000,
-        metavar="N",
-        help="how many seeds, from --seed on (default: 1000)",
-    )
-    doctor.add_argument(
-        "--compare",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="also train a few single changes over the same seeds and name the one that "
-        "fails least (default: on)",
-    )
-    doctor.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default=None,
-        help="report format (default: from --out's suffix, else text)",
-    )
-    doctor.add_argument("--out", metavar="FILE", help="write the report here instead of stdout")
-    doctor.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    doctor.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
-    add_run_flags(doctor, outputs=False)
 
 
 def _add_model_commands(commands: Any) -> None:

@@ -5,6 +5,10 @@ zero on every point, so the fit is an almost flat line. ``diagnose`` names that,
 a stalled loss and an unfinished fit, and says what to try. What to try is data, a tuple of
 ``Hint``s naming settings by field (``lr``, ``seed``); the message words them by field name, and
 adapters reword them by flag (``worded(diagnosis, flag)`` says ``--lr``).
+
+The rules read a few numbers (``RunFacts``: the losses, the noise floor, why training stopped,
+dead units); ``outcome`` applies them and ``diagnose`` words the result, so the same rules judge
+one member of an ensemble (``nnfit.core.outcomes``, ``nnfit doctor``).
 """
 
 from __future__ import annotations
