@@ -203,3 +203,36 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, monkeypatch, flags, m
     code, out, err = run(capsys, *flags)
     assert code == 2 and match in err and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def interrupt_run(monkeypatch, number):
+    """Ctrl-C mid-training (step 10) in the ``number``-th batched run of a doctor."""
+    from nnfit.core import outcomes
+
+    begin, snapshot = outcomes.MemberRecord.on_train_begin, outcomes.MemberRecord.on_snapshot
+    runs = []
+
+    def counted(self, history):
+        runs.append(self)
+        begin(self, history)
+
+    def on_snapshot(self, shot):
+        if len(runs) == number and runs[-1] is self and shot.step == 10 and not shot.final:
+            raise KeyboardInterrupt  # inside the loop: train keeps the partly trained model
+        snapshot(self, shot)
+
+    monkeypatch.setattr(outcomes.MemberRecord, "on_train_begin", counted)
+    monkeypatch.setattr(outcomes.MemberRecord, "on_snapshot", on_snapshot)
+
+
+def test_ctrl_c_in_the_comparison_keeps_the_report(capsys, monkeypatch):
+    interrupt_run(monkeypatch, 2)  # the first candidate
+    code, out, _ = run(capsys, "--seeds", "4", "-q")
+    assert code == 0 and "stopped by the user" in out and "failures:" in out
+    assert "as given" in out and "--lr 0.2" not in out  # no candidate finished
+
+
+def test_ctrl_c_during_the_setting_as_given_exits_130(capsys, monkeypatch):
+    interrupt_run(monkeypatch, 1)
+    code, out, err = run(capsys, "--seeds", "4", "-q")
+    assert code == 130 and out == "" and err.strip() == "nnfit: interrupted"

@@ -66,7 +66,10 @@ class MemberRecord(Callback):
         self.rows.append(losses)
 
     def on_train_end(self, history: History) -> None:
-        """Line the losses up with the History's snapshots (the final one last)."""
+        """Line the losses up with the History's snapshots (the final one last); not after
+        Ctrl-C, which may have come between the History's snapshot and this record's."""
+        if history.stop_reason == "interrupted":
+            return
         at = {step: row for step, row in zip(self.steps[:-1], self.rows[:-1], strict=True)}
         rows = [at[s.step] for s in history.snapshots[:-1]] + [self.rows[-1]]
         self.losses = np.stack(rows)  # (snapshots, members)

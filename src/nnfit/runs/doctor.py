@@ -74,6 +74,7 @@ class DoctorReport:
     noise_floor: float | None  # in loss units (None for real data)
     base: Trial
     candidates: tuple[Trial, ...] = field(default=())
+    stopped: bool = False  # Ctrl-C ended the comparison early: ``candidates`` are those done
 
     @property
     def seeds(self) -> range:
@@ -156,7 +157,9 @@ def doctor(
         progress: called with each Trial as its batched run ends.
 
     Returns:
-        The ``DoctorReport``; ``nnfit.runs.doctor_report`` words it.
+        The ``DoctorReport``; ``nnfit.runs.doctor_report`` words it. Ctrl-C during the
+        setting as given raises KeyboardInterrupt; during the comparison it ends it, and the
+        report holds the changes tried until then (``stopped``).
 
     Example:
         >>> report = doctor(build_config(), seeds=100)  # doctest: +SKIP
@@ -169,9 +172,13 @@ def doctor(
     base = seed_run(config, dataset, seeds)
     if progress is not None:
         progress(base)
-    tried = []
+    tried, stopped = [], False
     for change in candidates(config) if compare else []:
-        trial = replace(seed_run(changed(config, change), dataset, seeds), changes=change)
+        try:
+            trial = replace(seed_run(changed(config, change), dataset, seeds), changes=change)
+        except KeyboardInterrupt:  # the work done is kept: the report names what was tried
+            stopped = True
+            break
         if progress is not None:
             progress(trial)
         tried.append(trial)
@@ -184,6 +191,7 @@ def doctor(
         noise_floor=base.noise_floor,
         base=base,
         candidates=tuple(tried),
+        stopped=stopped,
     )
 
 
@@ -230,6 +238,8 @@ def seed_run(config: RunConfig, dataset: Any, seeds: int) -> Trial:
         y_names=dataset.y_names,
     )
     history = regressor.history_
+    if history.stop_reason == "interrupted":  # Ctrl-C: no seed finished, nothing to judge
+        raise KeyboardInterrupt
     kinds = tuple(member_outcomes(history, record))
     seconds = time.perf_counter() - start
     return Trial({}, kinds, record.losses[-1].copy(), history.noise_floor, seconds)

@@ -71,7 +71,7 @@ def report_text(report: DoctorReport) -> str:
     ]
     lines += _outcome_table(base, floor, seeds)
     lines += ["", *_loss_lines(base.final_losses, floor)]
-    if report.candidates:
+    if report.candidates or report.stopped:
         lines += ["", *_candidate_lines(report)]
     return "\n".join(lines) + "\n"
 
@@ -168,6 +168,8 @@ def _candidate_lines(report: DoctorReport) -> list[str]:
         failures = f"{trial.failures} ({_percent(trial.share)})"
         lines.append(f"  {name:<{width}}  {failures:>15}  {middle:>20.3g}  {trial.seconds:>6.1f}s")
     best = report.best
+    if report.stopped:
+        lines.append("(stopped by the user: the changes after these were not tried)")
     if best is None:
         lines.append("best: none of the changes fails less than the setting as given")
     else:
@@ -190,6 +192,7 @@ def report_json(report: DoctorReport) -> dict[str, Any]:
         **_trial_json(report.base, report.noise_floor, members=True),
         "candidates": [_trial_json(t, report.noise_floor) for t in report.candidates],
         "best": None if best is None else report.candidates.index(best),
+        "stopped": report.stopped,
     }
 
 
