@@ -14,6 +14,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import NNFitError, UsageError
+from .doctor import add_doctor
 from .flags import _join_negative_values, _number, _size, add_run_flags
 from .parser import (
     PROG,
@@ -35,7 +36,8 @@ EPILOG = """examples:
   nnfit fit --example pressure --out runs/p     save a run folder (model, metrics, pictures)
   nnfit predict runs/p --x 150                  use it; nnfit show / nnfit export runs/p
   nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
-  nnfit examples                                list the shipped data sets"""
+  nnfit examples                                list the shipped data sets
+  nnfit doctor --seeds 1000                     how often do the lesson's settings fail?"""
 PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
@@ -95,6 +97,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_run_flags(fit)
     _add_model_commands(commands)
+    add_doctor(commands)
     commands.add_parser(
         "examples",
         help="list the data sets shipped with nnfit",
@@ -237,6 +240,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from . import commands
 
             return commands.run_model_command(args)
+        if args.command == "doctor":
+            from .doctor import run_doctor
+
+            return run_doctor(args)
         from .fit import run_command
 
         return run_command(args)

@@ -50,6 +50,10 @@ class MLP(nn.Module):
             layer starts at zero, so each member starts as the constant fit (the mean) and
             grows more curved as it trains: early stopping then picks among fits from simple
             to complex (measured: more robust on small noisy data than torch's default start).
+        independent: members start as independent single networks instead: the output
+            layer keeps its drawn weights, so with one seed per member, member k starts
+            exactly as ``MLP(..., seed=seed[k])`` does and trains as that single network
+            would (``nnfit doctor`` trains many seeds this way; ignored for one network).
 
     Example:
         >>> model = MLP(1, 10, 1, seed=0)
@@ -73,6 +77,7 @@ class MLP(nn.Module):
         seed: int | Sequence[int] | None = None,
         members: int = 1,
         y_transform: str = "none",
+        independent: bool = False,
     ) -> None:
         super().__init__()
         widths = check_hidden((hidden,) if isinstance(hidden, int) else hidden)
@@ -104,7 +109,7 @@ class MLP(nn.Module):
             self.layers = nn.Sequential(*layers)
         if seeds is not None:
             self._seed_members(seeds)
-        if members > 1:  # every member starts as the constant mean (see the docstring)
+        if members > 1 and not independent:  # each starts as the constant mean (docstring)
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
         for name, size in (("x_mean", n_in), ("y_mean", n_out)):

@@ -232,8 +232,17 @@ def _dead_units(h: torch.Tensor) -> int:
 
     h is (n, width), or (members, n, width) for an ensemble (every member's units counted).
     """
+    return int(dead_per_member(h).sum())
+
+
+def dead_per_member(h: torch.Tensor) -> np.ndarray:
+    """Each member's dead units in one layer's outputs: h (members, n, width) → (members,);
+    one network's (n, width) → (1,). A unit is dead when its output is the same on every
+    point."""
     h = h.detach()
     if h.device.type == "cpu":  # numpy is several times quicker than torch on tiny arrays
         values = h.numpy()
-        return int((values == values[..., :1, :]).all(axis=-2).sum())
-    return int((h == h[..., :1, :]).all(dim=-2).sum())
+        same = (values == values[..., :1, :]).all(axis=-2)  # (members, width) or (width,)
+    else:
+        same = (h == h[..., :1, :]).all(dim=-2).cpu().numpy()
+    return same.reshape(-1, same.shape[-1]).sum(axis=-1)
