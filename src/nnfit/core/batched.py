@@ -38,6 +38,7 @@ def chunk_elements(device: torch.device) -> int:
     """Activations per layer a chunk of members may hold on ``device``."""
     return CHUNK_ELEMENTS if device.type == "cpu" else DEVICE_CHUNK_ELEMENTS
 
+
 # activation → its forward (in place where its backward reads only the output) and backward
 # The backward reads the activation's output where ``KEEPS_OUTPUT`` says so, else its input.
 FORWARD: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
