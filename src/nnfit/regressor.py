@@ -218,7 +218,7 @@ class Regressor(Settings):
                 means, rows = held_out_mean(each, held_part)
                 chunk[rows] = means
                 out[part] = chunk.cpu().numpy()
-                y_part = torch.from_numpy(np.asarray(y[part], np.float64)).to(device)
+                y_part = torch.as_tensor(np.array(y[part], np.float64), device=device)  # a copy
                 squares = (each - y_part).square().mean(dim=-1)  # (members, rows)
                 member_se += (squares * held_part).sum(dim=1)
         return out, member_se.cpu().numpy()
