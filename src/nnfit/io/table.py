@@ -1,6 +1,7 @@
 """Read a user's measurement file into a float table, and pick its x and y columns.
 
-Text tables (csv, tsv, txt, dat, no extension, "-" for stdin) are parsed by ``nnfit.io.csvsniff``;
+Text tables (csv, tsv, txt, dat, no extension, "-" for stdin) are parsed by ``nnfit.io.csvsniff``
+(their dialect sniffed by ``io.dialect``, each cell read by ``io.cells``);
 NumPy files (npy, npz) and Parquet are read here. Every problem raises ``DataError`` (the file)
 or ``UsageError`` (the column choice) with a one-line message naming file, line and column.
 
@@ -25,6 +26,7 @@ from ..errors import DataError, UsageError
 from ..io import csvsniff
 from ..safetext import closest, printable
 from .arrays import read_numpy, read_parquet
+from .cells import FLOAT32_OVERFLOW
 from .csvsniff import Use
 
 __all__ = ["Table", "columns_for", "read_table", "select_columns"]
@@ -441,7 +443,7 @@ def _check_array(
             "infinite; nnfit needs finite numbers, so fix or remove it"
         )
     if values.size and values.dtype != np.float32:
-        limit = csvsniff.FLOAT32_OVERFLOW
+        limit = FLOAT32_OVERFLOW
         if not (-limit < values.min() and values.max() < limit):  # training runs in float32
             i, j = np.argwhere(np.abs(values) >= limit)[0]
             raise DataError(
