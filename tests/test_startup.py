@@ -75,7 +75,7 @@ def assert_light(report, status):
 
 
 def test_help_of_every_command_and_examples_are_light(tmp_path):
-    commands = ["demo", "fit", "predict", "show", "export", "examples", "sweep"]
+    commands = ["demo", "fit", "predict", "show", "export", "examples", "doctor", "sweep"]
     argvs = [["--help"], *([name, "--help"] for name in commands), ["examples"]]
     assert_light(probe(argvs, tmp_path), 0)
 
@@ -95,6 +95,11 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
         ["fit", "--example", "cars", "--members", "10000000", "--no-window"],
         ["demo", "--member-lr", "0.1,-1"],
         ["demo", "--threads", "0"],
+        ["doctor", "--seeds", "0"],
+        ["doctor", "--members", "2"],
+        ["doctor", "--optimizer", "lbfgs"],
+        ["doctor", "--hidden", "100000", "--seeds", "100000"],  # beyond memory
+        ["doctor", "--out", "missing/report.json"],
         ["sweep", "--example", "pressure", "--lr", "0.1,-1"],
         ["sweep", "--example", "pressure", "--device", "cpu"],
         ["sweep", "--example", "pressure", "--lr", "log:0..1:3"],

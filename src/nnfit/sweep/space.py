@@ -33,10 +33,20 @@ from ..safetext import printable
 from ..setting_text import PARSERS, kind, widths
 from ..settings import SECTIONS, Setting, table
 
-# Settings that say how to run, not what to fit: the sweep's members are single networks
-# (members), each seed is a member (seed: --seeds), and the rest may not differ between the
-# members of one batched run.
-UNSWEEPABLE = ("members", "seed", "device", "threads", "compile", "every", "member_lr", "restore")
+# Settings that say how to run or draw, not what to fit: the sweep's members are single
+# networks (members), each seed is a member (seed: --seeds), and the rest may not differ
+# between the members of one batched run or do not change a network (member_lines).
+UNSWEEPABLE = (
+    "members",
+    "seed",
+    "device",
+    "threads",
+    "compile",
+    "every",
+    "member_lr",
+    "restore",
+    "member_lines",
+)
 LAYERS = "-"  # joins the widths of a multi-layer hidden item: 32-32
 MAX_VALUES = 10_000  # values one setting may take
 MAX_SETTINGS = 100_000  # settings a sweep may try (seeds apart)
