@@ -274,3 +274,10 @@ def test_the_kept_fits_shrink_with_the_number_of_networks():
     many = sweep_data(x.numpy(), y.numpy(), seeds=2, val=0.2, seed=0, networks=10**6)
     assert len(few.x_grid) == 200
     assert len(many.x_grid) == 20
+
+
+def test_a_finished_sweep_has_nothing_to_resume(tmp_path, capsys):
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1")
+    assert status == 0
+    assert main(["sweep", "--resume", str(out)]) == 2
+    assert "the sweep is finished; there is nothing to resume" in capsys.readouterr().err
