@@ -281,3 +281,44 @@ def test_a_finished_sweep_has_nothing_to_resume(tmp_path, capsys):
     assert status == 0
     assert main(["sweep", "--resume", str(out)]) == 2
     assert "the sweep is finished; there is nothing to resume" in capsys.readouterr().err
+
+
+def test_separate_members_pause_and_resume_exactly(parabola):
+    """A batched run of separate members stopped mid-way (some already stopped early) and
+    resumed from its TrainState ends with the weights of the uninterrupted run."""
+    import threading
+
+    from nnfit.core.callbacks import Callback
+    from nnfit.core.model import MLP
+    from nnfit.core.traindata import prepare
+    from nnfit.core.training import train
+    from nnfit.core.trainstate import Control
+
+    space = from_texts({"lr": "0.003,0.1"}, seeds=3)
+    _, (group,) = plan(base(optimizer="adam", steps=200, patience=20), space)
+    config = group.config.train
+    config = type(config)(**{**vars(config), "lr": 0.003, "member_lr": group.lrs, "seed": 0})
+    held = parabola.folds[[t.seed for t in group.trials]]
+
+    def run(control=None, callbacks=()):
+        model = MLP(1, 32, 1, seed=[t.seed for t in group.trials], members=6, independent=True)
+        model.set_scaler(parabola.x, parabola.y)
+        data = prepare(parabola.x, parabola.y, holdout=held, seed=0, apart=True)
+        history = train(model, data, config, control=control, callbacks=callbacks)
+        return model, history
+
+    whole, history = run()
+    assert len(set(history.member_best_steps.values())) > 1
+    assert min(history.member_best_steps.values()) + 20 <= 60  # one stopped before the pause
+    stop, states = threading.Event(), []
+
+    class StopAt(Callback):
+        def on_snapshot(self, snapshot):
+            if snapshot.step == 60:
+                stop.set()
+
+    run(Control(stop=stop, checkpoint=states.append), callbacks=[StopAt()])
+    resumed, again = run(Control(resume=states[-1]))
+    assert again.member_best_steps == history.member_best_steps
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
