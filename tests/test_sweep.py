@@ -322,3 +322,10 @@ def test_separate_members_pause_and_resume_exactly(parabola):
     assert again.member_best_steps == history.member_best_steps
     for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_restore_1se_is_refused_before_training(tmp_path, capsys):
+    space = tmp_path / "space.toml"
+    space.write_text('[data]\nfunction = "x**2"\n[train]\nrestore = "1se"\n[sweep]\nlr = [0.1]\n')
+    assert main(["sweep", str(space), "-q"]) == 2
+    assert "keep their lowest validation loss" in capsys.readouterr().err

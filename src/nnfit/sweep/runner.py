@@ -113,6 +113,11 @@ def run_sweep(
     configs, groups = plan(base, space)
     if base.data.file == "-" and outputs.out is not None:
         raise UsageError("a sweep with --out retrains its best setting: read data from a file")
+    if base.train.restore != "lowest":  # MemberBest keeps each network's lowest loss only
+        raise UsageError(
+            "a sweep's networks keep their lowest validation loss: set restore "
+            "to lowest (1se is for single runs)"
+        )
     done: Done = list(resume or [])
     kept = finished(done)
     todo = [g for g in groups if not all((t.setting, t.seed) in kept for t in g.trials)]
