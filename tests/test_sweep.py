@@ -329,3 +329,14 @@ def test_restore_1se_is_refused_before_training(tmp_path, capsys):
     space.write_text('[data]\nfunction = "x**2"\n[train]\nrestore = "1se"\n[sweep]\nlr = [0.1]\n')
     assert main(["sweep", str(space), "-q"]) == 2
     assert "keep their lowest validation loss" in capsys.readouterr().err
+
+
+def test_forged_scores_are_refused_in_one_line(tmp_path, capsys):
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1")
+    assert status == 0
+    saved = dict(np.load(out / "scores.npz"))
+    for name, forged in [("val_rmse", np.array(["a", "b"])), ("setting", np.array([0, 7]))]:
+        np.savez(out / "scores.npz", **{**saved, name: forged})
+        assert main(["sweep", "--resume", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "scores.npz: damaged" in err and err.count("\n") == 1
