@@ -340,3 +340,31 @@ def test_forged_scores_are_refused_in_one_line(tmp_path, capsys):
         assert main(["sweep", "--resume", str(out)]) == 2
         err = capsys.readouterr().err
         assert "scores.npz: damaged" in err and err.count("\n") == 1
+
+
+def test_resume_refuses_data_that_changed(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    import nnfit.sweep.batched as batched
+
+    data = tmp_path / "data.csv"
+    x = np.linspace(0, 1, 30)
+    data.write_text("x,y\n" + "".join(f"{a},{a * a}\n" for a in x))
+    train_group = batched.train_group
+
+    def interrupted_after_the_first(*args, **kwargs):
+        monkeypatch.setattr(batched, "train_group", train_group)
+        trained = train_group(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return trained
+
+    monkeypatch.setattr(batched, "train_group", interrupted_after_the_first)
+    out = tmp_path / "sweep"
+    argv = ["sweep", str(data), "--hidden", "4,8", "--steps", "20", "--seeds", "2"]
+    assert main([*argv, "--out", str(out), "-q"]) == 130
+    data.write_text("x,y\n" + "".join(f"{a},{a}\n" for a in x))
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "resume needs the same data" in err and err.count("\n") == 1
