@@ -368,3 +368,9 @@ def test_resume_refuses_data_that_changed(tmp_path, monkeypatch, capsys):
     assert main(["sweep", "--resume", str(out), "-q"]) == 2
     err = capsys.readouterr().err
     assert "resume needs the same data" in err and err.count("\n") == 1
+
+
+def test_members_equal_single_runs_on_minibatches_too(parabola):
+    space = from_texts({"lr": "0.01,0.03"}, seeds=2)
+    _, (group,) = plan(base(optimizer="adam", batch_size=16, schedule="cosine"), space)
+    assert_members_equal_single_runs(group, parabola)
