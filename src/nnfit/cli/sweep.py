@@ -22,7 +22,10 @@ SWEEP_EXAMPLES = f"""examples:
   nnfit sweep --function "sin(3*x)" --hidden 16,32{LAYERS}32 --optimizer adam,sgd --seeds 10
   nnfit sweep space.toml --out sweeps/s          a [sweep] table, and [data], [model], [train]
   nnfit predict sweeps/p/best --x 150            the best setting, retrained as a run folder
-  nnfit sweep --resume sweeps/p                  finish a sweep stopped with Ctrl-C"""
+  nnfit sweep --resume sweeps/p                  finish a sweep stopped with Ctrl-C
+  nnfit sweep data.csv --lr log:1e-4..1 --hidden 8..256:x2 --trials 200 \\
+      --storage sqlite:///sweep.db --study s1    Optuna: start it again for more workers
+  nnfit sweep --storage sqlite:///sweep.db --study s1 --report --out sweeps/s1"""
 KEPT_OUTPUT_FLAGS = ("--out", "--overwrite", "--quiet")
 HIDDEN_HELP = f"hidden layer widths: 8,16 is two networks, 32{LAYERS}32 one with two layers"
 
@@ -85,12 +88,126 @@ def add_sweep_parser(commands: Any) -> None:
     runs.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing but errors and the table"
     )
+    _add_study_flags(sweep)
     refused = [row.flag for row in table() if row.section != "data" and row.flag]
     refused += [names[0] for names, _ in OUTPUT_FLAGS if names[-1] not in KEPT_OUTPUT_FLAGS]
     taken = {name for action in sweep._actions for name in action.option_strings}
     for name in refused:
         if name not in taken:
             sweep.add_argument(name, action=_Refused, nargs="?", help=argparse.SUPPRESS)
+
+
+def _add_study_flags(sweep: Any) -> None:
+    """The Optuna backend's flags: workers of a study in a shared storage."""
+    from ..sweep.study import HEARTBEAT, PRUNERS, SAMPLERS
+
+    study = sweep.add_argument_group(
+        "Optuna workers (extra nnfit[sweep])",
+        "sample --trials settings from the space instead of trying every combination; every "
+        "process started with the same --storage and --study is a worker of one study",
+    )
+    study.add_argument(
+        "--trials", type=whole, metavar="N", help="trials of the study, all workers together"
+    )
+    study.add_argument(
+        "--storage",
+        metavar="URL",
+        help="sqlite:///sweep.db, journal:///path/sweep.log (one machine) or "
+        "postgresql+psycopg://user@host/db (many)",
+    )
+    study.add_argument("--study", metavar="NAME", help="the study's name in the storage")
+    study.add_argument(
+        "--sampler", choices=SAMPLERS, help="how settings are drawn (tpe; grid: the space's values)"
+    )
+    study.add_argument(
+        "--pruner",
+        choices=PRUNERS,
+        help="stop trials whose held-out loss lags the others' at the same step (median)",
+    )
+    study.add_argument(
+        "--heartbeat",
+        type=whole,
+        metavar="S",
+        help=f"seconds between a running trial's heartbeats ({HEARTBEAT}); a trial silent "
+        "for twice that is failed and run again (database storages)",
+    )
+    study.add_argument(
+        "--report",
+        action="store_true",
+        help="print the study's table and, with --out, save its folder and best model",
+    )
+
+
+def _study_place(args: argparse.Namespace) -> Any:
+    """The study named by --storage and --study, or None when neither is given."""
+    from ..sweep.study import HEARTBEAT, StudyPlace
+
+    wanted = args.trials is not None or args.report
+    given = args.storage is not None or args.study is not None
+    if not wanted:
+        extra = [
+            f
+            for f, v in (
+                ("--sampler", args.sampler),
+                ("--pruner", args.pruner),
+                ("--heartbeat", args.heartbeat),
+            )
+            if v is not None
+        ]
+        if given or extra:
+            raise UsageError(
+                "--storage, --study, --sampler, --pruner and --heartbeat go with --trials N "
+                "(a worker of an Optuna study) or --report"
+            )
+        return None
+    if args.storage is None or args.study is None:
+        raise UsageError(
+            "--trials and --report need --storage URL and --study NAME, like "
+            "--storage sqlite:///sweep.db --study s1"
+        )
+    if args.resume is not None:
+        raise UsageError(
+            "--resume continues a local sweep folder; a study continues when "
+            "its command is started again"
+        )
+    heartbeat = HEARTBEAT if args.heartbeat is None else args.heartbeat
+    return StudyPlace(args.storage, args.study, heartbeat)
+
+
+def _report(
+    args: argparse.Namespace,
+    place: Any,
+    overrides: dict[str, dict[str, Any]],
+    texts: dict[str, str],
+) -> int:
+    """``nnfit sweep --storage URL --study NAME --report``."""
+    from ..sweep.report import report_command
+    from ..sweep.runner import SweepOutputs
+
+    given = [k for section in overrides.values() for k, v in section.items() if v is not None]
+    given = sorted([*given, *texts])
+    extra = [
+        f
+        for f, v in (
+            ("--seeds", args.seeds),
+            ("--preset", args.preset),
+            ("--trials", args.trials),
+            ("--sampler", args.sampler),
+            ("--pruner", args.pruner),
+        )
+        if v is not None
+    ]
+    if given or extra or args.source:
+        drop = ", ".join([*(f"--{k.replace('_', '-')}" for k in given), *extra]) or "SOURCE"
+        raise UsageError(f"--report reads the study's own settings; drop {drop}")
+    outputs = SweepOutputs(
+        out=None if args.out is None else Path(args.out),
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    status = report_command(place, outputs)
+    gc.freeze()
+    return status
 
 
 def _resume(
@@ -141,6 +258,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     overrides = overrides_from(args)  # the data flags; the swept ones are texts
     texts = {row.name: getattr(args, row.name) for row in sweepable()}
     texts = {name: text for name, text in texts.items() if text is not None}
+    place = _study_place(args)
+    if place is not None and args.report:
+        return _report(args, place, overrides, texts)
     if args.resume is not None:
         return _resume(args, overrides, texts)
     overrides["model"], overrides["train"] = {}, {"seed": args.seed}
@@ -177,6 +297,14 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         quiet=args.quiet,
     )
-    _, interrupted = run_sweep(config, space, outputs, preset=preset)
+    if place is not None:
+        from ..sweep.workers import StudyOptions, run_worker
+
+        options = StudyOptions(
+            place, args.trials, sampler=args.sampler or "tpe", pruner=args.pruner or "median"
+        )
+        _, interrupted = run_worker(config, space, options, outputs, preset=preset)
+    else:
+        _, interrupted = run_sweep(config, space, outputs, preset=preset)
     gc.freeze()  # skip tearing down every object at exit
     return 130 if interrupted else 0

@@ -129,7 +129,7 @@ def run_sweep(
         f"{len(groups)} batched run(s)" + (f", {len(todo)} still to train" if resume else "")
     )
     with RunSignals() as signals:
-        data, digest = _data(base, space, networks, data_sha256, outputs.quiet)
+        data, digest = load_sweep_data(base, space, networks, data_sha256, outputs.quiet)
 
         def progress(index: int, group: Group, seconds: float) -> None:
             outputs.say(
@@ -166,7 +166,7 @@ def run_sweep(
     return results, interrupted
 
 
-def _data(
+def load_sweep_data(
     base: RunConfig, space: Space, networks: int, data_sha256: str | None, quiet: bool
 ) -> tuple[SweepData, str]:
     """The sweep's data and their hash; resuming, they must still hash to ``data_sha256``
@@ -239,7 +239,7 @@ def save_sweep(
         if best is not None:
             (folder / "best.toml").write_text(config_toml(best, preset=preset), encoding="utf-8")
             if outputs.best:
-                _retrain(best, folder / "best", preset, outputs)
+                retrain(best, folder / "best", preset, outputs)
         old = outputs.out / "best"  # the run folder the old sweep held goes with it
         if outputs.overwrite and old.is_dir() and not old.is_symlink():
             remove_folder(old, RUN_FILES)
@@ -248,7 +248,7 @@ def save_sweep(
     return outputs.out
 
 
-def _retrain(config: RunConfig, folder: Path, preset: str, outputs: SweepOutputs) -> None:
+def retrain(config: RunConfig, folder: Path, preset: str, outputs: SweepOutputs) -> None:
     """The best setting as one ``nnfit fit`` run, saved as a run folder."""
     from ..runs.runner import Outputs, run
 
