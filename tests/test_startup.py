@@ -105,6 +105,20 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
         ["sweep", "--example", "pressure", "--lr", "log:0..1:3"],
         ["sweep", "--lr", "0.1,0.2"],
         ["sweep", "nosuch.csv", "--lr", "0.1,0.2"],
+        ["sweep", "--example", "pressure", "--lr", "0.1,0.2", "--trials", "3"],
+        ["sweep", "--example", "pressure", "--storage", "sqlite:///s.db", "--study", "s"],
+        ["sweep", "--example", "pressure", "--trials", "2", "--storage", "x", "--study", "s"],
+        [
+            "sweep",
+            "--example",
+            "pressure",
+            "--trials",
+            "0",
+            "--storage",
+            "sqlite:///s.db",
+            "--study",
+            "s",
+        ],
     ]
     assert_light(probe(argvs, tmp_path), 2)
 

@@ -18,8 +18,7 @@ import numpy as np
 
 from ..safetext import printable
 from .results import SettingResult, rank, table, to_csv, to_json
-from .study import ABOUT, StudyPlace, shown_url
-from .workers import counted
+from .study import ABOUT, StudyPlace, counted, shown_url
 
 if TYPE_CHECKING:
     from .runner import SweepOutputs

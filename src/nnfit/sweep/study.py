@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,3 +212,10 @@ def load_about(optuna: Any, storage: Any, place: StudyPlace) -> tuple[Any, dict[
     if not isinstance(about, dict) or about.get("format") != FORMAT:
         raise UsageError(f"study {printable(place.study)} was not started by nnfit sweep")
     return study, about
+
+
+def counted(trials: Sequence[Any]) -> list[Any]:
+    """The trials that count towards the study's N: not those run again under a new number
+    (their worker died), nor those marked ``not_counted`` (interrupted, surplus)."""
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", ())}
+    return [t for t in trials if t.number not in retried and "not_counted" not in t.user_attrs]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from .study import (
     PRUNERS,
     SAMPLERS,
     StudyPlace,
+    counted,
     identity,
     import_optuna,
     join_study,
@@ -72,13 +72,6 @@ class StudyOptions:
             raise UsageError(f"--sampler must be one of {', '.join(SAMPLERS)}")
         if self.pruner not in PRUNERS:
             raise UsageError(f"--pruner must be one of {', '.join(PRUNERS)}")
-
-
-def counted(trials: Sequence[Any]) -> list[Any]:
-    """The trials that count towards the study's N: not those run again under a new number
-    (their worker died), nor those marked ``not_counted`` (interrupted, surplus)."""
-    retried = {n for t in trials for n in t.system_attrs.get("retry_history", ())}
-    return [t for t in trials if t.number not in retried and "not_counted" not in t.user_attrs]
 
 
 def run_worker(
@@ -145,7 +138,7 @@ def run_worker(
                 place, cause or error, command=f"the same nnfit sweep command ({place.resume()})"
             ) from None
         signals.phase = "saving"
-        results = report_study(study, place, outputs)
+        results = report_study(study, place, outputs, target=target)
         if interrupted:
             print(
                 printable(
@@ -223,7 +216,7 @@ def _objective(
     trial.set_user_attr("scores", result.scores)
     trial.set_user_attr("seconds", round(result.seconds, 4))
     value = result.value
-    if value != value:  # nan: no network gave a finite held-out error
+    if all(result.scores["diverged"]) or value != value:  # nan: no finite held-out error
         return _failed(trial, about, f"diverged: all {space.seeds} network(s)", outputs)
     outputs.say(f"trial {trial.number}: {about}: CV RMSE {value:.4g} ({result.seconds:.2f} s)")
     return value
