@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with only python3:
 #   make demo   - create .venv, install nnfit, run the lesson's demo
 #   make test   - create .venv, install nnfit with its dev extra, run the test suite
+#                 (with a PostgreSQL server of its own: scripts/with-postgres.sh)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -29,9 +30,10 @@ $(STAMP): pyproject.toml $(TORCH)
 demo: $(DEMO_STAMP)
 	$(VENV)/bin/nnfit demo
 
+# the tests get a PostgreSQL server of their own on loopback (NNFIT_TEST_POSTGRES), stopped after
 test: $(STAMP)
 	sh scripts/system-deps.sh
-	$(PY) -m pytest -n 2 -q
+	sh scripts/with-postgres.sh $(PY) -m pytest -n 2 -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench examples

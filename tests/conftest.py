@@ -31,3 +31,24 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+POSTGRES = "NNFIT_TEST_POSTGRES"  # set by scripts/with-postgres.sh (make test, .ci/run)
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped after it (its URL)."""
+    import uuid
+
+    server = os.environ.get(POSTGRES)
+    if not server:
+        pytest.skip(f"no PostgreSQL server: {POSTGRES} is unset (make test starts one)")
+    psycopg = pytest.importorskip("psycopg")
+    name = f"nnfit_test_{uuid.uuid4().hex[:12]}"
+    admin = server.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    yield f"{server.rpartition('/')[0]}/{name}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

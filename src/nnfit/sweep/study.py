@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from ..safetext import printable
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
 HEARTBEAT = 10  # seconds between a running trial's heartbeats (database storages)
+SCHEMA_ATTEMPTS = 5  # tries at opening a database whose tables other workers create
 MAX_RETRY = 2  # runs of a trial whose workers died, after the first
 ABOUT = "nnfit.sweep"  # the study's user attribute holding what it sweeps
 FORMAT = "nnfit.sweep-study/1"
@@ -118,20 +120,27 @@ def open_storage(optuna: Any, place: StudyPlace) -> Any:
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if place.kind == "sqlite":
         kwargs = {"connect_args": {"timeout": 60}}  # workers wait for each other's writes
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the heartbeat is marked experimental
-        try:
-            return optuna.storages.RDBStorage(
-                place.url,
-                engine_kwargs=kwargs,
-                heartbeat_interval=place.heartbeat,
-                grace_period=2 * place.heartbeat,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=MAX_RETRY
-                ),
-            )
-        except Exception as error:
-            raise storage_error(place, error) from None
+    for attempt in range(SCHEMA_ATTEMPTS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the heartbeat is marked experimental
+            try:
+                return optuna.storages.RDBStorage(
+                    place.url,
+                    engine_kwargs=kwargs,
+                    heartbeat_interval=place.heartbeat,
+                    grace_period=2 * place.heartbeat,
+                    heartbeat_stale_trial_callback=(
+                        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+                    ),
+                )
+            except Exception as error:
+                # workers started together on an empty database race to create its tables:
+                # the losers see the winner's (a unique key violated) and try again
+                raced = type(error).__name__ in ("IntegrityError", "ProgrammingError")
+                if not raced or attempt == SCHEMA_ATTEMPTS - 1:
+                    raise storage_error(place, error) from None
+        time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def storage_error(place: StudyPlace, error: BaseException, *, command: str = "") -> UsageError:

@@ -17,6 +17,8 @@ worker with one line and how to continue.
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -194,6 +196,7 @@ def _objective(
     if len(before) >= target:  # another worker started the last trial at the same moment
         trial.set_user_attr("not_counted", "surplus")
         raise TrialFailed("surplus")
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # who ran it
     params = {item.name: suggest(trial, item) for item in items}
     values = setting(items, params, space)
     about = ", ".join(f"{name} {shown_value(values[name])}" for name in space.varying)

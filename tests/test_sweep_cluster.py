@@ -1,0 +1,128 @@
+"""Several ``nnfit sweep`` worker processes on one study, one of them killed mid-trial.
+
+On PostgreSQL (a fresh database from the server ``make test`` starts: NNFIT_TEST_POSTGRES)
+with 4 workers, and on a SQLite file with 2. Tiny trials: the lesson's parabola, 2 seeds.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+import nnfit  # noqa: E402
+
+SRC = str(Path(nnfit.__file__).parent.parent)
+TRIALS = 12
+SPACE = [
+    "--function", "quadratic", "--preset", "morvan-2017", "--val", "0.2", "--steps", "1000",
+    "--hidden", "8", "--lr", "0.0001,0.0002,0.1,0.2", "--seeds", "2",
+    "--sampler", "random", "--pruner", "median", "--heartbeat", "1",
+]  # fmt: skip
+WAIT = 240  # seconds a worker may take, at most
+
+
+def start_worker(url, folder, index):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "nnfit", "sweep", *SPACE, "--trials", str(TRIALS)]
+    command += ["--storage", url, "--study", "cluster"]
+    out = open(folder / f"worker{index}.out", "w")  # noqa: SIM115 (closed by the test)
+    err = open(folder / f"worker{index}.err", "w")  # noqa: SIM115
+    return subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=err), out, err
+
+
+def running_trial_of(study, pid):
+    """The number of a trial the worker of ``pid`` is training now, or None."""
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state.name == "RUNNING" and trial.user_attrs.get("worker", "").endswith(f":{pid}"):
+            return trial.number
+    return None
+
+
+def wait_for_study(url, worker, folder):
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline and worker.poll() is None:
+        try:
+            return optuna.load_study(storage=url, study_name="cluster")
+        except Exception:  # not there yet (KeyError), or its tables half made
+            time.sleep(0.2)
+    raise AssertionError(f"no study: {(folder / 'worker0.err').read_text()[-2000:]}")
+
+
+def run_cluster(url, folder, workers):
+    """Start the workers, SIGKILL the first mid-trial, let the others finish; returns the
+    killed trial's number and the survivors' printed tables."""
+    started = [start_worker(url, folder, i) for i in range(workers)]
+    victim = started[0][0]
+    try:
+        study = wait_for_study(url, victim, folder)
+        killed = None
+        deadline = time.monotonic() + WAIT
+        while killed is None and time.monotonic() < deadline and victim.poll() is None:
+            killed = running_trial_of(study, victim.pid)
+            time.sleep(0.05)
+        assert killed is not None, "the first worker never started a trial"
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=30)
+        for process, _, _ in started[1:]:
+            assert process.wait(timeout=WAIT) == 0, (folder / "worker1.err").read_text()[-2000:]
+    finally:
+        for process, out, err in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            out.close()
+            err.close()
+    tables = [(folder / f"worker{i}.out").read_text() for i in range(1, workers)]
+    return killed, tables
+
+
+def check_study(url, killed, tables):
+    from nnfit.sweep.study import counted
+
+    study = optuna.load_study(storage=url, study_name="cluster")
+    trials = study.get_trials()
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers))  # unique trial numbers
+    kept = counted(trials)
+    assert len(kept) == TRIALS  # the number asked for, the killed one's rerun in, it out
+    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED", "FAIL"}  # none left open
+    lost = next(t for t in trials if t.number == killed)
+    assert lost.state.name == "FAIL"  # failed by the heartbeat ...
+    rerun = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
+    assert len(rerun) == 1 and rerun[0] in kept  # ... and run again, with the same setting
+    assert rerun[0].params == lost.params and rerun[0].state.name in ("COMPLETE", "PRUNED")
+    for trial in kept:
+        if trial.state.name == "PRUNED":  # marked, with the curve that got it pruned
+            assert trial.intermediate_values and "scores" not in trial.user_attrs
+        if trial.state.name == "COMPLETE":
+            assert len(trial.user_attrs["scores"]["val_rmse"]) == 2
+    best = study.best_trial.number
+    for table in tables:  # every worker ends on the finished study: the same best trial
+        assert f"best: trial {best} " in table
+    from nnfit.cli.main import main
+
+    return best, main
+
+
+def test_workers_on_postgresql_share_a_study_and_survive_a_killed_worker(
+    postgres_url, tmp_path, capsys
+):
+    killed, tables = run_cluster(postgres_url, tmp_path, workers=4)
+    best, main = check_study(postgres_url, killed, tables)
+    assert main(["sweep", "--storage", postgres_url, "--study", "cluster", "--report"]) == 0
+    assert f"best: trial {best} " in capsys.readouterr().out
+
+
+def test_workers_on_a_sqlite_file_share_a_study_and_survive_a_killed_worker(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    killed, tables = run_cluster(url, tmp_path, workers=2)
+    best, main = check_study(url, killed, tables)
+    assert main(["sweep", "--storage", url, "--study", "cluster", "--report"]) == 0
+    assert f"best: trial {best} " in capsys.readouterr().out
