@@ -126,3 +126,33 @@ def test_workers_on_a_sqlite_file_share_a_study_and_survive_a_killed_worker(tmp_
     best, main = check_study(url, killed, tables)
     assert main(["sweep", "--storage", url, "--study", "cluster", "--report"]) == 0
     assert f"best: trial {best} " in capsys.readouterr().out
+
+
+def test_a_database_that_goes_away_ends_a_worker_in_one_line_with_how_to_resume(
+    postgres_url, tmp_path
+):
+    import psycopg
+
+    worker, out, err = start_worker(postgres_url, tmp_path, 0)
+    try:
+        study = wait_for_study(postgres_url, worker, tmp_path)
+        deadline = time.monotonic() + WAIT
+        while running_trial_of(study, worker.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        name = postgres_url.rpartition("/")[2]
+        admin = os.environ["NNFIT_TEST_POSTGRES"].replace("+psycopg", "")
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        assert worker.wait(timeout=WAIT) == 2
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        out.close()
+        err.close()
+    said = (tmp_path / "worker0.err").read_text()
+    assert "Traceback" not in said
+    last = said.strip().splitlines()[-1]
+    assert last.startswith("nnfit: error: the study's storage postgresql")
+    assert "does not exist" in last  # the database's own words
+    assert "resume with: the same nnfit sweep command (--storage " in last

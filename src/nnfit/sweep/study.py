@@ -145,10 +145,23 @@ def open_storage(optuna: Any, place: StudyPlace) -> Any:
 
 def storage_error(place: StudyPlace, error: BaseException, *, command: str = "") -> UsageError:
     """The one line a storage that fails gets: what, where, and how to go on."""
+    error = _root(error)
     text = str(getattr(error, "orig", None) or error).strip().splitlines()
     first = printable(text[0] if text else type(error).__name__)
     again = f"; the finished trials are kept there: resume with: {command}" if command else ""
     return UsageError(f"the study's storage {shown_url(place.storage)} failed: {first}{again}")
+
+
+def _root(error: BaseException) -> BaseException:
+    """The database's or the file's own error behind ``error``, when there is one (Optuna
+    may raise another while cleaning up after it)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        module = type(seen).__module__.partition(".")[0]
+        if module in ("sqlalchemy", "psycopg") or isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return error
 
 
 def make_sampler(optuna: Any, name: str, grid: dict[str, list[Any]] | None) -> Any:

@@ -2,8 +2,8 @@
 
 The trial's seeds train as one batched run (``batched.train_group``: the networks ``nnfit
 sweep`` trains for that setting, fold j held out by seed j). Pruning is one more subscriber to
-the snapshot stream: ``Pruning`` reports each snapshot's held-out loss (the mean over the
-trial's networks) to Optuna and, when the pruner says so, sets the run's stop event, so the
+the snapshot stream: ``Pruning`` reports the snapshots' held-out loss (the mean over the
+trial's networks; at most REPORTS evenly spaced snapshots per trial) to Optuna and, when the pruner says so, sets the run's stop event, so the
 loop ends cleanly between two steps (the core's ``Control``), as Ctrl-C would.
 
 What a trial records (its user attributes) is what the results table needs: each seed's
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..runs.config import RunConfig
     from .objective import Scores, SweepData
 
+REPORTS = 20  # reports to the pruner per trial, at most
 SCORES = ("val_rmse", "train_rmse", "diverged", "step", "dead")  # kept per seed
 
 
@@ -48,8 +49,10 @@ class Pruning(Callback):
     either ends the run between two steps.
     """
 
-    def __init__(self, trial: Any, stop: threading.Event, outer: threading.Event | None):
-        self.trial, self.stop, self.outer = trial, stop, outer
+    def __init__(
+        self, trial: Any, stop: threading.Event, outer: threading.Event | None, *, cadence: int = 1
+    ):
+        self.trial, self.stop, self.outer, self.cadence = trial, stop, outer, cadence
         self.pruned_at: int | None = None  # the step the pruner stopped the run at
         self.error: Exception | None = None  # the storage's, when reporting failed
 
@@ -58,6 +61,8 @@ class Pruning(Callback):
             self.stop.set()
         value = held_out_loss(snapshot)
         if snapshot.final or value is None or self.stop.is_set():
+            return
+        if snapshot.step % self.cadence:  # between two reports
             return
         try:
             self.trial.report(value, snapshot.step)
@@ -69,6 +74,14 @@ class Pruning(Callback):
         if prune:
             self.pruned_at = snapshot.step
             self.stop.set()
+
+
+def cadence(steps: int, every: int) -> int:
+    """Steps between two reports: every snapshot's, or fewer snapshots' so that a trial
+    reports at most REPORTS times (each report is a round trip to the storage, and the
+    pruner's answer reads the study)."""
+    snapshots = max(1, steps // every)
+    return every * math.ceil(snapshots / REPORTS)
 
 
 def held_out_loss(snapshot: Snapshot) -> float | None:
@@ -106,7 +119,7 @@ def run_trial(
 
     _, groups = plan(config, Space((), seeds))  # L-BFGS: one network per run
     stop = threading.Event()
-    pruning = Pruning(trial, stop, outer)
+    pruning = Pruning(trial, stop, outer, cadence=cadence(config.train.steps, config.train.every))
     start = time.perf_counter()
     parts: list[tuple[Group, Scores]] = []
     for index, group in enumerate(groups):  # the pruner follows the first run's curve
