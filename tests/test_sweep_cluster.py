@@ -156,3 +156,42 @@ def test_a_database_that_goes_away_ends_a_worker_in_one_line_with_how_to_resume(
     assert last.startswith("nnfit: error: the study's storage postgresql")
     assert "does not exist" in last  # the database's own words
     assert "resume with: the same nnfit sweep command (--storage " in last
+
+
+def test_ctrl_c_queues_the_trial_cut_short_and_the_same_command_finishes_the_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    worker, out, err = start_worker(url, tmp_path, 0)
+    try:
+        study = wait_for_study(url, worker, tmp_path)
+        deadline = time.monotonic() + WAIT
+        cut = None
+        while cut is None and time.monotonic() < deadline and worker.poll() is None:
+            cut = running_trial_of(study, worker.pid)
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(timeout=WAIT) == 130
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        out.close()
+        err.close()
+    assert (
+        "interrupted: the trial cut short is queued again" in (tmp_path / "worker0.err").read_text()
+    )
+    trials = {
+        t.number: t for t in optuna.load_study(storage=url, study_name="cluster").get_trials()
+    }
+    assert trials[cut].user_attrs["not_counted"] == "interrupted"
+    queued = [t for t in trials.values() if t.state.name == "WAITING"]
+    assert [t.system_attrs["fixed_params"] for t in queued] == [trials[cut].params]
+    again, out, err = start_worker(url, tmp_path, 1)  # the same command goes on
+    assert again.wait(timeout=WAIT) == 0
+    out.close()
+    err.close()
+    from nnfit.sweep.study import counted
+
+    after = optuna.load_study(storage=url, study_name="cluster").get_trials()
+    assert len(counted(after)) == TRIALS
+    rerun = after[queued[0].number]
+    assert rerun.state.name in ("COMPLETE", "PRUNED") and rerun.params == trials[cut].params

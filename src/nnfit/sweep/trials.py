@@ -3,8 +3,9 @@
 The trial's seeds train as one batched run (``batched.train_group``: the networks ``nnfit
 sweep`` trains for that setting, fold j held out by seed j). Pruning is one more subscriber to
 the snapshot stream: ``Pruning`` reports the snapshots' held-out loss (the mean over the
-trial's networks; at most REPORTS evenly spaced snapshots per trial) to Optuna and, when the pruner says so, sets the run's stop event, so the
-loop ends cleanly between two steps (the core's ``Control``), as Ctrl-C would.
+trial's networks; at most REPORTS evenly spaced snapshots per trial) to Optuna and, when the
+pruner says so, sets the run's stop event, so the loop ends cleanly between two steps (the
+core's ``Control``), as Ctrl-C would.
 
 What a trial records (its user attributes) is what the results table needs: each seed's
 held-out and training RMSE, divergence, step and dead units, and the seconds; a trial that
