@@ -230,6 +230,9 @@ def test_a_worker_with_other_settings_is_refused_and_a_missing_study_named(tmp_p
     assert "sweeps other settings or data" in capsys.readouterr().err
     assert main(["sweep", "--storage", url, "--study", "nosuch", "--report"]) == 2
     assert "no study nosuch" in capsys.readouterr().err
+    missing = tmp_path / "none.db"  # a report reads a study: it creates no file
+    assert main(["sweep", "--storage", f"sqlite:///{missing}", "--study", "s", "--report"]) == 2
+    assert "no such file" in capsys.readouterr().err and not missing.exists()
 
 
 def test_without_the_sweep_extra_a_study_is_refused_with_an_install_hint(tmp_path):

@@ -10,12 +10,14 @@ data the study names: a file must be there on this machine too).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import UsageError
 from ..safetext import printable
 from .results import SettingResult, rank, table, to_csv, to_json
 from .study import ABOUT, StudyPlace, counted, shown_url
@@ -167,6 +169,10 @@ def report_command(place: StudyPlace, outputs: SweepOutputs) -> int:
     from .study import import_optuna, load_about, open_storage, storage_error
 
     optuna = import_optuna()
+    if place.kind in ("sqlite", "journal"):  # a report reads a study: it creates no file
+        path = place.storage.partition("://")[2].removeprefix("/" if place.kind == "sqlite" else "")
+        if path and path != ":memory:" and not os.path.isfile(path):
+            raise UsageError(f"--storage {shown_url(place.storage)}: no such file")
     storage = open_storage(optuna, place)
     try:
         study, _ = load_about(optuna, storage, place)

@@ -129,9 +129,12 @@ def run_worker(
 
         interrupted = False
         try:
-            _work(optuna, study, objective, target, signals)
-        except Stopped:
-            interrupted = True
+            try:
+                _work(optuna, study, objective, target, signals)
+            except Stopped:
+                interrupted = True
+            signals.phase = "saving"
+            results = report_study(study, place, outputs, target=target)
         except NNFitError:
             raise
         except Exception as error:  # the storage: Optuna's, SQLAlchemy's or the file's
@@ -139,8 +142,6 @@ def run_worker(
             raise storage_error(
                 place, cause or error, command=f"the same nnfit sweep command ({place.resume()})"
             ) from None
-        signals.phase = "saving"
-        results = report_study(study, place, outputs, target=target)
         if interrupted:
             print(
                 printable(
