@@ -23,7 +23,7 @@ SWEEP_EXAMPLES = f"""examples:
   nnfit sweep space.toml --out sweeps/s          a [sweep] table, and [data], [model], [train]
   nnfit predict sweeps/p/best --x 150            the best setting, retrained as a run folder
   nnfit sweep --resume sweeps/p                  finish a sweep stopped with Ctrl-C
-  nnfit sweep data.csv --lr log:1e-4..1 --hidden 8..256:x2 --trials 200 \\
+  nnfit sweep data.csv --lr log:1e-4..1:20 --hidden 8..256:x2 --trials 200 \\
       --storage sqlite:///sweep.db --study s1    Optuna: start it again for more workers
   nnfit sweep --storage sqlite:///sweep.db --study s1 --report --out sweeps/s1"""
 KEPT_OUTPUT_FLAGS = ("--out", "--overwrite", "--quiet")
