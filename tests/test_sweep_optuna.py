@@ -250,3 +250,15 @@ def test_without_the_sweep_extra_a_study_is_refused_with_an_install_hint(tmp_pat
     assert done.stdout.split() == ["2", "False"]
     assert "pip install 'nnfit[sweep]'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_workers_may_read_the_same_data_from_another_path_but_not_other_data():
+    from nnfit.sweep.study import identity, same
+
+    space = from_texts({"lr": "0.1,0.2"})
+    here = build_config("data", data={"file": "/home/a/data.csv"}).to_dict()
+    there = build_config("data", data={"file": "/mnt/b/data.csv"}).to_dict()
+    assert same(identity(here, space, "data", "abc"), identity(there, space, "data", "abc"))
+    assert not same(identity(here, space, "data", "abc"), identity(here, space, "data", "abd"))
+    wider = from_texts({"lr": "0.1,0.3"})
+    assert not same(identity(here, space, "data", "abc"), identity(here, wider, "data", "abc"))

@@ -197,8 +197,15 @@ def identity(settings: dict[str, Any], space: Any, preset: str, digest: str) -> 
 
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two identities describe the same sweep."""
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    """Whether two identities describe the same sweep: the data file may lie elsewhere on
+    another machine (its hash must be the same)."""
+
+    def text(about: dict[str, Any]) -> str:
+        settings = {**about.get("settings", {})}
+        settings["data"] = {k: v for k, v in settings.get("data", {}).items() if k != "file"}
+        return json.dumps({**about, "settings": settings}, sort_keys=True)
+
+    return text(a) == text(b)
 
 
 def join_study(

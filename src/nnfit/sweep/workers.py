@@ -124,9 +124,7 @@ def run_worker(
             raise storage_error(place, error) from None
         signals.phase = "training"
 
-        def objective(trial: Any) -> float:
-            return _objective(trial, study, items, base, space, data, target, signals, outputs)
-
+        objective = _Objective(study, items, base, space, data, target, signals.stop, outputs)
         interrupted = False
         try:
             try:
@@ -179,51 +177,58 @@ def _work(optuna: Any, study: Any, objective: Any, target: int, signals: Any) ->
             return
 
 
-def _objective(
-    trial: Any,
-    study: Any,
-    items: list[Any],
-    base: RunConfig,
-    space: Space,
-    data: Any,
-    target: int,
-    signals: Any,
-    outputs: SweepOutputs,
-) -> float:
-    """One trial: sample, train, report, score; a crash or total divergence fails it."""
-    from optuna import TrialPruned
+@dataclass(frozen=True)
+class _Objective:
+    """What a worker's trials share: the study, the space and its distributions, the base
+    settings, the data, the study's N, the Ctrl-C event and where progress goes."""
 
-    before = [t for t in counted(study.get_trials(deepcopy=False)) if t.number < trial.number]
-    if len(before) >= target:  # another worker started the last trial at the same moment
-        trial.set_user_attr("not_counted", "surplus")
-        raise TrialFailed("surplus")
-    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # who ran it
-    params = {item.name: suggest(trial, item) for item in items}
-    values = setting(items, params, space)
-    about = ", ".join(f"{name} {shown_value(values[name])}" for name in space.varying)
-    trial.set_user_attr("setting", {k: _plain(v) for k, v in values.items()})
-    try:
-        config = with_setting(base, values)
-        result = run_trial(trial, config, data, space.seeds, signals.stop)
-    except TrialPruned as pruned:
-        outputs.say(f"trial {trial.number}: {about}: {pruned}")
-        raise
-    except Stopped:
-        trial.set_user_attr("not_counted", "interrupted")
-        study.enqueue_trial(params)  # the next worker trains this setting again
-        raise
-    except StorageGone:
-        raise
-    except Exception as error:  # any crash fails this trial only
-        reason = str(error) if isinstance(error, NNFitError) else f"{type(error).__name__}: {error}"
-        return _failed(trial, about, reason, outputs)
-    trial.set_user_attr("scores", result.scores)
-    trial.set_user_attr("seconds", round(result.seconds, 4))
-    value = result.value
-    if all(result.scores["diverged"]) or value != value:  # nan: no finite held-out error
-        return _failed(trial, about, f"diverged: all {space.seeds} network(s)", outputs)
-    outputs.say(f"trial {trial.number}: {about}: CV RMSE {value:.4g} ({result.seconds:.2f} s)")
-    return value
+    study: Any
+    items: list[Any]
+    base: RunConfig
+    space: Space
+    data: Any
+    target: int
+    stop: Any  # threading.Event: Ctrl-C
+    outputs: SweepOutputs
+
+    def __call__(self, trial: Any) -> float:
+        """One trial: sample, train, report, score; a crash or total divergence fails it."""
+        from optuna import TrialPruned
+
+        study, space, outputs = self.study, self.space, self.outputs
+        trials = counted(study.get_trials(deepcopy=False))
+        if len([t for t in trials if t.number < trial.number]) >= self.target:
+            trial.set_user_attr("not_counted", "surplus")  # another worker took the last one
+            raise TrialFailed("surplus")
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # who ran it
+        params = {item.name: suggest(trial, item) for item in self.items}
+        values = setting(self.items, params, space)
+        about = ", ".join(f"{name} {shown_value(values[name])}" for name in space.varying)
+        trial.set_user_attr("setting", {k: _plain(v) for k, v in values.items()})
+        try:
+            config = with_setting(self.base, values)
+            result = run_trial(trial, config, self.data, space.seeds, self.stop)
+        except TrialPruned as pruned:
+            outputs.say(f"trial {trial.number}: {about}: {pruned}")
+            raise
+        except Stopped:
+            trial.set_user_attr("not_counted", "interrupted")
+            study.enqueue_trial(params)  # the next worker trains this setting again
+            raise
+        except StorageGone:
+            raise
+        except Exception as error:  # any crash fails this trial only
+            named = isinstance(error, NNFitError)
+            return _failed(
+                trial, about, str(error) if named else f"{type(error).__name__}: {error}", outputs
+            )
+        trial.set_user_attr("scores", result.scores)
+        trial.set_user_attr("seconds", round(result.seconds, 4))
+        value = result.value
+        if all(result.scores["diverged"]) or value != value:  # nan: no finite held-out error
+            return _failed(trial, about, f"diverged: all {space.seeds} network(s)", outputs)
+        outputs.say(f"trial {trial.number}: {about}: CV RMSE {value:.4g} ({result.seconds:.2f} s)")
+        return value
 
 
 def _failed(trial: Any, about: str, reason: str, outputs: SweepOutputs) -> float:
