@@ -16,6 +16,7 @@ optuna = pytest.importorskip("optuna")
 import nnfit  # noqa: E402
 from nnfit.cli.main import main  # noqa: E402
 from nnfit.data.synthetic import make_data  # noqa: E402
+from nnfit.errors import UsageError  # noqa: E402
 from nnfit.runs.config import build_config  # noqa: E402
 from nnfit.sweep import batched  # noqa: E402
 from nnfit.sweep.distributions import grid_space, sampled, setting  # noqa: E402
@@ -262,3 +263,18 @@ def test_workers_may_read_the_same_data_from_another_path_but_not_other_data():
     assert not same(identity(here, space, "data", "abc"), identity(here, space, "data", "abd"))
     wider = from_texts({"lr": "0.1,0.3"})
     assert not same(identity(here, space, "data", "abc"), identity(here, wider, "data", "abc"))
+
+
+def test_with_trials_a_range_needs_no_count_and_a_sampler_draws_from_its_span(tmp_path):
+    space = from_texts({"lr": "log:0.01..0.5", "hidden": "4..12"}, sampling=True)
+    items = {item.name: item.distribution for item in sampled(optuna, space)}
+    assert (items["lr"].low, items["lr"].high, items["lr"].log) == (0.01, 0.5, True)
+    assert (items["hidden"].low, items["hidden"].high) == (4, 12)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    words = ["--lr", "log:0.01..0.5", "--hidden", "4..12", "--seeds", "2", "-q"]
+    assert sweep(*words, "--trials", "3", "--storage", url, "--study", "c") == 0
+    trials = study_of(url, "c").get_trials()
+    assert len(trials) == 3
+    assert all(0.01 <= t.params["lr"] <= 0.5 and 4 <= t.params["hidden"] <= 12 for t in trials)
+    with pytest.raises(UsageError, match=r"a range is LO\.\.HI:N"):  # a grid takes the counts
+        from_texts({"lr": "log:0.01..0.5"})

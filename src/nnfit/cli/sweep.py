@@ -23,7 +23,7 @@ SWEEP_EXAMPLES = f"""examples:
   nnfit sweep space.toml --out sweeps/s          a [sweep] table, and [data], [model], [train]
   nnfit predict sweeps/p/best --x 150            the best setting, retrained as a run folder
   nnfit sweep --resume sweeps/p                  finish a sweep stopped with Ctrl-C
-  nnfit sweep data.csv --lr log:1e-4..1:20 --hidden 8..256:x2 --trials 200 \\
+  nnfit sweep data.csv --lr log:1e-4..1 --hidden 8..256 --trials 200 \\
       --storage sqlite:///sweep.db --study s1    Optuna: start it again for more workers
   nnfit sweep --storage sqlite:///sweep.db --study s1 --report --out sweeps/s1"""
 KEPT_OUTPUT_FLAGS = ("--out", "--overwrite", "--quiet")
@@ -103,7 +103,8 @@ def _add_study_flags(sweep: Any) -> None:
 
     study = sweep.add_argument_group(
         "Optuna workers (extra nnfit[sweep])",
-        "sample --trials settings from the space instead of trying every combination; every "
+        "sample --trials settings from the space instead of trying every combination (a "
+        "range needs no count here: --lr log:1e-4..1 draws from the whole span); every "
         "process started with the same --storage and --study is a worker of one study",
     )
     study.add_argument(
@@ -266,13 +267,17 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     overrides["model"], overrides["train"] = {}, {"seed": args.seed}
     base: dict[str, Any] = {}
     source, preset, file_space = "flags", args.preset, None
+    # a sampler draws from a range's span: LO..HI needs no count (the grid takes the counts)
+    sampling = place is not None and args.sampler != "grid"
     is_toml = args.source is not None and args.source.lower().endswith(".toml")
     if is_toml:
         base, source = read_config(args.source), str(args.source)
         file_preset = base.pop(PRESET_KEY, None)
         preset = preset or file_preset
         if "sweep" in base:
-            file_space = from_table(base.pop("sweep"), source=source, seeds=args.seeds)
+            file_space = from_table(
+                base.pop("sweep"), source=source, seeds=args.seeds, sampling=sampling
+            )
     elif args.source is not None:
         overrides["data"]["file"] = args.source
     has_file = args.source is not None and not is_toml
@@ -285,7 +290,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         )
     seeds = args.seeds if args.seeds is not None else DEFAULT_SEEDS
     space = from_texts(
-        texts, seeds=file_space.seeds if file_space and args.seeds is None else seeds
+        texts,
+        seeds=file_space.seeds if file_space and args.seeds is None else seeds,
+        sampling=sampling,
     )
     if file_space is not None:  # flags win over the file's values of the same setting
         kept = tuple(d for d in file_space.dimensions if d.name not in texts)

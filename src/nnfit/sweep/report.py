@@ -107,7 +107,8 @@ def report_study(
     from .space import from_texts
 
     about = study.user_attrs[ABOUT]
-    space = from_texts({d["name"]: d["text"] for d in about["space"]}, seeds=about["seeds"])
+    texts = {d["name"]: d["text"] for d in about["space"]}
+    space = from_texts(texts, seeds=about["seeds"], sampling=True)
     trials = study.get_trials(deepcopy=False)
     results = study_results(trials, space.names)
     print(table(results, (TRIAL, *space.varying), about.get("unit", "")))

@@ -134,24 +134,30 @@ def check_seeds(seeds: Any) -> int:
     return seeds
 
 
-def dimension(name: str, text: str) -> Dimension:
+def dimension(name: str, text: str, *, sampling: bool = False) -> Dimension:
     """The values a setting's text gives (a list whose items are values or ranges), each
-    checked by the setting's own config."""
+    checked by the setting's own config. ``sampling`` (a sampler draws from the ranges:
+    ``--trials``) also takes a range without a count, ``log:LO..HI``, whose values are its ends."""
     row = setting_row(name)
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"{flag(name)} needs values to try, like {_example(row)}")
     values: list[Any] = []
     for item in text.split(","):
-        values += _item_values(row, item.strip())
+        values += _item_values(row, item.strip(), sampling)
     return Dimension(name, _checked(row, values), text)
 
 
-def from_texts(texts: Mapping[str, str], *, seeds: int = DEFAULT_SEEDS) -> Space:
+def from_texts(
+    texts: Mapping[str, str], *, seeds: int = DEFAULT_SEEDS, sampling: bool = False
+) -> Space:
     """A space from each setting's text, as typed on the command line (``{"lr": "0.01,0.1"}``)."""
-    return Space(tuple(dimension(name, text) for name, text in texts.items()), seeds)
+    dimensions = tuple(dimension(name, text, sampling=sampling) for name, text in texts.items())
+    return Space(dimensions, seeds)
 
 
-def from_table(values: Any, *, source: str = "sweep", seeds: int | None = None) -> Space:
+def from_table(
+    values: Any, *, source: str = "sweep", seeds: int | None = None, sampling: bool = False
+) -> Space:
     """A space from a TOML file's ``[sweep]`` table; ``seeds`` (a flag) wins over the table's.
     Errors name the file: ``space.toml: [sweep] lr (--lr) must be ...``."""
     where = printable(source)
@@ -160,7 +166,9 @@ def from_table(values: Any, *, source: str = "sweep", seeds: int | None = None) 
     values = dict(values)
     given_seeds = values.pop("seeds", DEFAULT_SEEDS)
     try:
-        dimensions = tuple(_table_dimension(str(name), value) for name, value in values.items())
+        dimensions = tuple(
+            _table_dimension(str(name), value, sampling) for name, value in values.items()
+        )
         return Space(dimensions, seeds if seeds is not None else check_seeds(given_seeds))
     except FieldError as error:
         raise error.in_file(source, "sweep") from None
@@ -168,16 +176,16 @@ def from_table(values: Any, *, source: str = "sweep", seeds: int | None = None) 
         raise UsageError(f"{where}: [sweep] {error}") from None
 
 
-def _table_dimension(name: str, value: Any) -> Dimension:
+def _table_dimension(name: str, value: Any, sampling: bool = False) -> Dimension:
     """One setting of a ``[sweep]`` table: a text as typed, a list of values, or one value."""
     row = setting_row(name)
     if isinstance(value, str):
-        return dimension(row.name, value)
+        return dimension(row.name, value, sampling=sampling)
     items = value if isinstance(value, list) else [value]
     found: list[Any] = []
     for item in items:
         if isinstance(item, str):
-            found += _item_values(row, item.strip())
+            found += _item_values(row, item.strip(), sampling)
         else:
             found.append(_from_toml(row, item))
     return Dimension(row.name, _checked(row, found), _text(items))
@@ -196,7 +204,7 @@ def _text(items: list[Any]) -> str:
     return ",".join(LAYERS.join(map(str, v)) if isinstance(v, list) else typed(v) for v in items)
 
 
-def _item_values(row: Setting, item: str) -> list[Any]:
+def _item_values(row: Setting, item: str, sampling: bool = False) -> list[Any]:
     """One item of a list: a value, ``none``, or a range of values."""
     name = row.name
     if not item:
@@ -208,7 +216,7 @@ def _item_values(row: Setting, item: str) -> list[Any]:
     kind_ = kind(row.hint, row.meta.get("flag_type"))
     try:
         if ".." in item:
-            return _range(row, item, kind_)
+            return _range(row, item, kind_, sampling)
         if name == "hidden":
             return [widths(item, LAYERS)]
         parse = PARSERS.get(kind_) if kind_ is not None else None
@@ -217,13 +225,16 @@ def _item_values(row: Setting, item: str) -> list[Any]:
         raise UsageError(f"{flag(name)}: {error}") from None
 
 
-def _range(row: Setting, item: str, kind_: str | None) -> list[Any]:
-    """``[log:]LO..HI:N``, ``LO..HI:xF`` or ``LO..HI:+S`` → its values."""
+def _range(row: Setting, item: str, kind_: str | None, sampling: bool = False) -> list[Any]:
+    """``[log:]LO..HI:N``, ``LO..HI:xF`` or ``LO..HI:+S`` → its values; with ``sampling``
+    also ``[log:]LO..HI`` → LO and HI (a sampler draws between them)."""
     whole = kind_ in ("whole", "widths")
     if kind_ not in ("whole", "number", "widths"):
         raise UsageError(f"{flag(row.name)} {item}: ranges are for numbers; list the values")
     log = item.startswith("log:")
     span, colon, count = item.removeprefix("log:").rpartition(":")
+    if sampling and not colon:  # LO..HI: its two ends, the sampler draws between them
+        span, colon, count = item.removeprefix("log:"), ":", "2"
     lo_text, dots, hi_text = span.partition("..")
     if not colon or not dots:
         raise UsageError(
