@@ -278,3 +278,15 @@ def test_with_trials_a_range_needs_no_count_and_a_sampler_draws_from_its_span(tm
     assert all(0.01 <= t.params["lr"] <= 0.5 and 4 <= t.params["hidden"] <= 12 for t in trials)
     with pytest.raises(UsageError, match=r"a range is LO\.\.HI:N"):  # a grid takes the counts
         from_texts({"lr": "log:0.01..0.5"})
+
+
+@pytest.mark.parametrize("pruner", ["hyperband", "none"])
+def test_every_pruner_runs_a_study_to_its_trials(tmp_path, pruner):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    words = ["--lr", "log:0.001..0.5", "--hidden", "8", "--seeds", "2", "--sampler", "random"]
+    assert sweep(*words, "--pruner", pruner, "--trials", "4", "--storage", url, "--study", "p",
+                 "-q") == 0  # fmt: skip
+    trials = study_of(url, "p").get_trials()
+    assert len(trials) == 4 and {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
+    if pruner == "none":
+        assert {t.state.name for t in trials} == {"COMPLETE"}
