@@ -283,7 +283,7 @@ def test_with_trials_a_range_needs_no_count_and_a_sampler_draws_from_its_span(tm
 @pytest.mark.parametrize("pruner", ["hyperband", "none"])
 def test_every_pruner_runs_a_study_to_its_trials(tmp_path, pruner):
     url = f"sqlite:///{tmp_path / 's.db'}"
-    words = ["--lr", "log:0.001..0.5", "--hidden", "8", "--seeds", "2", "--sampler", "random"]
+    words = ["--lr", "log:0.001..0.3", "--hidden", "8", "--seeds", "2", "--sampler", "random"]
     assert sweep(*words, "--pruner", pruner, "--trials", "4", "--storage", url, "--study", "p",
                  "-q") == 0  # fmt: skip
     trials = study_of(url, "p").get_trials()
