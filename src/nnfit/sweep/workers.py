@@ -143,8 +143,8 @@ def run_worker(
         if interrupted:
             print(
                 printable(
-                    f"interrupted: the trial cut short is queued again; continue with the same "
-                    f"command ({place.resume()})"
+                    "interrupted: the study keeps its finished trials (a trial cut short is "
+                    f"queued again); continue with the same command ({place.resume()})"
                 ),
                 file=sys.stderr,
             )
@@ -164,7 +164,9 @@ def _work(optuna: Any, study: Any, objective: Any, target: int, signals: Any) ->
 
     storage = study._storage
     beats = getattr(storage, "get_heartbeat_interval", lambda: None)() is not None
-    while not signals.stop.is_set():
+    while True:
+        if signals.stop.is_set():  # Ctrl-C between two trials
+            raise Stopped
         if beats:
             optuna.storages.fail_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
