@@ -45,6 +45,21 @@ def running_trial_of(study, pid):
     return None
 
 
+def pause_in_trial(study, worker):
+    """Freeze ``worker`` (SIGSTOP) while it trains a trial; that trial's number. Checked after
+    the freeze, so the trial cannot have finished in between."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline and worker.poll() is None:
+        number = running_trial_of(study, worker.pid)
+        if number is not None:
+            worker.send_signal(signal.SIGSTOP)
+            if running_trial_of(study, worker.pid) == number:
+                return number
+            worker.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    raise AssertionError("the worker never started a trial")
+
+
 def wait_for_study(url, worker, folder):
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline and worker.poll() is None:
@@ -61,13 +76,7 @@ def run_cluster(url, folder, workers):
     started = [start_worker(url, folder, i) for i in range(workers)]
     victim = started[0][0]
     try:
-        study = wait_for_study(url, victim, folder)
-        killed = None
-        deadline = time.monotonic() + WAIT
-        while killed is None and time.monotonic() < deadline and victim.poll() is None:
-            killed = running_trial_of(study, victim.pid)
-            time.sleep(0.05)
-        assert killed is not None, "the first worker never started a trial"
+        killed = pause_in_trial(wait_for_study(url, victim, folder), victim)
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=30)
         for process, _, _ in started[1:]:
@@ -162,13 +171,9 @@ def test_ctrl_c_queues_the_trial_cut_short_and_the_same_command_finishes_the_stu
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
     worker, out, err = start_worker(url, tmp_path, 0)
     try:
-        study = wait_for_study(url, worker, tmp_path)
-        deadline = time.monotonic() + WAIT
-        cut = None
-        while cut is None and time.monotonic() < deadline and worker.poll() is None:
-            cut = running_trial_of(study, worker.pid)
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGINT)
+        cut = pause_in_trial(wait_for_study(url, worker, tmp_path), worker)
+        worker.send_signal(signal.SIGINT)  # handled once it runs again: between two steps
+        worker.send_signal(signal.SIGCONT)
         assert worker.wait(timeout=WAIT) == 130
     finally:
         if worker.poll() is None:
