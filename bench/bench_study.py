@@ -5,7 +5,7 @@ does) PostgreSQL; and the same N trials in one process.
     sh scripts/with-postgres.sh .venv/bin/python bench/bench_study.py --workers 4 --trials 40
 
 Each trial: the lesson's parabola, 2 seeds, --steps STEPS, hidden 8..32, lr log 1e-3..0.5, TPE
-sampler, median pruner. Wall seconds from the first start to the last exit (imports included:
+sampler, --pruner (median). Wall seconds from the first start to the last exit (imports included:
 each worker imports torch once). Best of --repeat interleaved repetitions.
 """
 
@@ -22,18 +22,27 @@ from pathlib import Path
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
 
-def space(steps: int) -> list[str]:
+def space(steps: int, pruner: str) -> list[str]:
     return [
+        "--pruner", pruner,
         "--function", "quadratic", "--preset", "morvan-2017", "--val", "0.2",
         "--steps", str(steps), "--hidden", "8..32:+8", "--lr", "log:0.001..0.5:10",
         "--seeds", "2", "-q",
     ]  # fmt: skip
 
 
-def run(url: str, workers: int, trials: int, steps: int, study: str) -> float:
+def run(url: str, workers: int, trials: int, steps: int, study: str, pruner: str) -> float:
     env = {**os.environ, "MPLBACKEND": "Agg"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "nnfit", "sweep", *space(steps), "--trials", str(trials)]
+    command = [
+        sys.executable,
+        "-m",
+        "nnfit",
+        "sweep",
+        *space(steps, pruner),
+        "--trials",
+        str(trials),
+    ]
     command += ["--storage", url, "--study", study]
     start = time.perf_counter()
     processes = [
@@ -70,6 +79,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--pruner", default="median", choices=("median", "hyperband", "none"))
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="nnfit-bench-study-"))
     kinds = {
@@ -86,11 +96,14 @@ def main() -> None:
             for workers in (1, args.workers):
                 study = f"bench-{kind}-{workers}-{rep}"
                 url = url_of(rep)
-                seconds = run(url, workers, args.trials, args.steps, study)
+                seconds = run(url, workers, args.trials, args.steps, study, args.pruner)
                 key = (kind, workers)
                 best[key] = min(best.get(key, float("inf")), seconds)
                 last[key] = states(url, study)
-    print(f"{args.trials} trials of {args.steps} steps, 2 seeds each; best of {args.repeat}")
+    print(
+        f"{args.trials} trials of {args.steps} steps, 2 seeds each, pruner {args.pruner}; "
+        f"best of {args.repeat}"
+    )
     print(f"{'storage':<11} {'workers':>7} {'seconds':>8}  trials")
     for (kind, workers), seconds in best.items():
         print(f"{kind:<11} {workers:>7} {seconds:>8.1f}  {last[(kind, workers)]}")

@@ -17,10 +17,13 @@ worker with one line and how to continue.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +108,7 @@ def run_worker(
         outputs.say(f"the grid has {len(space)} setting(s): {target} trial(s)")
     place = options.place
     storage = open_storage(optuna, place)
-    with RunSignals() as signals:
+    with RunSignals() as signals, _quiet_heartbeat():
         data, digest = load_sweep_data(base, space, space.seeds, None, outputs.quiet)
         unit = data.y_units[0] if len(data.y_units) == 1 else ""
         about = identity(base.to_dict(), space, preset, digest) | {"unit": unit}
@@ -149,6 +152,24 @@ def run_worker(
                 file=sys.stderr,
             )
     return results, interrupted
+
+
+@contextlib.contextmanager
+def _quiet_heartbeat() -> Iterator[None]:
+    """Optuna's heartbeat thread dies with a traceback when the storage goes away; the main
+    thread meets the same error at its next call and says it in one line."""
+    previous = threading.excepthook
+
+    def hook(args: Any) -> None:
+        if args.thread is not None and args.thread.name.endswith("(_record_heartbeat)"):
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
 
 
 def _grid(items: list[Any]) -> dict[str, list[Any]]:
@@ -202,11 +223,11 @@ class _Objective:
         if len([t for t in trials if t.number < trial.number]) >= self.target:
             trial.set_user_attr("not_counted", "surplus")  # another worker took the last one
             raise TrialFailed("surplus")
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # who ran it
         params = {item.name: suggest(trial, item) for item in self.items}
         values = setting(self.items, params, space)
         about = ", ".join(f"{name} {shown_value(values[name])}" for name in space.varying)
         trial.set_user_attr("setting", {k: _plain(v) for k, v in values.items()})
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # who trains it
         try:
             config = with_setting(self.base, values)
             result = run_trial(trial, config, self.data, space.seeds, self.stop)
