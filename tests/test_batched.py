@@ -51,6 +51,13 @@ def test_gradients_equal_autograds(activation, loss, n_in, n_out):
         torch.testing.assert_close(p.grad, grad)
 
 
+def test_a_gpu_takes_members_in_chunks_bounded_by_memory_not_cache():
+    from nnfit.core.batched import CHUNK_ELEMENTS, DEVICE_CHUNK_ELEMENTS, chunk_elements
+
+    assert chunk_elements(torch.device("cpu")) == CHUNK_ELEMENTS
+    assert chunk_elements(torch.device("cuda")) == DEVICE_CHUNK_ELEMENTS > 64 * CHUNK_ELEMENTS
+
+
 def test_chunks_of_members_give_the_same_gradients(monkeypatch):
     generator = torch.Generator().manual_seed(3)
     x, y = torch.randn(6, 1, generator=generator), torch.randn(6, 1, generator=generator)

@@ -18,7 +18,7 @@ SCRIPTS = sorted(BENCH.glob("*.py"))
 LOCAL = {script.stem for script in SCRIPTS}  # the scripts' shared helpers, e.g. jax_baseline
 WITH_FLAGS = [script for script in SCRIPTS if "argparse" in script.read_text(encoding="utf-8")]
 # the scripts that load torch (and JAX) only once their flags are read
-LIGHT = {"bench_fit_time.py", "bench_many_models.py", "bench_quality.py"}
+LIGHT = {"bench_doctor.py", "bench_fit_time.py", "bench_many_models.py", "bench_quality.py"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)

@@ -228,6 +228,25 @@ def test_members_flag_trains_an_ensemble_that_is_saved_and_reloaded(tmp_path, ca
     assert code == 0 and "3 members averaged" in out
 
 
+def test_member_lines_flag_records_that_many_members_fits(tmp_path, capsys):
+    folder = tmp_path / "run"
+    argv = ["fit", "--example", "cars", *QUICK, "-q", "--members", "4", "--member-lines", "2"]
+    code, _, _ = run(capsys, *argv, "--out", str(folder))
+    assert code == 0
+    history = nnfit.History.load(folder / "history.json")
+    grid = history.final.y_pred.shape
+    assert history.final.y_members.shape == (2, *grid) and history.final.y_std.shape == grid
+
+
+@pytest.mark.parametrize("value", ["-1", "21", "two"])
+def test_bad_member_lines_exit_2_with_one_line(tmp_path, capsys, value):
+    out_dir = tmp_path / "run"
+    argv = ["fit", "--example", "cars", *QUICK, "--member-lines", value, "--out", str(out_dir)]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and "--member-lines" in err
+    assert not out_dir.exists()
+
+
 def test_fit_defaults_to_auto_members_and_demo_to_one(tmp_path, capsys):
     import nnfit
 
@@ -284,3 +303,22 @@ def test_a_units_row_names_the_units_in_the_verdict(tmp_path, capsys):
     data.write_text("temperature,pressure\n°C,mm Hg\n" + rows, encoding="utf-8")
     code, out, _ = run(capsys, "fit", str(data), *QUICK, "-q")
     assert code == 0 and "mm Hg on" in out.splitlines()[-1]
+
+
+def test_fit_ignores_columns_it_does_not_use_even_text(tmp_path, capsys, measurements):
+    lines = measurements.read_text().splitlines()
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(
+        "\n".join(
+            [f"id,{lines[0]},station", *(f"s{i},{line},Oslo" for i, line in enumerate(lines[1:]))]
+        )
+        + "\n"
+    )
+    argv = ["--x", "temperature", "--y", "pressure", *QUICK, "-q", "--seed", "1"]
+    code, out_mixed, err = run(capsys, "fit", str(mixed), *argv)
+    assert code == 0, err
+    code, out_plain, _ = run(capsys, "fit", str(measurements), *argv)
+    assert code == 0 and out_mixed == out_plain  # the same fit as without the text columns
+    code, out, err = run(capsys, "fit", str(mixed), "--x", "station", "--y", "pressure", *QUICK)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "mixed.csv line 2, column 'station': 'Oslo' is not a number" in err

@@ -1,6 +1,6 @@
 import nnfit
 from nnfit.checks import flag
-from nnfit.core.diagnostics import GAP, Diagnosis, Hint, advice, in_units, worded
+from nnfit.core.diagnostics import GAP, GAP_R2, Diagnosis, Hint, advice, in_units, worded
 from nnfit.views.phrasing import phrased
 
 STALLED = (
@@ -71,6 +71,15 @@ def test_a_large_gap_says_overfitting_or_extrapolation_and_what_to_try():
     assert f"{GAP * 1.5:.1f}x the training error" in verdict.message
     assert {hint.field for hint in verdict.hints} == {"val", "restore", "hidden"}
     assert "validation rows" in verdict.message and "Try " in verdict.message
+
+
+def test_a_gap_on_a_held_out_error_that_explains_nearly_all_variance_is_a_good_fit():
+    nearly_exact = errors(0.4, 1.9)
+    nearly_exact["val"]["r2"] = GAP_R2 + (1 - GAP_R2) / 2  # pressure: 0.4 and 1.9 mm Hg
+    verdict = in_units(OK, nearly_exact, "pressure", cross_validated=True)
+    assert verdict.kind == "ok" and verdict.message.startswith("Good fit: RMSE 1.9")
+    nearly_exact["val"]["r2"] = GAP_R2 - 0.001
+    assert in_units(OK, nearly_exact, "pressure").kind == "gap"
 
 
 def test_without_held_out_rows_the_verdict_says_it_cannot_speak_for_new_data():

@@ -28,7 +28,7 @@ from nnfit import memory
 from nnfit.cli import main
 from nnfit.data.synthetic import make_data
 from nnfit.errors import DataError, UsageError
-from nnfit.io import arrays, csvsniff
+from nnfit.io import arrays, csvsniff, dialect
 from nnfit.io.table import read_table, select_columns
 
 QUICK = ["--no-window", "-q", "--steps", "5", "--every", "5"]
@@ -266,7 +266,7 @@ def test_a_million_columns_are_refused_at_the_header(tmp_path):
 
 
 def test_columns_up_to_the_cap_are_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(csvsniff, "MAX_COLUMNS", 5)
+    monkeypatch.setattr(dialect, "MAX_COLUMNS", 5)
     (tmp_path / "ok.txt").write_text("1 2 3 4 5\n6 7 8 9 10\n")
     assert read_table(tmp_path / "ok.txt").values.shape == (2, 5)
     (tmp_path / "wide.txt").write_text("1 2 3 4 5 6\n6 7 8 9 10 11\n")

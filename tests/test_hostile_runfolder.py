@@ -225,6 +225,30 @@ def test_the_files_table_is_required_and_every_hash_checked(capsys, run, tmp_pat
     assert match in refused(capsys, tampered(run, tmp_path, edit))
 
 
+def forge_member(key, value):
+    """An edit of run.json that sets member 1's ``key`` in member_metrics to ``value``."""
+    return lambda info: info["member_metrics"][1].update({key: value})
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda info: info.update(member_metrics="all good"),
+        lambda info: info["member_metrics"].pop(),  # a member missing
+        forge_member("member", 7),
+        forge_member("rmse", -1.0),
+        forge_member("rmse", "0.5"),
+        forge_member("stopped", None),
+        forge_member("diverged_at", True),
+        forge_member("rows", 10**30),
+        forge_member("note", "\x1b[2J"),
+    ],
+)
+def test_forged_member_metrics_are_refused_in_one_line(capsys, run, tmp_path, edit):
+    line = refused(capsys, tampered(run, tmp_path, edit), "show")
+    assert "member_metrics must list the 20 members" in line
+
+
 def test_a_symlinked_file_is_refused_even_with_the_right_content(capsys, run, tmp_path):
     folder = tampered(run, tmp_path)
     copy = tmp_path / "elsewhere.safetensors"

@@ -124,3 +124,74 @@ def test_two_inputs_are_drawn_on_a_mesh_and_more_on_x_itself():
     assert grid.min(0).values.tolist() == [0.0, 10.0] and grid.max(0).values.tolist() == [1.0, 20.0]
     x3 = torch.arange(15.0).reshape(5, 3)
     assert make_grid(x3) is x3
+
+
+def spread_out_ensemble(y_transform="none"):
+    """4 members with random weights (they start as the constant mean otherwise) and a scaler
+    that matters, 1 input and 2 outputs."""
+    from nnfit.core.model import MLP
+
+    x = torch.linspace(-1, 1, 60).unsqueeze(1)
+    model = MLP(1, 6, 2, members=4, seed=[3, 1, 4, 1], y_transform=y_transform)
+    with torch.no_grad():
+        for name, value in model.named_parameters():
+            value.normal_(generator=torch.Generator().manual_seed(len(name)))
+    model.set_scaler(x * 3 + 1, torch.cat([x + 2, x**2 + 1], dim=1) * 5)
+    return model, x
+
+
+def record(model, x, x_grid, *, grid_is_x):
+    """The snapshot a Recorder takes of ``model`` (every member trains on every row)."""
+    from nnfit.core.recorder import Recorder
+
+    recorder = Recorder(
+        model,
+        torch.nn.MSELoss(),
+        model.scale_x(x),
+        torch.zeros(60, 2),
+        model.scale_x(x_grid),
+        grid_is_x=grid_is_x,
+        each_loss=torch.nn.MSELoss(reduction="none"),
+        weights=torch.ones(4, 60),
+        member_lines=3,
+    )
+    return recorder(0)
+
+
+@pytest.mark.parametrize("grid_is_x", [True, False])
+def test_an_ensembles_spread_is_its_members_std_on_the_grid(grid_is_x):
+    model, x = spread_out_ensemble()
+    x_grid = x if grid_is_x else torch.linspace(-1.5, 1.5, 30).unsqueeze(1)
+    snapshot = record(model, x, x_grid, grid_is_x=grid_is_x)
+    with torch.no_grad():  # each member as a network of its own, in user units
+        each = np.stack([model.member(k)(x_grid).double().numpy() for k in range(4)])
+    np.testing.assert_allclose(snapshot.y_pred, each.mean(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(snapshot.y_std, each.std(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(snapshot.y_members, each[:3], rtol=1e-5, atol=1e-5)
+    assert each.std(axis=0).min() > 1e-3  # the members differ everywhere
+
+
+@pytest.mark.parametrize("grid_is_x", [True, False])
+def test_a_log_ensembles_spread_is_what_predict_with_std_gives(grid_is_x):
+    model, x = spread_out_ensemble("log")
+    x_grid = x if grid_is_x else torch.linspace(-1.5, 1.5, 30).unsqueeze(1)
+    snapshot = record(model, x, x_grid, grid_is_x=grid_is_x)
+    with torch.no_grad():
+        y_pred, y_std = model.predict_with_std(x_grid)
+        each = np.stack([model.member(k)(x_grid).double().numpy() for k in range(4)])
+    np.testing.assert_allclose(snapshot.y_pred, y_pred.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(snapshot.y_std, y_std.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(snapshot.y_members, each[:3], rtol=1e-5)  # exp of each member's
+    # to first order: the spread of log(y), independently, times the geometric mean
+    spread = np.log(each).std(axis=0) * np.exp(np.log(each).mean(axis=0))
+    np.testing.assert_allclose(snapshot.y_std, spread, rtol=1e-4)
+
+
+def test_one_networks_snapshot_has_no_spread():
+    from nnfit.core.model import MLP
+    from nnfit.core.recorder import Recorder
+
+    x = torch.linspace(-1, 1, 60).unsqueeze(1)
+    model = MLP(1, 6, 1, seed=0)
+    snapshot = Recorder(model, torch.nn.MSELoss(), x, x**2, x, member_lines=3)(0)
+    assert snapshot.y_std is None and snapshot.y_members is None

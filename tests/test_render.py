@@ -225,6 +225,123 @@ def test_measurements_get_a_thin_line_under_the_dots_and_rmse_above_the_panel(le
     assert lesson.loss_text.get_text().startswith("Loss=")
 
 
+@cache
+def ensemble_run(member_lines: int = 3):
+    """A short seeded ensemble of 5 members on the parabola, each holding out a fifth of the
+    rows, on a grid that is not x (40 random points); returns the model and its History."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(40, 1, generator=g) * 2 - 1
+    y = x**2 + 0.1 * torch.rand(40, 1, generator=g)
+    holdout = torch.arange(40) % 5 == torch.arange(5).unsqueeze(1)  # (members, n)
+    model = MLP(1, 8, 1, members=5, seed=0)
+    config = TrainConfig(steps=40, every=10, lr=0.05, optimizer="adam", member_lines=member_lines)
+    history = train(model, prepare(x, y, holdout=holdout), config)
+    return model, history
+
+
+def members_on_grid(model, history):
+    """Each member's own prediction on the grid, computed member by member: (members, n_grid)."""
+    x_grid = torch.as_tensor(history.x_grid, dtype=torch.float32)
+    with torch.no_grad():
+        return np.stack([model.member(k)(x_grid)[:, 0].double().numpy() for k in range(5)])
+
+
+def test_an_ensemble_draws_a_band_of_two_standard_deviations_of_its_members():
+    model, history = ensemble_run()
+    fit = FitFigure(history)
+    fit.render(history.final)
+    panel = fit.panels[0]
+    assert panel.band is not None and panel.band.get_visible() and panel.band in fit.animated
+    each = members_on_grid(model, history)[:, panel.order]  # (members, n_grid), sorted by x
+    mean, std = each.mean(axis=0), each.std(axis=0)
+    assert std.max() > 1e-3  # the members differ: the band has a width to check
+    n = len(panel.x_grid)
+    corners = panel.band.get_paths()[0].vertices  # along the lower edge, back along the upper
+    np.testing.assert_allclose(corners[:n, 0], panel.x_grid)
+    np.testing.assert_allclose(corners[:n, 1], mean - 2 * std, atol=1e-5)
+    np.testing.assert_allclose(corners[n : 2 * n, 1], (mean + 2 * std)[::-1], atol=1e-5)
+
+
+def test_member_lines_are_the_first_members_own_fits():
+    model, history = ensemble_run(member_lines=3)
+    fit = FitFigure(history)
+    fit.render(history.final)
+    panel = fit.panels[0]
+    segments = panel.member_lines.get_segments()
+    each = members_on_grid(model, history)[:3, panel.order]
+    assert len(segments) == 3
+    for segment, member in zip(segments, each, strict=True):
+        np.testing.assert_allclose(segment[:, 1], member, atol=1e-5)
+    _, plain = ensemble_run(member_lines=0)  # none asked for: the collection stays empty
+    bare = FitFigure(plain)
+    bare.render(plain.final)
+    assert bare.panels[0].member_lines.get_segments() == []
+    assert bare.panels[0].band.get_visible()
+
+
+def test_one_network_gets_no_band_and_no_member_lines():
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    history = make_history()
+    fit = FitFigure(history)
+    fit.render(history.final)
+    ax = fit.panels[0].ax
+    assert fit.panels[0].band is None and fit.panels[0].member_lines is None
+    assert not [c for c in ax.collections if isinstance(c, (PolyCollection, LineCollection))]
+    assert history.final.y_std is None and history.final.y_members is None
+
+
+def test_an_ensembles_blitted_frame_equals_a_full_drawing():
+    _, history = ensemble_run()
+    fit = FitFigure(history)
+    frame = fit.render(history.snapshots[2])
+    buffer = io.BytesIO()
+    fit.savefig(buffer, format="png")
+    full = np.asarray(Image.open(buffer).convert("RGB"))
+    assert differing_pixels(full, frame) == 0
+
+
+def band_and_lines_range(snapshot):
+    low, high = snapshot.y_pred - 2 * snapshot.y_std, snapshot.y_pred + 2 * snapshot.y_std
+    values = np.concatenate([low.ravel(), high.ravel(), snapshot.y_members.ravel()])
+    return values.min(), values.max()
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_live_and_saved_views_end_on_the_same_limits(ensemble):
+    history = ensemble_run()[1] if ensemble else make_history(val=True)
+    saved = FitFigure(history)
+    live_history = replace(history, snapshots=[])
+    live = FitFigure(live_history, live=True)
+    for snapshot in history.snapshots:  # the stream, as the training thread hands it over
+        live_history.snapshots.append(snapshot)
+        live.render(snapshot)
+    saved.render(history.final)
+    assert [ax.get_ylim() for ax in live.figure.axes] == [ax.get_ylim() for ax in saved.figure.axes]
+    assert live.loss_ax.get_xlim() == saved.loss_ax.get_xlim()
+    if ensemble:  # the band and member lines of every frame lie inside the limits
+        low, high = saved.panels[0].ax.get_ylim()
+        for snapshot in history.snapshots:
+            lo, hi = band_and_lines_range(snapshot)
+            assert low < lo and hi < high
+
+
+def test_live_limits_widen_for_a_band_that_leaves_them():
+    _, history = ensemble_run()
+    live_history = replace(history, snapshots=[])
+    live = FitFigure(live_history, live=True)
+    first = history.snapshots[0]
+    live_history.snapshots.append(first)
+    live.render(first)
+    low, high = live.panels[0].ax.get_ylim()
+    wide = replace(first, step=5, y_std=np.full_like(first.y_pred, (high - low) / 2))
+    live_history.snapshots.append(wide)
+    live.render(wide)
+    new_low, new_high = live.panels[0].ax.get_ylim()
+    assert new_low < low and new_high > high
+    assert new_low < band_and_lines_range(wide)[0] and band_and_lines_range(wide)[1] < new_high
+
+
 def test_measurements_with_two_inputs_show_rmse_above_the_heatmap_and_validation_dots():
     history = make_history(n_in=2, val=True)
     shape = mesh_shape(history.x_grid)

@@ -75,7 +75,7 @@ def assert_light(report, status):
 
 
 def test_help_of_every_command_and_examples_are_light(tmp_path):
-    commands = ["demo", "fit", "predict", "show", "export", "examples", "sweep"]
+    commands = ["demo", "fit", "predict", "show", "export", "examples", "sweep", "doctor"]
     argvs = [["--help"], *([name, "--help"] for name in commands), ["examples"]]
     assert_light(probe(argvs, tmp_path), 0)
 
@@ -100,6 +100,11 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
         ["sweep", "--example", "pressure", "--lr", "log:0..1:3"],
         ["sweep", "--lr", "0.1,0.2"],
         ["sweep", "nosuch.csv", "--lr", "0.1,0.2"],
+        ["doctor", "--seeds", "0"],
+        ["doctor", "--members", "2"],
+        ["doctor", "--optimizer", "lbfgs"],
+        ["doctor", "--hidden", "100000", "--seeds", "100000"],  # beyond memory
+        ["doctor", "--out", "missing/report.json"],
     ]
     assert_light(probe(argvs, tmp_path), 2)
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nnfit.errors import DataError, NNFitError, UsageError
-from nnfit.io import csvsniff, table
+from nnfit.io import csvsniff, dialect, table
 from nnfit.io.table import Table, read_table, select_columns
 
 
@@ -35,7 +35,7 @@ def read_error(path: Path, **kwargs) -> str:
 
 
 def test_public_api_is_pinned():
-    assert table.__all__ == ["Table", "read_table", "select_columns"]
+    assert table.__all__ == ["Table", "columns_for", "read_table", "select_columns"]
 
 
 # --- dialects -------------------------------------------------------------------------------
@@ -573,7 +573,7 @@ def test_select_bad_choices(x, y, match):
 
 # --- properties -----------------------------------------------------------------------------
 
-NOT_NAMES = csvsniff.MISSING | csvsniff.INFINITE | {"infinity"}
+NOT_NAMES = dialect.MISSING | dialect.INFINITE | {"infinity"}
 names = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=6).filter(
     lambda name: name.lower() not in NOT_NAMES
 )

@@ -52,6 +52,7 @@ class Settings:
         loss: str = "mse",
         batch_size: int | None = None,
         every: int = REAL_DATA_DEFAULTS["every"],
+        member_lines: int = 0,
         seed: int = 0,
         device: str = "cpu",
         patience: int | None = REAL_DATA_DEFAULTS["patience"],

@@ -48,6 +48,7 @@ class Regressor(Settings):
 
     # learned state that load_run sets from a saved run, where it may lack some
     metrics_: dict[str, dict[str, float]] | None
+    member_metrics_: list[dict[str, Any]] | None  # an ensemble's members (None: one network)
     diagnosis_: Diagnosis | None
     run_info_: dict[str, Any]  # the run.json of a loaded run; fit does not set it
     x_min_: list[float] | None  # the training range per input column (None: an older run)
@@ -100,9 +101,11 @@ class Regressor(Settings):
             y_units: each y column's unit ("mm Hg"; "" unknown), for the verdict's wording.
 
         Learned attributes: ``model_``, ``history_``, ``metrics_`` (RMSE, MAE, R² on train and
-        val, in y's units), ``diagnosis_``, ``n_inputs_``, ``n_outputs_``, ``x_names_``,
-        ``y_names_``, ``x_min_`` and ``x_max_`` (each input column's range in x, validation
-        rows included; ``predict`` warns beyond it).
+        val, in y's units), ``member_metrics_`` (an ensemble's members: see
+        ``nnfit.core.metrics.member_rows``; None for one network), ``diagnosis_``,
+        ``n_inputs_``, ``n_outputs_``, ``x_names_``, ``y_names_``, ``x_min_`` and ``x_max_``
+        (each input column's range in x, validation rows included; ``predict`` warns beyond
+        it).
         """
         from .core.diagnostics import verdict
         from .core.extrapolation import training_range
@@ -161,12 +164,21 @@ class Regressor(Settings):
         )
         self.history_ = train(self.model_, data, train_config, callbacks=callbacks, control=control)
         self.metrics_ = {"train": self._metrics(x2[train_rows], y2[train_rows])}
+        self.member_metrics_ = None
         if has_val:
             self.metrics_["val"] = self._metrics(x2[val_rows], y2[val_rows])
         elif held is not None and held.any():  # rows as the members that held them out predict
             rows = held.any(axis=0)
-            self.metrics_["val"] = regression_metrics(
-                y2[rows], self._held_out_predictions(x2, held)[rows]
+            y_held, member_se = self._held_out(x2, y2, held)
+            self.metrics_["val"] = regression_metrics(y2[rows], y_held[rows])
+        if self.model_.members > 1:
+            from .core.metrics import member_rows
+
+            self.member_metrics_ = member_rows(
+                self.model_.members,
+                None if held is None or not held.any() else (member_se, held.sum(axis=1)),
+                self.history_.final.step,
+                self.history_.diverged_members,
             )
         self.history_.settings["metrics"] = self.metrics_  # the pictures' verdict reads them
         if y_units and any(y_units):  # a units row in the file: the verdict names them
@@ -180,9 +192,13 @@ class Regressor(Settings):
         self.diagnosis_ = verdict(self.history_)  # measurements: their errors, in y's units
         return self
 
-    def _held_out_predictions(self, x: np.ndarray, held: np.ndarray) -> np.ndarray:
-        """(n, n_out) predictions of an ensemble where row i is the mean of the members that
-        held it out (cross-validated predictions; rows no member held out get the average)."""
+    def _held_out(
+        self, x: np.ndarray, y: np.ndarray, held: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """An ensemble's cross-validated predictions (n, n_out), row i the mean of the members
+        that held it out (rows no member held out get the average), and each member's sum of
+        squared errors on the rows it held out, (members,), in y's units² (averaged over
+        outputs)."""
         import torch
 
         from .core.members import held_out_mean
@@ -190,6 +206,7 @@ class Regressor(Settings):
         self.model_.eval()
         device = next(self.model_.parameters()).device  # trained on a GPU: predict there too
         out = np.empty((len(x), self.model_.n_out), dtype=np.float64)
+        member_se = torch.zeros(self.model_.members, dtype=torch.float64, device=device)
         with torch.no_grad():  # in chunks of rows: (members, rows, width) stays bounded
             for start in range(0, len(x), PREDICT_CHUNK):
                 part = slice(start, start + PREDICT_CHUNK)
@@ -201,7 +218,10 @@ class Regressor(Settings):
                 means, rows = held_out_mean(each, held_part)
                 chunk[rows] = means
                 out[part] = chunk.cpu().numpy()
-        return out
+                y_part = torch.as_tensor(np.array(y[part], np.float64), device=device)  # a copy
+                squares = (each - y_part).square().mean(dim=-1)  # (members, rows)
+                member_se += (squares * held_part).sum(dim=1)
+        return out, member_se.cpu().numpy()
 
     def _y_var_scale(self) -> float:
         """Factor from y's units² to the loss's standardised units² (1 without scaling)."""

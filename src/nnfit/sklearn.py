@@ -51,8 +51,9 @@ class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
     Learned attributes: ``n_features_in_``, ``feature_names_in_`` (when X has string column
     names), ``n_outputs_``, ``model_`` (the trained ``nnfit.MLP``), ``history_`` (its
     ``nnfit.History``: ``nnfit.plot(est.history_, "fit.png")`` draws it), ``metrics_`` (RMSE,
-    MAE, R² on the training and validation rows), ``diagnosis_``, and ``regressor_`` (the fitted
-    ``nnfit.regressor.Regressor`` that ``predict`` uses).
+    MAE, R² on the training and validation rows), ``member_metrics_`` (an ensemble's members'
+    held-out RMSE and stopping steps; None for one network), ``diagnosis_``, and ``regressor_``
+    (the fitted ``nnfit.regressor.Regressor`` that ``predict`` uses).
 
     Expected failures of scikit-learn's estimator checks (``parametrize_with_checks``): none.
     Every check passes, ``check_array_api_input`` too when ``SCIPY_ARRAY_API=1`` is set
@@ -98,6 +99,7 @@ class NNFitRegressor(RegressorMixin, BaseEstimator, Settings):
         self.model_ = regressor.model_
         self.history_ = regressor.history_
         self.metrics_ = regressor.metrics_
+        self.member_metrics_ = regressor.member_metrics_
         self.diagnosis_ = regressor.diagnosis_
         self.n_outputs_ = regressor.n_outputs_
         return self

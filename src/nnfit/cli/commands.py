@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,8 +28,23 @@ def run_model_command(args: argparse.Namespace) -> int:
     return {"predict": predict, "show": show, "export": export}[args.command](args)
 
 
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """The rows to predict for: the model's inputs, and the columns written before the
+    predictions (every column of a data file, or the model's inputs for --x values)."""
+
+    x: np.ndarray  # (n, n_in) float64: the model's input columns, in its order
+    names: tuple[str, ...]  # the columns written before the predictions
+    x_at: tuple[int, ...]  # where the model's inputs are among names
+    cells: list[list[str]] | None  # each row's cells as written in the file; None for --x
+
+
 def predict(args: argparse.Namespace) -> int:
-    """Predict for a data file's rows or for --x values; CSV to --out or stdout."""
+    """Predict for a data file's rows or for --x values; CSV to --out or stdout.
+
+    A file's rows are written whole, every column as written there, followed by the
+    predictions: an id column lets the results be joined back.
+    """
     from ..io.files import atomic_path
     from ..io.targets import check_output
     from ..runs.saved import open_run
@@ -44,8 +60,10 @@ def predict(args: argparse.Namespace) -> int:
     run = open_run(args.run)
     if args.values is not None:
         x = np.array([_values(text, run.n_inputs) for text in args.values])
+        inputs = Inputs(x, run.x_names, tuple(range(run.n_inputs)), None)
     else:
-        x = _input_columns(run, args.data, args.encoding, args.drop_missing)
+        inputs = _input_rows(run, args.data, args.encoding, args.drop_missing)
+        x = inputs.x
     note = run.extrapolation_note(x)
     if note is not None:
         print(printable(f"nnfit: warning: {note}"), file=sys.stderr)
@@ -56,7 +74,7 @@ def predict(args: argparse.Namespace) -> int:
     else:
         y_out = run.predict(x)  # (n, n_out)
         names = [f"{name}_pred" for name in run.y_names]
-    text = _formatted(kind, run.x_names, names, x, y_out)
+    text = _formatted(kind, inputs, _free_names(names, inputs.names), y_out)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -81,14 +99,30 @@ def _values(text: str, n_inputs: int) -> list[float]:
     return values
 
 
-def _input_columns(
+def _input_rows(
     run: SavedRun, data: str, encoding: str | None, drop_missing: bool = False
-) -> np.ndarray:
-    """The model's input columns from a file, matched by name (or by count without a header);
-    with ``drop_missing``, rows with missing values are skipped and counted on stderr."""
+) -> Inputs:
+    """A file's rows: the model's input columns matched by name (or by count without a
+    header) and read as numbers; the other columns, of any content, kept as written. With
+    ``drop_missing``, rows missing an input are skipped (counted on stderr)."""
     from ..io.table import read_table
 
-    table = read_table(data, encoding=encoding, drop_missing=drop_missing)
+    names = run.x_names
+    source = printable("<stdin>" if data == "-" else data)
+
+    def use(columns: tuple[str, ...]) -> list[int]:
+        if all(name in columns for name in names):
+            return sorted(columns.index(name) for name in names)
+        headerless = all(c == f"col{i + 1}" for i, c in enumerate(columns))
+        if headerless and len(columns) == len(names):
+            return list(range(len(columns)))
+        missing = [name for name in names if name not in columns]
+        raise DataError(
+            f"{source}: the model needs input column(s) {', '.join(names)}; missing "
+            f"{', '.join(missing)} (columns are: {', '.join(columns)})"
+        )
+
+    table = read_table(data, encoding=encoding, drop_missing=drop_missing, use=use, keep_text=True)
     if table.n_dropped:
         print(
             printable(
@@ -96,17 +130,28 @@ def _input_columns(
             ),
             file=sys.stderr,
         )
-    names = run.x_names
-    missing = [n for n in names if n not in table.columns]
-    if not missing:
-        return table.values[:, [table.columns.index(n) for n in names]].astype(np.float64)
-    headerless = all(c == f"col{i + 1}" for i, c in enumerate(table.columns))
-    if headerless and len(table.columns) == len(names):
-        return table.values.astype(np.float64)
-    raise DataError(
-        f"{table.source}: the model needs input column(s) {', '.join(names)}; "
-        f"missing {', '.join(missing)} (columns are: {', '.join(table.columns)})"
-    )
+    if all(name in table.columns for name in names):
+        x = table.values[:, [table.columns.index(name) for name in names]]
+        columns = table.all_columns
+    else:  # no header: the file's columns are the model's inputs, in its order
+        x, columns = table.values, names
+    x_at = tuple(columns.index(name) for name in names)
+    return Inputs(x.astype(np.float64), columns, x_at, table.cells)
+
+
+def _free_names(names: list[str], taken: tuple[str, ...]) -> list[str]:
+    """The prediction columns' names, each made unique against the input columns before
+    them: a name already taken gets the first free suffix _1, _2, ..."""
+    used = set(taken)
+    free = []
+    for name in names:
+        candidate, n = name, 0
+        while candidate in used:
+            n += 1
+            candidate = f"{name}_{n}"
+        used.add(candidate)
+        free.append(candidate)
+    return free
 
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json"}
@@ -119,20 +164,29 @@ def _output_format(given: str | None, out: Path | None) -> str:
     return FORMATS.get(out.suffix.lower(), "csv") if out is not None else "csv"
 
 
-def _formatted(
-    kind: str, x_names: tuple[str, ...], y_names: list[str], x: np.ndarray, y: np.ndarray
-) -> str:
-    """The predictions as CSV, TSV or JSON (a list of records: one object per row)."""
+def _formatted(kind: str, inputs: Inputs, y_names: list[str], y: np.ndarray) -> str:
+    """The rows as CSV, TSV or JSON (a list of records: one object per row)."""
     if kind == "json":
         import json
 
-        columns = [*x_names, *y_names]
+        columns = [*inputs.names, *y_names]
         rows = [
-            dict(zip(columns, [*map(float, row_x), *map(_float32, row_y)], strict=True))
-            for row_x, row_y in zip(x, np.asarray(y, dtype=np.float32), strict=True)
+            dict(zip(columns, [*_json_inputs(inputs, i), *map(_float32, row_y)], strict=True))
+            for i, row_y in enumerate(np.asarray(y, dtype=np.float32))
         ]
         return json.dumps(rows, indent=None, allow_nan=False) + "\n"
-    return _csv(x_names, y_names, x, y, delimiter="\t" if kind == "tsv" else ",")
+    return _csv(inputs, y_names, y, delimiter="\t" if kind == "tsv" else ",")
+
+
+def _json_inputs(inputs: Inputs, i: int) -> list[float | str]:
+    """Row i's input cells for JSON: the model's inputs as numbers, the other columns as
+    the text written in the file (nnfit does not guess the type of a column it does not use)."""
+    if inputs.cells is None:
+        return [float(v) for v in inputs.x[i]]
+    row: list[float | str] = list(inputs.cells[i])
+    for j, at in enumerate(inputs.x_at):
+        row[at] = float(inputs.x[i, j])
+    return row
 
 
 def _float32(value: np.float32) -> float:
@@ -141,25 +195,22 @@ def _float32(value: np.float32) -> float:
     return float(str(value))
 
 
-def _csv(
-    x_names: tuple[str, ...],
-    y_names: list[str],
-    x: np.ndarray,
-    y: np.ndarray,
-    delimiter: str = ",",
-) -> str:
+def _csv(inputs: Inputs, y_names: list[str], y: np.ndarray, delimiter: str = ",") -> str:
     """CSV text; header cells that a spreadsheet would run as a formula are neutralised.
 
-    Inputs are written as read (the shortest text of their float64 value: ``150.0``);
-    predictions, float32 numbers, with float32's own precision (``2.0586014``, not the
-    ``2.0586013793945312`` of the same number widened to float64).
+    A file's cells are written as they stand there, the model's inputs too (``007`` stays
+    ``007``); --x values as read (the shortest text of their float64 value: ``150.0``).
+    Predictions are float32 numbers, with float32's own precision (``2.0586014``, not the
+    ``2.0586013793945312`` of the same number widened to float64). Data cells are never
+    altered: a file's text is the user's own, and a prefix would corrupt ids like ``-5``.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    writer.writerow([_safe_cell(n) for n in (*x_names, *y_names)])
+    writer.writerow([_safe_cell(n) for n in (*inputs.names, *y_names)])
     y32 = np.asarray(y, dtype=np.float32)
-    for row_x, row_y in zip(x, y32, strict=True):
-        writer.writerow([*(repr(float(v)) for v in row_x), *(str(v) for v in row_y)])
+    cells = inputs.cells or [[repr(float(v)) for v in row] for row in inputs.x]
+    for row_in, row_y in zip(cells, y32, strict=True):
+        writer.writerow([*row_in, *(str(v) for v in row_y)])
     return buffer.getvalue()
 
 
@@ -209,6 +260,12 @@ def show(args: argparse.Namespace) -> int:
         from ..core.metrics import format_metrics
 
         for line in format_metrics(info["metrics"]).splitlines():
+            say(line)
+    if info.get("member_metrics"):  # an ensemble saved by an nnfit that records them
+        from ..core.metrics import format_members
+
+        say(f"members:      each on the rows it held out, in {data['y_names'][0]}'s units")
+        for line in format_members(info["member_metrics"]).splitlines():
             say(line)
     if info.get("diagnosis"):
         from ..core.diagnostics import Diagnosis

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Collection
 from typing import Any
 
 from ..checks import typed
@@ -67,17 +68,18 @@ OUTPUT_FLAGS: Flags = [
 ]
 
 
-def run_flags() -> dict[str, Flags]:
+def run_flags(*, outputs: bool = True) -> dict[str, Flags]:
     """(flag, argparse keywords) per help group: one flag per setting of the settings table
     (``--batch-size`` for ``batch_size``), its help ending in the demo's and fit's defaults,
-    then ``--preset`` and the output flags."""
+    then ``--preset`` and (with ``outputs``) the output flags."""
     groups: dict[str, Flags] = {}
     for row in table():
         if row.flag is not None:
             groups.setdefault(row.group, []).append(((row.flag,), _keywords(row)))
     preset = {"metavar": "NAME", "help": _preset_help()}
     groups["training"].insert(0, (("--preset",), preset))
-    groups["output"] = OUTPUT_FLAGS
+    if outputs:
+        groups["output"] = OUTPUT_FLAGS
     return groups
 
 
@@ -144,19 +146,26 @@ def _preset_help() -> str:
     return or_list(parts)
 
 
-def add_run_flags(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by ``demo`` and ``fit``."""
-    for title, flags in run_flags().items():
-        add_flags(parser.add_argument_group(title), flags)
+def add_run_flags(
+    parser: argparse.ArgumentParser, *, outputs: bool = True, unlisted: Collection[str] = ()
+) -> None:
+    """Flags shared by ``demo`` and ``fit``: the settings and ``--preset`` (``doctor`` takes
+    them too), and with ``outputs`` the output flags. Settings named in ``unlisted`` are
+    still read (a command refuses them with its reason) but left out of the help."""
+    for title, flags in run_flags(outputs=outputs).items():
+        add_flags(parser.add_argument_group(title), flags, unlisted=unlisted)
 
 
-def add_flags(group: Any, flags: Flags) -> None:
+def add_flags(group: Any, flags: Flags, *, unlisted: Collection[str] = ()) -> None:
     """Add (flag, argparse keywords) pairs to a parser or group; a ``type`` named by its kind
-    ("whole", "widths", ...) becomes its parser from ``nnfit.setting_text``."""
+    ("whole", "widths", ...) becomes its parser from ``nnfit.setting_text``. Flags of the
+    settings named in ``unlisted`` are read but left out of the help."""
     for names, keywords in flags:
         keywords = dict(keywords)
         if isinstance(keywords.get("type"), str):
             keywords["type"] = PARSERS[keywords["type"]]
+        if names[0].lstrip("-").replace("-", "_") in unlisted:
+            keywords["help"] = argparse.SUPPRESS
         group.add_argument(*names, **keywords)
 
 

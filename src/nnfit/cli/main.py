@@ -15,6 +15,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import NNFitError, UsageError
 from ..setting_text import number, size
+from .doctor import add_doctor
 from .flags import _join_negative_values, add_run_flags
 from .parser import (
     PROG,
@@ -38,11 +39,12 @@ EPILOG = """examples:
   nnfit predict runs/p --x 150                  use it; nnfit show / nnfit export runs/p
   nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
   nnfit sweep --example pressure --lr 0.003,0.01,0.03 --hidden 8,16,32 --out sweeps/p
-  nnfit examples                                list the shipped data sets"""
+  nnfit examples                                list the shipped data sets
+  nnfit doctor --seeds 1000                     how often do the lesson's settings fail?"""
 PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
-  nnfit predict runs/p new.csv --out pred.csv   every row of a file (columns by name)
+  nnfit predict runs/p new.csv --out pred.csv   every row of a file, all its columns kept
   nnfit predict runs/p --x 400 --std            with the ensemble members' spread
   nnfit predict runs/p new.csv --format json    a list of records, one per row
   cat new.csv | nnfit predict runs/p -          CSV on stdin, predictions on stdout"""
@@ -99,6 +101,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_run_flags(fit)
     _add_model_commands(commands)
     add_sweep_parser(commands)
+    add_doctor(commands)
     commands.add_parser(
         "examples",
         help="list the data sets shipped with nnfit",
@@ -114,7 +117,9 @@ def _add_model_commands(commands: Any) -> None:
         "predict",
         help="predict with a saved run folder",
         description="Predict with a saved model: for each row of a data file (its input "
-        "columns are matched by name to those the model was trained on), or for --x values. "
+        "columns are matched by name to those the model was trained on; its other columns, "
+        "of any content, are copied as written before the predictions, so an id column lets "
+        "the results be joined back), or for --x values. "
         "Inputs outside the range the model was trained on get a warning on stderr: the "
         "predictions there are extrapolations.",
         epilog=PREDICT_EXAMPLES,
@@ -245,6 +250,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from .sweep import run_sweep_command
 
             return run_sweep_command(args)
+        if args.command == "doctor":
+            from .doctor import run_doctor
+
+            return run_doctor(args)
         from .fit import run_command
 
         return run_command(args)

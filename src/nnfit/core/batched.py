@@ -29,6 +29,15 @@ from ..core.model import MLP
 
 aten = torch.ops.aten
 CHUNK_ELEMENTS = 1 << 20  # a chunk of members holds at most this many activations per layer
+# ... on a GPU, where a chunk is a round of kernel launches and not a cache's worth, chunks only
+# bound memory: 2**27 float32 activations are 512 MiB a layer (bench/README.md, GPU)
+DEVICE_CHUNK_ELEMENTS = 1 << 27
+
+
+def chunk_elements(device: torch.device) -> int:
+    """Activations per layer a chunk of members may hold on ``device``."""
+    return CHUNK_ELEMENTS if device.type == "cpu" else DEVICE_CHUNK_ELEMENTS
+
 
 # activation → its forward (in place where its backward reads only the output) and backward
 # The backward reads the activation's output where ``KEEPS_OUTPUT`` says so, else its input.
@@ -92,8 +101,10 @@ class BatchedPass:
         self.compile = compile  # still to try: compiled on the first call, else plain
 
     def chunk(self, n: int) -> int:
-        """Members per chunk for n rows: all of them, or as many as keep a layer in cache."""
-        return max(1, min(self.members, CHUNK_ELEMENTS // max(1, n * self.widest)))
+        """Members per chunk for n rows: all of them, or as many as keep a layer in cache (in
+        bounded memory on a GPU)."""
+        most = chunk_elements(self.params[0].device)
+        return max(1, min(self.members, most // max(1, n * self.widest)))
 
     def __call__(
         self, x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor

@@ -5,6 +5,10 @@ zero on every point, so the fit is an almost flat line. ``diagnose`` names that,
 a stalled loss and an unfinished fit, and says what to try. What to try is data, a tuple of
 ``Hint``s naming settings by field (``lr``, ``seed``); the message words them by field name, and
 adapters reword them by flag (``worded(diagnosis, flag)`` says ``--lr``).
+
+The rules read a few numbers (``RunFacts``: the losses, the noise floor, why training stopped,
+dead units); ``outcome`` applies them and ``diagnose`` words the result, so the same rules judge
+one member of an ensemble (``nnfit.core.outcomes``, ``nnfit doctor``).
 """
 
 from __future__ import annotations
@@ -95,14 +99,61 @@ def _diagnosis(kind: str, what: str, short: str, *hints: Hint) -> Diagnosis:
     return Diagnosis(kind, what + advice(hints), short, hints)
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """The numbers the verdict's rules read, for one network: a run, or one member of an
+    ensemble (``nnfit doctor`` classifies each of its seeds with the same rules)."""
+
+    losses: np.ndarray  # the loss at each kept snapshot, the final one last
+    noise_floor: float | None  # the lowest reachable loss, when known
+    stop_reason: str  # "done", "diverged", "interrupted" or "early_stop"
+    dead: int  # hidden units dead at the end (output the same on every point)
+    units: int  # hidden units in all
+    activation: str
+
+    @property
+    def loss(self) -> float:
+        """The final loss."""
+        return float(self.losses[-1])
+
+
+KINDS = ("ok", "dead_units", "stalled", "unfinished", "diverged", "interrupted")  # of ``outcome``
+
+
+def outcome(facts: RunFacts) -> str:
+    """The verdict's kind from its rules, in order: diverged, interrupted, then (unless the
+    loss is near the noise floor or early stopping ended the run) dead units (most ReLUs
+    dead), stalled, unfinished; else "ok". The one copy of the rules: ``diagnose`` words it."""
+    if facts.stop_reason in ("diverged", "interrupted"):
+        return facts.stop_reason
+    if _is_good(facts) or facts.stop_reason == "early_stop":
+        return "ok"
+    if facts.units and facts.dead * 2 > facts.units and facts.activation in ("relu",):
+        return "dead_units"
+    return "stalled" if is_stalled(facts.losses) else "unfinished"
+
+
 def dead_fraction(history: History) -> tuple[int, int]:
     """(dead units, all hidden units) at the final snapshot."""
     return sum(history.final.dead), sum(history.hidden) * history.members
 
 
-def is_stalled(history: History) -> bool:
+def facts_of(history: History) -> RunFacts:
+    """The numbers ``outcome`` reads, from a History (an ensemble's as one: its mean loss and
+    its dead units over every member)."""
+    dead, units = dead_fraction(history)
+    return RunFacts(
+        losses=history.losses,
+        noise_floor=history.noise_floor,
+        stop_reason=history.stop_reason,
+        dead=dead,
+        units=units,
+        activation=history.activation,
+    )
+
+
+def is_stalled(losses: np.ndarray) -> bool:
     """True when the loss improved by less than 1% over the last quarter of the snapshots."""
-    losses = history.losses
     if len(losses) < 8:
         return False
     start = losses[-max(2, len(losses) // 4)]
@@ -129,51 +180,42 @@ def diagnose(history: History) -> Diagnosis:
 
 
 def _diagnose(history: History) -> Diagnosis:
-    final = history.final
-    loss, floor = final.loss, history.noise_floor
-    if history.stop_reason == "diverged":
+    facts = facts_of(history)
+    kind = outcome(facts)
+    loss, floor = facts.loss, facts.noise_floor
+    if kind == "diverged":
         return _diagnosis(
             "diverged",
             f"The loss stopped being finite at step {history.diverged_at}; kept the weights "
-            f"from step {final.step} (loss {loss:.4g}).",
+            f"from step {history.final.step} (loss {loss:.4g}).",
             f"diverged at step {history.diverged_at}",
             Hint("lr", "lower", _lower_lr(history)),
         )
-    if history.stop_reason == "interrupted":
+    if kind == "interrupted":
         return Diagnosis(
             "interrupted",
-            f"Stopped by the user at step {final.step} with loss {loss:.4g}.",
-            f"interrupted at step {final.step}",
+            f"Stopped by the user at step {history.final.step} with loss {loss:.4g}.",
+            f"interrupted at step {history.final.step}",
         )
-    good = _is_good(history) or history.stop_reason == "early_stop"
-    dead, units = dead_fraction(history)
-    if not good and units and dead * 2 > units and history.activation in ("relu",):
+    if kind == "dead_units":
+        dead, units = facts.dead, facts.units
         return _diagnosis(
             "dead_units",
             f"{dead} of {units} ReLU units died (zero on every point), so the fit is almost "
             f"flat{_versus(loss, floor)}.",
             f"{dead}/{units} units dead: try another seed",
-            Hint("seed", "another"),
-            Hint("preset", value="morvan-2018"),
-            Hint("lr", "lower"),
+            *HINTS["dead_units"],
         )
-    if not good and is_stalled(history):
+    if kind == "stalled":
         return _diagnosis(
-            "stalled",
-            f"The loss stalled{_versus(loss, floor)}.",
-            "loss stalled",
-            Hint("lr", "lower"),
-            Hint("seed", "another"),
-            Hint("optimizer", value="adam"),
-            Hint("hidden", "more", unit="units"),
+            "stalled", f"The loss stalled{_versus(loss, floor)}.", "loss stalled", *HINTS["stalled"]
         )
-    if not good:
+    if kind == "unfinished":
         return _diagnosis(
             "unfinished",
             f"The loss was still falling at the end{_versus(loss, floor)}.",
             "still improving: more steps?",
-            Hint("steps", "more"),
-            Hint("lr", "higher"),
+            *HINTS["unfinished"],
         )
     where = f", close to the noise floor {floor:.4g}" if floor else ""
     if history.stop_reason == "early_stop":
@@ -181,15 +223,31 @@ def _diagnose(history: History) -> Diagnosis:
     return Diagnosis("ok", f"Good fit: loss {loss:.4g}{where}.", "good fit")
 
 
-def _is_good(history: History) -> bool:
+HINTS: dict[str, tuple[Hint, ...]] = {  # what to try, by kind (diverged's names a value)
+    "dead_units": (
+        Hint("seed", "another"),
+        Hint("preset", value="morvan-2018"),
+        Hint("lr", "lower"),
+    ),
+    "stalled": (
+        Hint("lr", "lower"),
+        Hint("seed", "another"),
+        Hint("optimizer", value="adam"),
+        Hint("hidden", "more", unit="units"),
+    ),
+    "unfinished": (Hint("steps", "more"), Hint("lr", "higher")),
+}
+
+
+def _is_good(facts: RunFacts) -> bool:
     """Near the noise floor when it is known; otherwise no longer improving and well below start."""
-    loss, floor = history.final.loss, history.noise_floor
+    losses, floor = facts.losses, facts.noise_floor
+    loss = facts.loss
     if not math.isfinite(loss):
         return False
     if floor:
         return loss <= GOOD_FACTOR * floor
-    first = history.snapshots[0].loss
-    return loss <= 0.5 * first and not (len(history.losses) >= 8 and _falling_fast(history.losses))
+    return loss <= 0.5 * losses[0] and not (len(losses) >= 8 and _falling_fast(losses))
 
 
 def _falling_fast(losses: np.ndarray) -> bool:
@@ -212,6 +270,7 @@ def _lower_lr(history: History) -> float:
 
 
 GAP = 2.0  # held-out RMSE this many times the training RMSE: overfitting or extrapolation
+GAP_R2 = 0.99  # ... and a held-out R² below this (an error over a tenth of y's spread)
 
 
 def in_units(
@@ -228,7 +287,9 @@ def in_units(
     validation rows (cross-validated for an ensemble), next to the training RMSE. A held-out
     error more than ``GAP`` times the training error says the network learned the training
     rows better than the relation (overfitting) or predicts held-out ends of the range badly
-    (extrapolation), and what to try. Other verdicts get the errors appended. ``unit`` (from
+    (extrapolation), and what to try, when that error matters: held-out R² below ``GAP_R2``
+    (nearly noise-free data such as pressure fit their training rows far better than held-out
+    ones and still predict well). Other verdicts get the errors appended. ``unit`` (from
     the file's units row, e.g. "mm Hg") names the units where it is known.
 
     Example:
@@ -260,7 +321,7 @@ def in_units(
     if diagnosis.kind != "ok":
         return replace(diagnosis, message=f"{diagnosis.message} ({errors}.)")
     ratio = val["rmse"] / train["rmse"] if train["rmse"] > 0 else math.inf
-    if ratio <= GAP:
+    if ratio <= GAP or not val["r2"] < GAP_R2:
         return Diagnosis("ok", f"Good fit: {errors}.", short)
     return _diagnosis(
         "gap",

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.train_config import MAX_MEMBER_LINES
 from ..errors import DataError
 
 FORMAT = "nnfit.history/1"
@@ -30,7 +31,9 @@ class Snapshot:
     """What the model looked like at one step: the record every view draws from.
 
     ``y_pred`` holds the predictions on the history's ``x_grid`` in the user's units,
-    made with the same weights that gave ``loss``.
+    made with the same weights that gave ``loss``. An ensemble's snapshot also holds the
+    members' spread there (``y_std``, drawn as a band of ±2 standard deviations) and, when
+    asked for (the ``member_lines`` setting), its first members' own predictions (``y_members``).
     """
 
     step: int  # updates done before this snapshot (0 = the initial network)
@@ -40,14 +43,17 @@ class Snapshot:
     val_loss: float | None = None  # validation loss, when a validation set is given
     val_se: float | None = None  # its standard error: std of the rows' losses / sqrt(rows)
     final: bool = False  # True for the last snapshot, taken after training ended
+    y_std: np.ndarray | None = None  # (n_grid, n_out) std of an ensemble's members' predictions
+    y_members: np.ndarray | None = None  # (n_lines, n_grid, n_out) the first members' own
     # each member's loss on its own held-out rows (members,), for an ensemble that holds rows
     # out: what stops separate members (a sweep's) one by one; not saved
     member_val_loss: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "y_pred", _frozen(self.y_pred))
-        if self.member_val_loss is not None:
-            object.__setattr__(self, "member_val_loss", _frozen(self.member_val_loss))
+        for name in ("y_pred", "y_std", "y_members", "member_val_loss"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _frozen(value))
 
     def scalars(self) -> dict[str, Any]:
         """Everything but the predictions, JSON-ready (non-finite losses become null)."""
@@ -61,8 +67,14 @@ class Snapshot:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (non-finite losses become null)."""
-        return {**self.scalars(), "y_pred": self.y_pred.tolist()}
+        """JSON-ready dict (non-finite losses become null); ``y_std`` and ``y_members`` only
+        when present, so one network's records are as they always were."""
+        spread = {
+            name: value.tolist()
+            for name, value in (("y_std", self.y_std), ("y_members", self.y_members))
+            if value is not None
+        }
+        return {**self.scalars(), "y_pred": self.y_pred.tolist(), **spread}
 
     @classmethod
     def from_dict(cls, data: Any) -> Snapshot:
@@ -77,7 +89,20 @@ class Snapshot:
             val_loss=_optional(data.get("val_loss"), "val_loss"),
             val_se=_optional(data.get("val_se"), "val_se"),
             final=_flag(data.get("final", False), "final"),
+            y_std=None
+            if data.get("y_std") is None
+            else _matrix(data["y_std"], "y_std", finite=False),
+            y_members=_members(data.get("y_members")),
         )
+
+    def check_shape(self, shape: tuple[int, int]) -> None:
+        """DataError unless y_pred, y_std and each member's predictions are (n_grid, n_out)."""
+        parts = [("y_pred", self.y_pred), ("y_std", self.y_std)]
+        parts += [("y_members", m) for m in ([] if self.y_members is None else self.y_members)]
+        for name, value in parts:
+            if value is not None and value.shape != shape:
+                got = " x ".join(map(str, value.shape))
+                raise DataError(f"{name} must be {shape[0]} x {shape[1]}, got {got}")
 
 
 def _member_steps(pairs: Any, members: int) -> dict[int, int]:
@@ -94,6 +119,19 @@ def _member_steps(pairs: Any, members: int) -> dict[int, int]:
     if out and len(out) >= members:
         raise _refuse("diverged_members", f"fewer than all {members} members", pairs)
     return out
+
+
+def _members(value: Any) -> np.ndarray | None:
+    """Snapshot.y_members: None, or 1 to MAX_MEMBER_LINES tables of equal shape."""
+    if value is None:
+        return None
+    lines = _items(value, "y_members")
+    if not 1 <= len(lines) <= MAX_MEMBER_LINES:
+        raise _refuse("y_members", f"1 to {MAX_MEMBER_LINES} tables", value)
+    tables = [_matrix(line, "y_members", finite=False) for line in lines]
+    if any(t.shape != tables[0].shape for t in tables):
+        raise _refuse("y_members", "tables of equal shape", value)
+    return np.stack(tables)  # (n_lines, n_grid, n_out)
 
 
 def _number(value: float | None) -> float | None:
@@ -203,11 +241,10 @@ class History:
                 snapshot = Snapshot.from_dict(record)
             except DataError as error:
                 raise DataError(f"snapshot {i}: {error}") from None
-            if snapshot.y_pred.shape != (len(x_grid), y.shape[1]):
-                got = " x ".join(map(str, snapshot.y_pred.shape))
-                raise DataError(
-                    f"snapshot {i}: y_pred must be {len(x_grid)} x {y.shape[1]}, got {got}"
-                )
+            try:
+                snapshot.check_shape((len(x_grid), y.shape[1]))
+            except DataError as error:
+                raise DataError(f"snapshot {i}: {error}") from None
             snapshots.append(snapshot)
         stop_reason = data.get("stop_reason", "done")
         if not isinstance(stop_reason, str) or stop_reason not in STOP_REASONS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -191,34 +191,59 @@ class MLP(nn.Module):
         rounded once to x's dtype; zeros for one network. With ``y_transform`` "log" it is the
         members' spread of log(y) times the prediction (to first order, the spread of y).
         """
-        x_scaled = self.scale_x(x)
+        y_pred, y_std = self.predict_scaled_with_std(self.scale_x(x))
+        return y_pred, y_std.to(x.dtype)
+
+    def predict_scaled_with_std(self, x_scaled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Standardised x (n, n_in) → ``predict_with_std``'s (y_pred in x's dtype, y_std in
+        float64), each (n, n_out) in user units."""
         if self.members == 1:
             y_scaled = self.layers(x_scaled)
-            return self.unscale_y(y_scaled), torch.zeros_like(y_scaled)
-        spread = self._spread(x_scaled, std=True)
+            return self.unscale_y(y_scaled), torch.zeros_like(y_scaled, dtype=torch.float64)
+        return self.unscale_spread(self._spread(x_scaled, std=True), x_scaled.dtype)
+
+    def unscale_spread(
+        self, spread: Spread, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Members' standardised predictions gathered in ``spread`` → their average in user
+        units (in ``dtype``) and their standard deviation in user units (float64), (n, n_out)."""
         y_std = spread.std() * self.y_scale.double()  # (n, n_out), user units (or log's)
-        y_pred = self.unscale_y(spread.mean().to(x.dtype))
+        y_pred = self.unscale_y(spread.mean().to(dtype))
         if self.y_transform == "log":
             y_std = y_std * y_pred.double()
-        return y_pred, y_std.to(x.dtype)
+        return y_pred, y_std
+
+    def member_outputs(self, x_scaled: torch.Tensor, count: int) -> torch.Tensor:
+        """The first ``count`` members' own standardised predictions in float64 on standardised
+        x (n, n_in): (count, n, n_out); only those members are computed."""
+        if self.members == 1 or count < 1:
+            return self.layers(x_scaled).double().unsqueeze(0)[:count]
+        return torch.cat(list(self._member_chunks(x_scaled, min(count, self.members))))
 
     def _spread(self, x_scaled: torch.Tensor, *, std: bool) -> Spread:
         """Every member's standardised prediction in float64, gathered into a ``Spread``."""
+        spread = Spread()
+        for h in self._member_chunks(x_scaled, self.members):
+            spread.add(h, std=std)  # h: (chunk of members, n, n_out)
+        return spread
+
+    def _member_chunks(self, x_scaled: torch.Tensor, count: int) -> Iterator[torch.Tensor]:
+        """Members 0 to count - 1's standardised predictions in float64, a chunk of members at
+        a time (the chunk's activations within PREDICT_ELEMENTS): (chunk, n, n_out) each."""
         x64 = x_scaled.double()
         layers = [(layer.weight, layer.bias) for layer in self.layers if isinstance(layer, Members)]
         widest = max(self.n_in, *self.hidden, self.n_out)
         size = max(1, PREDICT_ELEMENTS // max(1, x64.shape[0] * widest))
-        spread = Spread()
         activation = self.layers[1]
-        for start in range(0, self.members, size):
+        for start in range(0, count, size):
+            end = min(start + size, count)
             h = x64.unsqueeze(0)
             for i, (weight, bias) in enumerate(layers):
-                w, b = weight[start : start + size].double(), bias[start : start + size].double()
+                w, b = weight[start:end].double(), bias[start:end].double()
                 h = torch.matmul(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
                 if i < len(layers) - 1:
                     h = activation(h)
-            spread.add(h, std=std)  # h: (chunk of members, n, n_out)
-        return spread
+            yield h
 
     def member_layers(self, k: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Member k's linear layers as (weight (n_to, n_from), bias (n_to,)), input side first."""

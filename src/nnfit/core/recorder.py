@@ -11,6 +11,7 @@ import torch
 from ..core.history import Snapshot
 from ..core.members import held_out_mean, row_losses, standard_error
 from ..core.model import MLP
+from ..core.spread import Spread
 
 
 def make_grid(x: torch.Tensor, *, n_1d: int = 200, n_2d: int = 60) -> torch.Tensor:
@@ -110,7 +111,9 @@ class Recorder:
     out: its loss is the members' mean training loss, its validation loss the loss over every
     held-out row, each predicted by the member that did not train on it (cross-validation).
     ``each_loss`` (the loss without reduction) also gives each snapshot its validation loss's
-    standard error, which the "1se" stopping rule reads.
+    standard error, which the "1se" stopping rule reads. An ensemble's snapshots carry the
+    members' standard deviation on the grid (``y_std``) and, with ``member_lines``, the first
+    that many members' own predictions there (``y_members``).
     """
 
     def __init__(
@@ -127,8 +130,10 @@ class Recorder:
         each_loss: torch.nn.Module | None = None,
         weights: torch.Tensor | None = None,
         held: torch.Tensor | None = None,
+        member_lines: int = 0,
     ) -> None:
         self.model, self.loss_fn = model, loss_fn
+        self.member_lines = min(member_lines, model.members) if model.members > 1 else 0
         self.each_loss, self.weights, self.held = each_loss, weights, held
         self.grid_is_x = grid_is_x  # the grid is x itself: predictions on x are the picture
         self.x, self.y, self.x_grid = x, y, x_grid
@@ -179,22 +184,49 @@ class Recorder:
                 val_loss = self.loss_fn(y_val_pred, self.y_val).item()
                 if self.each_loss is not None:
                     val_se = standard_error(row_losses(self.each_loss(y_val_pred, self.y_val)))
-            if self.grid_is_x:
-                y_grid = y_pred if model.members == 1 else y_pred.mean(dim=0)
-            else:
-                y_grid = model.predict_scaled(self.x_grid)  # (n_grid, n_out), standardised
-            if not self.identity:
-                y_grid = model.unscale_y(y_grid)
+            y_grid, y_std, y_members = self._grid(y_pred)
         return Snapshot(
             step=step,
             loss=loss,
-            y_pred=y_grid.cpu().numpy(),
+            y_pred=y_grid,
             dead=dead,
             val_loss=val_loss,
             val_se=val_se,
             final=final,
+            y_std=y_std,
+            y_members=y_members,
             member_val_loss=None if member_val is None else member_val.double().cpu().numpy(),
         )
+
+    def _grid(
+        self, y_pred: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The fit on the grid in user units, (n_grid, n_out); for an ensemble also the
+        members' std there and the first ``member_lines`` members' own fits (or None).
+        ``y_pred`` is the step's standardised prediction on x, used when the grid is x."""
+        model = self.model
+        if model.members == 1:
+            y_grid = y_pred if self.grid_is_x else model.predict_scaled(self.x_grid)
+            return self._unscaled(y_grid).cpu().numpy(), None, None
+        if self.grid_is_x:  # every member's prediction is at hand: (members, n, n_out)
+            spread = Spread()
+            spread.add(y_pred.double())
+            y_grid, y_std = model.unscale_spread(spread, y_pred.dtype)  # user units
+        else:
+            y_grid, y_std = model.predict_scaled_with_std(self.x_grid)
+        y_members = None
+        if self.member_lines:  # (member_lines, n_grid, n_out)
+            members = (
+                y_pred[: self.member_lines].double()
+                if self.grid_is_x
+                else model.member_outputs(self.x_grid, self.member_lines)
+            )
+            y_members = self._unscaled(members).cpu().numpy()
+        return y_grid.cpu().numpy(), y_std.cpu().numpy(), y_members
+
+    def _unscaled(self, y: torch.Tensor) -> torch.Tensor:
+        """Standardised outputs → user units (skipped with an identity scaler)."""
+        return y if self.identity else self.model.unscale_y(y)
 
 
 def _dead_units(h: torch.Tensor) -> int:

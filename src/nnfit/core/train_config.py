@@ -24,6 +24,7 @@ def rows_per_step(n: int, batch_size: int | None) -> int:
     return min(n, batch_size)
 
 
+MAX_MEMBER_LINES = 20  # members' own fits a snapshot may carry: each adds a fit to the history
 MAX_THREADS = 1024  # CPU threads a run may ask for (more than any machine nnfit runs on)
 
 
@@ -42,6 +43,14 @@ class TrainConfig:
         group="training",
     )
     every: int = setting(5, "record a frame every N steps", low=1, group="training")
+    member_lines: int = setting(  # read by core.recorder; drawn by views.panels.LinePanel
+        0,
+        f"draw an ensemble's first N members as thin lines under their mean and band "
+        f"(at most {MAX_MEMBER_LINES}; 0: none)",
+        low=0,
+        high=MAX_MEMBER_LINES,
+        group="training",
+    )
     seed: int = setting(
         0,
         "random seed for data, weights, split and batches",

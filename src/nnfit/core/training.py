@@ -165,7 +165,7 @@ class _Run:
         _check_step_size(model, config, data)
         self.model, self.config, self.control, self.device = model, config, control, device
         self.history = _new_history(model, data, config)
-        _check_history_size(config, data.x_grid.shape[0], y.shape[1])
+        _check_history_size(config, data.x_grid.shape[0], y.shape[1], model.members)
 
         # Work in standardised units on the device; the scaler maps back for the pictures.
         model.to(device)
@@ -186,6 +186,7 @@ class _Run:
                 each_loss=self.each_loss,
                 weights=_columns(weights, data.eval_rows, device),
                 held=_columns(held, data.eval_rows, device),
+                member_lines=config.member_lines,
             )
         member_lr = _member_lr(model, config)
         lr = member_lr[0] if member_lr and model.members == 1 else config.lr
@@ -351,13 +352,15 @@ def _new_history(model: MLP, data: TrainData, config: TrainConfig) -> History:
     )
 
 
-def _check_history_size(config: TrainConfig, n_grid: int, n_out: int) -> None:
-    """Refuse a History that would not fit: its snapshots' predictions, as float64 arrays and
-    as the JSON text they become when saved (about HISTORY_COPIES times the arrays)."""
+def _check_history_size(config: TrainConfig, n_grid: int, n_out: int, members: int) -> None:
+    """Refuse a History that would not fit: its snapshots' predictions (an ensemble's also its
+    spread and member lines), as float64 arrays and as the JSON text they become when saved
+    (about HISTORY_COPIES times the arrays)."""
     from ..memory import check_memory
 
     frames = min(config.steps // config.every + 2, MAX_FRAMES)
-    need = frames * n_grid * n_out * 8 * HISTORY_COPIES
+    fits = 1 if members == 1 else 2 + min(config.member_lines, members)  # per snapshot
+    need = frames * n_grid * n_out * fits * 8 * HISTORY_COPIES
     what = f"a history of {frames:,} frames of {n_grid:,} points x {n_out:,} output(s)"
     check_memory(need, what, "use a larger {every} or fewer output columns", names=("every",))
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ..io.csvsniff import FLOAT32_OVERFLOW
+from ..io.cells import FLOAT32_OVERFLOW
 from ..safetext import printable
 
 

@@ -52,7 +52,7 @@ def load_dataset(
             noise_floor=config.noise_floor,
         )
     else:
-        from ..io.table import read_table, select_columns
+        from ..io.table import columns_for, read_table, select_columns
 
         x_choice: str | None
         y_choice: str | None
@@ -64,8 +64,12 @@ def load_dataset(
             x_choice, y_choice = config.x or example.x, config.y or example.y
         else:
             path, x_choice, y_choice = str(config.file), config.x, config.y
-        table = read_table(
-            path, encoding=config.encoding, drop_missing=config.drop_missing, progress=progress
+        table = read_table(  # only the chosen columns must hold numbers
+            path,
+            encoding=config.encoding,
+            drop_missing=config.drop_missing,
+            progress=progress,
+            use=columns_for(x_choice, y_choice, source="<stdin>" if path == "-" else path),
         )
         x, y, x_names, y_names = select_columns(table, x_choice, y_choice)
         source = f"example {config.example}" if config.example else table.source

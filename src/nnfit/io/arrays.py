@@ -3,6 +3,9 @@
 Each .npy header (also inside an .npz) is parsed first: dtype, shape and the bytes it declares
 are checked against what the file holds and against the memory this process has, so a forged
 header or a zip bomb is refused before anything is inflated. Parquet is sized from its metadata.
+Only the columns a caller uses (``use``) are checked as numbers and read; of an .npy, whose
+columns share one dtype, the whole array is. With ``keep_text`` every column is also given as
+text (an .npz's text arrays included), for writing it out again.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import math
 import os
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -22,9 +26,14 @@ from ..errors import DataError
 from ..memory import check_memory, format_bytes
 from ..safetext import printable
 from . import csvsniff
+from .csvsniff import Use
 
 MAX_ARRAYS = 10_000  # arrays in one .npz
 NPY_HEAD = 65_536  # bytes read for an .npy header: numpy writes at most ~10 kB
+# (every column's name, the used ones, their values (n_rows, n_used), with keep_text every
+# column as text (n_rows, n_columns) or None)
+Columns = tuple[tuple[str, ...], tuple[int, ...], np.ndarray, np.ndarray | None]
+TEXT_KINDS = "biufcUSMm"  # dtypes an .npz array that is only written out again may hold
 
 
 @dataclass(frozen=True)
@@ -46,11 +55,14 @@ class _NpyHeader:
         return self.count * self.dtype.itemsize
 
 
-def read_numpy(stream: BinaryIO, source: str, suffix: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """Columns and values of an .npy array or an .npz archive, checked before reading.
+def read_numpy(
+    stream: BinaryIO, source: str, suffix: str, *, use: Use | None = None, keep_text: bool = False
+) -> Columns:
+    """The ``Columns`` of an .npy array or an .npz archive, checked before reading.
 
     Headers are read first: dtype, shape and size are refused or checked against memory before
-    a byte of data is read or inflated, and nothing is ever unpickled.
+    a byte of data is read or inflated, and nothing is ever unpickled. The arrays of an .npz
+    that hold no used column are not read, unless ``keep_text`` (then they may hold text).
     """
     if suffix == ".npy":
         size = os.fstat(stream.fileno()).st_size
@@ -58,7 +70,10 @@ def read_numpy(stream: BinaryIO, source: str, suffix: str) -> tuple[tuple[str, .
         _check_npy(header, source, "col")
         _check_numpy_memory([header], source)
         array = _npy_data(stream, header, source)
-        return _array_columns(array, source, "col")
+        columns = _column_names(array.shape, "col")
+        used = _used(columns, use)
+        table = array.reshape(len(array), -1)  # (n_rows, n_columns)
+        return columns, used, _columns_of(table, used), table.astype(str) if keep_text else None
     try:
         archive = zipfile.ZipFile(stream)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile):
@@ -82,11 +97,45 @@ def read_numpy(stream: BinaryIO, source: str, suffix: str) -> tuple[tuple[str, .
             infos[info.filename[: -len(".npy")]] = info
         headers = {name: _npz_header(archive, info, source, name) for name, info in infos.items()}
         chosen = _npz_choice(headers, source)
+        names = {name: _header_columns(headers[name], source, name, chosen) for name in chosen}
+        columns = tuple(column for name in chosen for column in names[name])
+        used = _used(columns, use)
+        wanted = {columns[j] for j in used}
+        needed = [name for name in chosen if wanted & set(names[name])]
+        if not keep_text:
+            chosen = needed
         for name in chosen:
-            _check_npy(headers[name], source, name)
+            _check_npy(headers[name], source, name, text=name not in needed)
         _check_numpy_memory([headers[name] for name in chosen], source)
         arrays = {name: _npz_data(archive, infos[name], headers[name], source) for name in chosen}
-    return _npz_columns(arrays, source)
+    read = tuple(column for name in needed for column in names[name])
+    values = _joined({name: arrays[name] for name in needed}, source)  # (n_rows, len(read))
+    text = None
+    if keep_text:
+        text = _joined({name: array.astype(str) for name, array in arrays.items()}, source)
+    return columns, used, _columns_of(values, [read.index(columns[j]) for j in used]), text
+
+
+def _used(columns: tuple[str, ...], use: Use | None) -> tuple[int, ...]:
+    """The indices of the columns ``use`` chooses; all without it."""
+    return tuple(range(len(columns))) if use is None else tuple(use(columns))
+
+
+def _columns_of(values: np.ndarray, indices: Sequence[int]) -> np.ndarray:
+    """values[:, indices], without a copy when those are all the columns in order."""
+    if list(indices) == list(range(values.shape[1])):
+        return values
+    return values[:, list(indices)]
+
+
+def _header_columns(
+    header: _NpyHeader, source: str, name: str, chosen: list[str]
+) -> tuple[str, ...]:
+    """An .npz array's column names, from its header alone; a lone 2-D array's are col1, ..."""
+    if len(header.shape) not in (1, 2):
+        _check_npy(header, source, name)  # refuses the shape
+    lone = len(chosen) == 1 and len(header.shape) == 2
+    return _column_names(header.shape, "col" if lone else name)
 
 
 def _npy_header(stream: BinaryIO, size: int, source: str, name: str) -> _NpyHeader:
@@ -118,8 +167,9 @@ def _where(source: str, name: str) -> str:
     return source if name == "col" else f"{source}, array '{printable(name)}'"
 
 
-def _check_npy(header: _NpyHeader, source: str, name: str) -> None:
-    """Refuse dtypes that are not plain numbers, shapes nnfit cannot use, and forged sizes."""
+def _check_npy(header: _NpyHeader, source: str, name: str, *, text: bool = False) -> None:
+    """Refuse dtypes that are not plain numbers (or with ``text``, plain values of
+    TEXT_KINDS), shapes nnfit cannot use, and forged sizes."""
     shown = _where(source, name)
     dtype = header.dtype
     if dtype.hasobject:
@@ -131,11 +181,11 @@ def _check_npy(header: _NpyHeader, source: str, name: str) -> None:
         raise DataError(
             f"{shown} is a structured array ({dtype}); save plain numeric arrays, one per column"
         )
-    if dtype.kind == "c":
+    if dtype.kind == "c" and not text:
         raise DataError(
             f"{shown} holds complex numbers; save the real and imaginary parts as two columns"
         )
-    if dtype.kind not in "biuf":
+    if dtype.kind not in (TEXT_KINDS if text else "biuf"):
         raise DataError(f"{shown} holds {dtype} values, not numbers; save numeric arrays")
     if len(header.shape) not in (1, 2):
         raise DataError(
@@ -227,34 +277,32 @@ def _shapes(headers: dict[str, _NpyHeader]) -> str:
     return ", ".join(shown) + (f", ... ({len(headers)} in all)" if len(headers) > 10 else "")
 
 
-def _npz_columns(arrays: dict[str, np.ndarray], source: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """One 2-D array; arrays named x and y; or 1-D arrays of equal length, one column each."""
-    if len(arrays) == 1:
-        ((name, array),) = arrays.items()
-        return _array_columns(array, source, "col" if array.ndim == 2 else name)
-    parts = [_array_columns(array, source, name) for name, array in arrays.items()]
-    lengths = {len(values) for _, values in parts}
+def _joined(arrays: dict[str, np.ndarray], source: str) -> np.ndarray:
+    """Arrays of equal length side by side, each 1-D one a column: (n_rows, n_columns)."""
+    lengths = {len(array) for array in arrays.values()}
     if len(lengths) > 1:
         shapes = ", ".join(f"{printable(name)} {a.shape}" for name, a in list(arrays.items())[:10])
         raise DataError(f"{source} holds arrays of different lengths ({shapes}); make them equal")
-    columns = tuple(name for names, _ in parts for name in names)
-    return columns, np.hstack([values for _, values in parts])
+    return np.hstack([array.reshape(len(array), -1) for array in arrays.values()])
 
 
-def _array_columns(array: np.ndarray, source: str, name: str) -> tuple[tuple[str, ...], np.ndarray]:
+def _column_names(shape: tuple[int, ...], name: str) -> tuple[str, ...]:
     """A 1-D array is one column called name; a 2-D one gives name1, name2, ..."""
-    if array.ndim == 1:
-        return (name if name != "col" else "col1",), array.reshape(-1, 1)
-    if array.shape[1] == 1 and name != "col":
-        return (name,), array
-    return tuple(f"{name}{j + 1}" for j in range(array.shape[1])), array
+    if len(shape) == 1:
+        return (name if name != "col" else "col1",)
+    if shape[1] == 1 and name != "col":
+        return (name,)
+    return tuple(f"{name}{j + 1}" for j in range(shape[1]))
 
 
-def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """Columns and values of a Parquet file, read with pyarrow (an optional dependency).
+def read_parquet(
+    stream: BinaryIO, source: str, *, use: Use | None = None, keep_text: bool = False
+) -> Columns:
+    """The ``Columns`` of a Parquet file, read with pyarrow (an optional dependency).
 
-    The footer gives rows, columns and types: memory is checked and non-numeric columns are
-    refused before any data is read; then one column at a time fills the table.
+    The footer gives rows, columns and types: memory is checked and non-numeric used columns
+    are refused before any data is read; then one used column at a time fills the table.
+    Columns that are not used are not read, unless ``keep_text``.
     """
     try:
         import pyarrow as pa
@@ -266,7 +314,10 @@ def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.nda
         schema = parquet.schema_arrow
     except (pa.ArrowException, OSError, ValueError) as error:
         raise DataError(f"{source} is not a readable Parquet file ({_reason(error)})") from None
-    for field in schema:
+    columns = tuple(schema.names)
+    used = _used(columns, use)
+    fields = [schema.field(j) for j in used]
+    for field in fields:
         kind = field.type
         numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
         if not (numeric or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
@@ -274,8 +325,8 @@ def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.nda
                 f"{source}, column '{printable(field.name)}': holds {kind} values, not numbers; "
                 "remove that column or convert it to numbers"
             )
-    n_rows, n_columns = parquet.metadata.num_rows, len(schema)
-    float32_only = all(pa.types.is_float32(field.type) for field in schema)
+    n_rows, n_columns = parquet.metadata.num_rows, len(fields)
+    float32_only = all(pa.types.is_float32(field.type) for field in fields)
     dtype = np.float32 if float32_only and n_rows > csvsniff.FLOAT32_ROWS else np.float64
     check_memory(  # the table, plus one column as Arrow and as float64 while it is copied in
         n_rows * n_columns * np.dtype(dtype).itemsize + n_rows * 16,
@@ -284,7 +335,7 @@ def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.nda
         error=DataError,
     )
     values = np.empty((n_rows, n_columns), dtype)  # (n_rows, n_columns)
-    for j, field in enumerate(schema):
+    for j, field in enumerate(fields):
         try:
             column = parquet.read(columns=[field.name]).column(0)
             column = column.cast(pa.float64())  # nulls become NaN below
@@ -293,7 +344,27 @@ def read_parquet(stream: BinaryIO, source: str) -> tuple[tuple[str, ...], np.nda
             raise DataError(
                 f"{source}, column '{printable(field.name)}' cannot be read ({_reason(error)})"
             ) from None
-    return tuple(schema.names), values
+    return columns, used, values, _parquet_text(parquet, source) if keep_text else None
+
+
+def _parquet_text(parquet: Any, source: str) -> np.ndarray:
+    """Every column of a Parquet file as text, one column at a time: (n_rows, n_columns),
+    nulls as empty cells."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    schema = parquet.schema_arrow
+    text = np.empty((parquet.metadata.num_rows, len(schema)), dtype=object)
+    for j, field in enumerate(schema):
+        try:
+            column = parquet.read(columns=[field.name]).column(0).cast(pa.string())
+            text[:, j] = pc.fill_null(column, "").to_numpy(zero_copy_only=False)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise DataError(
+                f"{source}, column '{printable(field.name)}' cannot be written as text "
+                f"({_reason(error)}); remove that column or convert it"
+            ) from None
+    return text
 
 
 def _reason(error: BaseException) -> str:

@@ -8,6 +8,9 @@ and skips rows with missing values when asked to.
 Spreadsheet exports are read as meant where that is unambiguous: a delimiter ending every line
 is no column, a text row under the header is its units (``Dialect.units``), and "1,234.5" or
 "12,345,678" are numbers. A totals row, or "1,234" (1234 or 1.234?), is refused naming the line.
+
+Only the columns a caller uses are read as numbers (``use``); the others may hold anything (an
+id, a name, a date) and are kept as the text written there when asked (``keep_text``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -27,47 +30,31 @@ import numpy as np
 from ..errors import DataError, UsageError
 from ..memory import check_memory
 from ..safetext import printable
+from .cells import FLOAT32_OVERFLOW, BadCell, to_float
+from .dialect import (
+    Dialect,
+    is_content,
+    sniff_dialect,
+    split_fields,
+)
 
 CHUNK_BYTES = 4 * 2**20  # 4 MiB per read: measured as fast as 16-64 MiB, with a smaller peak
 FLOAT32_ROWS = 1_000_000  # tables with more rows are kept as float32 to halve their memory
-FLOAT32_OVERFLOW = 2.0**128 - 2.0**103  # the least value float32 rounds to inf; training is float32
 MAX_LINE_CHARS = 8 * 2**20  # a longer line is not a table row; must stay above CHUNK_BYTES
-MAX_COLUMNS = 10_000
-MISSING = frozenset({"", "na", "n/a", "#n/a", "nan", "-nan", "+nan", "null", "none", "?"})
-INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
-NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-WITH_UNITS = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*(?:[^\W\d_]|[°%µ])\S*"
-)
-THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:[,.' ][0-9]{3})+(?:[.,][0-9]+)?")
-# "1,234.5" or "12,345,678": a comma can only separate thousands here (not "1,234": 1.234?)
-COMMA_THOUSANDS = re.compile(
-    r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]*(?:[eE][+-]?[0-9]+)?|[+-]?[0-9]{1,3}(?:,[0-9]{3}){2,}"
-)
-# The first cell of a spreadsheet's summary row (English, German, French, Spanish, Chinese)
-TOTALS = re.compile(
-    r"(?:grand |sub-?)?totals?|sum|summe|gesamt|somme|suma|average|mean|"
-    r"合计|合計|总计|總計|小计|小計|平均|平均值",
-    re.IGNORECASE,
-)
-DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?")
-DELIMITERS = ("\t", ";", ",")  # tried in this order; whitespace is the last resort
-SAMPLE_LINES = 50
 CONTENT_LINE = re.compile(r"^[ \t]*[^#\s]", re.MULTILINE)  # a line that is not blank or a comment
+Use = Callable[[tuple[str, ...]], Sequence[int]]  # column names -> indices of those to read
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """How a text table is written, as sniffed from its first lines."""
+@dataclass(frozen=True, eq=False)
+class TextTable:
+    """A text table as read: every column's name, the used columns' numbers, the rest as text."""
 
-    delimiter: str | None  # None: runs of spaces and tabs
-    decimal_comma: bool  # ';' files writing 1,5 for 1.5
-    columns: tuple[str, ...]
-    has_header: bool
-    first_line: int  # 1-based line of the header, or of the first data row without one
-    trailing: bool = False  # every line ends with the delimiter: an empty last column, dropped
-    units_line: int = 0  # 1-based line of a units row under the header (skipped); 0: none
-    units: tuple[str, ...] = ()  # that row's cells, one per column
+    columns: tuple[str, ...]  # every column of the file, in order
+    used: tuple[int, ...]  # the columns read as numbers: indices into columns, ascending
+    values: np.ndarray  # (n_rows, len(used))
+    n_dropped: int  # rows skipped for a missing value in a used column
+    units: tuple[str, ...]  # a units row's cells, one per column; () when there is none
+    cells: list[list[str]] | None  # with keep_text: each kept row's cells, one per column
 
 
 def read_text(
@@ -78,11 +65,15 @@ def read_text(
     encoding: str | None = None,
     drop_missing: bool = False,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[tuple[str, ...], np.ndarray, int, tuple[str, ...]]:
+    use: Use | None = None,
+    keep_text: bool = False,
+) -> TextTable:
     """Read a delimited text table.
 
-    Returns (column names, values (n_rows, n_columns), n_dropped, units): units are the cells
-    of a units row under the header, or () when there is none.
+    ``use`` is called with the column names once the header is read and returns the indices
+    of the columns to read as numbers (default: all); only those must hold numbers, and only
+    their missing values refuse (or, with ``drop_missing``, skip) a row. With ``keep_text``
+    every kept row's cells are kept too, as written (quotes and surrounding spaces removed).
     """
     head = stream.read(4)
     decoder = _make_decoder(head, encoding)
@@ -106,15 +97,18 @@ def read_text(
     rest = "\n".join(lines[skip:])  # the first data line onwards
     del lines, text
 
-    rows = _Rows(len(dialect.columns), source)
+    used = tuple(range(len(dialect.columns))) if use is None else tuple(use(dialect.columns))
+    assert list(used) == sorted(set(used)) and all(0 <= j < len(dialect.columns) for j in used)
+    cells: list[list[str]] | None = [] if keep_text else None
+    rows = _Rows(len(used), source)
     n_dropped = 0
     for text, line_no in itertools.chain([(rest, skip + 1)], chunks):
-        block, dropped = _parse_chunk(text, line_no, dialect, source, drop_missing)
+        block, dropped = _parse_chunk(text, line_no, dialect, source, drop_missing, used, cells)
         rows.append(block, _fraction_read(stream, total_bytes))
         n_dropped += dropped
     values = rows.finish()
     _check_row_count(len(values), n_dropped, dialect, source)
-    return dialect.columns, values, n_dropped, dialect.units
+    return TextTable(dialect.columns, used, values, n_dropped, dialect.units, cells)
 
 
 def _fraction_read(stream: BinaryIO, total_bytes: int) -> float:
@@ -215,147 +209,54 @@ def _decode(
         ) from None
 
 
-def _is_content(line: str) -> bool:
-    """True for a line holding data: not blank, not a '#' comment."""
-    stripped = line.strip()
-    return bool(stripped) and not stripped.startswith("#")
-
-
-def split_fields(line: str, delimiter: str | None) -> list[str]:
-    """Split one line into stripped fields, honouring "quoted, fields"."""
-    if delimiter is None:
-        fields = line.split()
-    elif '"' in line:
-        fields = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
-    else:
-        fields = line.split(delimiter)
-    return [_unquote(field.strip()) for field in fields]
-
-
-def _unquote(field: str) -> str:
-    return field[1:-1].strip() if len(field) >= 2 and field[0] == field[-1] == '"' else field
-
-
-def sniff_dialect(lines: list[str], source: str) -> Dialect:
-    """Detect delimiter, decimal mark and header from the first content lines."""
-    sample: list[tuple[int, str]] = []  # (line number, line)
-    for i, line in enumerate(lines):
-        if _is_content(line):
-            sample.append((i + 1, line))
-            if len(sample) == SAMPLE_LINES:
-                break
-    if not sample:
-        raise DataError(f"{source} has no data, only comments or blank lines; it needs numbers")
-    first_line = sample[0][0]
-    _check_width(sample[0][1], first_line, source)
-    try:
-        delimiter = _pick_delimiter([line for _, line in sample])
-        rows = [split_fields(line, delimiter) for _, line in sample]
-    except csv.Error as error:
-        raise DataError(f"{source}: cannot split into fields ({error}); check the quotes") from None
-    trailing = _has_trailing_delimiter(rows, delimiter)
-    if trailing:
-        rows = [row[:-1] for row in rows]
-    decimal_comma = delimiter == ";" and any(
-        DECIMAL_COMMA.fullmatch(field) for row in rows for field in row
-    )
-    header = rows[0]
-    has_header = any(not _looks_numeric(field) for field in header)
-    units: tuple[str, ...] = ()
-    units_line = 0
-    if has_header and len(rows) > 1 and _is_units_row(rows[1], len(header)):
-        units, units_line = tuple(rows[1]), sample[1][0]
-    if has_header:
-        columns = tuple(name or f"col{j + 1}" for j, name in enumerate(header))
-        seen: dict[str, int] = {}
-        for j, name in enumerate(columns):
-            if name in seen:
-                raise DataError(
-                    f"{source} line {first_line}: column name '{printable(name)}' appears twice "
-                    f"(columns {seen[name] + 1} and {j + 1}); rename one of them"
-                )
-            seen[name] = j
-    else:
-        columns = tuple(f"col{j + 1}" for j in range(len(header)))
-    return Dialect(
-        delimiter, decimal_comma, columns, has_header, first_line, trailing, units_line, units
-    )
-
-
-def _has_trailing_delimiter(rows: list[list[str]], delimiter: str | None) -> bool:
-    """True when every sampled line ends with the delimiter (as spreadsheets export): the
-    empty last field, header included, is then no column."""
-    return delimiter is not None and all(len(row) >= 2 and row[-1] == "" for row in rows)
-
-
-def _is_units_row(row: list[str], n_columns: int) -> bool:
-    """True for the row under a header that holds units ("°C", "mm Hg"), not numbers: every
-    cell is text or empty, and at least one is text."""
-    if len(row) != n_columns or not any(row):
-        return False
-    return all(not field or not _looks_numeric(field) for field in row) and not any(
-        TOTALS.fullmatch(field) for field in row
-    )
-
-
-def _check_width(line: str, line_no: int, source: str) -> None:
-    """Refuse a first line with more than MAX_COLUMNS fields, counted without splitting it."""
-    counts = {d: line.count(d) + 1 for d in DELIMITERS if d in line}
-    if max(counts.values(), default=1) <= MAX_COLUMNS and len(line) <= 2 * MAX_COLUMNS:
-        return  # fast path: too few delimiters, and too short for that many words
-    counts["whitespace"] = re.subn(r"\S+", "", line)[1]
-    widest = max(counts, key=lambda d: counts[d])
-    if counts[widest] > MAX_COLUMNS:
-        shown = widest if widest == "whitespace" else repr(widest)
-        raise DataError(
-            f"{source} line {line_no} has {counts[widest]:,} columns (split at {shown}), more "
-            f"than the {MAX_COLUMNS:,} nnfit reads; save only the columns you need (e.g. with "
-            "cut or pandas)"
-        )
-
-
-def _pick_delimiter(lines: list[str]) -> str | None:
-    """Tab, ';', ',' or whitespace (None): the first that splits the sample into even rows."""
-    counts: dict[str | None, list[int]] = {
-        d: [len(split_fields(line, d)) for line in lines] for d in DELIMITERS if d in lines[0]
-    }
-    counts[None] = [len(line.split()) for line in lines]
-    for delimiter, fields in counts.items():
-        if fields[0] > 1 and len(set(fields)) == 1:
-            return delimiter
-    if all(n == 1 for n in counts[None][1:]):
-        return ","  # one column, maybe with a header like "my value"; no line is split
-    for delimiter, fields in counts.items():  # ragged rows: trust the first line, report later
-        if fields[0] > 1:
-            return delimiter
-    return ","
-
-
-def _looks_numeric(field: str) -> bool:
-    """True for a cell that is a number, a missing mark, or a number gone wrong (2kg, 1,234)."""
-    if field.lower() in MISSING or field.lower() in INFINITE:
-        return True
-    return bool(re.match(r"[+-]?\.?[0-9]", field))
-
-
 def _parse_chunk(
-    text: str, line_no: int, dialect: Dialect, source: str, drop_missing: bool
+    text: str,
+    line_no: int,
+    dialect: Dialect,
+    source: str,
+    drop_missing: bool,
+    used: tuple[int, ...],
+    cells: list[list[str]] | None,
 ) -> tuple[np.ndarray, int]:
-    """Parse lines starting at line_no: (values (n_rows, n_columns) float64, n_dropped)."""
-    block = _parse_fast(text, dialect)
+    """Parse lines starting at line_no: (values (n_rows, len(used)) float64, n_dropped); with
+    ``cells``, each kept row's cells are appended to it."""
+    block = _parse_fast(text, dialect, used)
     if block is not None:
-        return block, 0
-    return _parse_exact(text, line_no, dialect, source, drop_missing)
+        if cells is None:
+            return block, 0
+        plain = _plain_cells(text, dialect)
+        if plain is not None and len(plain) == len(block):  # one row of cells per row read
+            cells.extend(plain)
+            return block, 0
+    return _parse_exact(text, line_no, dialect, source, drop_missing, used, cells)
 
 
-def _parse_fast(text: str, dialect: Dialect) -> np.ndarray | None:
+def _plain_cells(text: str, dialect: Dialect) -> list[list[str]] | None:
+    """The cells of text without quotes, comments or blank lines, one list per line; None
+    for anything else (the exact path then splits it line by line)."""
+    if dialect.trailing or '"' in text or "#" in text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not all(line and not line.isspace() for line in lines):
+        return None
+    if dialect.delimiter is None or " " not in text:
+        return [line.split(dialect.delimiter) for line in lines]
+    return [[field.strip() for field in line.split(dialect.delimiter)] for line in lines]
+
+
+def _parse_fast(text: str, dialect: Dialect, used: tuple[int, ...]) -> np.ndarray | None:
     """Parse a chunk of clean numbers with np.loadtxt; None when anything looks unusual."""
     if dialect.trailing:  # "1,2,\n" -> "1,2\n"; a value in that column fails the width check
         text = text.replace(f"{dialect.delimiter}\n", "\n")
         text = text.removesuffix(str(dialect.delimiter))
     if not text or text.isspace():
-        return np.empty((0, len(dialect.columns)))
+        return np.empty((0, len(used)))
     if "#" in text or (dialect.delimiter is None and '"' in text):
+        return None
+    subset = len(used) < len(dialect.columns)
+    if subset and not _even_rows(text, dialect):
         return None
     if dialect.decimal_comma:
         if "." in text:
@@ -370,30 +271,48 @@ def _parse_fast(text: str, dialect: Dialect) -> np.ndarray | None:
             comments=None,
             dtype=np.float64,
             ndmin=2,
+            usecols=used if subset else None,
         )
     except ValueError:
         return None
-    if block.shape[1] != len(dialect.columns):
+    if block.shape[1] != len(used):
         return None
     if block.size and not (block.min() > -FLOAT32_OVERFLOW and block.max() < FLOAT32_OVERFLOW):
         return None  # NaN, inf or beyond float32: the exact path names the line
     return block
 
 
+def _even_rows(text: str, dialect: Dialect) -> bool:
+    """True when every line of unquoted text has one field per column: np.loadtxt reading some
+    columns (``usecols``) would not notice a row with more fields."""
+    if dialect.delimiter is None or '"' in text:
+        return False
+    n_delimiters = len(dialect.columns) - 1
+    return all(line.count(dialect.delimiter) == n_delimiters for line in text.split("\n") if line)
+
+
 def _parse_exact(
-    text: str, line_no: int, dialect: Dialect, source: str, drop_missing: bool
+    text: str,
+    line_no: int,
+    dialect: Dialect,
+    source: str,
+    drop_missing: bool,
+    used: tuple[int, ...],
+    cells: list[list[str]] | None,
 ) -> tuple[np.ndarray, int]:
     """Parse line by line, raising DataError at the first bad line or cell."""
     n_columns = len(dialect.columns)
-    values = array.array("d")  # the kept rows, flattened
+    values = array.array("d")  # the kept rows' used cells, flattened
     n_dropped = 0
     missing: list[tuple[int, str]] = []  # (line, column) of the first few missing cells
     for offset, line in enumerate(text.split("\n")):
-        quick = _quick_row(line, dialect, n_columns)
+        quick = _quick_row(line, dialect, n_columns, used)
         if quick is not None:
-            values.extend(quick)
+            values.extend(quick[0])
+            if cells is not None:
+                cells.append([field.strip() for field in quick[1]])
             continue
-        if not _is_content(line):
+        if not is_content(line):
             continue
         where = line_no + offset
         row: list[float | None] = []
@@ -403,99 +322,57 @@ def _parse_exact(
                 fields.pop()
             if len(fields) != n_columns:
                 raise DataError(_width_message(len(fields), where, dialect, source))
-            for field in fields:
-                row.append(_to_float(field, dialect.decimal_comma))
-        except (DataError, csv.Error, _BadCell) as error:
+            for j in used:
+                row.append(to_float(fields[j], dialect.decimal_comma))
+        except (DataError, csv.Error, BadCell) as error:
             if missing:  # report the earlier problem first
                 break
             if isinstance(error, DataError):
                 raise
             if isinstance(error, csv.Error):
                 raise DataError(f"{source} line {where}: {error}; check the quotes") from None
-            column = printable(dialect.columns[len(row)])  # the cell after the last good one
+            column = printable(dialect.columns[used[len(row)]])  # the cell after the last good one
             raise DataError(f"{source} line {where}, column '{column}': {error}") from None
         if None in row:
             if drop_missing:
                 n_dropped += 1
                 continue
-            missing.append((where, dialect.columns[row.index(None)]))
+            missing.append((where, dialect.columns[used[row.index(None)]]))
             if len(missing) > 5:
                 break
             continue
         values.extend(row)  # type: ignore[arg-type]  # no None left in row
+        if cells is not None:
+            cells.append(fields)
     if missing:
         raise DataError(_missing_message(missing, source))
-    return np.frombuffer(values, dtype=np.float64).reshape(-1, n_columns), n_dropped
+    return np.frombuffer(values, dtype=np.float64).reshape(-1, len(used)), n_dropped
 
 
-def _quick_row(line: str, dialect: Dialect, n_columns: int) -> list[float] | None:
-    """A plain row of finite numbers converted by float(); None for anything else."""
-    if '"' in line or "_" in line or not line.isascii():  # float() takes 1_000 and non-ASCII
+def _quick_row(
+    line: str, dialect: Dialect, n_columns: int, used: tuple[int, ...]
+) -> tuple[list[float], list[str]] | None:
+    """(the used cells as finite numbers, every cell) of a plain row whose used cells float()
+    converts; None for anything else."""
+    if '"' in line:
         return None
-    if dialect.decimal_comma:
-        if "." in line:
-            return None
-        line = line.replace(",", ".")
     fields = line.split(dialect.delimiter)
     if dialect.trailing and len(fields) == n_columns + 1 and not fields[-1].strip():
         fields.pop()
     if len(fields) != n_columns:
         return None
+    numbers = [fields[j] for j in used]
+    if any("_" in cell or not cell.isascii() for cell in numbers):  # float() takes 1_000, ５
+        return None
+    if dialect.decimal_comma:
+        if any("." in cell for cell in numbers):
+            return None
+        numbers = [cell.replace(",", ".") for cell in numbers]
     try:
-        row = [float(field) for field in fields]
+        row = [float(cell) for cell in numbers]
     except ValueError:
         return None
-    return row if all(abs(value) < FLOAT32_OVERFLOW for value in row) else None  # not NaN
-
-
-class _BadCell(ValueError):
-    """A cell that is not a number; the message says what it is and what to do."""
-
-
-def _to_float(field: str, decimal_comma: bool) -> float | None:
-    """One cell as a finite float, None when missing; _BadCell otherwise."""
-    lowered = field.lower()
-    if lowered in MISSING:
-        return None
-    if decimal_comma:
-        if "." in field and NUMBER.fullmatch(field.replace(",", "", 1).replace(".", "", 1)):
-            raise _BadCell(
-                f"'{_shown(field)}' is ambiguous in a file with decimal commas ('.' may separate "
-                "thousands); remove the thousands separators"
-            )
-        field = field.replace(",", ".")
-    elif COMMA_THOUSANDS.fullmatch(field):  # "1,234.5" (quoted in a comma file): no doubt
-        field = field.replace(",", "")
-    if NUMBER.fullmatch(field):
-        value = float(field)
-        if abs(value) >= FLOAT32_OVERFLOW:
-            raise _BadCell(
-                f"'{_shown(field)}' is too large for float32 (largest 3.4e38); rescale the "
-                "column (e.g. other units)"
-            )
-        return value
-    if lowered in INFINITE:
-        raise _BadCell(f"'{field}' is infinite; nnfit needs finite numbers, so fix or remove it")
-    raise _BadCell(f"'{_shown(field)}' is not a number; {_hint(field)}")
-
-
-def _shown(field: str, limit: int = 40) -> str:
-    """A cell as quoted in a message: printable, and cut short when long."""
-    return printable(field if len(field) <= limit else field[:limit] + "...")
-
-
-def _hint(field: str) -> str:
-    """What to do about a non-numeric cell."""
-    if TOTALS.fullmatch(field):
-        return "this looks like a totals row, not data: delete it or start it with '#'"
-    if THOUSANDS.fullmatch(field):
-        doubt = "1234 or 1.234?" if "," in field else "a thousands separator?"
-        return f"{doubt} remove thousands separators and write plain numbers like 1234.5"
-    if DECIMAL_COMMA.fullmatch(field):
-        return "write '.' decimals, or ';' between fields with decimal commas throughout"
-    if WITH_UNITS.fullmatch(field):
-        return "strip units from the values (put them in the column name instead)"
-    return "fix or remove that row"
+    return (row, fields) if all(abs(value) < FLOAT32_OVERFLOW for value in row) else None
 
 
 def _width_message(n_fields: int, where: int, dialect: Dialect, source: str) -> str:

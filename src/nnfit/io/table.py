@@ -1,8 +1,12 @@
 """Read a user's measurement file into a float table, and pick its x and y columns.
 
-Text tables (csv, tsv, txt, dat, no extension, "-" for stdin) are parsed by ``nnfit.io.csvsniff``;
+Text tables (csv, tsv, txt, dat, no extension, "-" for stdin) are parsed by ``nnfit.io.csvsniff``
+(their dialect sniffed by ``io.dialect``, each cell read by ``io.cells``);
 NumPy files (npy, npz) and Parquet are read here. Every problem raises ``DataError`` (the file)
 or ``UsageError`` (the column choice) with a one-line message naming file, line and column.
+
+A caller that needs some columns names them (``use``, e.g. ``columns_for(x="a", y="b")``): only
+those must hold numbers, so an id, a name or a date beside them is no error.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from ..errors import DataError, UsageError
 from ..io import csvsniff
 from ..safetext import closest, printable
 from .arrays import read_numpy, read_parquet
+from .cells import FLOAT32_OVERFLOW
+from .csvsniff import Use
 
-__all__ = ["Table", "read_table", "select_columns"]
+__all__ = ["Table", "columns_for", "read_table", "select_columns"]
 
 SUPPORTED = "csv, tsv, txt, dat, npy, npz and parquet"
 _T = TypeVar("_T")
@@ -46,15 +52,19 @@ UNSUPPORTED = {  # suffix -> what to do instead
 
 @dataclass(frozen=True, eq=False)
 class Table:
-    """Numeric columns read from one file.
+    """The numeric columns read from one file, and the names (and text) of all its columns.
 
     Args:
-        columns: Column names; "col1", "col2", ... when the file has no header.
-        values: (n_rows, n_columns) float64; float32 past 1e6 rows when every value fits.
+        columns: Names of the columns read as numbers (those ``use`` chose; all by default);
+            "col1", "col2", ... when the file has no header.
+        values: (n_rows, len(columns)) float64; float32 past 1e6 rows when every value fits.
         source: The file name as given, or "<stdin>".
         n_dropped: Rows skipped because of missing values (``drop_missing=True``).
-        units: One per column ("" where blank) when a text file has a units row under its
-            header ("°C", "mm Hg"), which is then read as no data; () otherwise.
+        units: One per column of ``columns`` ("" where blank) when a text file has a units
+            row under its header ("°C", "mm Hg"), which is then read as no data; () otherwise.
+        all_columns: Every column of the file, in order; () stands for ``columns``.
+        cells: With ``keep_text``: each kept row's cells as written, one per ``all_columns``
+            (for NumPy and Parquet files, the numbers' shortest text); None otherwise.
     """
 
     columns: tuple[str, ...]
@@ -62,6 +72,12 @@ class Table:
     source: str
     n_dropped: int = 0
     units: tuple[str, ...] = ()
+    all_columns: tuple[str, ...] = ()
+    cells: list[list[str]] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.all_columns:
+            object.__setattr__(self, "all_columns", self.columns)
 
 
 def read_table(
@@ -70,28 +86,36 @@ def read_table(
     encoding: str | None = None,
     drop_missing: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    use: Use | None = None,
+    keep_text: bool = False,
 ) -> Table:
     """Read a csv/tsv/txt/dat, npy/npz or parquet file into a Table of finite floats.
 
     Args:
         path: The file; "-" reads delimited text from standard input.
         encoding: Text encoding; default UTF-8 (with or without BOM, or UTF-16 with a BOM).
-        drop_missing: Skip rows with missing values (empty, NA, NaN, null, ?) instead of failing.
+        drop_missing: Skip rows with missing values (empty, NA, NaN, null, ?) in the columns
+            read instead of failing.
         progress: Called as ``progress(bytes_read, total_bytes)`` while a text file loads.
+        use: Called with every column's name once they are known; returns the indices (from
+            0, ascending) of the columns to read as numbers. Default: all. The others may hold
+            anything, and are not read from NumPy and Parquet files (unless ``keep_text``).
+        keep_text: Also keep each kept row's cells as written (``Table.cells``).
 
     Returns:
         The Table; it has at least 2 rows and only finite values.
 
     Raises:
         DataError: The file is missing, unreadable, malformed, non-numeric or too short.
-        UsageError: The encoding is unknown.
+        UsageError: The encoding is unknown, or ``use`` refuses the columns.
 
     Example:
-        >>> table = read_table("oven.csv", drop_missing=True)  # doctest: +SKIP
-        >>> x, y, x_names, y_names = select_columns(table, x="time")  # doctest: +SKIP
+        >>> table = read_table("oven.csv", drop_missing=True, use=columns_for("time", "temp"))
+        ... # doctest: +SKIP
+        >>> x, y, x_names, y_names = select_columns(table, x="time", y="temp")  # doctest: +SKIP
     """
     if isinstance(path, str) and path == "-":
-        return _read_stdin(encoding, drop_missing, progress)
+        return _read_stdin(encoding, drop_missing, progress, use, keep_text)
     source = os.fsdecode(path)
     shown = printable(source)  # the name as messages quote it: no terminal escapes
     suffix = Path(source).suffix.lower()
@@ -107,26 +131,60 @@ def read_table(
             if suffix in NUMPY_SUFFIXES | PARQUET_SUFFIXES and not stat.S_ISREG(info.st_mode):
                 raise DataError(f"{shown} is not a regular file; save the {suffix} data to a file")
             if suffix in NUMPY_SUFFIXES:
-                columns, values = read_numpy(stream, shown, suffix)
+                columns, used, values, text = read_numpy(
+                    stream, shown, suffix, use=use, keep_text=keep_text
+                )
             elif suffix in PARQUET_SUFFIXES:
-                columns, values = read_parquet(stream, shown)
+                columns, used, values, text = read_parquet(
+                    stream, shown, use=use, keep_text=keep_text
+                )
             else:
-                columns, values, n_dropped, units = csvsniff.read_text(
+                read = csvsniff.read_text(
                     stream,
                     shown,
                     total_bytes=total_bytes,
                     encoding=encoding,
                     drop_missing=drop_missing,
                     progress=progress,
+                    use=use,
+                    keep_text=keep_text,
                 )
-                return Table(columns, values, source, n_dropped, units)
+                return _text_table(read, source)
     except OSError as error:  # a read failing half way (EIO, a file truncated under us)
         reason = printable(error.strerror or error)
         raise DataError(f"cannot read {shown}: {reason}; check the file") from None
     if progress is not None:
         progress(total_bytes, total_bytes)
-    values, n_dropped = _check_array(values, columns, shown, drop_missing)
-    return Table(columns, values, source, n_dropped)
+    chosen = tuple(columns[j] for j in used)
+    cells = None
+    if text is not None:  # the rows _check_array keeps: those without NaN, with drop_missing
+        kept = ~np.isnan(values).any(axis=1) if drop_missing else slice(None)
+        cells = text[kept].tolist()
+    values, n_dropped = _check_array(values, chosen, shown, drop_missing)
+    return Table(chosen, values, source, n_dropped, all_columns=columns, cells=cells)
+
+
+def columns_for(x: str | None = None, y: str | None = None, *, source: str = "the file") -> Use:
+    """The ``use`` of ``read_table`` that reads only the columns ``select_columns(table, x, y)``
+    picks: a choice that names no column, or is ambiguous, is refused (naming ``source``)
+    before the data is read.
+
+    Example:
+        >>> table = read_table("oven.csv", use=columns_for(x="time"))  # doctest: +SKIP
+    """
+
+    def use(columns: tuple[str, ...]) -> list[int]:
+        x_index, y_index = _choose(columns, x, y, source=source)
+        return sorted([*x_index, *y_index])
+
+    return use
+
+
+def _text_table(text: csvsniff.TextTable, source: str) -> Table:
+    """A Table of what ``csvsniff.read_text`` read."""
+    columns = tuple(text.columns[j] for j in text.used)
+    units = tuple(text.units[j] for j in text.used) if text.units else ()
+    return Table(columns, text.values, source, text.n_dropped, units, text.columns, text.cells)
 
 
 def select_columns(
@@ -144,37 +202,56 @@ def select_columns(
     Returns:
         (x (n_rows, n_x), y (n_rows, n_y), x_names, y_names)
 
+    Names and indices count every column of the file (``table.all_columns``); the chosen
+    ones must be among those read (``table.columns``): read with ``use=columns_for(x, y)``.
+
     Raises:
         UsageError: A column is unknown, chosen twice, or the choice is ambiguous.
 
     Example:
         >>> x, y, x_names, y_names = select_columns(table, x="time", y="2")  # doctest: +SKIP
     """
-    x_index = _parse_choice(table, x, "--x")
-    y_index = _parse_choice(table, y, "--y")
-    columns = table.columns
+    names = table.all_columns
+    x_index, y_index = _choose(names, x, y, source=table.source)
+    x_names = tuple(names[i] for i in x_index)
+    y_names = tuple(names[i] for i in y_index)
+    unread = [name for name in (*x_names, *y_names) if name not in table.columns]
+    if unread:
+        raise UsageError(
+            f"column '{printable(unread[0])}' of {printable(table.source)} was not read as "
+            "numbers; read the table with use=columns_for(x, y)"
+        )
+    x_at = [table.columns.index(name) for name in x_names]
+    y_at = [table.columns.index(name) for name in y_names]
+    return table.values[:, x_at], table.values[:, y_at], x_names, y_names
+
+
+def _choose(
+    columns: tuple[str, ...], x: str | None, y: str | None, *, source: str
+) -> tuple[list[int], list[int]]:
+    """The indices of the x and y columns among ``columns`` (see ``select_columns``)."""
+    x_index = _parse_choice(columns, x, "--x")
+    y_index = _parse_choice(columns, y, "--y")
     if x_index is None:
         if y_index is None:
-            _check_two_columns(table)
+            _check_two_columns(columns, source)
             x_index, y_index = [0], [1]
         else:
-            x_index = _the_other_column(table, y_index, "--x")
+            x_index = _the_other_column(columns, y_index, "--x")
     elif y_index is None:
-        y_index = _the_other_column(table, x_index, "--y")
+        y_index = _the_other_column(columns, x_index, "--y")
     both = sorted(set(x_index) & set(y_index))
     if both:
         raise UsageError(
-            f"column '{printable(table.columns[both[0]])}' is chosen for both --x and --y; "
+            f"column '{printable(columns[both[0]])}' is chosen for both --x and --y; "
             "pick it for one"
         )
-    x_names = tuple(columns[i] for i in x_index)
-    y_names = tuple(columns[i] for i in y_index)
-    return table.values[:, x_index], table.values[:, y_index], x_names, y_names
+    return x_index, y_index
 
 
-def _check_two_columns(table: Table) -> None:
+def _check_two_columns(columns: tuple[str, ...], source: str) -> None:
     """Without --x and --y the table must have exactly two columns."""
-    columns, source = table.columns, printable(table.source)
+    source = printable(source)
     if len(columns) < 2:
         raise UsageError(
             f"{source} has only 1 column ({printable(columns[0])}); nnfit needs 2, one for x "
@@ -187,30 +264,30 @@ def _check_two_columns(table: Table) -> None:
         )
 
 
-def _parse_choice(table: Table, choice: str | None, flag: str) -> list[int] | None:
+def _parse_choice(columns: tuple[str, ...], choice: str | None, flag: str) -> list[int] | None:
     """Column indices (from 0) for a comma-separated choice of names or 1-based indices."""
     if choice is None:
         return None
     indices: list[int] = []
     for token in (part.strip() for part in choice.split(",")):
-        if token in table.columns:
-            index = table.columns.index(token)
+        if token in columns:
+            index = columns.index(token)
         elif token.isascii() and token.isdigit():
             index = int(token) - 1
-            if not 0 <= index < len(table.columns):
+            if not 0 <= index < len(columns):
                 raise UsageError(
                     f"{flag} column {token} is out of range; columns are numbered 1 to "
-                    f"{len(table.columns)}: {_names(table.columns)}"
+                    f"{len(columns)}: {_names(columns)}"
                 )
         elif not token:
             raise UsageError(
                 f"{flag} '{printable(choice)}' has an empty column name; list names like a,b"
             )
         else:
-            raise UsageError(_not_found(token, table.columns))
+            raise UsageError(_not_found(token, columns))
         if index in indices:
             raise UsageError(
-                f"{flag} names column '{printable(table.columns[index])}' twice; list it once"
+                f"{flag} names column '{printable(columns[index])}' twice; list it once"
             )
         indices.append(index)
     return indices
@@ -222,10 +299,10 @@ def _not_found(name: str, columns: tuple[str, ...]) -> str:
     return message + ("" if near is None else f"; did you mean '{printable(near)}'?")
 
 
-def _the_other_column(table: Table, chosen: list[int], flag: str) -> list[int]:
-    rest = [i for i in range(len(table.columns)) if i not in chosen]
+def _the_other_column(columns: tuple[str, ...], chosen: list[int], flag: str) -> list[int]:
+    rest = [i for i in range(len(columns)) if i not in chosen]
     if len(rest) != 1:
-        left = _names(tuple(table.columns[i] for i in rest)) if rest else "none"
+        left = _names(tuple(columns[i] for i in rest)) if rest else "none"
         raise UsageError(
             f"cannot tell which column {flag} is: columns left are {left}; pass {flag}"
         )
@@ -268,7 +345,11 @@ def _nearby(source: str) -> str:
 
 
 def _read_stdin(
-    encoding: str | None, drop_missing: bool, progress: Callable[[int, int], None] | None
+    encoding: str | None,
+    drop_missing: bool,
+    progress: Callable[[int, int], None] | None,
+    use: Use | None,
+    keep_text: bool,
 ) -> Table:
     """Delimited text from standard input, read as it streams in (never all at once)."""
     if sys.stdin is None:
@@ -279,15 +360,17 @@ def _read_stdin(
     else:
         stream = cast(BinaryIO, _Stdin(buffer))
     total_bytes = _guarded(lambda: _regular_size(buffer))  # stdin redirected from a file
-    columns, values, n_dropped, units = csvsniff.read_text(
+    text = csvsniff.read_text(
         stream,
         "<stdin>",
         total_bytes=total_bytes,
         encoding=encoding,
         drop_missing=drop_missing,
         progress=progress if total_bytes else None,
+        use=use,
+        keep_text=keep_text,
     )
-    return Table(columns, values, "<stdin>", n_dropped, units)
+    return _text_table(text, "<stdin>")
 
 
 def _regular_size(buffer: BinaryIO | None) -> int:
@@ -360,7 +443,7 @@ def _check_array(
             "infinite; nnfit needs finite numbers, so fix or remove it"
         )
     if values.size and values.dtype != np.float32:
-        limit = csvsniff.FLOAT32_OVERFLOW
+        limit = FLOAT32_OVERFLOW
         if not (-limit < values.min() and values.max() < limit):  # training runs in float32
             i, j = np.argwhere(np.abs(values) >= limit)[0]
             raise DataError(

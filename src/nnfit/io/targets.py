@@ -41,7 +41,8 @@ MARK = "written by nnfit"  # in the metadata of every picture, animation and ONN
 PYTHON_MARK = b"exported by nnfit"  # the first line of an exported .py file
 CONFIG_MARK = b"# nnfit "  # the first line of a --save-config file
 SNIFF_BYTES = 65_536  # how much of a file's start and end the marks are looked for in
-KINDS = ("picture", "animation", "log", "config", "python", "onnx", "predictions")
+KINDS = ("picture", "animation", "log", "config", "python", "onnx", "predictions", "doctor")
+DOCTOR_MARKS = (b"nnfit doctor:", b'"format": "nnfit.doctor/')  # its text and JSON reports
 
 
 def check_output(
@@ -156,6 +157,8 @@ def written_by_nnfit(path: Path, kind: str) -> bool:
         return PYTHON_MARK in head.split(b"\n", 1)[0]
     if kind == "log":
         return _is_log_line(head.split(b"\n", 1)[0])
+    if kind == "doctor":  # nnfit doctor's report: its first line, or its JSON's format
+        return head.startswith(DOCTOR_MARKS[0]) or DOCTOR_MARKS[1] in head[:200]
     if kind == "predictions":  # nnfit predict's CSV/TSV header, or its JSON records
         header = head.split(b"\n", 1)[0].rstrip(b"\r")
         if header.startswith(b"[{"):

@@ -319,6 +319,35 @@ def _check_range(data: dict[str, Any], n_in: int, where: Path) -> None:
         raise DataError(f"{where}: data.x_min must not exceed data.x_max; train again")
 
 
+MEMBER_KEYS = {"member", "rmse", "rows", "stopped", "diverged_at"}
+
+
+def check_member_metrics(rows: Any, members: int, where: Path) -> None:
+    """None (one network, or a run saved before they were), or one row per member as
+    ``nnfit.core.metrics.member_rows`` writes it; checked once the weights' size has matched
+    the architecture, so a forged member count is refused as that first."""
+    if rows is None:
+        return
+    fits = isinstance(rows, list) and len(rows) == members
+    if not (fits and all(_member_row_ok(row, k) for k, row in enumerate(rows))):
+        raise DataError(
+            f"{where}: member_metrics must list the {members} members' held-out RMSE, rows, "
+            "stopping step and divergence; train again"
+        )
+
+
+def _member_row_ok(row: Any, k: int) -> bool:
+    """Member k's row: its number, RMSE (≥ 0 or None), counts and steps (whole or None)."""
+    if not isinstance(row, dict) or set(row) != MEMBER_KEYS or row["member"] != k:
+        return False
+    if row["rmse"] is not None and not (is_number(row["rmse"]) and row["rmse"] >= 0):
+        return False
+    counts = (row["rows"], row["stopped"], row["diverged_at"])
+    if row["stopped"] is None or not is_int(row["member"]):
+        return False
+    return all(n is None or (is_int(n) and 0 <= n <= MAX_COUNT) for n in counts)
+
+
 def _check_metrics(metrics: Any, where: Path) -> None:
     """None, or {set name: {"rmse": ..., "mae": ..., "r2": ...}} as ``format_metrics`` reads."""
     if metrics is None:

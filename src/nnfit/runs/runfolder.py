@@ -28,6 +28,7 @@ from ..runs.runcheck import (
     check_architecture,
     check_files,
     check_info,
+    check_member_metrics,
     check_weights_size,
     check_whole,
     is_int,
@@ -162,6 +163,7 @@ def save_run(
                 **_training_range(regressor),
             },
             "metrics": getattr(regressor, "metrics_", None),
+            "member_metrics": getattr(regressor, "member_metrics_", None),
             "diagnosis": None if diagnosis is None else asdict(diagnosis),
             "versions": {
                 "nnfit": __version__,
@@ -237,6 +239,7 @@ def read_run(path: str | os.PathLike[str]) -> dict[str, Any]:
     shape = check_architecture(info.get("model"), where)
     check_info(info, shape, where)
     check_weights_size(folder, shape)
+    check_member_metrics(info.get("member_metrics"), shape.members, where)
     for name, digest in files.items():
         verify(folder / name, digest, size_limit(name, shape, info))
     return info
@@ -288,6 +291,7 @@ def load(path: str | os.PathLike[str]) -> Regressor:
     regressor.y_ndim_ = data["y_ndim"]
     regressor.x_min_, regressor.x_max_ = data.get("x_min"), data.get("x_max")  # older: None
     regressor.metrics_ = info.get("metrics")
+    regressor.member_metrics_ = info.get("member_metrics")  # absent from older runs: None
     diagnosis = info.get("diagnosis")
     regressor.diagnosis_ = None if diagnosis is None else Diagnosis.from_dict(diagnosis)
     if "history.json" in info["files"]:  # an unlisted history.json is never read
@@ -363,6 +367,8 @@ def load_state(path: str | os.PathLike[str]) -> TrainState:
             s.y_pred.shape[1] != shape.n_out for s in snapshots
         ):
             raise ValueError(f"snapshots must all predict {shape.n_out} output(s) on one grid")
+        for snapshot in snapshots:  # the spread and member lines on that grid too
+            snapshot.check_shape(snapshot.y_pred.shape)
     except (KeyError, TypeError, ValueError, RecursionError) as error:
         raise DataError(f"{state_path}: damaged ({one_line(error)}); start a new run") from None
     return TrainState(snapshots=snapshots, **tree)

@@ -1,7 +1,10 @@
 """Fit panels: how one output of the fit is drawn (line, heatmap, or fit against data).
 
 Each panel makes its artists once and appends the moving ones to the figure's ``animated`` list;
-``update`` only moves new predictions into them.
+``update`` only moves a snapshot's predictions into them. An ensemble's line panel also shows
+the members' spread as a band of ±2 standard deviations around the mean, and the members' own
+fits as thin lines when the snapshots carry them; a heatmap or a fit-against-data panel shows
+the mean only (a band has no room on a heatmap's colours or on dots).
 """
 
 from __future__ import annotations
@@ -9,14 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 
 if TYPE_CHECKING:
-    from ..core.history import History
+    from ..core.history import History, Snapshot
 
 # Moving artists stack above the spines and ticks (2.5), as blitting draws them over the
 # background, so a full drawing (savefig) stacks them the same way.
 ON_TOP = 3.0
+BAND_SD = 2.0  # an ensemble's band reaches this many standard deviations either side
 
 
 def plain(name: str) -> str:
@@ -42,18 +47,24 @@ class _Panel:
         """Range of the data's y values."""
         return self.y_lo, self.y_hi
 
-    def fit_range(self, y_pred: np.ndarray) -> tuple[float, float]:
-        """Range of the predictions, reaching at most one data range beyond the data."""
-        y_pred = y_pred[np.isfinite(y_pred)]
-        if y_pred.size == 0:
+    def fit_range(self, snapshot: Snapshot) -> tuple[float, float]:
+        """Range of what the panel shows of ``snapshot`` and the data, reaching at most one
+        data range beyond the data."""
+        shown = self.shown(snapshot)
+        shown = shown[np.isfinite(shown)]
+        if shown.size == 0:
             return self.y_lo, self.y_hi
         span = self.y_hi - self.y_lo or 1.0
-        lo = max(float(y_pred.min()), self.y_lo - span)
-        hi = min(float(y_pred.max()), self.y_hi + span)
+        lo = max(float(shown.min()), self.y_lo - span)
+        hi = min(float(shown.max()), self.y_hi + span)
         return min(lo, self.y_lo), max(hi, self.y_hi)
 
-    def update(self, y_pred: np.ndarray) -> None:
-        """Show predictions y_pred, shape (n_grid,)."""
+    def shown(self, snapshot: Snapshot) -> np.ndarray:
+        """The y values the panel draws of ``snapshot``: here its predictions, (n_grid,)."""
+        return snapshot.y_pred[:, self.k]
+
+    def update(self, snapshot: Snapshot) -> None:
+        """Show the snapshot's predictions for this panel's output."""
         raise NotImplementedError
 
     def rmse(self, y_pred: np.ndarray) -> float:
@@ -98,6 +109,24 @@ class LinePanel(_Panel):
         self.order = np.argsort(history.x_grid[:, 0], kind="stable")  # a line needs sorted x
         x_grid = history.x_grid[self.order, 0]
         self.x_grid = x_grid
+        self.band = self.member_lines = None
+        if history.members > 1:  # an ensemble: its spread under the mean, made once
+            self.band = ax.fill_between(
+                x_grid, 0, 0, color="red", alpha=0.2, lw=0, zorder=ON_TOP - 0.2, animated=True
+            )
+            self.member_lines = LineCollection(
+                [], colors="0.35", linewidths=0.6, alpha=0.6, zorder=ON_TOP - 0.1, animated=True
+            )
+            ax.add_collection(self.member_lines, autolim=False)
+            animated += [self.band, self.member_lines]
+            ax.text(  # says what the band is; static, so drawn once into the background
+                0.02,
+                0.02,
+                f"band: ±{BAND_SD:g} sd of {history.members} members",
+                transform=ax.transAxes,
+                fontsize=8,
+                color="0.35",
+            )
         (self.line,) = ax.plot(
             x_grid,
             np.zeros_like(x_grid),
@@ -111,8 +140,33 @@ class LinePanel(_Panel):
         ax.set_xlabel(plain(history.x_names[0]))
         ax.set_ylabel(plain(history.y_names[k]))
 
-    def update(self, y_pred: np.ndarray) -> None:
-        self.line.set_ydata(y_pred[self.order])
+    def shown(self, snapshot: Snapshot) -> np.ndarray:
+        """The line, and for an ensemble its band and member lines: their y values, flat."""
+        parts = [snapshot.y_pred[:, self.k]]
+        if self.band is not None and snapshot.y_std is not None:
+            low, high = band(snapshot, self.k)
+            parts += [low, high]
+        if self.member_lines is not None and snapshot.y_members is not None:
+            parts.append(snapshot.y_members[:, :, self.k].ravel())
+        return np.concatenate(parts)
+
+    def update(self, snapshot: Snapshot) -> None:
+        self.line.set_ydata(snapshot.y_pred[self.order, self.k])
+        if self.band is not None:
+            low, high = band(snapshot, self.k)
+            ok = snapshot.y_std is not None and bool(
+                np.isfinite(low).all() & np.isfinite(high).all()
+            )
+            self.band.set_visible(ok)
+            if ok:  # one polygon: along the lower edge, back along the upper one
+                x = self.x_grid
+                edge = np.concatenate([low[self.order], high[self.order][::-1]])
+                self.band.set_verts([np.column_stack([np.concatenate([x, x[::-1]]), edge])])
+        if self.member_lines is not None:
+            members = (
+                () if snapshot.y_members is None else snapshot.y_members[:, self.order, self.k]
+            )
+            self.member_lines.set_segments([np.column_stack([self.x_grid, m]) for m in members])
 
     def rmse(self, y_pred: np.ndarray) -> float:
         """RMSE of the drawn line against the drawn dots, in y's units (the line read at each
@@ -178,8 +232,8 @@ class MapPanel(_Panel):
         ax.set_xlabel(plain(history.x_names[0]))
         ax.set_ylabel(plain(history.x_names[1]))
 
-    def update(self, y_pred: np.ndarray) -> None:
-        self.image.set_data(y_pred.reshape(self.shape))  # (n_x2, n_x1)
+    def update(self, snapshot: Snapshot) -> None:
+        self.image.set_data(snapshot.y_pred[:, self.k].reshape(self.shape))  # (n_x2, n_x1)
 
     def rmse(self, y_pred: np.ndarray) -> float:
         """RMSE of the drawn heatmap, read bilinearly at each dot, against the dots."""
@@ -209,12 +263,22 @@ class ParityPanel(_Panel):
         ax.set_xlabel(f"{plain(history.y_names[k])} (data)")
         ax.set_ylabel(f"{plain(history.y_names[k])} (fit)")
 
-    def update(self, y_pred: np.ndarray) -> None:
-        self.dots.set_offsets(np.column_stack([self.y, y_pred]))  # (n, 2)
+    def update(self, snapshot: Snapshot) -> None:
+        self.dots.set_offsets(np.column_stack([self.y, snapshot.y_pred[:, self.k]]))  # (n, 2)
 
     def rmse(self, y_pred: np.ndarray) -> float:
         """RMSE of the predictions at the data points (the grid is x) against the data."""
         return float(np.sqrt(np.mean((y_pred - self.y) ** 2)))
+
+
+def band(snapshot: Snapshot, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The band of output k: the mean ∓ BAND_SD standard deviations of the members, each
+    (n_grid,); the mean itself twice when the snapshot has no spread (one network)."""
+    y_pred = snapshot.y_pred[:, k]
+    if snapshot.y_std is None:
+        return y_pred, y_pred
+    reach = BAND_SD * snapshot.y_std[:, k]
+    return y_pred - reach, y_pred + reach
 
 
 def bilinear(values: np.ndarray, a: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -3,7 +3,15 @@
 The figure and its artists are made once; ``draw_frame`` only moves data into them, so the live
 window, the saved animation and the final picture show the same pixels. The static parts (axes,
 ticks, data points) are rendered once into a background; each frame restores it and draws only the
-moving artists (the red fit, the loss curve, the texts).
+moving artists (the red fit, an ensemble's band, the loss curve, the texts).
+
+Axis limits follow one rule (``_spans`` and ``loss_limits``): a fit panel's y axis covers the
+data and everything drawn of every snapshot the figure knows of (an ensemble's band and member
+lines included), padded by MARGIN; the loss axis covers every loss. A replay knows the whole run
+up front, so its limits never move; a live window knows the run so far, so its limits widen as
+frames arrive (with room to spare, GROW and a decade of loss at a time, so that a creeping fit
+does not redraw every frame) and on the final snapshot are exactly the replay's: the window's
+last frame is the saved animation's last frame and the picture.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from matplotlib.ticker import LogLocator, NullFormatter
 from ..errors import DataError, UsageError
 from ..views.panels import ON_TOP, LinePanel, MapPanel, ParityPanel, mesh_shape, pad
 
+Panel = LinePanel | MapPanel | ParityPanel
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -27,6 +37,7 @@ if TYPE_CHECKING:
 MAX_PANELS = 4  # fit panels drawn at most (one per output); more would be too small to read
 MIN_PX = 100  # smallest frame side in pixels that still holds the axes and texts
 MARGIN = 0.08  # free space around the fit, as a fraction of its range
+GROW = 0.1  # live, while training: more space when the fit leaves the limits (fewer redraws)
 HEADROOM = 5.0  # the loss axis ends this factor above the highest loss: room for the legend
 
 
@@ -50,7 +61,8 @@ class FitFigure:
     Args:
         history: the run to draw; with snapshots already in it (a replay) every axis limit is
             fixed from the whole run, otherwise (``live=True``) limits start from the data and
-            grow, with one full redraw, when a value leaves them.
+            widen by the same rule, with one full redraw, as frames arrive (see the module's
+            docstring).
         size: (width, height) in pixels of a new figure.
         dpi: dots per inch (text sizes are in points, so this scales the text).
         figure: draw on this figure (e.g. a pyplot window) instead of a new headless one.
@@ -91,6 +103,8 @@ class FitFigure:
         self._upto: dict[int, int] = {}  # id(snapshot) → loss-curve points up to it
         self._curve: tuple[list[int], list[float], list[float]] = ([], [], [])
         self._scanned = 0  # history.snapshots read into the curve so far
+        self._ranged: tuple[list[Snapshot], int, int] = ([], 0, -1)  # live: list, index, step
+        # of the history's snapshots read into the fit panels' ranges so far
 
         # measurements (no known noise floor) are drawn for reading, the lesson as the lesson
         self.measured = history.noise_floor is None
@@ -111,7 +125,7 @@ class FitFigure:
 
     # ----- building (once) -----
 
-    def _make_panel(self, ax: Any, k: int) -> LinePanel | MapPanel | ParityPanel:
+    def _make_panel(self, ax: Any, k: int) -> Panel:
         """The fit panel for output k: a line (1 input), a heatmap (2 inputs), or fit vs data."""
         history = self.history
         n_in = history.x.shape[1]
@@ -212,21 +226,14 @@ class FitFigure:
         history = self.history
         self.loss_ax.set_xlim(0, self._total)
         snapshots = [] if self.live else history.snapshots
-        for k, panel in enumerate(self.panels):
-            lo, hi = panel.data_range()
-            for snapshot in snapshots:
-                lo, hi = _union((lo, hi), panel.fit_range(snapshot.y_pred[:, k]))
+        self._seen = [_spans(panel, snapshots) for panel in self.panels]  # (lo, hi) per panel
+        for panel, seen in zip(self.panels, self._seen):
             if panel.has_ylim:
-                panel.ax.set_ylim(*pad(lo, hi))
-        values = [v for s in snapshots for v in (s.loss, s.val_loss)]
-        positive = _positive([*values, history.noise_floor])
-        self._loss_set = bool(positive) and not self.live
-        if self._loss_set:
-            low, high = min(positive), max(positive)
-            # room above the curve for the legend: a fifth of the decades shown, at least
-            top = high * max(HEADROOM, (high / low) ** 0.2)
-            # over a decade shown: log ticks then label only the powers of ten
-            self.loss_ax.set_ylim(min(low / 1.5, top / 20), top)
+                panel.ax.set_ylim(*pad(*seen, MARGIN))
+        limits = loss_limits(history, snapshots)
+        self._loss_set = limits is not None and not self.live
+        if limits is not None and self._loss_set:
+            self.loss_ax.set_ylim(*limits)
 
     def _layout(self, footer: str | None) -> dict[str, float]:
         """Margins in inches (text is sized in points), as figure fractions for the gridspec.
@@ -260,11 +267,10 @@ class FitFigure:
             snapshot: the record to show; its loss curve is drawn up to it.
             note: a short text shown in a box (the diagnosis on the final frame), or None.
         """
-        for k, panel in enumerate(self.panels):
-            y_pred = snapshot.y_pred[:, k]  # (n_grid,)
-            panel.update(y_pred)
-            if panel.has_ylim:
-                self._grow_ylim(panel.ax, panel.fit_range(y_pred))
+        for panel in self.panels:
+            panel.update(snapshot)
+        if self.live:
+            self._follow_fit_limits(snapshot)
         first = self.panels[0]
         if self.measured:  # the drawn fit against the drawn dots, in y's units
             self.loss_text.set_text(f"RMSE={first.rmse(snapshot.y_pred[:, 0]):.4g}")
@@ -278,7 +284,8 @@ class FitFigure:
         self.loss_line.set_data(steps[:n], losses[:n])
         if self.val_line is not None:
             self.val_line.set_data(steps[:n], val_losses[:n])
-        self._grow_loss_limits(snapshot)
+        if self.live:
+            self._follow_loss_limits(snapshot)
         self.step_text.set_text(f"step {snapshot.step} of {self._total}")
         self._drawn = True
 
@@ -358,17 +365,47 @@ class FitFigure:
             return n
         return int(np.searchsorted(steps, snapshot.step, side="right"))
 
-    def _grow_ylim(self, ax: Any, span: tuple[float, float]) -> None:
-        """Widen ax's y limits when ``span`` leaves them; the next blit redraws the background."""
-        lo, hi = ax.get_ylim()
-        if not (span[0] < lo or span[1] > hi):
-            return
-        new_lo, new_hi = pad(min(lo, span[0]), max(hi, span[1]), MARGIN + 0.1)
-        ax.set_ylim(new_lo if span[0] < lo else lo, new_hi if span[1] > hi else hi)
-        self._background = None
+    def _follow_fit_limits(self, snapshot: Snapshot) -> None:
+        """Live: widen the fit panels' ranges by the history's snapshots up to this one (all
+        of them for the final one) and this one; widen the limits when the range leaves them,
+        and set them by the replay's rule on the final one. New limits redraw the background."""
+        snapshots, index, last = self._ranged
+        if snapshots is not self.history.snapshots:  # the history grew a new list (thinning)
+            snapshots = self.history.snapshots
+            index = next((i for i, s in enumerate(snapshots) if s.step > last), len(snapshots))
+        new = [snapshot]
+        while index < len(snapshots) and (snapshot.final or snapshots[index].step <= snapshot.step):
+            new.append(snapshots[index])
+            last = max(last, snapshots[index].step)
+            index += 1
+        self._ranged = (snapshots, index, last)
+        for k, panel in enumerate(self.panels):
+            seen = self._seen[k] = _union(self._seen[k], _spans(panel, new))
+            if not panel.has_ylim:
+                continue
+            lo, hi = panel.ax.get_ylim()
+            if snapshot.final:  # exactly a replay's limits
+                limits = pad(*seen, MARGIN)
+            elif seen[0] < lo or seen[1] > hi:  # room to spare: a creeping fit redraws seldom
+                wide = pad(*seen, MARGIN + GROW)
+                limits = (wide[0] if seen[0] < lo else lo, wide[1] if seen[1] > hi else hi)
+            else:
+                continue
+            if limits != (lo, hi):
+                panel.ax.set_ylim(*limits)
+                self._background = None
 
-    def _grow_loss_limits(self, snapshot: Snapshot) -> None:
-        """Live: set the loss axis from the first loss, then widen it a decade at a time."""
+    def _follow_loss_limits(self, snapshot: Snapshot) -> None:
+        """Live: set the loss axis from the first loss, widen it a decade at a time, and on the
+        final snapshot set both loss axes exactly as a replay of the run does."""
+        if snapshot.final:
+            limits = loss_limits(self.history, self.history.snapshots)
+            if limits is not None:
+                self.loss_ax.set_ylim(*limits)
+            self._total = _last_step(self.history)
+            self.loss_ax.set_xlim(0, self._total)
+            self._loss_set, self._background = True, None
+            return
         positive = _positive([snapshot.loss, snapshot.val_loss])
         if not positive:
             return
@@ -385,6 +422,28 @@ class FitFigure:
             self._total = 2 * snapshot.step
             self.loss_ax.set_xlim(0, self._total)
             self._background = None
+
+
+def loss_limits(history: History, snapshots: list[Snapshot]) -> tuple[float, float] | None:
+    """The rule for the loss axis: every positive loss of ``snapshots`` and the noise floor,
+    with room above for the legend; None when there is none."""
+    values = [v for s in snapshots for v in (s.loss, s.val_loss)]
+    positive = _positive([*values, history.noise_floor])
+    if not positive:
+        return None
+    low, high = min(positive), max(positive)
+    # room above the curve for the legend: a fifth of the decades shown, at least
+    top = high * max(HEADROOM, (high / low) ** 0.2)
+    # over a decade shown: log ticks then label only the powers of ten
+    return min(low / 1.5, top / 20), top
+
+
+def _spans(panel: Panel, snapshots: list[Snapshot]) -> tuple[float, float]:
+    """The range of the data and what the panel draws of ``snapshots``, unpadded."""
+    lo, hi = panel.data_range()
+    for snapshot in snapshots:
+        lo, hi = _union((lo, hi), panel.fit_range(snapshot))
+    return lo, hi
 
 
 def _planned_steps(history: History) -> int:
