@@ -80,11 +80,14 @@ def run_race(
     clock = Clock(names_in_order(lanes, names), [lane.members for lane in lanes], callbacks, every)
     results: list[Any] = [None] * len(lanes)
     errors: list[BaseException] = []
+    # the networks are drawn here, one after another: seeding draws from torch's global
+    # generator, which threads drawing at once would share
+    made = [_setup(lane, dataset) for lane in lanes]
 
     def work(index: int) -> None:
         start = time.thread_time()
         try:
-            regressor = _train_lane(lanes[index], dataset, clock, index, stop)
+            regressor = _train_lane(*made[index], dataset, clock, index, stop)
             results[index] = (regressor, time.thread_time() - start)
         except BaseException as error:  # handed to the caller; the other lanes stop
             errors.append(error)
@@ -107,9 +110,8 @@ def run_race(
     return Race(clock.history, tuple(_finishes(lanes, results, clock)))
 
 
-def _train_lane(lane: Lane, dataset: Dataset, clock: Clock, index: int, stop: Any) -> Any:
-    """Fit one lane with ``Regressor.fit``; returns the fitted Regressor."""
-    from ..core.trainstate import Control
+def _setup(lane: Lane, dataset: Dataset) -> tuple[Any, Any]:
+    """The lane's Regressor (its settings) and untrained network."""
     from ..regressor import Regressor
 
     config = lane.config
@@ -123,8 +125,16 @@ def _train_lane(lane: Lane, dataset: Dataset, clock: Clock, index: int, stop: An
         train=replace(train, **changes),
     )
     regressor = Regressor.from_config(config)
+    return regressor, _model(regressor, config, dataset, lane.members)
+
+
+def _train_lane(
+    regressor: Any, model: Any, dataset: Dataset, clock: Clock, index: int, stop: Any
+) -> Any:
+    """Fit one lane with ``Regressor.fit``; returns the fitted Regressor."""
+    from ..core.trainstate import Control
+
     y = dataset.y[:, 0] if dataset.y.shape[1] == 1 else dataset.y  # 1-D in, 1-D out
-    model = _model(regressor, config, dataset, lane.members)
     regressor.fit(
         dataset.x,
         y,
