@@ -10,8 +10,8 @@ from typing import Any
 
 from ..data.synthetic import FILES, SYNTHETIC
 from ..errors import UsageError
-from ..settings import table
 from ..setting_text import whole
+from ..settings import table
 from ..sweep.space import LAYERS, sweepable
 from .flags import OUTPUT_FLAGS, add_flags, overrides_from, run_flags
 from .parser import HelpFormatter
@@ -22,8 +22,16 @@ RACE_EXAMPLES = f"""examples:
   nnfit race --lr 0.05,0.2,0.5 --save race.gif   the lesson's data, three learning rates
   nnfit race --example pressure --preset data --activation relu,tanh --plot race.png
   nnfit race data.csv --hidden 8,32{LAYERS}32 --optimizer adam --lr 0.01"""
-KEPT_OUTPUT_FLAGS = ("--save", "--plot", "--fps", "--size", "--no-window", "--no-wait")
-KEPT_OUTPUT_FLAGS += ("--quiet", "--overwrite")
+KEPT_OUTPUT_FLAGS = (
+    "--save",
+    "--plot",
+    "--fps",
+    "--size",
+    "--no-window",
+    "--no-wait",
+    "--quiet",
+    "--overwrite",
+)
 PLAIN_SETTINGS = ("every", "threads")  # settings a race takes as one value for every variant
 
 
@@ -99,7 +107,7 @@ def run_race_command(args: argparse.Namespace) -> int:
             raise UsageError("give data (a file or --example) or a --function, not both")
         overrides["data"]["file"] = args.source
     space = from_texts(texts, seeds=1)
-    config = build_config(preset, **overrides)
+    config = build_config(preset, base=None, source="flags", **overrides)
     outputs = Outputs(
         save=None if args.save is None else Path(args.save),
         plot=None if args.plot is None else Path(args.plot),

@@ -63,7 +63,7 @@ class Snapshot:
 
     def scalars(self) -> dict[str, Any]:
         """Everything but the predictions, JSON-ready (non-finite losses become null)."""
-        out = {
+        out: dict[str, Any] = {
             "step": self.step,
             "loss": _number(self.loss),
             "val_loss": _number(self.val_loss),

@@ -151,7 +151,7 @@ class Clock:
             loss = snapshot.member_loss
             if loss is None:
                 loss = np.array([snapshot.loss])
-            if self._ended[lane] and not final and not snapshot.step == step:
+            if self._ended[lane] and not final and snapshot.step != step:
                 loss = np.full(self.sizes[lane], math.nan)  # it trains no more
             fits.append(lines[: self.sizes[lane]])  # (members, n_grid, n_out)
             losses.append(loss[: self.sizes[lane]])

@@ -17,6 +17,7 @@ from ..runs.session import RunSignals, say
 from ..sweep.space import Space
 
 if TYPE_CHECKING:
+    from ..core.history import History
     from ..race.runner import Race
 
 
@@ -43,6 +44,7 @@ def race(config: RunConfig, space: Space, outputs: Outputs) -> Race:
         dataset = load_dataset(config.data, seed=config.train.seed)
         say(outputs, f"racing {', '.join(names_in_order(lanes, names))} on {dataset.source}")
         callbacks: list = []
+        stop = signals.stop
         if not outputs.quiet:
             callbacks.append(Progress(max(c.train.steps for c in configs)))
         window = None
@@ -53,13 +55,17 @@ def race(config: RunConfig, space: Space, outputs: Outputs) -> Race:
             callbacks.append(window)
             signals.phase = "live"
 
-            def train() -> Race:
-                return run_race(lanes, names, dataset, callbacks=callbacks, stop=signals.stop)
+            raced: list[Race] = []
 
-            result = run_live(train, window, stop=signals.stop, wait=False)
+            def train() -> History:  # run_live hands back the History; the rest waits here
+                raced.append(run_race(lanes, names, dataset, callbacks=callbacks, stop=stop))
+                return raced[0].history
+
+            run_live(train, window, stop=stop, wait=False)
+            result = raced[0]
         else:
             signals.phase = "training"
-            result = run_race(lanes, names, dataset, callbacks=callbacks, stop=signals.stop)
+            result = run_race(lanes, names, dataset, callbacks=callbacks, stop=stop)
         signals.phase = "saving"
         history = result.history
         print(format_table(result.finishes, history.noise_floor, config.train.every))
@@ -83,7 +89,9 @@ def _save(result: Race, outputs: Outputs, save: Path | None, plot_path: Path | N
     if save is not None:
         from ..views.animation import animate
 
-        animate(result.history, save, fps=outputs.fps, size=outputs.size, overwrite=outputs.overwrite)
+        animate(
+            result.history, save, fps=outputs.fps, size=outputs.size, overwrite=outputs.overwrite
+        )
         say(outputs, f"animation saved to {save}")
     if plot_path is not None:
         from ..views.plotting import plot
