@@ -259,3 +259,73 @@ def test_several_inputs_are_drawn_predicted_against_actual(tmp_path):
     assert (out / "fits.png").stat().st_size > 0
     results = json.loads((out / "results.json").read_text())["results"]
     assert {tuple(r["hidden"]) for r in results} == {(4,), (8,)}
+
+
+def test_a_sweep_needs_held_out_rows(tmp_path, capsys):
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1", "--val", "0")
+    assert status == 2
+    assert "give --val above 0" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_kept_fits_shrink_with_the_number_of_networks():
+    x, y = make_data(seed=0)
+    few = sweep_data(x.numpy(), y.numpy(), seeds=2, val=0.2, seed=0, networks=10)
+    many = sweep_data(x.numpy(), y.numpy(), seeds=2, val=0.2, seed=0, networks=10**6)
+    assert len(few.x_grid) == 200
+    assert len(many.x_grid) == 20
+
+
+def test_a_finished_sweep_has_nothing_to_resume(tmp_path, capsys):
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1")
+    assert status == 0
+    assert main(["sweep", "--resume", str(out)]) == 2
+    assert "the sweep is finished; there is nothing to resume" in capsys.readouterr().err
+
+
+def test_separate_members_pause_and_resume_exactly(parabola):
+    """A batched run of separate members stopped mid-way (some already stopped early) and
+    resumed from its TrainState ends with the weights of the uninterrupted run."""
+    import threading
+
+    from nnfit.core.callbacks import Callback
+    from nnfit.core.model import MLP
+    from nnfit.core.traindata import prepare
+    from nnfit.core.training import train
+    from nnfit.core.trainstate import Control
+
+    space = from_texts({"lr": "0.003,0.1"}, seeds=3)
+    _, (group,) = plan(base(optimizer="adam", steps=200, patience=20), space)
+    config = group.config.train
+    config = type(config)(**{**vars(config), "lr": 0.003, "member_lr": group.lrs, "seed": 0})
+    held = parabola.folds[[t.seed for t in group.trials]]
+
+    def run(control=None, callbacks=()):
+        model = MLP(1, 32, 1, seed=[t.seed for t in group.trials], members=6, independent=True)
+        model.set_scaler(parabola.x, parabola.y)
+        data = prepare(parabola.x, parabola.y, holdout=held, seed=0, apart=True)
+        history = train(model, data, config, control=control, callbacks=callbacks)
+        return model, history
+
+    whole, history = run()
+    assert len(set(history.member_best_steps.values())) > 1
+    assert min(history.member_best_steps.values()) + 20 <= 60  # one stopped before the pause
+    stop, states = threading.Event(), []
+
+    class StopAt(Callback):
+        def on_snapshot(self, snapshot):
+            if snapshot.step == 60:
+                stop.set()
+
+    run(Control(stop=stop, checkpoint=states.append), callbacks=[StopAt()])
+    resumed, again = run(Control(resume=states[-1]))
+    assert again.member_best_steps == history.member_best_steps
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_restore_1se_is_refused_before_training(tmp_path, capsys):
+    space = tmp_path / "space.toml"
+    space.write_text('[data]\nfunction = "x**2"\n[train]\nrestore = "1se"\n[sweep]\nlr = [0.1]\n')
+    assert main(["sweep", str(space), "-q"]) == 2
+    assert "keep their lowest validation loss" in capsys.readouterr().err

@@ -130,11 +130,11 @@ def test_a_toml_table_holds_the_same_values():
     }
 
 
-def test_a_toml_table_is_checked_like_flags():
-    with pytest.raises(UsageError, match="--device cannot be swept"):
-        from_table({"device": ["cpu"]})
-    with pytest.raises(FieldError):
-        from_table({"lr": [0.1, -1]})
+def test_a_toml_table_is_checked_like_flags_and_named_in_errors():
+    with pytest.raises(UsageError, match=r"^s.toml: \[sweep\] --device cannot be swept"):
+        from_table({"device": ["cpu"]}, source="s.toml")
+    with pytest.raises(UsageError, match=r"^s.toml: \[sweep\] lr \(--lr\) must be a finite"):
+        from_table({"lr": [0.1, -1]}, source="s.toml")
     with pytest.raises(UsageError, match="--seeds must be a whole number"):
         from_table({"lr": [0.1], "seeds": 0})
 

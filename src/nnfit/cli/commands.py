@@ -45,7 +45,7 @@ def predict(args: argparse.Namespace) -> int:
     A file's rows are written whole, every column as written there, followed by the
     predictions: an id column lets the results be joined back.
     """
-    from ..io.files import atomic_path
+    from ..io.files import write_text_or_stdout
     from ..io.targets import check_output
     from ..runs.saved import open_run
 
@@ -75,11 +75,8 @@ def predict(args: argparse.Namespace) -> int:
         y_out = run.predict(x)  # (n, n_out)
         names = [f"{name}_pred" for name in run.y_names]
     text = _formatted(kind, inputs, _free_names(names, inputs.names), y_out)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        with atomic_path(out, overwrite=args.overwrite) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+    write_text_or_stdout(text, out, overwrite=args.overwrite)
+    if out is not None:
         print(printable(f"{len(x)} prediction(s) written to {out}"), file=sys.stderr)
     return 0
 

@@ -79,7 +79,7 @@ def add_doctor(commands: Any) -> None:
 
 def run_doctor(args: argparse.Namespace) -> int:
     """Carry out ``nnfit doctor``; exit status. Every flag is checked before torch loads."""
-    from ..io.files import atomic_path
+    from ..io.files import write_text_or_stdout
     from ..io.targets import check_output
     from ..runs.doctor import check_doctor_config
 
@@ -98,12 +98,8 @@ def run_doctor(args: argparse.Namespace) -> int:
         )
     kind = args.format or ("json" if out is not None and out.suffix.lower() == ".json" else "text")
     _check_fits(config, args.seeds)
-    text = _report(config, args, kind)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        with atomic_path(out, overwrite=args.overwrite) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+    write_text_or_stdout(_report(config, args, kind), out, overwrite=args.overwrite)
+    if out is not None:
         print(printable(f"report written to {out}"), file=sys.stderr)
     gc.freeze()  # skip tearing down every object at exit: the process ends sooner
     return 0

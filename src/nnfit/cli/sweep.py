@@ -10,6 +10,7 @@ from typing import Any
 
 from ..data.synthetic import FILES, SYNTHETIC
 from ..errors import UsageError
+from ..setting_text import whole
 from ..settings import table
 from ..sweep.space import DEFAULT_SEEDS, LAYERS, sweepable, sweepable_flags
 from .flags import OUTPUT_FLAGS, add_flags, overrides_from, run_flags
@@ -20,7 +21,8 @@ SWEEP_EXAMPLES = f"""examples:
   nnfit sweep --example pressure --lr log:0.001..0.3:8 --hidden 16..128:x2 --out sweeps/p
   nnfit sweep --function "sin(3*x)" --hidden 16,32{LAYERS}32 --optimizer adam,sgd --seeds 10
   nnfit sweep space.toml --out sweeps/s          a [sweep] table, and [data], [model], [train]
-  nnfit predict sweeps/p/best --x 150            the best setting, retrained as a run folder"""
+  nnfit predict sweeps/p/best --x 150            the best setting, retrained as a run folder
+  nnfit sweep --resume sweeps/p                  finish a sweep stopped with Ctrl-C"""
 KEPT_OUTPUT_FLAGS = ("--out", "--overwrite", "--quiet")
 HIDDEN_HELP = f"hidden layer widths: 8,16 is two networks, 32{LAYERS}32 one with two layers"
 
@@ -59,12 +61,12 @@ def add_sweep_parser(commands: Any) -> None:
     runs = sweep.add_argument_group("sweep")
     runs.add_argument(
         "--seeds",
-        type=_whole,
+        type=whole,
         metavar="N",
         help=f"networks per setting, each from its own seed and holding out its own fold "
         f"({DEFAULT_SEEDS})",
     )
-    runs.add_argument("--seed", type=_whole, metavar="N", help="the first seed (0)")
+    runs.add_argument("--seed", type=whole, metavar="N", help="the first seed (0)")
     runs.add_argument(
         "--preset", metavar="NAME", help="the base settings (default: data, as nnfit fit)"
     )
@@ -116,12 +118,6 @@ def _resume(
     return 130 if interrupted else 0
 
 
-def _whole(text: str) -> int:
-    from ..setting_text import whole
-
-    return whole(text)
-
-
 class _Refused(argparse.Action):
     """A flag of ``fit`` that a sweep does not take: one line naming those it sweeps."""
 
@@ -130,14 +126,10 @@ class _Refused(argparse.Action):
 
 
 def unsweepable(name: str) -> str:
-    """The error for a flag a sweep does not take."""
-    what = "cannot be swept" if name.startswith("--") and _is_setting(name) else "is not a "
-    what += "" if what == "cannot be swept" else "sweep flag"
+    """The error for a flag a sweep does not take: a setting it cannot sweep, or any other."""
+    setting = any(row.flag == name for row in table())
+    what = "cannot be swept" if setting else "is not a sweep flag"
     return f"{name} {what}; settings that can be swept: {sweepable_flags()} (and --seeds N)"
-
-
-def _is_setting(name: str) -> bool:
-    return any(row.flag == name for row in table())
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:

@@ -253,6 +253,15 @@ def write_atomic(path: Path, data: bytes, *, overwrite: bool = True) -> Path:
     return target.path
 
 
+def write_text_or_stdout(text: str, path: Path | None, *, overwrite: bool = False) -> None:
+    """A command's text output: to standard output, or atomically to ``path`` (UTF-8)."""
+    if path is None:
+        sys.stdout.write(text)
+        return
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def _write_error(path: Path, error: OSError) -> OutputError:
     reason = error.strerror or str(error)
     if error.errno == errno.ENAMETOOLONG:

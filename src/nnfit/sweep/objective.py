@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 N_GRID = 200  # points a one-input fit is drawn on
 N_SHOWN = 500  # rows whose predictions are kept to draw a fit of several inputs
+KEPT_VALUES = 10_000_000  # predictions kept for the pictures, all networks together (40 MB)
+MIN_POINTS = 20  # ... but at least this many per network
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,11 @@ def sweep_data(
     y_names: tuple[str, ...] = ("y",),
     source: str = "",
     y_units: tuple[str, ...] = (),
+    networks: int = 1,
 ) -> SweepData:
     """The data of a sweep with ``seeds`` seeds per setting, each holding out ``val`` of the
-    rows (UsageError when nothing would be held out)."""
+    rows (UsageError when nothing would be held out); ``networks`` in all, so that the fits
+    kept for the pictures stay within KEPT_VALUES."""
     from ..core.members import holdout
 
     x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
@@ -64,10 +68,13 @@ def sweep_data(
             f"rows on both sides (val {val:g} of {len(x)} rows holds none out)"
         )
     rows = None
+    points = KEPT_VALUES // max(1, networks * y.shape[1])
     if x.shape[1] == 1:
-        grid = np.linspace(x.min(), x.max(), N_GRID, dtype=np.float32).reshape(-1, 1)
+        points = min(N_GRID, max(MIN_POINTS, points))
+        grid = np.linspace(x.min(), x.max(), points, dtype=np.float32).reshape(-1, 1)
     else:
-        rows = np.sort(np.random.default_rng(seed).permutation(len(x))[:N_SHOWN])
+        points = min(N_SHOWN, max(MIN_POINTS, points))
+        rows = np.sort(np.random.default_rng(seed).permutation(len(x))[:points])
         grid = x[rows]
     return SweepData(x, y, folds, grid, rows, seed, x_names, y_names, source, y_units)
 
@@ -92,15 +99,19 @@ def score(model: MLP, history: History, data: SweepData, held: np.ndarray) -> Sc
     from ..core.recorder import dead_per_member
 
     members = model.members
+    device = model.x_mean.device  # trained on a GPU: scored there too
+
+    def predict(rows: np.ndarray) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Every member's predictions in y's units, (members, rows, n_out), and activations."""
+        y_scaled, hiddens = model.hidden_outputs(model.scale_x(torch.from_numpy(rows).to(device)))
+        return model.unscale_y(y_scaled).reshape(members, len(rows), -1), hiddens
+
     with torch.no_grad():
-        x = model.scale_x(torch.from_numpy(data.x))
-        y_scaled, hiddens = model.hidden_outputs(x)  # (members, n, n_out) or (n, n_out)
-        y_pred = model.unscale_y(y_scaled).double().reshape(members, *data.y.shape)
-        y_grid = model.unscale_y(
-            model.hidden_outputs(model.scale_x(torch.from_numpy(data.x_grid)))[0]
-        )
+        y_pred, hiddens = predict(data.x)
+        y_grid = predict(data.x_grid)[0].float().cpu()
         dead = sum(dead_per_member(h) for h in hiddens)
-    errors = ((y_pred.numpy() - data.y.astype(np.float64)) ** 2).mean(axis=2)  # (members, n)
+    y_pred64 = y_pred.double().cpu().numpy()
+    errors = ((y_pred64 - data.y.astype(np.float64)) ** 2).mean(axis=2)  # (members, n)
     with np.errstate(invalid="ignore", over="ignore"):
         val = np.sqrt((errors * held).sum(1) / np.maximum(held.sum(1), 1))
         train = np.sqrt((errors * ~held).sum(1) / np.maximum((~held).sum(1), 1))
@@ -122,5 +133,5 @@ def score(model: MLP, history: History, data: SweepData, held: np.ndarray) -> Sc
         diverged=diverged,
         step=steps,
         dead=np.asarray(dead, dtype=np.float64) / sum(model.hidden),
-        y_grid=y_grid.float().reshape(members, len(data.x_grid), -1).numpy(),
+        y_grid=y_grid.numpy(),
     )

@@ -105,41 +105,31 @@ def run_sweep(
             again.
         data_sha256: with ``resume``, the hash the data must still have.
     """
-    from ..data.dataset import load_dataset
-    from ..runs.runfolder import data_hash
     from ..runs.session import RunSignals
     from .batched import train_all
-    from .objective import sweep_data
     from .store import finished
 
     base = replace(base, model=replace(base.model, members=1))  # each trial is one network
     configs, groups = plan(base, space)
     if base.data.file == "-" and outputs.out is not None:
         raise UsageError("a sweep with --out retrains its best setting: read data from a file")
+    if base.train.restore != "lowest":  # MemberBest keeps each network's lowest loss only
+        raise UsageError(
+            "a sweep's networks keep their lowest validation loss: set restore "
+            "to lowest (1se is for single runs)"
+        )
     done: Done = list(resume or [])
     kept = finished(done)
     todo = [g for g in groups if not all((t.setting, t.seed) in kept for t in g.trials)]
+    if resume is not None and not todo:
+        raise UsageError("the sweep is finished; there is nothing to resume")
     networks = sum(group.members for group in groups)
     outputs.say(
         f"{len(configs)} setting(s) x {space.seeds} seed(s) = {networks} networks in "
         f"{len(groups)} batched run(s)" + (f", {len(todo)} still to train" if resume else "")
     )
     with RunSignals() as signals:
-        dataset = load_dataset(base.data, seed=base.train.seed)
-        digest = data_hash(dataset.x, dataset.y)
-        if data_sha256 is not None and digest != data_sha256:
-            raise DataError("the sweep's data changed since it was interrupted; sweep again")
-        data = sweep_data(
-            dataset.x,
-            dataset.y,
-            seeds=space.seeds,
-            val=base.data.val,
-            seed=base.train.seed,
-            x_names=dataset.x_names,
-            y_names=dataset.y_names,
-            source=dataset.source,
-            y_units=dataset.y_units,
-        )
+        data, digest = _data(base, space, networks, data_sha256)
 
         def progress(index: int, group: Group, seconds: float) -> None:
             outputs.say(
@@ -152,20 +142,18 @@ def run_sweep(
         signals.phase = "training"
         done += train_all(todo, data, progress=progress, control=Control(stop=signals.stop))
         signals.phase = "saving"
-        interrupted = signals.stop.is_set()
+        kept = finished(done)
+        missing = networks - len(kept)
+        interrupted = signals.stop.is_set() and missing > 0
         results = collect(list(space.settings()), done)
         unit = data.y_units[0] if len(data.y_units) == 1 else ""
         print(table(results, space.varying, unit))
-        kept = finished(done)
-        interrupted = interrupted and any(
-            (t.setting, t.seed) not in kept for g in groups for t in g.trials
-        )
-        saved = Saved(base, space, preset, digest, done, interrupted)
         if interrupted and outputs.out is None:  # the finished runs are kept, as fit's are
             stamp = time.strftime("%Y%m%d-%H%M%S")
             outputs = replace(outputs, out=unique_path(Path("sweeps") / f"interrupted-{stamp}"))
         if outputs.out is not None:
             best = configs[results[0].index] if results and not interrupted else None
+            saved = Saved(base, space, preset, digest, done, interrupted)
             save_sweep(outputs, results, data, saved, best)
         if interrupted:
             print(
@@ -176,6 +164,33 @@ def run_sweep(
                 file=sys.stderr,
             )
     return results, interrupted
+
+
+def _data(
+    base: RunConfig, space: Space, networks: int, data_sha256: str | None
+) -> tuple[SweepData, str]:
+    """The sweep's data and their hash (checked against ``data_sha256`` when resuming)."""
+    from ..data.dataset import load_dataset
+    from ..runs.runfolder import data_hash
+    from .objective import sweep_data
+
+    dataset = load_dataset(base.data, seed=base.train.seed)
+    digest = data_hash(dataset.x, dataset.y)
+    if data_sha256 is not None and digest != data_sha256:
+        raise DataError("the sweep's data changed since it was interrupted; sweep again")
+    data = sweep_data(
+        dataset.x,
+        dataset.y,
+        seeds=space.seeds,
+        val=base.data.val,
+        seed=base.train.seed,
+        x_names=dataset.x_names,
+        y_names=dataset.y_names,
+        source=dataset.source,
+        y_units=dataset.y_units,
+        networks=networks,
+    )
+    return data, digest
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,26 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..checks import flag, shown
+from ..checks import FieldError, flag, shown
 from ..errors import UsageError
 from ..safetext import printable
 from ..setting_text import PARSERS, kind, widths
 from ..settings import SECTIONS, Setting, table
 
-# Settings that say how to run, not what to fit: the sweep's members are single networks
-# (members), each seed is a member (seed: --seeds), and the rest may not differ between the
-# members of one batched run.
-UNSWEEPABLE = ("members", "seed", "device", "threads", "compile", "every", "member_lr", "restore")
+# Settings that say how to run or draw, not what to fit: the sweep's members are single
+# networks (members), each seed is a member (seed: --seeds), and the rest may not differ
+# between the members of one batched run or do not change a network (member_lines).
+UNSWEEPABLE = (
+    "members",
+    "seed",
+    "device",
+    "threads",
+    "compile",
+    "every",
+    "member_lr",
+    "restore",
+    "member_lines",
+)
 LAYERS = "-"  # joins the widths of a multi-layer hidden item: 32-32
 MAX_VALUES = 10_000  # values one setting may take
 MAX_SETTINGS = 100_000  # settings a sweep may try (seeds apart)
@@ -142,27 +152,35 @@ def from_texts(texts: Mapping[str, str], *, seeds: int = DEFAULT_SEEDS) -> Space
 
 
 def from_table(values: Any, *, source: str = "sweep", seeds: int | None = None) -> Space:
-    """A space from a TOML file's ``[sweep]`` table; ``seeds`` (a flag) wins over the table's."""
+    """A space from a TOML file's ``[sweep]`` table; ``seeds`` (a flag) wins over the table's.
+    Errors name the file: ``space.toml: [sweep] lr (--lr) must be ...``."""
     where = printable(source)
     if not isinstance(values, Mapping):
         raise UsageError(f"{where}: [sweep] must be a table of settings to sweep")
     values = dict(values)
     given_seeds = values.pop("seeds", DEFAULT_SEEDS)
-    dimensions = []
-    for name, value in values.items():
-        row = setting_row(str(name))
-        if isinstance(value, str):
-            dimensions.append(dimension(row.name, value))
-            continue
-        items = value if isinstance(value, list) else [value]
-        found: list[Any] = []
-        for item in items:
-            if isinstance(item, str):
-                found += _item_values(row, item.strip())
-            else:
-                found.append(_from_toml(row, item))
-        dimensions.append(Dimension(row.name, _checked(row, found), _text(items)))
-    return Space(tuple(dimensions), seeds if seeds is not None else check_seeds(given_seeds))
+    try:
+        dimensions = tuple(_table_dimension(str(name), value) for name, value in values.items())
+        return Space(dimensions, seeds if seeds is not None else check_seeds(given_seeds))
+    except FieldError as error:
+        raise error.in_file(source, "sweep") from None
+    except UsageError as error:
+        raise UsageError(f"{where}: [sweep] {error}") from None
+
+
+def _table_dimension(name: str, value: Any) -> Dimension:
+    """One setting of a ``[sweep]`` table: a text as typed, a list of values, or one value."""
+    row = setting_row(name)
+    if isinstance(value, str):
+        return dimension(row.name, value)
+    items = value if isinstance(value, list) else [value]
+    found: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            found += _item_values(row, item.strip())
+        else:
+            found.append(_from_toml(row, item))
+    return Dimension(row.name, _checked(row, found), _text(items))
 
 
 def _from_toml(row: Setting, item: Any) -> Any:
