@@ -246,6 +246,9 @@ class FitFigure:
     def _fix_limits(self) -> None:
         """Set every axis limit up front: from the whole run (replay) or from the data (live)."""
         history = self.history
+        # the loss axis' y limits are always set by loss_limits' rule, never autoscaled (which
+        # warned of a singular range when only the noise floor's line was on it)
+        self.loss_ax.set_autoscaley_on(False)
         self.loss_ax.set_xlim(0, self._total)
         snapshots = [] if self.live else history.snapshots
         self._seen = [_spans(panel, snapshots) for panel in self.panels]  # (lo, hi) per panel
