@@ -159,7 +159,7 @@ class LinePanel(_Panel):
         )
         animated.append(self.line)
         if race:
-            ax.legend(loc="upper center", fontsize=9, ncols=min(5, len(history.variants)))
+            ax.legend(loc="best", fontsize=9, framealpha=0.8)
         ax.set_xlim(*pad(min(x.min(), x_grid.min()), max(x.max(), x_grid.max()), 0.03))
         ax.set_xlabel(plain(history.x_names[0]))
         ax.set_ylabel(plain(history.y_names[k]))
