@@ -171,3 +171,47 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert main(["race", *argv, "--no-window"]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_variant_that_ends_early_keeps_its_fit_and_leaves_the_clock():
+    _, lanes, result, _ = race({"steps": "10,25"})
+    history = result.history
+    assert len(lanes) == 2 and history.final.step == 25
+    middle = [s for s in history.snapshots if 10 < s.step < 25]
+    assert middle and all(
+        np.isnan(s.member_loss[0]) and np.isfinite(s.member_loss[1]) for s in middle
+    )
+    np.testing.assert_allclose(middle[-1].y_members[0], history.final.y_members[0])
+    assert np.isfinite(history.final.member_loss).all()
+    assert result.finishes[0].curve[0].max() == 10  # its curve ends where it stopped
+
+
+def test_a_diverging_variant_is_frozen_and_named_while_the_others_race_on():
+    _, lanes, result, _ = race({"lr": "0.1,100"})
+    assert len(lanes) == 1  # one batched run
+    kinds = [f.outcome for f in result.finishes]
+    assert kinds[1] == "diverged" and kinds[0] != "diverged"
+    assert np.isfinite(result.history.final.member_loss[0])
+
+
+def test_a_stop_ends_every_lane_and_the_race_is_kept():
+    import threading
+
+    from nnfit.core.callbacks import Callback
+
+    stop = threading.Event()
+
+    class StopAt(Callback):
+        def on_snapshot(self, snapshot):
+            if snapshot.step >= 10:
+                stop.set()
+
+    config = build_config("morvan-2017", train=BASE["train"])
+    space = from_texts({"optimizer": "sgd,adam"}, seeds=1)
+    _, lanes = make_lanes(config, space)
+    dataset = load_dataset(config.data, seed=config.train.seed)
+    result = run_race(lanes, variant_names(space), dataset, callbacks=[StopAt()], stop=stop)
+    history = result.history
+    assert history.stop_reason == "interrupted"
+    assert history.final.final and 10 <= history.final.step < 30
+    assert [f.outcome for f in result.finishes] == ["interrupted", "interrupted"]

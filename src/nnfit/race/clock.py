@@ -123,43 +123,44 @@ class Clock:
 
     def _strike(self) -> None:
         """Emit the step every running lane has reached, or the final snapshot once all ended."""
-        running = [i for i, ended in enumerate(self._ended) if not ended]
-        latest = self._latest
+        reported = all(s is not None for s in self._latest)
+        running = [s for s, ended in zip(self._latest, self._ended, strict=True) if not ended]
         if running:
-            steps = {None if latest[i] is None else latest[i].step for i in running}  # type: ignore[union-attr]
-            if None not in steps and len(steps) == 1 and all(s is not None for s in latest):
-                step = steps.pop()
-                assert step is not None
-                if step > self._struck:
-                    self._emit(self._merge(step, final=False))
-                    self._struck = step
+            steps = {-1 if s is None else s.step for s in running}
+            step = steps.pop() if len(steps) == 1 else -1  # -1: not all there yet
+            if reported and step > self._struck:
+                self._emit(self._merge(step, final=False))
+                self._struck = step
         elif not self._finished:
             self._finished = True
-            if all(s is not None for s in latest) and self.history is not None:
-                step = max(s.step for s in latest if s is not None)
-                self._emit(self._merge(step, final=True))
+            if reported and self.history is not None:  # (else a lane failed: nothing to end)
+                steps = [s.step for s in self._latest if s is not None]
+                self._emit(self._merge(max(self._struck, *steps), final=True))
                 for callback in self.callbacks:
                     callback.on_train_end(self.history)
         self._condition.notify_all()
 
     def _merge(self, step: int, *, final: bool) -> Snapshot:
         """The race snapshot: every lane's latest fits and losses, lane by lane."""
-        fits, losses = [], []
+        fits, losses, timed = [], [], []
         for lane, snapshot in enumerate(self._latest):
             assert snapshot is not None
             lines = snapshot.y_members if snapshot.y_members is not None else snapshot.y_pred[None]
             loss = snapshot.member_loss
             if loss is None:
                 loss = np.array([snapshot.loss])
-            if self._ended[lane] and not final and snapshot.step != step:
-                loss = np.full(self.sizes[lane], math.nan)  # it trains no more
+            stopped = self._ended[lane] and snapshot.step != step  # it trains no more
             fits.append(lines[: self.sizes[lane]])  # (members, n_grid, n_out)
             losses.append(loss[: self.sizes[lane]])
+            timed.append(np.full(self.sizes[lane], math.nan) if stopped else losses[-1])
         y_members, member_loss = np.concatenate(fits), np.concatenate(losses)
+        clocked = np.concatenate(timed)  # the losses of the variants training at this step
+        if not final:  # the final snapshot shows every variant's final loss
+            member_loss = clocked
         finite = np.where(np.isfinite(member_loss), member_loss, np.inf)
         leader = int(np.argmin(finite))
         self.curves.steps.append(step)
-        self.curves.losses.append(member_loss)
+        self.curves.losses.append(clocked)
         return Snapshot(
             step=step,
             loss=float(member_loss[leader]),
