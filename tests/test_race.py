@@ -215,3 +215,48 @@ def test_a_stop_ends_every_lane_and_the_race_is_kept():
     assert history.stop_reason == "interrupted"
     assert history.final.final and 10 <= history.final.step < 30
     assert [f.outcome for f in result.finishes] == ["interrupted", "interrupted"]
+
+
+LIVE = """
+import json
+import nnfit.views.live as live
+shown = []
+show_frame = live.LiveWindow.show_frame
+def counted(self, snapshot):
+    show_frame(self, snapshot)
+    title = self.figure.canvas.manager.get_window_title()
+    shown.append([snapshot.step, len(snapshot.y_members), title])
+live.LiveWindow.show_frame = counted
+from nnfit.cli.main import main
+code = main(["race", "--optimizer", "sgd,adam", "--steps", "20", "--no-wait", "-q"])
+print(json.dumps({"code": code, "shown": shown}))
+"""
+
+
+def test_the_live_window_plays_the_race_as_it_trains(xvfb, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "DISPLAY": xvfb, "MPLBACKEND": "TkAgg"}
+    env.pop("WAYLAND_DISPLAY", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", LIVE],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["code"] == 0
+    steps = [step for step, _, _ in out["shown"]]
+    assert steps[0] == 0 and steps[-1] == 20 and steps == sorted(steps)
+    assert all(lines == 2 for _, lines, _ in out["shown"])
+    assert out["shown"][0][2] == "nnfit race: demo"
+    assert list(tmp_path.iterdir()) == []  # shown live: no files unless asked
