@@ -111,7 +111,7 @@ class LinePanel(_Panel):
                 history.y_val[:, k],
                 s=self.dot_size,
                 facecolors="none",
-                edgecolors="C1",
+                edgecolors=RACE_DATA if race else "C1",
                 label="validation",
             )
         self.order = np.argsort(history.x_grid[:, 0], kind="stable")  # a line needs sorted x

@@ -227,7 +227,8 @@ class FitFigure:
         ]
         self.animated += self.variant_loss_lines
         self.val_line = None
-        if history.x_val is not None or history.held_out:  # (an ensemble's: cross-validated)
+        validated = history.x_val is not None or history.held_out  # (ensembles: cross-validated)
+        if validated and not race:  # (a race's snapshots carry its variants' training losses)
             (self.val_line,) = ax.plot(
                 [], [], color="C1", lw=2, label="validation", zorder=ON_TOP, animated=True
             )
