@@ -134,8 +134,8 @@ class Clock:
         elif not self._finished:
             self._finished = True
             if reported and self.history is not None:  # (else a lane failed: nothing to end)
-                steps = [s.step for s in self._latest if s is not None]
-                self._emit(self._merge(max(self._struck, *steps), final=True))
+                ends = [s.step for s in self._latest if s is not None]
+                self._emit(self._merge(max(self._struck, *ends), final=True))
                 for callback in self.callbacks:
                     callback.on_train_end(self.history)
         self._condition.notify_all()
