@@ -161,7 +161,8 @@ def test_headless_races_save_files_named_after_the_data(tmp_path, monkeypatch):
     [
         (["--lr", "0.1"], "at least 2 variants"),
         (["--lr", ",".join(str(0.01 * k) for k in range(1, 12))], "at most 10"),
-        (["--members", "2,3"], "--members is not a race flag"),
+        (["--members", "2,3"], "--members is not a race flag; settings a race can vary: --"),
+        (["--log", "x.jsonl", "--lr", "0.1,0.2"], "--log is not a race flag: a race"),
         (["--out", "runs/x", "--lr", "0.1,0.2"], "--out is not a race flag"),
         (["--lr", "0.1,-1"], "--lr"),
         (["--nosuch", "1"], "unknown flag --nosuch"),

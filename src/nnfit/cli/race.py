@@ -12,9 +12,10 @@ from ..data.synthetic import FILES, SYNTHETIC
 from ..errors import UsageError
 from ..setting_text import whole
 from ..settings import table
-from ..sweep.space import LAYERS, sweepable
+from ..sweep.space import LAYERS, sweepable, sweepable_flags
 from .flags import OUTPUT_FLAGS, add_flags, overrides_from, run_flags
 from .parser import HelpFormatter
+from .sweep import HIDDEN_HELP
 
 RACE_EXAMPLES = f"""examples:
   nnfit race --optimizer sgd,momentum,rmsprop,adam --lr 0.05
@@ -33,6 +34,7 @@ KEPT_OUTPUT_FLAGS = (
     "--overwrite",
 )
 PLAIN_SETTINGS = ("every", "threads")  # settings a race takes as one value for every variant
+THREADS_HELP = "CPU threads for each variant's training (unset: 1; the variants train side by side)"
 
 
 def add_race_parser(commands: Any) -> None:
@@ -61,11 +63,18 @@ def add_race_parser(commands: Any) -> None:
         f"with {LAYERS}: --hidden 16,32{LAYERS}32",
     )
     for row in sweepable():
-        variants.add_argument(row.flag, metavar="VALUES", help=row.help.replace("%", "%%"))
+        help_ = HIDDEN_HELP if row.name == "hidden" else row.help
+        variants.add_argument(row.flag, metavar="VALUES", help=help_.replace("%", "%%"))
     runs = race.add_argument_group("race")
-    runs.add_argument("--preset", metavar="NAME", help="the base settings (default: the demo's)")
+    runs.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="the base settings (default: the demo's); morvan-optimizers also names the "
+        "variants (sgd,momentum,rmsprop,adam) unless a setting is given several values",
+    )
     runs.add_argument("--seed", type=whole, metavar="N", help="the seed of every variant (0)")
     plain = [(n, k) for n, k in groups["training"] if n[0].lstrip("-") in PLAIN_SETTINGS]
+    plain = [(n, {**k, "help": THREADS_HELP} if n[0] == "--threads" else k) for n, k in plain]
     add_flags(runs, plain)
     output = race.add_argument_group("output")
     add_flags(output, [(n, k) for n, k in OUTPUT_FLAGS if n[-1] in KEPT_OUTPUT_FLAGS])
@@ -81,9 +90,15 @@ class _Refused(argparse.Action):
     """A flag of ``fit`` that a race does not take: one line saying why."""
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        name = self.option_strings[0]
+        if any(row.flag == name for row in table()):
+            parser.error(
+                f"{name} is not a race flag; settings a race can vary: {sweepable_flags()}; "
+                "and --seed, --every, --threads"
+            )
         parser.error(
-            f"{self.option_strings[0]} is not a race flag: a race trains one network per "
-            "variant and saves pictures (--save, --plot), not a run folder"
+            f"{name} is not a race flag: a race trains one network per variant and saves "
+            "pictures (--save, --plot), not a run folder or logs"
         )
 
 

@@ -9,7 +9,7 @@ that every one holds out the same validation rows as its single run would.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..checks import typed
 from ..errors import UsageError
@@ -80,4 +80,4 @@ def make_lanes(base: RunConfig, space: Space) -> tuple[list[RunConfig], list[Lan
 
 def _lane(group: Group) -> Lane:
     variants = tuple(trial.setting for trial in group.trials)
-    return Lane(replace(group.config), variants, group.lrs)
+    return Lane(group.config, variants, group.lrs)
