@@ -329,3 +329,48 @@ def test_restore_1se_is_refused_before_training(tmp_path, capsys):
     space.write_text('[data]\nfunction = "x**2"\n[train]\nrestore = "1se"\n[sweep]\nlr = [0.1]\n')
     assert main(["sweep", str(space), "-q"]) == 2
     assert "keep their lowest validation loss" in capsys.readouterr().err
+
+
+def test_forged_scores_are_refused_in_one_line(tmp_path, capsys):
+    status, out = sweep(tmp_path, "--lr", "0.01,0.1")
+    assert status == 0
+    saved = dict(np.load(out / "scores.npz"))
+    for name, forged in [("val_rmse", np.array(["a", "b"])), ("setting", np.array([0, 7]))]:
+        np.savez(out / "scores.npz", **{**saved, name: forged})
+        assert main(["sweep", "--resume", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "scores.npz: damaged" in err and err.count("\n") == 1
+
+
+def test_resume_refuses_data_that_changed(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    import nnfit.sweep.batched as batched
+
+    data = tmp_path / "data.csv"
+    x = np.linspace(0, 1, 30)
+    data.write_text("x,y\n" + "".join(f"{a},{a * a}\n" for a in x))
+    train_group = batched.train_group
+
+    def interrupted_after_the_first(*args, **kwargs):
+        monkeypatch.setattr(batched, "train_group", train_group)
+        trained = train_group(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return trained
+
+    monkeypatch.setattr(batched, "train_group", interrupted_after_the_first)
+    out = tmp_path / "sweep"
+    argv = ["sweep", str(data), "--hidden", "4,8", "--steps", "20", "--seeds", "2"]
+    assert main([*argv, "--out", str(out), "-q"]) == 130
+    data.write_text("x,y\n" + "".join(f"{a},{a}\n" for a in x))
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "resume needs the same data" in err and err.count("\n") == 1
+
+
+def test_members_equal_single_runs_on_minibatches_too(parabola):
+    space = from_texts({"lr": "0.01,0.03"}, seeds=2)
+    _, (group,) = plan(base(optimizer="adam", batch_size=16, schedule="cosine"), space)
+    assert_members_equal_single_runs(group, parabola)

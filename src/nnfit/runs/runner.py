@@ -123,7 +123,7 @@ def run(
     if config.data.synthetic:  # its size is known: refuse a network too big before torch loads
         Regressor.from_config(config).check_fits(1, 1, config.data.points)
     with RunSignals() as signals, _preview(config, outputs, resume) as window:
-        dataset, digest = _load(config, outputs, data_sha256)
+        dataset, digest = load_data(config, outputs, data_sha256)
         if outputs.save_config is not None:
             text = config_toml(config, preset=preset).encode()
             write_atomic(outputs.save_config, text, overwrite=outputs.overwrite)
@@ -203,7 +203,7 @@ def _preview(config: RunConfig, outputs: Outputs, resume: Any) -> Iterator[Any]:
         raise
 
 
-def _load(config: RunConfig, outputs: Outputs, data_sha256: str | None) -> tuple[Any, str]:
+def load_data(config: RunConfig, outputs: Outputs, data_sha256: str | None) -> tuple[Any, str]:
     """The run's data and its hash (checked against ``data_sha256`` when resuming)."""
     from ..data.dataset import load_dataset
     from ..runs.runfolder import data_hash

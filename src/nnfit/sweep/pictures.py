@@ -94,6 +94,9 @@ def draw_scores(
         if not numeric:
             ax.set_xticks(range(len(values)), [_label(v) for v in values], rotation=30, fontsize=7)
         ax.set_xlabel(name)
+    means = [r.mean for r in finite]
+    if means and min(means) > 0 and max(means) / min(means) >= 20:  # a few failures would
+        axes[0].set_yscale("log", nonpositive="clip")  # flatten the rest on a linear axis
     axes[0].set_ylabel(f"CV RMSE{f' ({unit})' if unit else ''}")
     figure.savefig(path, dpi=100)
     return path

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError, UsageError
+from ..errors import UsageError
 from ..io.files import unique_path
 from ..runs.config import RunConfig, config_toml
 from ..safetext import printable
@@ -129,7 +129,7 @@ def run_sweep(
         f"{len(groups)} batched run(s)" + (f", {len(todo)} still to train" if resume else "")
     )
     with RunSignals() as signals:
-        data, digest = _data(base, space, networks, data_sha256)
+        data, digest = _data(base, space, networks, data_sha256, outputs.quiet)
 
         def progress(index: int, group: Group, seconds: float) -> None:
             outputs.say(
@@ -167,17 +167,14 @@ def run_sweep(
 
 
 def _data(
-    base: RunConfig, space: Space, networks: int, data_sha256: str | None
+    base: RunConfig, space: Space, networks: int, data_sha256: str | None, quiet: bool
 ) -> tuple[SweepData, str]:
-    """The sweep's data and their hash (checked against ``data_sha256`` when resuming)."""
-    from ..data.dataset import load_dataset
-    from ..runs.runfolder import data_hash
+    """The sweep's data and their hash; resuming, they must still hash to ``data_sha256``
+    (read as ``nnfit fit --resume`` reads a run's: a regular file, its contents never quoted)."""
+    from ..runs.runner import Outputs, load_data
     from .objective import sweep_data
 
-    dataset = load_dataset(base.data, seed=base.train.seed)
-    digest = data_hash(dataset.x, dataset.y)
-    if data_sha256 is not None and digest != data_sha256:
-        raise DataError("the sweep's data changed since it was interrupted; sweep again")
+    dataset, digest = load_data(base, Outputs(window=False, quiet=quiet), data_sha256)
     data = sweep_data(
         dataset.x,
         dataset.y,

@@ -114,7 +114,11 @@ def _read_scores(path: Path, base: RunConfig, space: Space) -> Done:
 
 def _problem(arrays: dict[str, np.ndarray], space: Space) -> str | None:
     """What is wrong with scores.npz's arrays for ``space`` (None: nothing)."""
-    n = len(arrays["setting"])
+    if any(arrays[name].dtype.kind not in "iu" for name in ("group", "setting", "seed")):
+        return "its indexes are not whole numbers"
+    if any(arrays[name].dtype.kind not in "biuf" for name in ("seconds", *ARRAYS)):
+        return "its scores are not numbers"
+    n = len(arrays["setting"]) if arrays["setting"].ndim == 1 else -1
     if any(arrays[name].ndim < 1 or len(arrays[name]) != n for name in ("group", "seed", *ARRAYS)):
         return "its arrays differ in length"
     if arrays["y_grid"].ndim != 3 or arrays["seconds"].ndim != 1:
