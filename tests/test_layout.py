@@ -26,6 +26,7 @@ LAYERS = {  # package prefix → layer; a module may import only its own layer o
     "nnfit.runs": 5,
     "nnfit.sklearn": 5,
     "nnfit.sweep": 5,
+    "nnfit.race": 5,
     "nnfit.cli": 6,
     "nnfit.__main__": 7,
 }
