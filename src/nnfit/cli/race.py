@@ -8,14 +8,13 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from ..data.synthetic import FILES, SYNTHETIC
 from ..errors import UsageError
 from ..setting_text import whole
 from ..settings import table
 from ..sweep.space import LAYERS, sweepable, sweepable_flags
-from .flags import OUTPUT_FLAGS, add_flags, overrides_from, run_flags
+from .flags import OUTPUT_FLAGS, add_flags, overrides_from
 from .parser import HelpFormatter
-from .sweep import HIDDEN_HELP
+from .sweep import add_space_flags
 
 RACE_EXAMPLES = f"""examples:
   nnfit race --optimizer sgd,momentum,rmsprop,adam --lr 0.05
@@ -53,18 +52,13 @@ def add_race_parser(commands: Any) -> None:
         formatter_class=HelpFormatter,
     )
     race.add_argument("source", metavar="SOURCE", nargs="?", help="data file (CSV, NPY, ...)")
-    groups = run_flags()
-    for title in (SYNTHETIC, FILES):
-        add_flags(race.add_argument_group(title), groups[title])
-    variants = race.add_argument_group(
+    groups = add_space_flags(
+        race,
         "settings to race",
         f"each one value, or several (0.01,0.1) for the variants; items may be ranges as in "
         f"nnfit sweep (log:LO..HI:N); a network of several hidden layers joins their widths "
         f"with {LAYERS}: --hidden 16,32{LAYERS}32",
     )
-    for row in sweepable():
-        help_ = HIDDEN_HELP if row.name == "hidden" else row.help
-        variants.add_argument(row.flag, metavar="VALUES", help=help_.replace("%", "%%"))
     runs = race.add_argument_group("race")
     runs.add_argument(
         "--preset",

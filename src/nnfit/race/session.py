@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ..io.files import unique_path
 from ..runs.config import RunConfig, run_name
 from ..runs.runner import Outputs, output_stem
-from ..runs.session import RunSignals, say
+from ..runs.session import RunSignals, say, wait_for_window
 from ..sweep.space import Space
 
 if TYPE_CHECKING:
@@ -70,15 +70,7 @@ def race(config: RunConfig, space: Space, outputs: Outputs) -> Race:
         history = result.history
         print(format_table(result.finishes, history.noise_floor, config.train.every))
         _save(result, outputs, save, plot_path)
-        if window is not None and outputs.wait and window.is_open:
-            signals.phase = "waiting"
-            say(outputs, "close the window (or press q in it) to finish")
-            try:
-                window.wait_closed()
-            except KeyboardInterrupt:
-                pass
-            finally:
-                window.close()
+        wait_for_window(window, outputs, signals)
     if history.stop_reason == "interrupted" or signals.late:
         raise KeyboardInterrupt
     return result
