@@ -15,6 +15,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import NNFitError, UsageError
 from .doctor import add_doctor
+from .serve import add_serve
 from .flags import _join_negative_values, _number, _size, add_run_flags
 from .parser import (
     PROG,
@@ -37,7 +38,8 @@ EPILOG = """examples:
   nnfit predict runs/p --x 150                  use it; nnfit show / nnfit export runs/p
   nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
   nnfit examples                                list the shipped data sets
-  nnfit doctor --seeds 1000                     how often do the lesson's settings fail?"""
+  nnfit doctor --seeds 1000                     how often do the lesson's settings fail?
+  nnfit serve --open                            the playground in the browser (nnfit[web])"""
 PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
@@ -98,6 +100,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_run_flags(fit)
     _add_model_commands(commands)
     add_doctor(commands)
+    add_serve(commands)
     commands.add_parser(
         "examples",
         help="list the data sets shipped with nnfit",
@@ -244,6 +247,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from .doctor import run_doctor
 
             return run_doctor(args)
+        if args.command == "serve":
+            from .serve import run_serve
+
+            return run_serve(args)
         from .fit import run_command
 
         return run_command(args)

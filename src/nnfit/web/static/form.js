@@ -1,0 +1,186 @@
+// The settings form, generated from the server's settings table (GET /api/settings): one control
+// per setting by its kind, grouped as the CLI's help groups them. Values go to the server as JSON
+// and are checked there, with the CLI's rules and messages; the page only shows what it says.
+"use strict";
+
+const MAIN_GROUPS = ["data (synthetic)", "model", "training"];
+const FIRST = ["function", "noise", "noise_level", "points", "hidden", "activation", "members",
+  "optimizer", "lr", "batch_size", "steps"]; // shown open; the rest under "more settings"
+
+const Form = {
+  rows: [],
+  values: {},
+  onChange: null, // (name, value) => Promise<void>
+
+  build(rows, root) {
+    Form.rows = rows;
+    root.textContent = "";
+    const groups = new Map();
+    for (const row of rows) {
+      Form.values[row.name] = row.default;
+      const group = row.group.startsWith("data") ? "data (synthetic)" : row.group;
+      if (!groups.has(group)) groups.set(group, { main: [], more: [] });
+      groups.get(group)[FIRST.includes(row.name) ? "main" : "more"].push(row);
+    }
+    for (const name of [...MAIN_GROUPS, ...[...groups.keys()].filter((g) => !MAIN_GROUPS.includes(g))]) {
+      const parts = groups.get(name);
+      if (!parts) continue;
+      const set = document.createElement("fieldset");
+      const legend = document.createElement("legend");
+      legend.dataset.i18n = `group.${name.split(" ")[0]}`;
+      set.append(legend);
+      for (const row of parts.main) set.append(Form.field(row));
+      if (parts.more.length) {
+        const more = document.createElement("details");
+        const summary = document.createElement("summary");
+        summary.dataset.i18n = "more_settings";
+        more.append(summary);
+        for (const row of parts.more) more.append(Form.field(row));
+        set.append(more);
+      }
+      root.append(set);
+    }
+  },
+
+  field(row) {
+    const box = document.createElement("div");
+    box.className = "field";
+    box.dataset.setting = row.name;
+    const label = document.createElement("label");
+    label.dataset.i18n = `setting.${row.name}`;
+    label.title = row.help;
+    const id = `setting-${row.name}`;
+    label.htmlFor = id;
+    box.append(label);
+    const control = Form.control(row, id);
+    box.append(control);
+    const note = document.createElement("span");
+    note.className = "note";
+    box.append(note);
+    return box;
+  },
+
+  control(row, id) {
+    if (row.kind === "widths") return Form.layers(row, id);
+    if (row.name === "function") return Form.functionBox(row, id);
+    let el;
+    if (row.kind === "choice") {
+      el = document.createElement("select");
+      for (const choice of row.choices) el.append(new Option(choice, choice));
+      el.value = row.default;
+    } else if (row.kind === "bool") {
+      el = document.createElement("input");
+      el.type = "checkbox";
+      el.checked = Boolean(row.default);
+    } else {
+      el = document.createElement("input");
+      el.type = ["whole", "number"].includes(row.kind) ? "number" : "text";
+      if (el.type === "number") {
+        el.step = row.kind === "whole" ? "1" : "any";
+        const low = row.low ?? row.above;
+        if (low !== null && low !== undefined) el.min = String(low);
+        if (row.high !== null && row.high !== undefined) el.max = String(row.high);
+      }
+      el.value = Form.shown(row.default);
+      if (row.optional) el.placeholder = "—";
+    }
+    el.id = id;
+    el.title = row.help;
+    el.addEventListener("change", () => Form.changed(row, Form.read(row, el)));
+    return el;
+  },
+
+  // The built-in functions, or "formula…" with a box for one (checked by nnfit's safe parser).
+  functionBox(row, id) {
+    const wrap = document.createElement("div");
+    const select = document.createElement("select");
+    select.id = id;
+    for (const choice of row.choices) select.append(new Option(choice, choice));
+    const own = new Option("", "__formula__");
+    own.dataset.i18n = "formula_choice";
+    select.append(own);
+    const box = document.createElement("input");
+    box.type = "text";
+    box.className = "formula";
+    box.id = "formula";
+    box.placeholder = "sin(3*x) + 0.1*x**2";
+    box.hidden = true;
+    select.value = row.choices.includes(row.default) ? row.default : "__formula__";
+    select.addEventListener("change", () => {
+      box.hidden = select.value !== "__formula__";
+      if (box.hidden) Form.changed(row, select.value);
+      else box.focus();
+    });
+    box.addEventListener("change", () => Form.changed(row, box.value.trim()));
+    wrap.append(select, box);
+    return wrap;
+  },
+
+  // Layers and neurons: one box per hidden layer with − and +, and − / + for the layers.
+  layers(row, id) {
+    const wrap = document.createElement("div");
+    wrap.className = "layers";
+    wrap.id = id;
+    const draw = () => {
+      wrap.textContent = "";
+      const widths = Form.values.hidden;
+      widths.forEach((width, i) => {
+        const layer = document.createElement("span");
+        layer.className = "layer";
+        const less = Form.button("−", "fewer_neurons", () => set(i, Math.max(1, width - 1)));
+        const out = document.createElement("output");
+        out.textContent = String(width);
+        out.className = "width";
+        const more = Form.button("+", "more_neurons", () => set(i, Math.min(row.high, width + 1)));
+        layer.append(less, out, more);
+        wrap.append(layer);
+      });
+      wrap.append(
+        Form.button("− ▭", "fewer_layers", () => widths.length > 1 && commit(widths.slice(0, -1))),
+        Form.button("+ ▭", "more_layers", () => widths.length < row.max_layers && commit([...widths, widths[widths.length - 1]])),
+      );
+      I18N.apply(wrap);
+    };
+    const set = (i, width) => commit(Form.values.hidden.map((w, j) => (j === i ? width : w)));
+    const commit = (widths) => Form.changed(row, widths).then(draw);
+    Form.redrawLayers = draw;
+    draw();
+    return wrap;
+  },
+
+  button(text, titleKey, action) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.dataset.i18nTitle = titleKey;
+    b.addEventListener("click", action);
+    return b;
+  },
+
+  shown(value) {
+    if (value === null || value === undefined) return "";
+    return Array.isArray(value) ? value.join(",") : String(value);
+  },
+
+  // A control's value as JSON: numbers where they parse, else the text (the server words it).
+  read(row, el) {
+    if (row.kind === "bool") return el.checked;
+    const text = el.value.trim();
+    if (text === "" && row.optional) return null;
+    if (row.kind === "whole") return /^[+-]?\d+$/.test(text) ? Number(text) : text;
+    if (row.kind === "number") return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
+    if (row.kind === "members") return /^\d+$/.test(text) ? Number(text) : text;
+    if (row.kind === "pair") {
+      const parts = text.split(",").map((p) => Number(p.trim()));
+      return parts.length === 2 && parts.every(Number.isFinite) ? parts : text;
+    }
+    return text;
+  },
+
+  async changed(row, value) {
+    const box = document.querySelector(`.field[data-setting="${row.name}"] .note`);
+    const problem = await Form.onChange(row.name, value);
+    if (box) box.textContent = problem || "";
+    if (!problem) Form.values[row.name] = value;
+  },
+};
