@@ -1,5 +1,5 @@
 // The page's words: one JSON catalogue per language (i18n/en.json, i18n/zh.json), the same keys
-// in both (tests/test_web_page.py checks). Elements name their text with data-i18n="key".
+// in both (tests/test_web_page.py checks). Elements name their text by key in a data-i18n attribute.
 "use strict";
 
 const I18N = {
