@@ -40,7 +40,7 @@ const Charts = {
       scales: { x: { time: false }, y: { distr: 3 } },
       legend: { show: true },
       series: [
-        {},
+        { label: "step" },
         { label: "train", stroke: "#1f6feb", width: 2, points: { show: false } },
         { label: "validation", stroke: "#bf8700", width: 2, points: { show: false } },
         { label: "noise floor", stroke: "#8c959f", dash: [6, 4], points: { show: false } },
@@ -48,12 +48,11 @@ const Charts = {
     }, [[], [], [], []], el);
   },
 
+  // The loss chart's legend in the page's language.
   relabel() {
-    const names = ["", "", "", "", ""];
-    const loss = Charts.loss?.root.querySelectorAll(".u-legend .u-series .u-label") || [];
-    const keys = ["", "loss_train", "loss_val", "noise_floor"];
-    loss.forEach((label, i) => { if (keys[i]) label.textContent = I18N.t(keys[i]); });
-    return names;
+    const labels = Charts.loss ? Charts.loss.root.querySelectorAll(".u-legend .u-series .u-label") : [];
+    const keys = ["step_counter", "loss_train", "loss_val", "noise_floor"];
+    labels.forEach((label, i) => { if (keys[i]) label.textContent = I18N.t(keys[i]); });
   },
 
   // New data (before training): the dots, nothing fitted yet.

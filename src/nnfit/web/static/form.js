@@ -128,17 +128,22 @@ const Form = {
         const layer = document.createElement("span");
         layer.className = "layer";
         const less = Form.button("−", "fewer_neurons", () => set(i, Math.max(1, width - 1)));
+        less.className = "fewer";
         const out = document.createElement("output");
         out.textContent = String(width);
         out.className = "width";
         const more = Form.button("+", "more_neurons", () => set(i, Math.min(row.high, width + 1)));
+        more.className = "more";
         layer.append(less, out, more);
         wrap.append(layer);
       });
-      wrap.append(
-        Form.button("− ▭", "fewer_layers", () => widths.length > 1 && commit(widths.slice(0, -1))),
-        Form.button("+ ▭", "more_layers", () => widths.length < row.max_layers && commit([...widths, widths[widths.length - 1]])),
-      );
+      const fewer = Form.button("", "fewer_layers", () => widths.length > 1 && commit(widths.slice(0, -1)));
+      const more = Form.button("", "more_layers", () => widths.length < row.max_layers && commit([...widths, widths[widths.length - 1]]));
+      fewer.dataset.i18n = "layer_remove";
+      fewer.className = "remove-layer";
+      more.dataset.i18n = "layer_add";
+      more.className = "add-layer";
+      wrap.append(fewer, more);
       I18N.apply(wrap);
     };
     const set = (i, width) => commit(Form.values.hidden.map((w, j) => (j === i ? width : w)));
