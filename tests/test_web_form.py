@@ -50,21 +50,21 @@ def test_caps_fold_into_the_ranges_and_refuse_bigger_runs():
         "members": {"members": 5},
     }
     for name, values in refused.items():
-        with pytest.raises(FieldError, match=f"^{name} must be at most") as error:
+        with pytest.raises(FieldError, match=rf"^{name} must be at most") as error:
             build_run_config(values, caps)
         assert error.value.name == name
     for widths in ([17], [4, 4, 4]):
-        with pytest.raises(FieldError, match="^hidden ") as error:
+        with pytest.raises(FieldError, match=r"^hidden ") as error:
             build_run_config({"hidden": widths}, caps)
     build_run_config({"points": 300, "steps": 500, "hidden": [16, 16], "members": 4}, caps)
 
 
 def test_bad_values_get_the_clis_messages_worded_by_setting():
-    with pytest.raises(FieldError, match="^lr must be a finite number above 0, got 0$"):
+    with pytest.raises(FieldError, match=r"^lr must be a finite number above 0, got 0$"):
         build_run_config({"lr": 0})
-    with pytest.raises(FieldError, match="^steps must be a whole number"):
+    with pytest.raises(FieldError, match=r"^steps must be a whole number"):
         build_run_config({"steps": "abc"})
-    with pytest.raises(FieldError, match="^activation must be one of relu"):
+    with pytest.raises(FieldError, match=r"^activation must be one of relu"):
         build_run_config({"activation": "nope"})
     with pytest.raises(UsageError, match="unknown setting 'device'"):
         build_run_config({"device": "cuda"})

@@ -85,7 +85,9 @@ def test_every_request_needs_the_token(server):
         assert bare.post("/api/sessions").status_code == 403
         assert bare.get("/static/app.js").status_code == 403
         assert bare.get("/?token=wrong").status_code == 403
-        assert bare.get("/api/settings", headers={"Authorization": "token wrong"}).status_code == 403
+        assert (
+            bare.get("/api/settings", headers={"Authorization": "token wrong"}).status_code == 403
+        )
         auth = {"Authorization": f"token {server.token}"}
         assert bare.get("/api/settings", headers=auth).status_code == 200
 
@@ -194,16 +196,16 @@ def test_pause_step_and_play(client, server):
     def state():
         return client.get(f"{url}/runs/{run}").json()
 
-    with httpx.Client(base_url=server.base, timeout=20, cookies=client.cookies) as watcher:
-        with watcher.stream("GET", f"{url}/runs/{run}/events"):  # a page watches meanwhile
-            wait_for(lambda: state()["state"] == "paused" and state()["frames"] == 1)
-            assert state()["step"] == 0
-            client.post(f"{url}/step")
-            wait_for(lambda: state()["frames"] == 2)
-            time.sleep(0.2)  # paused again: no more frames come
-            assert state()["frames"] == 2 and state()["state"] == "paused"
-            client.post(f"{url}/play")
-            wait_for(lambda: state()["state"] == "done")
+    watcher = httpx.Client(base_url=server.base, timeout=20, cookies=client.cookies)
+    with watcher, watcher.stream("GET", f"{url}/runs/{run}/events"):  # a page watches
+        wait_for(lambda: state()["state"] == "paused" and state()["frames"] == 1)
+        assert state()["step"] == 0
+        client.post(f"{url}/step")
+        wait_for(lambda: state()["frames"] == 2)
+        time.sleep(0.2)  # paused again: no more frames come
+        assert state()["frames"] == 2 and state()["state"] == "paused"
+        client.post(f"{url}/play")
+        wait_for(lambda: state()["state"] == "done")
     assert state()["step"] == QUICK["steps"]
 
 

@@ -15,7 +15,6 @@ from typing import Any
 from .._version import __version__
 from ..errors import NNFitError, UsageError
 from .doctor import add_doctor
-from .serve import add_serve
 from .flags import _join_negative_values, _number, _size, add_run_flags
 from .parser import (
     PROG,
@@ -26,6 +25,7 @@ from .parser import (
     unknown,
     unknown_command,
 )
+from .serve import add_serve
 
 EPILOG = """examples:
   nnfit demo                                    the lesson: y = x² + noise, 10 ReLU units

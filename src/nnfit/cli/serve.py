@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import Any
 
 from ..errors import UsageError
@@ -55,8 +56,6 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(MISSING_HINT)
     from ..web.server import serve
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn has stopped: nothing to save
         serve(host=args.host, port=args.port, open_browser=args.open)
-    except KeyboardInterrupt:
-        pass
     return 0

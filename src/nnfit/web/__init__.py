@@ -22,7 +22,9 @@ __all__ = ["MISSING_HINT", "Playground", "make_app", "missing_extra", "serve"]
 MISSING_HINT = 'nnfit serve needs the web extra: pip install "nnfit[web]"'
 EXTRA = ("fastapi", "uvicorn", "sse_starlette")
 
-__getattr__ = lazy_attributes(__name__, {"Playground": "server", "make_app": "app", "serve": "server"})
+__getattr__ = lazy_attributes(
+    __name__, {"Playground": "server", "make_app": "app", "serve": "server"}
+)
 
 if TYPE_CHECKING:
     from .app import make_app

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -45,6 +45,7 @@ def make_app(
         sessions: the sessions and their caps (default: ``Sessions()``).
     """
     sessions = sessions or Sessions()
+
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
@@ -59,7 +60,9 @@ def make_app(
 
     @app.exception_handler(NNFitError)
     async def refused(request: Request, error: NNFitError) -> JSONResponse:
-        status = 503 if isinstance(error, Busy) else 404 if isinstance(error, UnknownSession) else 400
+        status = (
+            503 if isinstance(error, Busy) else 404 if isinstance(error, UnknownSession) else 400
+        )
         return JSONResponse(refusal(error), status_code=status)
 
     return Guard(app, token, host, port)
@@ -94,13 +97,13 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
         return {"session": sessions.create().id}
 
     @app.post("/api/sessions/{session_id}/preview")
-    def preview(session_id: str, values: Any = Body(None)) -> dict[str, Any]:
+    def preview(session_id: str, values: Annotated[Any, Body()] = None) -> dict[str, Any]:
         """The data these settings make, drawn before training (thinned to the page's size)."""
         session = sessions.get(session_id)
         return preview_data(values if values is not None else session.values, caps)
 
     @app.post("/api/sessions/{session_id}/setting")
-    def set_setting(session_id: str, change: Any = Body(...)) -> dict[str, Any]:
+    def set_setting(session_id: str, change: Annotated[Any, Body()]) -> dict[str, Any]:
         """Change one setting of the session, checked with the others: ``{name, value}``."""
         session = sessions.get(session_id)
         if not isinstance(change, dict) or not isinstance(change.get("name"), str):
@@ -109,7 +112,7 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
         return {"settings": session.values}
 
     @app.post("/api/sessions/{session_id}/start")
-    def start(session_id: str, body: Any = Body(None)) -> dict[str, Any]:
+    def start(session_id: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
         """Start a run with ``{settings, paused}``; the page then opens its stream."""
         session = sessions.get(session_id)
         body = body if isinstance(body, dict) else {}
@@ -136,9 +139,7 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
         return run_state(current(sessions.get(session_id), run_id))
 
     @app.get("/api/sessions/{session_id}/runs/{run_id}/events")
-    def events(
-        session_id: str, run_id: int, last_event_id: str | None = Header(None)
-    ) -> Response:
+    def events(session_id: str, run_id: int, last_event_id: str | None = Header(None)) -> Response:
         """The run's frames as Server-Sent Events (resumes after ``Last-Event-ID``)."""
         run = current(sessions.get(session_id), run_id)
         return stream(run, last_event_id, sessions.fps)

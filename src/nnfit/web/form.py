@@ -51,6 +51,7 @@ class Caps:
     frames: int = 250  # frames a run draws at most: ``every`` is chosen to fit (frame_every)
 
 
+DEFAULT_CAPS = Caps()
 CAPPED = {"points": "points", "steps": "steps", "members": "members"}  # setting → Caps field
 
 
@@ -71,7 +72,7 @@ def kind_of(row: Setting) -> str:
     return "text"
 
 
-def form_table(caps: Caps = Caps()) -> list[dict[str, Any]]:
+def form_table(caps: Caps = DEFAULT_CAPS) -> list[dict[str, Any]]:
     """The settings the page offers, in the table's order, as JSON-ready rows.
 
     Each row: ``name``, ``section``, ``group``, ``kind`` (see ``kind_of``), ``default`` (the
@@ -116,7 +117,7 @@ def form_table(caps: Caps = Caps()) -> list[dict[str, Any]]:
     return rows
 
 
-def build_run_config(values: Any, caps: Caps = Caps()) -> RunConfig:
+def build_run_config(values: Any, caps: Caps = DEFAULT_CAPS) -> RunConfig:
     """The RunConfig a page's values describe: the lesson's preset, then ``values``.
 
     Args:
@@ -182,7 +183,7 @@ def check_caps(config: RunConfig, caps: Caps) -> None:
         )
 
 
-def frame_every(steps: int, caps: Caps = Caps()) -> int:
+def frame_every(steps: int, caps: Caps = DEFAULT_CAPS) -> int:
     """Steps between the frames a run draws: 1 up to ``caps.frames`` steps (the lesson's 100
     steps are 100 frames), then enough that a run has at most ``caps.frames`` frames."""
     return max(1, math.ceil(steps / caps.frames))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.callbacks import Callback
 from ..errors import NNFitError
-from .form import Caps, frame_every
+from .form import DEFAULT_CAPS, Caps, frame_every
 
 if TYPE_CHECKING:
     from ..core.history import History, Snapshot
@@ -72,7 +72,7 @@ class PlayRun:
         self,
         config: RunConfig,
         *,
-        caps: Caps = Caps(),
+        caps: Caps = DEFAULT_CAPS,
         fps: float = 25.0,
         grace: float = 0.5,
         paused: bool = False,
@@ -290,5 +290,3 @@ class Frames(Callback):
         if not snapshot.final:
             self.due = max(self.due + 1.0 / self.run.fps, time.monotonic())  # no bursts
             self.run.hold(self.due)
-
-

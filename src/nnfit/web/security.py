@@ -12,6 +12,7 @@ framing, and sends no referrer. A plain ASGI middleware, so streams pass through
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import socket
@@ -60,10 +61,8 @@ def served_names(host: str) -> frozenset[str]:
     if host in ("0.0.0.0", "::", ""):
         hostname = socket.gethostname()
         names |= {hostname.lower(), socket.getfqdn().lower()}
-        try:
+        with contextlib.suppress(OSError):  # a name without an address
             names |= set(socket.gethostbyname_ex(hostname)[2])
-        except OSError:
-            pass
     return frozenset(names)
 
 

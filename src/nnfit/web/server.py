@@ -98,7 +98,7 @@ class Playground:
             self.thread.join(10)
 
 
-class _Server(uvicorn.Server):  # type: ignore[misc]  # says its port once bound (port 0 too)
+class _Server(uvicorn.Server):  # says its port once bound (port 0 too)
     def __init__(self, config: Any, ready: Callable[[int], None]) -> None:
         super().__init__(config)
         self.ready = ready

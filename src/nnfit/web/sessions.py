@@ -16,7 +16,7 @@ from typing import Any
 
 from ..checks import FieldError, SettingsError
 from ..errors import NNFitError, UsageError
-from .form import Caps, build_run_config
+from .form import DEFAULT_CAPS, Caps, build_run_config
 from .playrun import PlayRun
 
 
@@ -60,7 +60,7 @@ class Sessions:
 
     def __init__(
         self,
-        caps: Caps = Caps(),
+        caps: Caps = DEFAULT_CAPS,
         *,
         max_sessions: int = 64,
         max_runs: int = 8,
