@@ -130,3 +130,17 @@ def test_every_key_the_page_uses_is_in_the_catalogues():
     used |= {f"setting.{h.field}" for hints in HINTS.values() for h in hints}
     assert sorted(used - set(en)) == []
     assert len(used) > 40  # the patterns above do find the page's keys
+
+
+def test_the_web_package_is_pinned_light_and_documented():
+    import subprocess
+    import sys
+
+    import nnfit.web
+
+    assert nnfit.web.__all__ == ["MISSING_HINT", "Playground", "make_app", "missing_extra", "serve"]
+    heavy = "{'torch', 'fastapi', 'uvicorn'}"
+    code = f"import nnfit.web.form, sys; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert nnfit.web.missing_extra.__doc__ and "nnfit[web]" in nnfit.web.MISSING_HINT

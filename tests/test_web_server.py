@@ -105,14 +105,48 @@ def test_the_first_visit_sets_a_strict_http_only_cookie_and_drops_the_token(serv
 def test_requests_for_another_host_or_from_another_origin_are_refused(client, server):
     port = server.port
     assert client.get("/api/settings", headers={"Host": f"evil.example:{port}"}).status_code == 400
-    for origin in ("http://evil.example", f"http://evil.example:{port}", "null"):
+    others = ("http://evil.example", f"http://evil.example:{port}", "null", "file://")
+    # another port of this machine is another site too (cookies are not kept apart by port)
+    others += (f"http://127.0.0.1:{port + 1}", f"http://localhost:{port + 1}", "http://[::1]")
+    for origin in others:
         answer = client.post("/api/sessions", headers={"Origin": origin})
         assert answer.status_code == 403, origin
         assert "access-control-allow-origin" not in answer.headers
     own = client.post("/api/sessions", headers={"Origin": server.base})
     assert own.status_code == 200 and "access-control-allow-origin" not in own.headers
-    fetched = client.get("/api/settings", headers={"Sec-Fetch-Site": "cross-site"})
-    assert fetched.status_code == 403
+    for site in ("cross-site", "same-site"):
+        fetched = client.get("/api/settings", headers={"Sec-Fetch-Site": site})
+        assert fetched.status_code == 403, site
+    assert client.get("/api/settings", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+
+
+def test_bodies_without_a_length_or_too_long_are_refused_unread(client):
+    session = new_session(client)
+    url = f"/api/sessions/{session}/setting"
+    huge = {"name": "function", "value": "x" + " + x" * 20_000}
+    assert client.post(url, json=huge).status_code == 413
+
+    def chunks():
+        yield b'{"name": "lr", "value": 0.1}'
+
+    assert client.post(url, content=chunks()).status_code == 411  # chunked: no length
+
+
+def test_no_path_leaves_the_static_folder(client):
+    secret = Path(nnfit.__file__).read_text(encoding="utf-8")[:200]
+    for path in (
+        "/static/../app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e/%2e%2e/__init__.py",
+        "/static/%2e%2e%2f%2e%2e%2f__init__.py",
+        "/static//etc/passwd",
+        "/static/..\\app.py",
+        "/static/i18n/../../form.py",
+        "/static/%00",
+    ):
+        answer = client.get(path)
+        assert answer.status_code in (400, 404), path
+        assert secret not in answer.text and "root:" not in answer.text
 
 
 def test_every_answer_carries_the_security_headers(client):
@@ -171,6 +205,16 @@ def test_a_run_streams_frames_with_ids_and_ends_with_done(client):
     assert done["state"] == "done" and done["step"] == QUICK["steps"]
     assert {"rmse", "r2", "mae"} <= set(done["metrics"]["train"])
     assert done["diagnosis"]["kind"] in ("ok", "dead_units", "stalled", "unfinished")
+
+
+def test_an_ensembles_frames_carry_its_spread(client):
+    session = new_session(client)
+    settings = {**QUICK, "steps": 5, "members": 3}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()["run"]
+    frames = [e for e in read_events(client, session, run) if e[0] == "frame"]
+    assert frames[0][2]["info"]["members"] == 3
+    std = frames[-1][2]["std"]
+    assert len(std) == len(frames[-1][2]["fit"]) and max(std) > 0
 
 
 def test_a_reconnect_with_last_event_id_resumes_instead_of_restarting(client):

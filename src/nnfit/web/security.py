@@ -4,10 +4,13 @@ As Jupyter does, ``nnfit serve`` prints a URL with a random token. The first vis
 as ``?token=...``; the answer sets it as a cookie (HttpOnly, SameSite=Strict, one name per
 port) and every later request shows the cookie (or ``Authorization: token ...``, for programs).
 A request whose Host is not a name of this server is refused, which defeats DNS rebinding (a
-page of evil.example whose name was re-pointed at 127.0.0.1); one whose Origin is another site's
-is refused too, and no CORS header is ever sent. Every answer carries a Content-Security-Policy
-that allows only the server's own scripts, styles and connections (no inline code), refuses
-framing, and sends no referrer. A plain ASGI middleware, so streams pass through untouched.
+page of evil.example whose name was re-pointed at 127.0.0.1); one whose Origin is not this
+server (another site, or another port of this machine: cookies are not kept apart by port)
+is refused too, and no CORS header is ever sent. Request bodies are small JSON: one without
+a length, or over ``MAX_BODY`` bytes, is refused before it is read. Every answer carries a
+Content-Security-Policy that allows only the server's own scripts, styles and connections
+(no inline code), refuses framing, and sends no referrer. A plain ASGI middleware, so streams
+pass through untouched.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+MAX_BODY = 64 * 1024  # bytes of a request body: settings are a few hundred
+FETCH_SITES = ("same-origin", "none")  # Sec-Fetch-Site values of the page's own requests
 
 
 def is_loopback(host: str) -> bool:
@@ -95,11 +100,14 @@ class Guard:
         self.names = served_names(host)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
+        if scope["type"] != "http":  # no websockets here
+            await send({"type": "websocket.close", "code": 1008})
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refused = self.refusal(headers)
+        refused = self.refusal(headers) or _body_refusal(scope["method"], headers)
         if refused is not None:
             await _plain(send, *refused)
             return
@@ -127,13 +135,22 @@ class Guard:
         if host_name(headers.get("host", "")) not in self.names:
             return 400, "wrong Host: open the URL nnfit serve printed"
         origin = headers.get("origin")
-        if origin is not None:
-            parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or host_name(parts.netloc) not in self.names:
-                return 403, "requests from other sites are refused"
-        if headers.get("sec-fetch-site") == "cross-site":
+        if origin is not None and not self.own_origin(origin):
+            return 403, "requests from other sites are refused"
+        if headers.get("sec-fetch-site", "none") not in FETCH_SITES:
             return 403, "requests from other sites are refused"
         return None
+
+    def own_origin(self, origin: str) -> bool:
+        """Whether an Origin header names this server: http, one of its names, its port."""
+        parts = urlsplit(origin)
+        try:
+            port = parts.port or 80
+        except ValueError:  # not a port number
+            return False
+        return (
+            parts.scheme == "http" and host_name(parts.netloc) in self.names and port == self.port()
+        )
 
     def matches(self, given: str) -> bool:
         """Whether ``given`` is the token (in constant time)."""
@@ -158,6 +175,18 @@ class Guard:
 
 
 _OURS = {name for name, _ in HEADERS} | {b"access-control-allow-origin"}
+
+
+def _body_refusal(method: str, headers: dict[str, str]) -> tuple[int, str] | None:
+    """(status, reason) for a body the server will not read: no length, or too long."""
+    if method not in ("POST", "PUT", "PATCH"):
+        return None
+    length = headers.get("content-length")
+    if length is None or not length.isdigit():
+        return 411, "a request body needs a Content-Length"
+    if int(length) > MAX_BODY:
+        return 413, f"a request body may have at most {MAX_BODY} bytes"
+    return None
 
 
 async def _plain(send: Send, status: int, text: str) -> None:

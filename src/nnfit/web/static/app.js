@@ -59,7 +59,10 @@ const Page = {
     }
     Form.values[name] = value;
     const row = Form.rows.find((r) => r.name === name);
-    if (row && (row.section === "data" || name === "seed")) await Page.preview();
+    if (row && (row.section === "data" || name === "seed")) {
+      if (Page.state !== "idle") await Page.reset(); // the run fits other data: it goes
+      await Page.preview();
+    }
     return null;
   },
 
@@ -143,6 +146,9 @@ const Page = {
       Charts.addPoints(frame.points);
       Page.pending = frame;
       Page.queueDraw();
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED && Page.source === source) Page.setState("stopped");
     });
     source.addEventListener("done", (event) => {
       source.close();
