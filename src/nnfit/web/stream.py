@@ -4,8 +4,8 @@ Each ``frame`` event carries the loss points recorded since the event before it 
 fit (thinned to ``playrun.MAX_CURVE`` points), and its ``id`` is the number of frames so far.
 A browser's ``EventSource`` reconnects by itself after a dropped connection, sending the last
 id it saw as ``Last-Event-ID``: the stream then goes on from there (the missed loss points in
-one event), never from the start. Events go out at most ``fps`` times a second whatever the
-run does (a fast run's fits in between are skipped; its loss points are not). The last event
+one event), never from the start. Events go out at most ``fps * HEADROOM`` times a second
+whatever the run does (a fast run's fits in between are skipped; its loss points are not). The last event
 is ``done``, with the metrics and the diagnosis; the page answers it with ``close()``. While a
 stream is open the run counts it as watched (``PlayRun.attach``); when the page goes away,
 sse-starlette ends the generator and the run stops after its grace period.
@@ -24,6 +24,9 @@ from .playrun import Batch, PlayRun
 
 RETRY_MS = 300  # how soon a browser reconnects after a dropped stream (its default is ~3 s)
 PING_S = 5  # keep-alive comments while a run is paused
+# The stream may send a little faster than the run plays (fps), so that frames whose timing
+# drifts against the stream's are not skipped; it never sends faster than this.
+HEADROOM = 1.25
 
 
 def last_event_id(value: str | None) -> int:
@@ -57,7 +60,8 @@ def done_event(batch: Batch) -> ServerSentEvent:
 
 
 async def events(run: PlayRun, since: int, fps: float) -> AsyncIterator[ServerSentEvent]:
-    """The run's events from frame ``since`` on, at most ``fps`` a second, then ``done``."""
+    """The run's events from frame ``since`` on, at most ``fps * HEADROOM`` a second, then
+    ``done``."""
     run.attach()
     try:
         sent, first = since, True
@@ -69,7 +73,7 @@ async def events(run: PlayRun, since: int, fps: float) -> AsyncIterator[ServerSe
             if run.finished and batch.result is not None and sent >= batch.seq:
                 yield done_event(batch)
                 return
-            await asyncio.sleep(1.0 / fps)
+            await asyncio.sleep(1.0 / (fps * HEADROOM))
     finally:
         run.detach()
 
