@@ -5,9 +5,9 @@ fit (thinned to ``playrun.MAX_CURVE`` points), and its ``id`` is the number of f
 A browser's ``EventSource`` reconnects by itself after a dropped connection, sending the last
 id it saw as ``Last-Event-ID``: the stream then goes on from there (the missed loss points in
 one event), never from the start. Events go out at most ``fps * HEADROOM`` times a second
-whatever the run does (a fast run's fits in between are skipped; its loss points are not). The last event
-is ``done``, with the metrics and the diagnosis; the page answers it with ``close()``. While a
-stream is open the run counts it as watched (``PlayRun.attach``); when the page goes away,
+whatever the run does (a fast run's fits in between are skipped; its loss points are not).
+The last event is ``done``, with the metrics and the diagnosis; the page answers it with
+``close()``. While a stream is open the run counts it as watched (``PlayRun.attach``); when the page goes away,
 sse-starlette ends the generator and the run stops after its grace period.
 """
 
