@@ -7,8 +7,8 @@ id it saw as ``Last-Event-ID``: the stream then goes on from there (the missed l
 one event), never from the start. Events go out at most ``fps * HEADROOM`` times a second
 whatever the run does (a fast run's fits in between are skipped; its loss points are not).
 The last event is ``done``, with the metrics and the diagnosis; the page answers it with
-``close()``. While a stream is open the run counts it as watched (``PlayRun.attach``); when the page goes away,
-sse-starlette ends the generator and the run stops after its grace period.
+``close()``. While a stream is open the run counts it as watched (``PlayRun.attach``); when
+the page goes away, sse-starlette ends the generator and the run stops after its grace period.
 """
 
 from __future__ import annotations
