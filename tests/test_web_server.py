@@ -118,6 +118,9 @@ def test_requests_for_another_host_or_from_another_origin_are_refused(client, se
         fetched = client.get("/api/settings", headers={"Sec-Fetch-Site": site})
         assert fetched.status_code == 403, site
     assert client.get("/api/settings", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    link = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}  # a link elsewhere
+    assert client.get("/", headers=link).status_code == 200
+    assert client.post("/api/sessions", headers=link).status_code == 403  # only to look
 
 
 def test_bodies_without_a_length_or_too_long_are_refused_unread(client):
@@ -215,6 +218,13 @@ def test_an_ensembles_frames_carry_its_spread(client):
     assert frames[0][2]["info"]["members"] == 3
     std = frames[-1][2]["std"]
     assert len(std) == len(frames[-1][2]["fit"]) and max(std) > 0
+
+
+def test_a_last_event_id_that_is_not_a_frame_number_starts_from_the_first_frame():
+    from nnfit.web.stream import last_event_id
+
+    assert [last_event_id(v) for v in (None, "", "abc", "-3", "1e9", "9" * 40)] == [0] * 6
+    assert last_event_id(" 12 ") == 12
 
 
 def test_a_reconnect_with_last_event_id_resumes_instead_of_restarting(client):

@@ -107,7 +107,7 @@ class Guard:
             await send({"type": "websocket.close", "code": 1008})
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refused = self.refusal(headers) or _body_refusal(scope["method"], headers)
+        refused = self.refusal(headers, scope["method"]) or _body_refusal(scope["method"], headers)
         if refused is not None:
             await _plain(send, *refused)
             return
@@ -130,14 +130,17 @@ class Guard:
 
         await self.app(scope, receive, guarded)
 
-    def refusal(self, headers: dict[str, str]) -> tuple[int, str] | None:
-        """(status, reason) for a request from elsewhere, or None."""
+    def refusal(self, headers: dict[str, str], method: str = "GET") -> tuple[int, str] | None:
+        """(status, reason) for a request from elsewhere, or None. Opening the page from a link
+        on another site is no such request (a GET navigation, which changes nothing; the
+        SameSite cookie stays behind, so the link's token is what lets it in)."""
         if host_name(headers.get("host", "")) not in self.names:
             return 400, "wrong Host: open the URL nnfit serve printed"
         origin = headers.get("origin")
         if origin is not None and not self.own_origin(origin):
             return 403, "requests from other sites are refused"
-        if headers.get("sec-fetch-site", "none") not in FETCH_SITES:
+        navigation = method == "GET" and headers.get("sec-fetch-mode") == "navigate"
+        if headers.get("sec-fetch-site", "none") not in FETCH_SITES and not navigation:
             return 403, "requests from other sites are refused"
         return None
 

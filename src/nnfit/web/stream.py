@@ -70,7 +70,7 @@ async def events(run: PlayRun, since: int, fps: float) -> AsyncIterator[ServerSe
             if batch.seq > sent or (first and batch.info.get("grid")):
                 yield frame_event(batch, first=first)
                 sent, first = batch.seq, False
-            if run.finished and batch.result is not None and sent >= batch.seq:
+            if batch.result is not None and sent >= batch.seq:  # set as the run ends
                 yield done_event(batch)
                 return
             await asyncio.sleep(1.0 / (fps * HEADROOM))
