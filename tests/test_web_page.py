@@ -99,6 +99,7 @@ def text(page, selector):
 
 def test_the_page_loads_with_no_console_errors_and_no_outside_requests(visit):
     assert visit.errors == [] and visit.outside == []
+    assert visit.page.url == visit.base + "/"  # the token left the address bar
     assert visit.page.locator("#form .field").count() > 10  # the form, from the table
     assert visit.page.locator(".uplot").count() == 2
 
@@ -145,6 +146,31 @@ def test_neurons_and_layers_change_with_plus_and_minus(visit):
     page.click(".remove-layer")
     expect(page.locator(".layer output")).to_have_text(["11"])
     assert visit.errors == []
+
+
+def test_a_link_on_another_site_opens_the_page(browser, server, tmp_path):
+    """A classroom link: the token in the link lets the page in, though the SameSite cookie
+    is not sent on a navigation that starts on another site."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "index.html").write_text(f'<a id="go" href="{server.url}">playground</a>')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"http://localhost:{other.server_address[1]}/index.html")
+        page.click("#go")
+        page.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
+        assert page.get_attribute("#fit-chart", "data-points") == "100"
+    finally:
+        context.close()
+        other.shutdown()
+        thread.join(10)
 
 
 def test_the_language_follows_the_browser_and_switches_on_the_page(browser, server):

@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import NNFitError, UsageError
@@ -72,9 +72,10 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
     caps = sessions.caps
 
     @app.get("/", include_in_schema=False)
-    def index(token: str | None = None) -> Response:
-        if token is not None:  # the cookie is set now: drop the token from the address bar
-            return RedirectResponse("/", status_code=303)
+    def index() -> Response:
+        # With ?token=..., the guard sets the cookie on this answer and the page then drops the
+        # token from the address bar. Not a redirect: after a redirect that began on another
+        # site's link, browsers keep a SameSite=Strict cookie back, and the page would fail.
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -2,7 +2,8 @@
 
 As Jupyter does, ``nnfit serve`` prints a URL with a random token. The first visit carries it
 as ``?token=...``; the answer sets it as a cookie (HttpOnly, SameSite=Strict, one name per
-port) and every later request shows the cookie (or ``Authorization: token ...``, for programs).
+port; the page then drops the token from the address bar) and every later request shows the
+cookie (or ``Authorization: token ...``, for programs).
 A request whose Host is not a name of this server is refused, which defeats DNS rebinding (a
 page of evil.example whose name was re-pointed at 127.0.0.1); one whose Origin is not this
 server (another site, or another port of this machine: cookies are not kept apart by port)

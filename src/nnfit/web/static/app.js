@@ -226,6 +226,9 @@ const Page = {
   },
 
   async init() {
+    if (new URLSearchParams(location.search).has("token")) {
+      history.replaceState(null, "", "/"); // the cookie holds it now: keep it out of sight
+    }
     const lang = I18N.initial();
     await I18N.load(lang);
     document.getElementById("lang").value = lang;
