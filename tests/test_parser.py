@@ -10,7 +10,7 @@ from nnfit.cli.flags import run_flags
 from nnfit.cli.parser import command_names
 from nnfit.settings import table
 
-COMMANDS = ["demo", "fit", "predict", "show", "export", "doctor", "examples"]
+COMMANDS = ["demo", "fit", "predict", "show", "export", "doctor", "serve", "examples"]
 
 
 def help_of(capsys, monkeypatch, *command, columns=80):
