@@ -111,6 +111,10 @@ def test_the_data_is_drawn_before_training(visit):
     page.fill("#setting-points", "40")
     page.press("#setting-points", "Tab")
     page.wait_for_selector("#fit-chart[data-points='40']", timeout=WAIT_MS)
+    first = page.get_attribute("#fit-chart", "data-y")
+    page.click("#regenerate")  # new noise: the next seed
+    expect(page.locator("#setting-seed")).to_have_value("1")
+    expect(page.locator("#fit-chart")).not_to_have_attribute("data-y", first)
 
 
 def test_the_lesson_plays_to_the_end_with_its_loss_curve(visit):

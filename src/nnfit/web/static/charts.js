@@ -61,7 +61,9 @@ const Charts = {
     Charts.grid = [];
     Charts.merge();
     Charts.drawFit(null, null);
-    Charts.fit.root.parentElement.dataset.points = String(x.length);
+    const box = Charts.fit.root.parentElement.dataset;
+    box.points = String(x.length);
+    box.y = y.slice(0, 3).map((v) => (v === null ? "" : v.toFixed(4))).join(","); // for tests
   },
 
   setGrid(grid) {

@@ -4,7 +4,7 @@
 "use strict";
 
 const MAIN_GROUPS = ["data (synthetic)", "model", "training"];
-const FIRST = ["function", "noise", "noise_level", "points", "hidden", "activation", "members",
+const FIRST = ["function", "noise", "noise_level", "points", "val", "hidden", "activation", "members",
   "optimizer", "lr", "batch_size", "steps"]; // shown open; the rest under "more settings"
 
 const Form = {
@@ -30,6 +30,12 @@ const Form = {
       legend.dataset.i18n = `group.${name.split(" ")[0]}`;
       set.append(legend);
       for (const row of parts.main) set.append(Form.field(row));
+      if (name === MAIN_GROUPS[0]) {  // new noise (and weights): the next seed
+        const again = Form.button("", "regenerate_help", () => Form.regenerate());
+        again.id = "regenerate";
+        again.dataset.i18n = "regenerate";
+        set.append(again);
+      }
       if (parts.more.length) {
         const more = document.createElement("details");
         const summary = document.createElement("summary");
@@ -151,6 +157,15 @@ const Form = {
     Form.redrawLayers = draw;
     draw();
     return wrap;
+  },
+
+  // New data of the same kind: the next seed (which also starts the weights afresh).
+  regenerate() {
+    const row = Form.rows.find((r) => r.name === "seed");
+    const seed = Number(Form.values.seed) + 1;
+    const input = document.getElementById("setting-seed");
+    if (input) input.value = String(seed);
+    return Form.changed(row, seed);
   },
 
   button(text, titleKey, action) {
