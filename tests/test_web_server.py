@@ -210,6 +210,30 @@ def test_a_run_streams_frames_with_ids_and_ends_with_done(client):
     assert done["diagnosis"]["kind"] in ("ok", "dead_units", "stalled", "unfinished")
 
 
+def test_a_fast_run_streams_fewer_fits_but_every_loss_point(client):
+    session = new_session(client)
+    assert client.post(f"/api/sessions/{session}/speed", json={"speed": 10}).json() == {
+        "speed": 10.0
+    }
+    settings = {**QUICK, "steps": 240}  # 241 frames, played ten times faster than streamed
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()["run"]
+    events = read_events(client, session, run)
+    frames = [e for e in events if e[0] == "frame"]
+    steps = [p[0] for _, _, data in frames for p in data["points"]]
+    assert steps == list(range(0, settings["steps"] + 1))
+    assert len(frames) < len(steps)  # the stream sent the newest fit, not each
+    assert events[-1][0] == "done"
+
+
+def test_speed_is_checked(client):
+    session = new_session(client)
+    for speed in (11, 0, "fast", None, True):
+        answer = client.post(f"/api/sessions/{session}/speed", json={"speed": speed})
+        assert answer.status_code == 400, speed
+        assert answer.json()["setting"] == "speed"
+        assert answer.json()["error"].startswith("speed must be a number from 0.1 to 10, got ")
+
+
 def test_an_ensembles_frames_carry_its_spread(client):
     session = new_session(client)
     settings = {**QUICK, "steps": 5, "members": 3}

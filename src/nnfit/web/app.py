@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ..errors import NNFitError, UsageError
 from .form import Caps, build_run_config, form_table
-from .playrun import PlayRun, finite, thinned
+from .playrun import SPEEDS, PlayRun, finite, thinned
 from .security import Guard
 from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal
 from .stream import stream
@@ -89,6 +89,7 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
             "settings": form_table(caps),
             "caps": asdict(caps),
             "fps": sessions.fps,
+            "speeds": list(SPEEDS),
             "languages": list(LANGUAGES),
         }
 
@@ -119,6 +120,13 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
         body = body if isinstance(body, dict) else {}
         run = sessions.start(session, body.get("settings"), paused=bool(body.get("paused")))
         return {"run": session.runs, **run_state(run)}
+
+    @app.post("/api/sessions/{session_id}/speed")
+    def speed(session_id: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        """``{speed}``: play at that many times the server's frame rate (0.1 to 10)."""
+        session = sessions.get(session_id)
+        sessions.set_speed(session, body.get("speed") if isinstance(body, dict) else None)
+        return {"speed": session.speed}
 
     @app.post("/api/sessions/{session_id}/{action}")
     def control(session_id: str, action: str) -> dict[str, Any]:

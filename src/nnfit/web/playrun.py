@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..checks import FieldError
 from ..core.callbacks import Callback
 from ..errors import NNFitError
 from .form import DEFAULT_CAPS, Caps, frame_every
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ..core.history import History, Snapshot
     from ..runs.config import RunConfig
 
+SPEEDS = (0.1, 10.0)  # the slowest and fastest speed: times the server's frame rate
 MAX_CURVE = 300  # points of a fit line sent to the page (the grid is thinned to this many)
 FIRST_CLIENT = 10.0  # seconds a run waits for its first page before it stops
 
@@ -37,6 +39,14 @@ def thinned(count: int, most: int = MAX_CURVE) -> list[int]:
     if count and rows[-1] != count - 1:
         rows.append(count - 1)
     return rows
+
+
+def check_speed(speed: Any) -> float:
+    """A speed from a page: a number from 0.1 to 10, or UsageError naming the setting."""
+    low, high = SPEEDS
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not low <= speed <= high:
+        raise FieldError("speed", f"must be a number from {low:g} to {high:g}", speed)
+    return float(speed)
 
 
 def finite(value: float | None) -> float | None:
@@ -79,7 +89,7 @@ class PlayRun:
     ) -> None:
         every = frame_every(config.train.steps, caps)
         self.config = replace(config, train=replace(config.train, every=every))
-        self.fps, self.grace = fps, grace
+        self.fps, self.base_fps, self.grace = fps, fps, grace
         self.lock = threading.Condition()
         self.stop_event = threading.Event()
         self.paused, self.allowed = paused, 0  # frames a paused run may still play
@@ -118,6 +128,13 @@ class PlayRun:
         with self.lock:
             self.paused = True
             self.allowed += 1
+            self.lock.notify_all()
+
+    def set_speed(self, speed: float) -> None:
+        """Play at ``speed`` times the frame rate the run started with (0.1 to 10; faster than
+        a page draws, the stream sends the newest fit and every loss point)."""
+        with self.lock:
+            self.fps = self.base_fps * check_speed(speed)
             self.lock.notify_all()
 
     def stop(self, *, wait: float = 0.0) -> None:

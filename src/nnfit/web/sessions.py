@@ -17,7 +17,7 @@ from typing import Any
 from ..checks import FieldError, SettingsError
 from ..errors import NNFitError, UsageError
 from .form import DEFAULT_CAPS, Caps, build_run_config
-from .playrun import PlayRun
+from .playrun import PlayRun, check_speed
 
 
 class Busy(NNFitError):
@@ -46,6 +46,7 @@ class PlaySession:
     values: dict[str, Any] = field(default_factory=dict)
     run: PlayRun | None = None
     runs: int = 0  # runs started, the id of the newest
+    speed: float = 1.0  # times the server's frame rate; kept for the next run
     used: float = field(default_factory=time.monotonic)
 
     def set(self, name: str, value: Any, caps: Caps) -> None:
@@ -116,9 +117,16 @@ class Sessions:
             session.values = dict(values)
             session.runs += 1
             run = PlayRun(config, caps=self.caps, fps=self.fps, grace=self.grace, paused=paused)
+            run.set_speed(session.speed)
             session.run = run
         run.start()
         return run
+
+    def set_speed(self, session: PlaySession, speed: Any) -> None:
+        """Change how fast the session's runs play, the current one included."""
+        session.speed = check_speed(speed)
+        if session.run is not None:
+            session.run.set_speed(session.speed)
 
     def reset(self, session: PlaySession) -> None:
         """Stop the session's run and forget it (the settings stay)."""

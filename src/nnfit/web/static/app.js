@@ -244,6 +244,9 @@ const Page = {
     document.getElementById("play").addEventListener("click", () => Page.play().catch((e) => Page.say(e.message)));
     document.getElementById("step").addEventListener("click", () => Page.step().catch((e) => Page.say(e.message)));
     document.getElementById("reset").addEventListener("click", () => Page.reset().catch((e) => Page.say(e.message)));
+    document.getElementById("speed").addEventListener("change", (e) => {
+      Page.api(Page.url("speed"), { speed: Number(e.target.value) }).catch((error) => Page.say(error.message));
+    });
     window.addEventListener("pagehide", () => Page.close());
     Page.setState("idle");
     await Page.preview();
