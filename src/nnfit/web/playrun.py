@@ -42,7 +42,7 @@ def thinned(count: int, most: int = MAX_CURVE) -> list[int]:
 
 
 def check_speed(speed: Any) -> float:
-    """A speed from a page: a number from 0.1 to 10, or UsageError naming the setting."""
+    """A speed from a page: a number from 0.1 to 10, or a FieldError naming ``speed``."""
     low, high = SPEEDS
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not low <= speed <= high:
         raise FieldError("speed", f"must be a number from {low:g} to {high:g}", speed)
@@ -73,7 +73,8 @@ class PlayRun:
 
     Args:
         config: the checked settings (``nnfit.web.form.build_run_config``).
-        fps: frames a second the worker plays at (the page draws each).
+        caps: the server's limits (they decide the steps between frames).
+        fps: frames a second the worker plays at (the page draws each); ``set_speed`` scales it.
         grace: seconds without a watching page after which the run stops.
         paused: start paused (the first frame, step 0, is shown; ``step`` or ``play`` go on).
     """
