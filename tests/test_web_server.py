@@ -20,7 +20,7 @@ from nnfit.cli.main import main
 from nnfit.web.form import Caps
 from nnfit.web.security import CSP
 from nnfit.web.server import Playground
-from nnfit.web.sessions import Sessions
+from nnfit.web.sessions import Busy, Sessions, UnknownSession
 
 SRC = Path(nnfit.__file__).parent.parent
 QUICK = {"steps": 40, "points": 50}  # a short run: 40 frames
@@ -307,6 +307,23 @@ def test_sessions_are_independent(client):
     assert client.get(f"/api/sessions/{one}/runs/1").status_code == 404
     events = read_events(client, two, 1)
     assert events[-1][0] == "done" and events[-1][2]["state"] == "done"
+
+
+def test_sessions_left_idle_are_forgotten_and_a_full_server_says_so():
+    sessions = Sessions(max_sessions=2, idle=0.05)
+    first = sessions.create()
+    time.sleep(0.1)
+    sessions.create()  # the first, idle and without a run, is forgotten now
+    with pytest.raises(UnknownSession):
+        sessions.get(first.id)
+    busy = Sessions(max_sessions=1)
+    session = busy.create()
+    busy.start(session, {"steps": 20_000})  # training: it cannot make room
+    try:
+        with pytest.raises(Busy, match="the server is full"):
+            busy.create()
+    finally:
+        busy.reset(session)
 
 
 def test_nnfit_serve_prints_a_url_with_a_token_and_serves_it(tmp_path):

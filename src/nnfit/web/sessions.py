@@ -2,8 +2,9 @@
 
 A page asks for a session (``Sessions.create``) and names it in every request after; sessions
 never share a run. The server's caps bound the work: at most ``max_sessions`` sessions (the
-one idle longest makes room) and ``max_runs`` runs training at once, each refused with a line
-that says why. Torch-free: runs import the core in their worker threads.
+one idle longest makes room; one unused for ``idle`` seconds, its run over, is forgotten) and
+``max_runs`` runs training at once, each refused with a line that says why. Torch-free: runs
+import the core in their worker threads.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ class Sessions:
         max_runs: int = 8,
         fps: float = 25.0,
         grace: float = 0.5,
+        idle: float = 3600.0,
     ) -> None:
-        self.caps, self.fps, self.grace = caps, fps, grace
+        self.caps, self.fps, self.grace, self.idle = caps, fps, grace, idle
         self.max_sessions, self.max_runs = max_sessions, max_runs
         self.lock = threading.Lock()
         self.sessions: dict[str, PlaySession] = {}
@@ -76,6 +78,10 @@ class Sessions:
     def create(self) -> PlaySession:
         """A new session; the one idle longest goes when the server is full."""
         with self.lock:
+            now = time.monotonic()
+            for old in [s for s in self.sessions.values() if now - s.used > self.idle]:
+                if old.run is None or old.run.finished:  # a closed tab's leftovers
+                    del self.sessions[old.id]
             if len(self.sessions) >= self.max_sessions:
                 idle = [s for s in self.sessions.values() if s.run is None or s.run.finished]
                 if not idle:
