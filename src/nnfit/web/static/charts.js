@@ -10,6 +10,7 @@ const Charts = {
   grid: [], // where the fit is drawn
   slots: null, // for each grid point, its index in the merged x
   merged: [],
+  yRange: null, // the data's range, padded: fixed while a run plays, so the axes stay still
   losses: { step: [], train: [], val: [], floor: null },
 
   size(el) {
@@ -20,7 +21,10 @@ const Charts = {
     const band = "rgba(31,111,235,0.15)";
     Charts.fit = new uPlot({
       ...Charts.size(el),
-      scales: { x: { time: false } },
+      scales: {
+        x: { time: false },
+        y: { range: (u, lo, hi) => Charts.yRange || [lo, hi] },
+      },
       legend: { show: false },
       cursor: { show: false },
       series: [
@@ -58,6 +62,10 @@ const Charts = {
   // New data (before training): the dots, nothing fitted yet.
   setData(x, y) {
     Charts.data = { x, y };
+    const ys = y.filter((v) => v !== null);
+    const lo = Math.min(...ys), hi = Math.max(...ys);
+    const pad = 0.2 * (hi - lo || Math.abs(hi) || 1);
+    Charts.yRange = ys.length ? [lo - pad, hi + pad] : null;
     Charts.grid = [];
     Charts.merge();
     Charts.drawFit(null, null);
