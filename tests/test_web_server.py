@@ -210,6 +210,15 @@ def test_a_run_streams_frames_with_ids_and_ends_with_done(client):
     assert done["diagnosis"]["kind"] in ("ok", "dead_units", "stalled", "unfinished")
 
 
+def test_a_run_that_fails_ends_with_done_and_the_reason(client):
+    session = new_session(client)
+    settings = {**QUICK, "function": "x", "y_transform": "log"}  # log of negative y: refused
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()["run"]
+    kind, _, done = read_events(client, session, run)[-1]
+    assert kind == "done" and done["state"] == "failed"
+    assert done["error"].startswith("y_transform needs every y above 0 for log")
+
+
 def test_a_fast_run_streams_fewer_fits_but_every_loss_point(client):
     session = new_session(client)
     assert client.post(f"/api/sessions/{session}/speed", json={"speed": 10}).json() == {
