@@ -52,7 +52,7 @@ def browser():
 class Visit:
     """A page of the playground with every console error and outside request noted."""
 
-    def __init__(self, browser, server, locale="en-US"):
+    def __init__(self, browser, server, locale="en-US", fragment=""):
         self.context = browser.new_context(locale=locale, viewport={"width": 1200, "height": 900})
         self.page = self.context.new_page()
         self.errors, self.outside = [], []
@@ -60,7 +60,7 @@ class Visit:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.context.route("**/*", self._route)
         self.base = server.base
-        self.page.goto(server.url)
+        self.page.goto(server.url + fragment)
         self.page.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
 
     def _console(self, message):
@@ -175,6 +175,31 @@ def test_a_link_on_another_site_opens_the_page(browser, server, tmp_path):
         context.close()
         other.shutdown()
         thread.join(10)
+
+
+def test_a_link_carries_the_experiment_and_the_page_keeps_its_link_current(browser, server):
+    visit = Visit(browser, server, fragment="#lr=0.2&hidden=20,20&points=40&function=sin(3*x)")
+    try:
+        page = visit.page
+        expect(page.locator("#setting-lr")).to_have_value("0.2")
+        expect(page.locator(".layer output")).to_have_text(["20", "20"])
+        expect(page.locator("#formula")).to_have_value("sin(3*x)")
+        assert page.get_attribute("#fit-chart", "data-points") == "40"
+        page.fill("#setting-steps", "50")
+        page.press("#setting-steps", "Tab")
+        page.wait_for_url("**/#*steps=50*", timeout=WAIT_MS)
+        assert "token" not in page.url and "lr=0.2" in page.url
+        assert visit.errors == []
+    finally:
+        visit.close()
+    refused = Visit(browser, server, fragment="#lr=0&points=30")
+    try:
+        note = refused.page.locator('.field[data-setting="lr"] .note')
+        expect(note).to_have_text("lr must be a finite number above 0, got 0")
+        expect(refused.page.locator("#setting-lr")).to_have_value("0.5")  # the default stays
+        assert refused.page.get_attribute("#fit-chart", "data-points") == "30"
+    finally:
+        refused.close()
 
 
 def test_the_language_follows_the_browser_and_switches_on_the_page(browser, server):

@@ -58,6 +58,7 @@ const Page = {
       return error.message;
     }
     Form.values[name] = value;
+    history.replaceState(null, "", "/" + Form.fragment()); // a link to this experiment
     const row = Form.rows.find((r) => r.name === name);
     if (row && (row.section === "data" || name === "seed")) {
       if (Page.state !== "idle") await Page.reset(); // the run fits other data: it goes
@@ -217,6 +218,22 @@ const Page = {
     return text;
   },
 
+  // A shared link's settings (#lr=0.2&hidden=20,20), each checked by the server as if typed;
+  // one it refuses keeps its default and says why under its field.
+  async applyLink(hash) {
+    for (const [row, value] of Form.fromFragment(hash)) {
+      const note = document.querySelector(`.field[data-setting="${row.name}"] .note`);
+      try {
+        await Page.api(Page.url("setting"), { name: row.name, value });
+        Form.show(row, value);
+        if (note) note.textContent = "";
+      } catch (error) {
+        if (note) note.textContent = error.message;
+      }
+    }
+    history.replaceState(null, "", "/" + Form.fragment());
+  },
+
   async setLanguage(lang) {
     await I18N.load(lang);
     document.getElementById("lang").value = lang;
@@ -227,7 +244,7 @@ const Page = {
 
   async init() {
     if (new URLSearchParams(location.search).has("token")) {
-      history.replaceState(null, "", "/"); // the cookie holds it now: keep it out of sight
+      history.replaceState(null, "", "/" + location.hash); // the cookie holds it now
     }
     const lang = I18N.initial();
     await I18N.load(lang);
@@ -249,6 +266,7 @@ const Page = {
     });
     window.addEventListener("pagehide", () => Page.close());
     Page.setState("idle");
+    await Page.applyLink(location.hash);
     await Page.preview();
     document.body.dataset.ready = "yes";
   },

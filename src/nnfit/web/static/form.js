@@ -163,8 +163,7 @@ const Form = {
   regenerate() {
     const row = Form.rows.find((r) => r.name === "seed");
     const seed = Number(Form.values.seed) + 1;
-    const input = document.getElementById("setting-seed");
-    if (input) input.value = String(seed);
+    Form.show(row, seed);
     return Form.changed(row, seed);
   },
 
@@ -184,17 +183,63 @@ const Form = {
 
   // A control's value as JSON: numbers where they parse, else the text (the server words it).
   read(row, el) {
-    if (row.kind === "bool") return el.checked;
-    const text = el.value.trim();
+    return row.kind === "bool" ? el.checked : Form.parse(row, el.value);
+  },
+
+  // A setting typed as text (a control's, or the address's) as JSON.
+  parse(row, raw) {
+    if (row.kind === "bool") return raw === "true" || raw === "on";
+    const text = raw.trim();
     if (text === "" && row.optional) return null;
     if (row.kind === "whole") return /^[+-]?\d+$/.test(text) ? Number(text) : text;
     if (row.kind === "number") return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
     if (row.kind === "members") return /^\d+$/.test(text) ? Number(text) : text;
+    if (row.kind === "widths") return /^\d+(,\d+)*$/.test(text) ? text.split(",").map(Number) : text;
     if (row.kind === "pair") {
       const parts = text.split(",").map((p) => Number(p.trim()));
       return parts.length === 2 && parts.every(Number.isFinite) ? parts : text;
     }
     return text;
+  },
+
+  // Show a value in its control (a shared link's, or a regenerated seed).
+  show(row, value) {
+    Form.values[row.name] = value;
+    if (row.kind === "widths") { Form.redrawLayers(); return; }
+    const el = document.getElementById(`setting-${row.name}`);
+    if (!el) return;
+    if (row.name === "function") {
+      const own = !row.choices.includes(value);
+      el.value = own ? "__formula__" : value;
+      const box = document.getElementById("formula");
+      box.hidden = !own;
+      box.value = own ? value : "";
+    } else if (row.kind === "bool") {
+      el.checked = Boolean(value);
+    } else {
+      el.value = Form.shown(value);
+    }
+  },
+
+  // The settings that differ from the defaults, as an address fragment: #lr=0.2&hidden=20,20.
+  fragment() {
+    const params = new URLSearchParams();
+    for (const row of Form.rows) {
+      const value = Form.values[row.name];
+      if (JSON.stringify(value) !== JSON.stringify(row.default)) params.set(row.name, Form.shown(value));
+    }
+    const text = params.toString();
+    return text ? `#${text}` : "";
+  },
+
+  // The settings a fragment names, parsed by their kinds (unknown names are left out).
+  fromFragment(hash) {
+    const out = [];
+    for (const [name, text] of new URLSearchParams(hash.replace(/^#/, ""))) {
+      const row = Form.rows.find((r) => r.name === name);
+      if (row) out.push([row, Form.parse(row, text)]);
+    }
+    return out;
   },
 
   async changed(row, value) {
