@@ -202,6 +202,27 @@ def test_a_link_carries_the_experiment_and_the_page_keeps_its_link_current(brows
         refused.close()
 
 
+def test_a_classroom_link_hides_some_settings_and_fixes_others(browser, server):
+    fragment = "#lr=0.1&fix=lr,hidden,seed&hide=optimizer,members"
+    visit = Visit(browser, server, fragment=fragment)
+    try:
+        page = visit.page
+        expect(page.locator("#setting-lr")).to_have_value("0.1")
+        expect(page.locator("#setting-lr")).to_be_disabled()
+        expect(page.locator(".layer .more")).to_be_disabled()
+        expect(page.locator("#regenerate")).to_be_disabled()
+        expect(page.locator('.field[data-setting="optimizer"]')).to_be_hidden()
+        expect(page.locator('.field[data-setting="members"]')).to_be_hidden()
+        expect(page.locator("#setting-steps")).to_be_enabled()
+        page.fill("#setting-steps", "50")
+        page.press("#setting-steps", "Tab")
+        page.wait_for_url("**/#*steps=50*", timeout=WAIT_MS)
+        assert "fix=lr%2Chidden%2Cseed" in page.url and "hide=optimizer%2Cmembers" in page.url
+        assert visit.errors == []
+    finally:
+        visit.close()
+
+
 def test_the_language_follows_the_browser_and_switches_on_the_page(browser, server):
     zh = json.loads((CATALOGUES / "zh.json").read_text(encoding="utf-8"))
     en = json.loads((CATALOGUES / "en.json").read_text(encoding="utf-8"))

@@ -231,6 +231,7 @@ const Page = {
         if (note) note.textContent = error.message;
       }
     }
+    Form.applyClassroom();
     history.replaceState(null, "", "/" + Form.fragment());
   },
 

@@ -10,6 +10,7 @@ const FIRST = ["function", "noise", "noise_level", "points", "val", "hidden", "a
 const Form = {
   rows: [],
   values: {},
+  classroom: { hide: [], fix: [] }, // a classroom link's hidden and fixed settings
   onChange: null, // (name, value) => Promise<void>
 
   build(rows, root) {
@@ -154,7 +155,7 @@ const Form = {
     };
     const set = (i, width) => commit(Form.values.hidden.map((w, j) => (j === i ? width : w)));
     const commit = (widths) => Form.changed(row, widths).then(draw);
-    Form.redrawLayers = draw;
+    Form.redrawLayers = () => { draw(); Form.applyClassroom(); };
     draw();
     return wrap;
   },
@@ -221,12 +222,27 @@ const Form = {
     }
   },
 
+  // A classroom link's choices: its hidden settings vanish, its fixed ones cannot change.
+  applyClassroom() {
+    for (const box of document.querySelectorAll(".field[data-setting]")) {
+      const name = box.dataset.setting;
+      box.hidden = Form.classroom.hide.includes(name);
+      const fixed = Form.classroom.fix.includes(name);
+      for (const control of box.querySelectorAll("input, select, button")) control.disabled = fixed;
+    }
+    const again = document.getElementById("regenerate");
+    if (again) again.disabled = Form.classroom.fix.includes("seed");
+  },
+
   // The settings that differ from the defaults, as an address fragment: #lr=0.2&hidden=20,20.
   fragment() {
     const params = new URLSearchParams();
     for (const row of Form.rows) {
       const value = Form.values[row.name];
       if (JSON.stringify(value) !== JSON.stringify(row.default)) params.set(row.name, Form.shown(value));
+    }
+    for (const key of ["hide", "fix"]) {
+      if (Form.classroom[key].length) params.set(key, Form.classroom[key].join(","));
     }
     const text = params.toString();
     return text ? `#${text}` : "";
@@ -235,7 +251,12 @@ const Form = {
   // The settings a fragment names, parsed by their kinds (unknown names are left out).
   fromFragment(hash) {
     const out = [];
-    for (const [name, text] of new URLSearchParams(hash.replace(/^#/, ""))) {
+    const params = new URLSearchParams(hash.replace(/^#/, ""));
+    for (const key of ["hide", "fix"]) {
+      const names = (params.get(key) || "").split(",");
+      Form.classroom[key] = names.filter((name) => Form.rows.some((r) => r.name === name));
+    }
+    for (const [name, text] of params) {
       const row = Form.rows.find((r) => r.name === name);
       if (row) out.push([row, Form.parse(row, text)]);
     }
