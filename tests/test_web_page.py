@@ -130,6 +130,23 @@ def test_the_lesson_plays_to_the_end_with_its_loss_curve(visit):
     assert visit.errors == [] and visit.outside == []
 
 
+def test_the_runs_of_a_tab_are_compared_in_a_table(visit):
+    page = visit.page
+    page.select_option("#speed", "10")  # ten times 25 frames a second: a quick lesson
+    page.click("#play")
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    page.fill("#setting-lr", "0.2")
+    page.press("#setting-lr", "Tab")
+    page.wait_for_url("**/#lr=0.2", timeout=WAIT_MS)
+    page.click("#play")
+    rows = page.locator("#runs-table tbody tr")
+    expect(rows).to_have_count(2, timeout=WAIT_MS)
+    expect(rows.nth(1).locator("td").nth(1)).to_have_text("lr 0.2")
+    expect(rows.nth(0).locator("td").nth(4)).to_have_text("100")
+    assert float(rows.nth(1).locator("td").nth(2).inner_text()) > 0  # an RMSE
+    assert visit.errors == []
+
+
 def test_a_refused_setting_is_shown_under_its_field(visit):
     page = visit.page
     page.fill("#setting-lr", "0")

@@ -132,6 +132,7 @@ const Page = {
     document.getElementById("result").hidden = true;
     Charts.resetLoss(Charts.losses.floor);
     Page.stats = { events: 0, draws: 0, first: 0, last: 0 };
+    const begun = { at: performance.now(), settings: Form.changes() };
     const source = new EventSource(Page.url(`runs/${run}/events`));
     Page.source = source;
     source.addEventListener("frame", (event) => {
@@ -156,6 +157,12 @@ const Page = {
       Page.result = JSON.parse(event.data);
       Page.setState(Page.result.state);
       Page.showResult();
+      if (!Page.result.error) {
+        const metrics = Page.result.metrics || {};
+        const m = metrics.val || metrics.train || {};
+        const seconds = (performance.now() - begun.at) / 1000;
+        Runs.add({ n: run, settings: begun.settings, rmse: m.rmse, r2: m.r2, step: Page.result.step, seconds });
+      }
       Page.queueDraw();
     });
   },
@@ -241,6 +248,7 @@ const Page = {
     Charts.relabel();
     if (Page.state) Page.setState(Page.state);
     Page.showResult();
+    Runs.render();
   },
 
   async init() {

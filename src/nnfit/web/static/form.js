@@ -248,6 +248,14 @@ const Form = {
     return text ? `#${text}` : "";
   },
 
+  // What differs from the defaults, in words: "lr 0.2, hidden 20,20" ("" for none).
+  changes() {
+    return Form.rows
+      .filter((row) => JSON.stringify(Form.values[row.name]) !== JSON.stringify(row.default))
+      .map((row) => `${row.name} ${Form.shown(Form.values[row.name])}`)
+      .join(", ");
+  },
+
   // The settings a fragment names, parsed by their kinds (unknown names are left out).
   fromFragment(hash) {
     const out = [];
