@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with only python3:
 #   make demo   - create .venv, install nnfit, run the lesson's demo
-#   make test   - create .venv, install nnfit with its dev extra, run the test suite
+#   make test   - create .venv, install nnfit with its dev extra, run the test suite (installs
+#                Xvfb and chromium with apt when missing and root: scripts/system-deps.sh)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -48,6 +49,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_startup.py
 	sh scripts/system-deps.sh && $(PY) bench/bench_first_frame.py
 	$(PY) bench/bench_quality.py
+	sh scripts/system-deps.sh && $(PY) bench/bench_web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

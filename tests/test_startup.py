@@ -30,7 +30,7 @@ for argv in json.loads(sys.argv[1]):
             status = main(argv)
         except SystemExit as exit_:
             status = exit_.code
-    heavy = [name for name in ("torch", "matplotlib") if name in sys.modules]
+    heavy = [name for name in ("torch", "matplotlib", "fastapi", "uvicorn") if name in sys.modules]
     report.append({"argv": argv, "status": status, "heavy": heavy})
 print(json.dumps(report))
 """
@@ -76,7 +76,7 @@ def assert_light(report, status):
 
 def test_help_of_every_command_and_examples_are_light(tmp_path):
     commands = ["demo", "fit", "predict", "show", "export", "examples", "sweep", "race"]
-    commands.append("doctor")
+    commands += ["doctor", "serve"]
     argvs = [["--help"], *([name, "--help"] for name in commands), ["examples"]]
     assert_light(probe(argvs, tmp_path), 0)
 
@@ -110,6 +110,8 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
         ["doctor", "--optimizer", "lbfgs"],
         ["doctor", "--hidden", "100000", "--seeds", "100000"],  # beyond memory
         ["doctor", "--out", "missing/report.json"],
+        ["serve", "--port", "70000"],
+        ["serve", "--port", "abc"],
     ]
     assert_light(probe(argvs, tmp_path), 2)
 

@@ -27,6 +27,7 @@ from .parser import (
     unknown_command,
 )
 from .race import add_race_parser
+from .serve import add_serve
 from .sweep import add_sweep_parser, unsweepable
 
 EPILOG = """examples:
@@ -42,7 +43,8 @@ EPILOG = """examples:
   nnfit sweep --example pressure --lr 0.003,0.01,0.03 --hidden 8,16,32 --out sweeps/p
   nnfit examples                                list the shipped data sets
   nnfit doctor --seeds 1000                     how often do the lesson's settings fail?
-  nnfit race --optimizer sgd,momentum,rmsprop,adam --lr 0.05   which optimiser gets there first?"""
+  nnfit race --optimizer sgd,momentum,rmsprop,adam --lr 0.05   which optimiser gets there first?
+  nnfit serve --open                            the playground in the browser (nnfit[web])"""
 PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
@@ -105,6 +107,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_sweep_parser(commands)
     add_race_parser(commands)
     add_doctor(commands)
+    add_serve(commands)
     commands.add_parser(
         "examples",
         help="list the data sets shipped with nnfit",
@@ -261,6 +264,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from .doctor import run_doctor
 
             return run_doctor(args)
+        if args.command == "serve":
+            from .serve import run_serve
+
+            return run_serve(args)
         from .fit import run_command
 
         return run_command(args)
