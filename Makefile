@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine with only python3:
 #   make demo   - create .venv, install nnfit, run the lesson's demo
-#   make test   - create .venv, install nnfit with its dev extra, run the test suite
-#                 (with a PostgreSQL server of its own: scripts/with-postgres.sh)
+#   make test   - create .venv, install nnfit with its dev extra, run the test suite (installs
+#                Xvfb and chromium with apt when missing and root: scripts/system-deps.sh; a
+#                PostgreSQL server of its own: scripts/with-postgres.sh)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -50,6 +51,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_startup.py
 	sh scripts/system-deps.sh && $(PY) bench/bench_first_frame.py
 	$(PY) bench/bench_quality.py
+	sh scripts/system-deps.sh && $(PY) bench/bench_web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -170,7 +170,8 @@ def test_the_files_preset_applies_without_a_flag(tmp_path):
 def test_an_unknown_preset_in_the_file_is_one_line(tmp_path, capsys, preset):
     status, line = fit_file(tmp_path, capsys, f"preset = {preset}\n")
     assert status == 2
-    assert "run.toml: preset must be one of morvan-2017, morvan-2018, data, got" in line
+    presets = "morvan-2017, morvan-2018, morvan-optimizers, data"
+    assert f"run.toml: preset must be one of {presets}, got" in line
 
 
 # ----- the same from the Python API -----

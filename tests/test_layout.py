@@ -3,7 +3,7 @@
 Every import inside ``src/nnfit`` counts, at module level or inside a function (a lazy import
 is still a dependency); only ``if TYPE_CHECKING:`` blocks are left out. Layers, lowest first:
 the foundation modules at the top level (errors, safetext, memory, checks), then io → data →
-core → views, export, regressor → runs → cli → the package itself.
+core → views, export, regressor → runs → cli and web → the package itself.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ LAYERS = {  # package prefix → layer; a module may import only its own layer o
     "nnfit.runs": 5,
     "nnfit.sklearn": 5,
     "nnfit.sweep": 5,
+    "nnfit.race": 5,
     "nnfit.cli": 6,
+    "nnfit.web": 6,  # beside the CLI: both adapters over the library; cli/serve.py calls it
     "nnfit.__main__": 7,
 }
 SIBLINGS_APART = ("nnfit.views", "nnfit.export", "nnfit.regressor")  # same layer, no imports

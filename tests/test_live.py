@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -172,33 +171,6 @@ SCRIPT = textwrap.dedent(
     print(json.dumps(out))
     """
 )
-
-
-@pytest.fixture(scope="module")
-def xvfb():
-    """A virtual X screen for the module's real-window tests; yields its DISPLAY value."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        pytest.fail(
-            "Xvfb is needed for the live-window tests and was not found; install it "
-            "(Debian/Ubuntu: apt-get install xvfb, or run scripts/system-deps.sh)"
-        )
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        [exe, "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()  # Xvfb writes its display number once it is ready
-    if not number:
-        server.kill()
-        pytest.fail("Xvfb did not start")
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

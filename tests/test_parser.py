@@ -10,7 +10,18 @@ from nnfit.cli.flags import run_flags
 from nnfit.cli.parser import command_names
 from nnfit.settings import table
 
-COMMANDS = ["demo", "fit", "predict", "show", "export", "doctor", "sweep", "examples"]
+COMMANDS = [
+    "demo",
+    "fit",
+    "predict",
+    "show",
+    "export",
+    "sweep",
+    "race",
+    "doctor",
+    "serve",
+    "examples",
+]
 
 
 def help_of(capsys, monkeypatch, *command, columns=80):

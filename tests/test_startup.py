@@ -30,7 +30,7 @@ for argv in json.loads(sys.argv[1]):
             status = main(argv)
         except SystemExit as exit_:
             status = exit_.code
-    heavy = [name for name in ("torch", "matplotlib") if name in sys.modules]
+    heavy = [name for name in ("torch", "matplotlib", "fastapi", "uvicorn") if name in sys.modules]
     report.append({"argv": argv, "status": status, "heavy": heavy})
 print(json.dumps(report))
 """
@@ -75,7 +75,8 @@ def assert_light(report, status):
 
 
 def test_help_of_every_command_and_examples_are_light(tmp_path):
-    commands = ["demo", "fit", "predict", "show", "export", "examples", "doctor", "sweep"]
+    commands = ["demo", "fit", "predict", "show", "export", "examples", "sweep", "race"]
+    commands += ["doctor", "serve"]
     argvs = [["--help"], *([name, "--help"] for name in commands), ["examples"]]
     assert_light(probe(argvs, tmp_path), 0)
 
@@ -95,11 +96,6 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
         ["fit", "--example", "cars", "--members", "10000000", "--no-window"],
         ["demo", "--member-lr", "0.1,-1"],
         ["demo", "--threads", "0"],
-        ["doctor", "--seeds", "0"],
-        ["doctor", "--members", "2"],
-        ["doctor", "--optimizer", "lbfgs"],
-        ["doctor", "--hidden", "100000", "--seeds", "100000"],  # beyond memory
-        ["doctor", "--out", "missing/report.json"],
         ["sweep", "--example", "pressure", "--lr", "0.1,-1"],
         ["sweep", "--example", "pressure", "--device", "cpu"],
         ["sweep", "--example", "pressure", "--lr", "log:0..1:3"],
@@ -119,6 +115,17 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
             "--study",
             "s",
         ],
+        ["race", "--lr", "0.1"],
+        ["race", "--lr", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1,2"],
+        ["race", "--optimizer", "sgd,nosuch"],
+        ["race", "--members", "2"],
+        ["doctor", "--seeds", "0"],
+        ["doctor", "--members", "2"],
+        ["doctor", "--optimizer", "lbfgs"],
+        ["doctor", "--hidden", "100000", "--seeds", "100000"],  # beyond memory
+        ["doctor", "--out", "missing/report.json"],
+        ["serve", "--port", "70000"],
+        ["serve", "--port", "abc"],
     ]
     assert_light(probe(argvs, tmp_path), 2)
 

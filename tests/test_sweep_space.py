@@ -97,6 +97,8 @@ def test_values_are_checked_by_the_settings_own_checks(name, text, message):
         ("lr", "0.1..1:+0", "step S of LO..HI:+S must be above 0"),
         ("steps", "1..2:2.5", "count N must be a whole number"),
         ("lr", "1e-9..1:+1e-9", "more than 10,000 values"),
+        ("lr", "log:0.1..0.001:x", "--lr log:0.1..0.001:x: expected a number, got ''; a range is"),
+        ("lr", "0.1..:3", "--lr 0.1..:3: expected a number, got ''; a range is LO..HI:N"),
         ("optimizer", "a..b:3", "ranges are for numbers"),
         ("hidden", "16,32x32", "expected widths like 10 or 32-32"),
         ("lr", "0.1,,0.2", "empty item"),

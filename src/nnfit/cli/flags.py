@@ -158,8 +158,8 @@ def add_run_flags(
 
 def add_flags(group: Any, flags: Flags, *, unlisted: Collection[str] = ()) -> None:
     """Add (flag, argparse keywords) pairs to a parser or group; a ``type`` named by its kind
-    ("whole", "widths", ...) becomes its parser from ``nnfit.setting_text``; the settings in
-    ``unlisted`` are left out of the help."""
+    ("whole", "widths", ...) becomes its parser from ``nnfit.setting_text``. Flags of the
+    settings named in ``unlisted`` are read but left out of the help."""
     for names, keywords in flags:
         keywords = dict(keywords)
         if isinstance(keywords.get("type"), str):

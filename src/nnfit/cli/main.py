@@ -26,6 +26,8 @@ from .parser import (
     unknown,
     unknown_command,
 )
+from .race import add_race_parser
+from .serve import add_serve
 from .sweep import add_sweep_parser, unsweepable
 
 EPILOG = """examples:
@@ -38,9 +40,11 @@ EPILOG = """examples:
   nnfit fit --example pressure --out runs/p     save a run folder (model, metrics, pictures)
   nnfit predict runs/p --x 150                  use it; nnfit show / nnfit export runs/p
   nnfit fit --resume runs/p                     continue a run stopped with Ctrl-C
+  nnfit sweep --example pressure --lr 0.003,0.01,0.03 --hidden 8,16,32 --out sweeps/p
   nnfit examples                                list the shipped data sets
   nnfit doctor --seeds 1000                     how often do the lesson's settings fail?
-  nnfit sweep --example pressure --lr 0.003,0.01,0.03 --hidden 8,16,32 --out sweeps/p"""
+  nnfit race --optimizer sgd,momentum,rmsprop,adam --lr 0.05   which optimiser gets there first?
+  nnfit serve --open                            the playground in the browser (nnfit[web])"""
 PREDICT_EXAMPLES = """examples:
   nnfit predict runs/p --x 150                  one row; --x 150 --x 200 for two
   nnfit predict runs/p --x 1.5,20               one row of a two-input model
@@ -100,8 +104,10 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_run_flags(fit)
     _add_model_commands(commands)
-    add_doctor(commands)
     add_sweep_parser(commands)
+    add_race_parser(commands)
+    add_doctor(commands)
+    add_serve(commands)
     commands.add_parser(
         "examples",
         help="list the data sets shipped with nnfit",
@@ -246,14 +252,22 @@ def _main(argv: Sequence[str] | None) -> int:
             from . import commands
 
             return commands.run_model_command(args)
-        if args.command == "doctor":
-            from .doctor import run_doctor
-
-            return run_doctor(args)
         if args.command == "sweep":
             from .sweep import run_sweep_command
 
             return run_sweep_command(args)
+        if args.command == "race":
+            from .race import run_race_command
+
+            return run_race_command(args)
+        if args.command == "doctor":
+            from .doctor import run_doctor
+
+            return run_doctor(args)
+        if args.command == "serve":
+            from .serve import run_serve
+
+            return run_serve(args)
         from .fit import run_command
 
         return run_command(args)

@@ -30,6 +30,19 @@ KEPT_OUTPUT_FLAGS = ("--out", "--overwrite", "--quiet")
 HIDDEN_HELP = f"hidden layer widths: 8,16 is two networks, 32{LAYERS}32 one with two layers"
 
 
+def add_space_flags(parser: Any, title: str, description: str) -> dict[str, Any]:
+    """The data flags of ``fit`` and one text flag (VALUES) per setting a sweep can vary, as
+    ``sweep`` and ``race`` take them; returns ``run_flags()``'s groups for the rest."""
+    groups = run_flags()
+    for group in (SYNTHETIC, FILES):
+        add_flags(parser.add_argument_group(group), groups[group])
+    space = parser.add_argument_group(title, description)
+    for row in sweepable():
+        help_ = HIDDEN_HELP if row.name == "hidden" else row.help
+        space.add_argument(row.flag, metavar="VALUES", help=help_.replace("%", "%%"))
+    return groups
+
+
 def add_sweep_parser(commands: Any) -> None:
     """The ``sweep`` subcommand: data flags as ``fit``'s, one text flag per sweepable setting,
     and every other setting or output flag of ``fit`` refused with the list of those that can
@@ -49,18 +62,13 @@ def add_sweep_parser(commands: Any) -> None:
     sweep.add_argument(
         "source", metavar="SOURCE", nargs="?", help="data file, or a TOML file with [sweep]"
     )
-    groups = run_flags()
-    for title in (SYNTHETIC, FILES):
-        add_flags(sweep.add_argument_group(title), groups[title])
-    space = sweep.add_argument_group(
+    add_space_flags(
+        sweep,
         "settings to sweep",
         f"each a list (0.01,0.1) whose items may be ranges: LO..HI:N (N even steps), "
         f"log:LO..HI:N, LO..HI:xF (times F), LO..HI:+S (plus S); a network of several hidden "
         f"layers joins their widths with {LAYERS}: --hidden 16,32{LAYERS}32",
     )
-    for row in sweepable():
-        help_ = HIDDEN_HELP if row.name == "hidden" else row.help
-        space.add_argument(row.flag, metavar="VALUES", help=help_.replace("%", "%%"))
     runs = sweep.add_argument_group("sweep")
     runs.add_argument(
         "--seeds",

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.model_config import MAX_MEMBERS
 from ..core.train_config import MAX_MEMBER_LINES
 from ..errors import DataError
 
@@ -33,7 +34,9 @@ class Snapshot:
     ``y_pred`` holds the predictions on the history's ``x_grid`` in the user's units,
     made with the same weights that gave ``loss``. An ensemble's snapshot also holds the
     members' spread there (``y_std``, drawn as a band of ±2 standard deviations) and, when
-    asked for (the ``member_lines`` setting), its first members' own predictions (``y_members``).
+    asked for (the ``member_lines`` setting), its first members' own predictions (``y_members``)
+    and training losses (``member_loss``). A race's snapshot (``History.variants``) carries
+    every variant that way, with the leader (the lowest loss) in ``y_pred`` and ``loss``.
     """
 
     step: int  # updates done before this snapshot (0 = the initial network)
@@ -45,19 +48,22 @@ class Snapshot:
     final: bool = False  # True for the last snapshot, taken after training ended
     y_std: np.ndarray | None = None  # (n_grid, n_out) std of an ensemble's members' predictions
     y_members: np.ndarray | None = None  # (n_lines, n_grid, n_out) the first members' own
+    # the drawn members' training losses (n_lines,), with y_members; a race's variants' (NaN
+    # for a variant that had stopped training by this step)
+    member_loss: np.ndarray | None = None
     # each member's loss on its own held-out rows (members,), for an ensemble that holds rows
     # out: what stops separate members (a sweep's) one by one; not saved
     member_val_loss: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for name in ("y_pred", "y_std", "y_members", "member_val_loss"):
+        for name in ("y_pred", "y_std", "y_members", "member_loss", "member_val_loss"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _frozen(value))
 
     def scalars(self) -> dict[str, Any]:
         """Everything but the predictions, JSON-ready (non-finite losses become null)."""
-        return {
+        out: dict[str, Any] = {
             "step": self.step,
             "loss": _number(self.loss),
             "val_loss": _number(self.val_loss),
@@ -65,6 +71,9 @@ class Snapshot:
             "dead": list(self.dead),
             "final": self.final,
         }
+        if self.member_loss is not None:
+            out["member_loss"] = [_number(float(v)) for v in self.member_loss]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite losses become null); ``y_std`` and ``y_members`` only
@@ -93,6 +102,7 @@ class Snapshot:
             if data.get("y_std") is None
             else _matrix(data["y_std"], "y_std", finite=False),
             y_members=_members(data.get("y_members")),
+            member_loss=_losses(data.get("member_loss")),
         )
 
     def check_shape(self, shape: tuple[int, int]) -> None:
@@ -134,6 +144,27 @@ def _members(value: Any) -> np.ndarray | None:
     return np.stack(tables)  # (n_lines, n_grid, n_out)
 
 
+def _variants(value: Any, snapshots: list[Snapshot]) -> tuple[str, ...]:
+    """History.variants: names, one per line of every snapshot's y_members and member_loss."""
+    names = tuple(_text(name, "variants") for name in _items(value, "variants"))
+    for snapshot in snapshots if names else []:
+        lines = None if snapshot.y_members is None else len(snapshot.y_members)
+        losses = None if snapshot.member_loss is None else len(snapshot.member_loss)
+        if lines != len(names) or losses != len(names):
+            raise _refuse("variants", "one name per member line and member loss", value)
+    return names
+
+
+def _losses(value: Any) -> np.ndarray | None:
+    """Snapshot.member_loss: None, or 1 to MAX_MEMBERS losses (null: none at that step)."""
+    if value is None:
+        return None
+    items = _items(value, "member_loss")
+    if not 1 <= len(items) <= MAX_MEMBERS:
+        raise _refuse("member_loss", f"1 to {MAX_MEMBERS:,} losses", value)
+    return np.array([math.nan if v is None else _real(v, "member_loss") for v in items])
+
+
 def _number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -168,6 +199,8 @@ class History:
     # at; it kept its last finite weights and stopped training while the others went on
     member_best_steps: dict[int, int] = field(default_factory=dict)  # separate members (a
     # sweep's): member → the step whose weights its own early stopping kept; not saved
+    variants: tuple[str, ...] = ()  # a race: each variant's name, in the order of the
+    # snapshots' y_members and member_loss; the views draw each in its own colour
 
     @property
     def steps(self) -> np.ndarray:
@@ -209,6 +242,7 @@ class History:
             "best_step": self.best_step,
             "diverged_members": [[k, step] for k, step in sorted(self.diverged_members.items())],
             "settings": self.settings,
+            **({"variants": list(self.variants)} if self.variants else {}),
             "snapshots": [s.to_dict() for s in self.snapshots],
         }
 
@@ -274,6 +308,7 @@ class History:
             diverged_members=_member_steps(data.get("diverged_members", []), members),
             settings=settings,
             snapshots=snapshots,
+            variants=_variants(data.get("variants", []), snapshots),
         )
 
     def to_json(self) -> str:

@@ -13,32 +13,46 @@ DYNAMO_MARK = "__dynamo_disable"  # where torch._compile._disable_dynamo keeps i
 
 
 def make_optimizer(
-    name: str, params: Iterable[torch.nn.Parameter], lr: float
+    name: str,
+    params: Iterable[torch.nn.Parameter],
+    lr: float,
+    *,
+    momentum: float = 0.9,
+    rmsprop_alpha: float = 0.99,
+    betas: tuple[float, float] = (0.9, 0.999),
 ) -> torch.optim.Optimizer:
-    """Build the optimiser ``name`` with learning rate ``lr`` (momentum variants use 0.9).
+    """Build the optimiser ``name`` with learning rate ``lr`` and its own constants: the
+    ``momentum`` of momentum and Nesterov, RMSprop's smoothing ``rmsprop_alpha``, Adam's and
+    AdamW's ``betas`` (the settings of the same names; the other optimisers ignore them).
 
     Its state and settings are torch's; the fused update (``nnfit.core.fused``) steps all but
-    L-BFGS. Built without importing torch._dynamo (see ``without_dynamo``).
+    L-BFGS, reading these constants from the optimiser. Built without importing torch._dynamo
+    (see ``without_dynamo``).
     """
     with without_dynamo():
-        return _make_optimizer(name, list(params), lr)
+        return _make_optimizer(name, list(params), lr, momentum, rmsprop_alpha, betas)
 
 
 def _make_optimizer(
-    name: str, params: list[torch.nn.Parameter], lr: float
+    name: str,
+    params: list[torch.nn.Parameter],
+    lr: float,
+    momentum: float,
+    rmsprop_alpha: float,
+    betas: tuple[float, float],
 ) -> torch.optim.Optimizer:
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
     if name == "nesterov":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=True)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, betas=betas)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr)
+        return torch.optim.AdamW(params, lr=lr, betas=betas)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
+        return torch.optim.RMSprop(params, lr=lr, alpha=rmsprop_alpha)
     if name == "lbfgs":
         return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=20)
     raise ValueError(f"unknown optimizer {name!r}")  # TrainConfig validated it already

@@ -113,7 +113,8 @@ class Recorder:
     ``each_loss`` (the loss without reduction) also gives each snapshot its validation loss's
     standard error, which the "1se" stopping rule reads. An ensemble's snapshots carry the
     members' standard deviation on the grid (``y_std``) and, with ``member_lines``, the first
-    that many members' own predictions there (``y_members``).
+    that many members' own predictions there (``y_members``) and training losses
+    (``member_loss``).
     """
 
     def __init__(
@@ -166,11 +167,12 @@ class Recorder:
                 loss = None
             y_pred = y_pred.detach()
             dead = tuple(_dead_units(h) for h in hiddens)
-            val_loss = val_se = member_val = None
+            val_loss = val_se = member_val = member_loss = None
             if self.weights is not None and self.each_loss is not None:  # an ensemble
                 each = row_losses(self.each_loss(y_pred, self.y.expand_as(y_pred)))  # (members, n)
+                member_loss = (each * self.weights).sum(1).div(self.weights.sum(1))  # (members,)
                 if loss is None:
-                    loss = float((each * self.weights).sum(1).div(self.weights.sum(1)).mean())
+                    loss = float(member_loss.mean())
                 if self.held is not None:
                     val_loss = float((each * self.held).sum() / self.held.sum())
                     member_val = (each * self.held).sum(1) / self.held.sum(1).clamp(min=1)
@@ -195,6 +197,7 @@ class Recorder:
             final=final,
             y_std=y_std,
             y_members=y_members,
+            member_loss=self._member_loss(member_loss),
             member_val_loss=None if member_val is None else member_val.double().cpu().numpy(),
         )
 
@@ -223,6 +226,12 @@ class Recorder:
             )
             y_members = self._unscaled(members).cpu().numpy()
         return y_grid.cpu().numpy(), y_std.cpu().numpy(), y_members
+
+    def _member_loss(self, losses: torch.Tensor | None) -> np.ndarray | None:
+        """The training losses of the members drawn as lines (the first ``member_lines``)."""
+        if losses is None or not self.member_lines:
+            return None
+        return losses[: self.member_lines].double().cpu().numpy()
 
     def _unscaled(self, y: torch.Tensor) -> torch.Tensor:
         """Standardised outputs → user units (skipped with an identity scaler)."""

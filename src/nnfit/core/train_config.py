@@ -80,6 +80,33 @@ class TrainConfig:
         group="training",
     )
 
+    # the optimisers' own constants, read by core.optim.make_optimizer (torch's defaults but
+    # momentum's 0.9): each applies to the optimisers named in its help, the others ignore it
+    momentum: float = setting(
+        0.9, "momentum of the momentum and nesterov optimizers", low=0, below=1, group="training"
+    )
+    rmsprop_alpha: float = setting(
+        0.99,
+        "smoothing constant of rmsprop's running mean of squared gradients (torch's alpha)",
+        low=0,
+        below=1,
+        group="training",
+    )
+    beta1: float = setting(
+        0.9,
+        "adam's and adamw's decay of the gradients' running mean",
+        low=0,
+        below=1,
+        group="training",
+    )
+    beta2: float = setting(
+        0.999,
+        "adam's and adamw's decay of the squared gradients' running mean",
+        low=0,
+        below=1,
+        group="training",
+    )
+
     member_lr: tuple[float, ...] | None = setting(
         None,
         "each member's own learning rate, one per member, e.g. 0.001,0.01,0.1: a sweep over "

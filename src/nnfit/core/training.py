@@ -190,7 +190,14 @@ class _Run:
             )
         member_lr = _member_lr(model, config)
         lr = member_lr[0] if member_lr and model.members == 1 else config.lr
-        self.optimizer = make_optimizer(config.optimizer, model.parameters(), lr)
+        self.optimizer = make_optimizer(
+            config.optimizer,
+            model.parameters(),
+            lr,
+            momentum=config.momentum,
+            rmsprop_alpha=config.rmsprop_alpha,
+            betas=(config.beta1, config.beta2),
+        )
         self.schedule = make_schedule(config.schedule, self.optimizer, config.steps)
         self.engine = make_engine(model, self.optimizer, config, member_lr)  # before any copy
         weights = None if weights is None else weights.to(device)

@@ -26,6 +26,24 @@ from ..settings import table as settings_table
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "morvan-2017": {"train": {"lr": 0.5, "steps": 100}},
     "morvan-2018": {"train": {"lr": 0.2, "steps": 200}},
+    # the lesson series' optimiser comparison (its 306_optimizer.py), raced by nnfit race:
+    # 1,000 points of x**2 + N(0, 0.1); a 1-20-1 ReLU net; lr 0.01; minibatches of 32 for 12
+    # epochs (31 full batches of the 1,000 rows each: 372 steps); Momentum 0.8, RMSprop's
+    # alpha 0.9, Adam's betas (0.9, 0.99)
+    "morvan-optimizers": {
+        "data": {"points": 1000, "noise": "gaussian", "noise_level": 0.1},
+        "model": {"hidden": (20,), "activation": "relu"},
+        "train": {
+            "lr": 0.01,
+            "batch_size": 32,
+            "steps": 12 * (1000 // 32),
+            "every": 4,
+            "momentum": 0.8,
+            "rmsprop_alpha": 0.9,
+            "beta1": 0.9,
+            "beta2": 0.99,
+        },
+    },
     "data": {
         section: {
             s.name: REAL_DATA_DEFAULTS[s.name]
@@ -34,6 +52,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         }
         for section in SECTIONS
     },
+}
+# what a preset races when no setting is given several values (nnfit race --preset NAME)
+RACES: dict[str, dict[str, str]] = {
+    "morvan-optimizers": {"optimizer": "sgd,momentum,rmsprop,adam"},
 }
 DEFAULT_PRESET = "morvan-2017"  # for nnfit demo
 DATA_PRESET = "data"  # for nnfit fit

@@ -17,6 +17,22 @@ if TYPE_CHECKING:
     from ..runs.runner import Outputs
 
 
+def wait_for_window(window: Any, outputs: Outputs, signals: RunSignals) -> None:
+    """After the results: keep a live window open until it is closed (or q is pressed),
+    saying so; a signal then only closes it. Nothing when there is no open window to wait
+    for (or ``--no-wait``)."""
+    if window is None or not outputs.wait or not window.is_open:
+        return
+    signals.phase = "waiting"
+    say(outputs, "close the window (or press q in it) to finish")
+    try:
+        window.wait_closed()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        window.close()
+
+
 class Session:
     """The parts of a run that outlive it: checkpoints, signals and the run folder."""
 
@@ -108,17 +124,7 @@ class Session:
     def wait_for_window(self) -> None:
         """After the results are out: keep the live window until it is closed (``--no-wait``:
         not at all). A signal now only closes it: nothing is left to save."""
-        window = self.window
-        if window is None or not self.outputs.wait or not window.is_open:
-            return
-        self.signals.phase = "waiting"
-        say(self.outputs, "close the window (or press q in it) to finish")
-        try:
-            window.wait_closed()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            window.close()
+        wait_for_window(self.window, self.outputs, self.signals)
 
     def checkpoint(self, state: TrainState) -> None:
         """Keep the newest paused state; write it to the run folder if checkpoints are on."""

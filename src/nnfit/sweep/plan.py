@@ -62,10 +62,9 @@ def plan(base: RunConfig, space: Space) -> tuple[list[RunConfig], list[Group]]:
     configs = [with_setting(base, setting) for setting in space.settings()]
     groups: dict[Any, list[tuple[Trial, float]]] = {}
     for index, config in enumerate(configs):
+        shared: Any = (config.model, replace(config.train, lr=1.0))  # all but the rate
         for seed in range(space.seeds):
-            key: Any = (config.model, replace(config.train, lr=1.0))
-            if config.train.optimizer == "lbfgs":  # one network per run
-                key = (index, seed)
+            key = (index, seed) if config.train.optimizer == "lbfgs" else shared  # one a run
             groups.setdefault(key, []).append((Trial(index, seed), config.train.lr))
     out = []
     for members in groups.values():

@@ -236,13 +236,15 @@ def _range(row: Setting, item: str, kind_: str | None, sampling: bool = False) -
     if sampling and not colon:  # LO..HI: its two ends, the sampler draws between them
         span, colon, count = item.removeprefix("log:"), ":", "2"
     lo_text, dots, hi_text = span.partition("..")
+    forms = "a range is LO..HI:N, log:LO..HI:N, LO..HI:xF or LO..HI:+S"
     if not colon or not dots:
-        raise UsageError(
-            f"{flag(row.name)} {item}: a range is LO..HI:N, log:LO..HI:N, LO..HI:xF or LO..HI:+S"
-        )
+        raise UsageError(f"{flag(row.name)} {item}: {forms}")
     how = count[:1] if count[:1] in ("x", "+") else ""
     parse = PARSERS["number"]
-    lo, hi, n = parse(lo_text), parse(hi_text), parse(count[len(how) :])
+    try:
+        lo, hi, n = parse(lo_text), parse(hi_text), parse(count[len(how) :])
+    except argparse.ArgumentTypeError as error:  # which item, and the forms it may take
+        raise UsageError(f"{flag(row.name)} {item}: {error}; {forms}") from None
     problem = _range_problem(lo, hi, n, how, log)
     if problem:
         raise UsageError(f"{flag(row.name)} {item}: {problem}")

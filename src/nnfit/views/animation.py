@@ -79,9 +79,9 @@ def frames(
     ``note`` defaults to the diagnosis' short text (e.g. "good fit").
     """
     if note is None:
-        from ..core.diagnostics import verdict
+        from ..views.phrasing import final_note
 
-        note = verdict(history).short
+        note = final_note(history)
     fit = FitFigure(history, size=size)
     last = len(history.snapshots) - 1
     for i, snapshot in enumerate(history.snapshots):
@@ -92,10 +92,10 @@ def _write_gif(history: History, path: Path, *, fps: float, size: tuple[int, int
     """Map every frame onto one palette (from the first and last frames) and save a GIF."""
     from PIL import Image
 
-    from ..core.diagnostics import verdict
+    from ..views.phrasing import final_note
 
     fit = FitFigure(history, size=size)
-    snapshots, note = history.snapshots, verdict(history).short
+    snapshots, note = history.snapshots, final_note(history)
 
     def frame(i: int) -> np.ndarray:
         fit.draw_frame(snapshots[i], note if i == len(snapshots) - 1 else None)

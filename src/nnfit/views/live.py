@@ -202,9 +202,9 @@ class LiveWindow(Callback):
         assert self.fit is not None
         note = None
         if snapshot.final and self.history is not None:
-            from ..core.diagnostics import verdict
+            from ..views.phrasing import final_note
 
-            note = verdict(self.history).short
+            note = final_note(self.history)
         self.fit.draw_frame(snapshot, note)
         self.fit.blit()
         if not self.frames_shown:

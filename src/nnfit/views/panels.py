@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 # background, so a full drawing (savefig) stacks them the same way.
 ON_TOP = 3.0
 BAND_SD = 2.0  # an ensemble's band reaches this many standard deviations either side
+RACE_COLOURS = 10  # a race's variants each take one of matplotlib's 10 distinct colours
+RACE_DATA = "0.6"  # a race's data dots: grey, leaving the colours to the variants
+
+
+def variant_colour(index: int) -> str:
+    """A race's colour for variant ``index``: C0, C1, ... (tab10)."""
+    return f"C{index % RACE_COLOURS}"
 
 
 def plain(name: str) -> str:
@@ -86,11 +93,12 @@ class LinePanel(_Panel):
         super().__init__(ax, history, k)
         x = history.x[:, 0]
         self.x, self.y = x, history.y[:, k]
+        race = bool(history.variants)  # the variants take the colours; the data goes grey
         dots = ax.scatter(
             x,
             history.y[:, k],
             s=self.dot_size,
-            color="C0",
+            color=RACE_DATA if race else "C0",
             label="data",
             zorder=ON_TOP + 0.5 if measured else None,
             animated=measured,
@@ -103,7 +111,7 @@ class LinePanel(_Panel):
                 history.y_val[:, k],
                 s=self.dot_size,
                 facecolors="none",
-                edgecolors="C1",
+                edgecolors=RACE_DATA if race else "C1",
                 label="validation",
             )
         self.order = np.argsort(history.x_grid[:, 0], kind="stable")  # a line needs sorted x
@@ -127,22 +135,41 @@ class LinePanel(_Panel):
                 fontsize=8,
                 color="0.35",
             )
+        self.variant_lines = [  # a race: one line per variant, named in the legend
+            ax.plot(
+                x_grid,
+                np.zeros_like(x_grid),
+                color=variant_colour(v),
+                lw=2.5,
+                label=name,
+                zorder=ON_TOP,
+                animated=True,
+            )[0]
+            for v, name in enumerate(history.variants)
+        ]
+        animated += self.variant_lines
         (self.line,) = ax.plot(
             x_grid,
             np.zeros_like(x_grid),
             "r-",
             lw=2 if measured else 5,
             zorder=ON_TOP,
+            visible=not race,
             animated=True,
         )
         animated.append(self.line)
+        if race:
+            ax.legend(loc="best", fontsize=9, framealpha=0.8)
         ax.set_xlim(*pad(min(x.min(), x_grid.min()), max(x.max(), x_grid.max()), 0.03))
         ax.set_xlabel(plain(history.x_names[0]))
         ax.set_ylabel(plain(history.y_names[k]))
 
     def shown(self, snapshot: Snapshot) -> np.ndarray:
-        """The line, and for an ensemble its band and member lines: their y values, flat."""
+        """The line, and for an ensemble its band and member lines (a race: its variants'
+        lines): their y values, flat."""
         parts = [snapshot.y_pred[:, self.k]]
+        if self.variant_lines and snapshot.y_members is not None:
+            parts.append(snapshot.y_members[:, :, self.k].ravel())
         if self.band is not None and snapshot.y_std is not None:
             low, high = band(snapshot, self.k)
             parts += [low, high]
@@ -152,6 +179,9 @@ class LinePanel(_Panel):
 
     def update(self, snapshot: Snapshot) -> None:
         self.line.set_ydata(snapshot.y_pred[self.order, self.k])
+        if self.variant_lines and snapshot.y_members is not None:
+            for line, fit in zip(self.variant_lines, snapshot.y_members, strict=True):
+                line.set_ydata(fit[self.order, self.k])
         if self.band is not None:
             low, high = band(snapshot, self.k)
             ok = snapshot.y_std is not None and bool(

@@ -40,8 +40,7 @@ def plot(
         >>> plot(history, "fit.png")  # doctest: +SKIP
         PosixPath('fit.png')
     """
-    from ..core.diagnostics import verdict
-    from ..views.phrasing import phrased
+    from ..views.phrasing import footer
 
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
@@ -54,7 +53,7 @@ def plot(
     check_output(path, flag="picture", kind="picture", overwrite=overwrite)
     if not history.snapshots:
         raise DataError("the history has no snapshots: there is nothing to plot")
-    fit = FitFigure(history, size=size, footer=phrased(verdict(history)))
+    fit = FitFigure(history, size=size, footer=footer(history))
     fit.draw_frame(history.final)
     with atomic_path(path, overwrite=overwrite) as tmp:
         fit.savefig(tmp, format=path.suffix.lower()[1:])

@@ -25,7 +25,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter
 
 from ..errors import DataError, UsageError
-from ..views.panels import ON_TOP, LinePanel, MapPanel, ParityPanel, mesh_shape, pad
+from ..views.panels import (
+    ON_TOP,
+    LinePanel,
+    MapPanel,
+    ParityPanel,
+    mesh_shape,
+    pad,
+    variant_colour,
+)
 
 Panel = LinePanel | MapPanel | ParityPanel
 
@@ -101,7 +109,13 @@ class FitFigure:
         self._background: Any = None
         self._drawn = False  # whether draw_frame has filled the moving artists yet
         self._upto: dict[int, int] = {}  # id(snapshot) → loss-curve points up to it
-        self._curve: tuple[list[int], list[float], list[float]] = ([], [], [])
+        # steps, losses, validation losses and (a race) each variant's losses (variants,)
+        self._curve: tuple[list[int], list[float], list[float], list[np.ndarray]] = (
+            [],
+            [],
+            [],
+            [],
+        )
         self._scanned = 0  # history.snapshots read into the curve so far
         self._ranged: tuple[list[Snapshot], int, int] = ([], 0, -1)  # live: list, index, step
         # of the history's snapshots read into the fit panels' ranges so far
@@ -192,6 +206,7 @@ class FitFigure:
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
+        race = bool(history.variants)
         (self.loss_line,) = ax.plot(
             [],
             [],
@@ -200,13 +215,20 @@ class FitFigure:
             marker="o",
             markersize=4,
             markevery=[-1],
-            label="train",
+            label=None if race else "train",
             zorder=ON_TOP,
+            visible=not race,
             animated=True,
         )
         self.animated.append(self.loss_line)
+        self.variant_loss_lines = [  # a race: each variant's loss in its fit's colour
+            ax.plot([], [], color=variant_colour(v), lw=1.8, zorder=ON_TOP, animated=True)[0]
+            for v in range(len(history.variants))
+        ]
+        self.animated += self.variant_loss_lines
         self.val_line = None
-        if history.x_val is not None or history.held_out:  # (an ensemble's: cross-validated)
+        validated = history.x_val is not None or history.held_out  # (ensembles: cross-validated)
+        if validated and not race:  # (a race's snapshots carry its variants' training losses)
             (self.val_line,) = ax.plot(
                 [], [], color="C1", lw=2, label="validation", zorder=ON_TOP, animated=True
             )
@@ -214,7 +236,8 @@ class FitFigure:
         floor = history.noise_floor
         if floor is not None and math.isfinite(floor) and floor > 0:
             ax.axhline(floor, color="0.35", ls="--", lw=1.2, label="noise floor")
-        ax.legend(loc="upper right", fontsize=9).set_zorder(ON_TOP - 0.1)  # under the curves
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper right", fontsize=9).set_zorder(ON_TOP - 0.1)  # under the curves
         # y given: matplotlib then skips placing the title around tick labels on each draw
         self.step_text = ax.set_title("step 0 of 0", fontsize=11, y=1.0)
         self.step_text.set_animated(True)
@@ -224,6 +247,9 @@ class FitFigure:
     def _fix_limits(self) -> None:
         """Set every axis limit up front: from the whole run (replay) or from the data (live)."""
         history = self.history
+        # the loss axis' y limits are always set by loss_limits' rule, never autoscaled (which
+        # warned of a singular range when only the noise floor's line was on it)
+        self.loss_ax.set_autoscaley_on(False)
         self.loss_ax.set_xlim(0, self._total)
         snapshots = [] if self.live else history.snapshots
         self._seen = [_spans(panel, snapshots) for panel in self.panels]  # (lo, hi) per panel
@@ -272,7 +298,9 @@ class FitFigure:
         if self.live:
             self._follow_fit_limits(snapshot)
         first = self.panels[0]
-        if self.measured:  # the drawn fit against the drawn dots, in y's units
+        if self.history.variants:  # a race: the legend and the loss panel say it
+            self.loss_text.set_text("")
+        elif self.measured:  # the drawn fit against the drawn dots, in y's units
             self.loss_text.set_text(f"RMSE={first.rmse(snapshot.y_pred[:, 0]):.4g}")
         else:
             self.loss_text.set_text(_loss_label(snapshot.loss))
@@ -280,10 +308,14 @@ class FitFigure:
         self.note_text.set_visible(bool(note))
 
         n = self._curve_upto(snapshot)
-        steps, losses, val_losses = self._curve
+        steps, losses, val_losses, member_losses = self._curve
         self.loss_line.set_data(steps[:n], losses[:n])
         if self.val_line is not None:
             self.val_line.set_data(steps[:n], val_losses[:n])
+        if self.variant_loss_lines:
+            rows = np.array(member_losses[:n]).reshape(n, len(self.variant_loss_lines))
+            for v, line in enumerate(self.variant_loss_lines):  # (n,) each; NaN: not training
+                line.set_data(steps[:n], rows[:, v])
         if self.live:
             self._follow_loss_limits(snapshot)
         self.step_text.set_text(f"step {snapshot.step} of {self._total}")
@@ -345,7 +377,7 @@ class FitFigure:
     def _curve_upto(self, snapshot: Snapshot) -> int:
         """Number of loss-curve points to show for ``snapshot`` (it and those before it)."""
         snapshots = self.history.snapshots
-        steps, losses, val_losses = self._curve
+        steps, losses, val_losses, member_losses = self._curve
         if len(snapshots) < self._scanned:  # a long run thinned its history (MAX_FRAMES)
             kept = {id(s) for s in snapshots}
             self._upto = {key: n for key, n in self._upto.items() if key in kept}
@@ -358,6 +390,7 @@ class FitFigure:
                 steps.append(s.step)
                 losses.append(_finite(s.loss))
                 val_losses.append(_finite(s.val_loss))
+                member_losses.append(_member_losses(s, len(self.variant_loss_lines)))
             self._upto[id(s)] = len(steps)
         self._scanned = len(snapshots)
         n = self._upto.get(id(snapshot))
@@ -406,7 +439,7 @@ class FitFigure:
             self.loss_ax.set_xlim(0, self._total)
             self._loss_set, self._background = True, None
             return
-        positive = _positive([snapshot.loss, snapshot.val_loss])
+        positive = _positive([snapshot.loss, snapshot.val_loss, *_member_list(snapshot)])
         if not positive:
             return
         lo, hi = min(positive), max(positive)
@@ -427,7 +460,7 @@ class FitFigure:
 def loss_limits(history: History, snapshots: list[Snapshot]) -> tuple[float, float] | None:
     """The rule for the loss axis: every positive loss of ``snapshots`` and the noise floor,
     with room above for the legend; None when there is none."""
-    values = [v for s in snapshots for v in (s.loss, s.val_loss)]
+    values = [v for s in snapshots for v in (s.loss, s.val_loss, *_member_list(s))]
     positive = _positive([*values, history.noise_floor])
     if not positive:
         return None
@@ -461,6 +494,19 @@ def _last_step(history: History) -> int:
 def _loss_label(loss: float) -> str:
     """The lesson's ``Loss=0.0123``; very small or large losses in scientific notation."""
     return f"Loss={loss:.4f}" if loss == 0 or 1e-3 <= abs(loss) < 1e4 else f"Loss={loss:.3g}"
+
+
+def _member_list(snapshot: Snapshot) -> list[float]:
+    """A race snapshot's variants' losses as a list (none for other snapshots)."""
+    return [] if snapshot.member_loss is None else [float(v) for v in snapshot.member_loss]
+
+
+def _member_losses(snapshot: Snapshot, n: int) -> np.ndarray:
+    """The variants' losses of a race snapshot, (n,), non-finite ones NaN (n = 0: none)."""
+    if not n or snapshot.member_loss is None:
+        return np.full(n, math.nan)
+    values = np.asarray(snapshot.member_loss, dtype=np.float64)
+    return np.where(np.isfinite(values), values, math.nan)
 
 
 def _finite(value: float | None) -> float:

@@ -1,0 +1,1 @@
+"""``nnfit race``: variants of one setting trained from the same weights on one step clock."""

@@ -1,0 +1,188 @@
+"""The playground's HTTP routes: the page, the settings form, sessions, controls and streams.
+
+Controls are plain POSTs that answer at once; training happens in each run's worker thread
+(``nnfit.web.playrun``), and making a preview's data in FastAPI's thread pool (plain ``def``
+routes), never on the event loop. Every refusal is JSON ``{"error": one line, "setting": name
+or null}`` with status 400 (a setting), 404 (no such session or run) or 503 (server busy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Header, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ..errors import NNFitError, UsageError
+from .form import Caps, build_run_config, form_table
+from .playrun import SPEEDS, PlayRun, finite, thinned
+from .security import Guard
+from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal
+from .stream import stream
+
+STATIC = resources.files("nnfit.web") / "static"
+LANGUAGES = ("en", "zh")
+
+
+def make_app(
+    token: str,
+    *,
+    host: str = "127.0.0.1",
+    port: Callable[[], int] = lambda: 8000,
+    sessions: Sessions | None = None,
+) -> Any:
+    """The playground as an ASGI application, behind the token and Host/Origin guard.
+
+    Args:
+        token: the access token every request must show (see ``nnfit.web.security``).
+        host: the address the server is bound to (decides which Host names are accepted).
+        port: the served port (a function: known once the socket is bound).
+        sessions: the sessions and their caps (default: ``Sessions()``).
+    """
+    sessions = sessions or Sessions()
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        sessions.close()  # the server is stopping: so are the runs
+
+    app = FastAPI(
+        title="nnfit playground", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.sessions = sessions
+    _add_routes(app, sessions)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.exception_handler(NNFitError)
+    async def refused(request: Request, error: NNFitError) -> JSONResponse:
+        status = (
+            503 if isinstance(error, Busy) else 404 if isinstance(error, UnknownSession) else 400
+        )
+        return JSONResponse(refusal(error), status_code=status)
+
+    return Guard(app, token, host, port)
+
+
+def _add_routes(app: Any, sessions: Sessions) -> None:
+    caps = sessions.caps
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        # With ?token=..., the guard sets the cookie on this answer and the page then drops the
+        # token from the address bar. Not a redirect: after a redirect that began on another
+        # site's link, browsers keep a SameSite=Strict cookie back, and the page would fail.
+        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.get("/api/settings")
+    def settings() -> dict[str, Any]:
+        """The form: the settings table's rows for the page, the caps, the frame rate."""
+        return {
+            "settings": form_table(caps),
+            "caps": asdict(caps),
+            "fps": sessions.fps,
+            "speeds": list(SPEEDS),
+            "languages": list(LANGUAGES),
+        }
+
+    @app.post("/api/sessions")
+    def create() -> dict[str, Any]:
+        """A new session for a tab."""
+        return {"session": sessions.create().id}
+
+    @app.post("/api/sessions/{session_id}/preview")
+    def preview(session_id: str, values: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        """The data these settings make, drawn before training (thinned to the page's size)."""
+        session = sessions.get(session_id)
+        return preview_data(values if values is not None else session.values, caps)
+
+    @app.post("/api/sessions/{session_id}/setting")
+    def set_setting(session_id: str, change: Annotated[Any, Body()]) -> dict[str, Any]:
+        """Change one setting of the session, checked with the others: ``{name, value}``."""
+        session = sessions.get(session_id)
+        if not isinstance(change, dict) or not isinstance(change.get("name"), str):
+            raise_usage("a setting change is {name, value}")
+        session.set(change["name"], change.get("value"), caps)
+        return {"settings": session.values}
+
+    @app.post("/api/sessions/{session_id}/start")
+    def start(session_id: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        """Start a run with ``{settings, paused}``; the page then opens its stream."""
+        session = sessions.get(session_id)
+        body = body if isinstance(body, dict) else {}
+        run = sessions.start(session, body.get("settings"), paused=bool(body.get("paused")))
+        return {"run": session.runs, **run_state(run)}
+
+    @app.post("/api/sessions/{session_id}/speed")
+    def speed(session_id: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        """``{speed}``: play at that many times the server's frame rate (0.1 to 10)."""
+        session = sessions.get(session_id)
+        sessions.set_speed(session, body.get("speed") if isinstance(body, dict) else None)
+        return {"speed": session.speed}
+
+    @app.post("/api/sessions/{session_id}/{action}")
+    def control(session_id: str, action: str) -> dict[str, Any]:
+        """``pause``, ``play``, ``step`` or ``reset`` the session's run."""
+        session = sessions.get(session_id)
+        if action == "reset":
+            sessions.reset(session)
+            return {"state": "idle"}
+        run = current(session)
+        actions = {"pause": run.pause, "play": run.play, "step": run.step_once}
+        if action not in actions:
+            raise UnknownSession(f"unknown control {action[:20]!r}; use pause, play, step, reset")
+        actions[action]()
+        return run_state(run)
+
+    @app.get("/api/sessions/{session_id}/runs/{run_id}")
+    def state(session_id: str, run_id: int) -> dict[str, Any]:
+        """The run's state: running, paused, done, stopped or failed, and its step."""
+        return run_state(current(sessions.get(session_id), run_id))
+
+    @app.get("/api/sessions/{session_id}/runs/{run_id}/events")
+    def events(session_id: str, run_id: int, last_event_id: str | None = Header(None)) -> Response:
+        """The run's frames as Server-Sent Events (resumes after ``Last-Event-ID``)."""
+        run = current(sessions.get(session_id), run_id)
+        return stream(run, last_event_id, sessions.fps)
+
+
+def current(session: PlaySession, run_id: int | None = None) -> PlayRun:
+    """The session's run (``run_id``: only if it is still the newest)."""
+    if session.run is None or (run_id is not None and run_id != session.runs):
+        raise UnknownSession("no such run in this session (it was reset or replaced)")
+    return session.run
+
+
+def run_state(run: PlayRun) -> dict[str, Any]:
+    """A run's state and step, as the controls answer."""
+    batch = run.since(2**62)
+    return {"state": batch.state, "step": batch.step, "frames": batch.seq}
+
+
+def preview_data(values: Any, caps: Caps) -> dict[str, Any]:
+    """The data a run with these settings fits: x, y (at most ``thinned``'s size), the noise
+    floor and the formula, made by the same ``load_dataset`` as the run."""
+    from ..data.dataset import load_dataset
+
+    config = build_run_config(values if values is not None else {}, caps)
+    dataset = load_dataset(config.data, seed=config.train.seed)
+    rows = thinned(len(dataset.x), 2 * caps.points)
+    return {
+        "x": [finite(float(dataset.x[i, 0])) for i in rows],
+        "y": [finite(float(dataset.y[i, 0])) for i in rows],
+        "noise_floor": finite(dataset.noise_floor),
+        "source": dataset.source,
+    }
+
+
+def raise_usage(text: str) -> None:
+    """Refuse a malformed request body in one line (HTTP 400)."""
+    raise UsageError(text)

@@ -1,0 +1,189 @@
+"""The playground's form: the settings table as JSON, and a page's values as a checked RunConfig.
+
+The page draws its form from ``form_table()`` (each setting's name, default, range, choices,
+help and group, with the server's caps folded into the range), so nothing is retyped in
+JavaScript. ``build_run_config`` checks what a page sends exactly as the CLI checks its flags:
+``build_config`` and each config's ``check_fields``, whose ``FieldError`` names the setting
+(``lr must be a finite number above 0, got 0``); then the server's caps, worded the same way.
+Torch-free and FastAPI-free: the CLI's ``nnfit serve --help`` and the tests read it bare.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from ..checks import FieldError, SettingsError, describe
+from ..data.formula import NAMED_FUNCTIONS
+from ..errors import UsageError
+from ..runs.config import DEFAULT_PRESET, PRESETS, RunConfig, build_config
+from ..settings import Setting, table
+
+# Settings the page does not offer, and why (a file's columns wait for CSV upload; the rest are
+# the machine's business, or decided by the playground itself).
+NOT_ON_PAGE = {
+    "file": "uploads come later",
+    "example": "uploads come later",
+    "x": "uploads come later",
+    "y": "uploads come later",
+    "encoding": "uploads come later",
+    "drop_missing": "uploads come later",
+    "device": "the server's choice",
+    "threads": "the server's choice",
+    "compile": "the server's choice",
+    "every": "the playground records a frame for each step it draws (see frame_every)",
+    "member_lr": "a sweep, not a playground setting",
+    "member_lines": "the page draws the ensemble's band",
+}
+
+
+@dataclass(frozen=True)
+class Caps:
+    """What one run on this server may ask for; a bigger request is refused with a clear line."""
+
+    points: int = 5_000
+    steps: int = 20_000
+    width: int = 256  # units in one hidden layer
+    layers: int = 8
+    members: int = 50
+    frames: int = 250  # frames a run draws at most: ``every`` is chosen to fit (frame_every)
+
+
+DEFAULT_CAPS = Caps()
+CAPPED = {"points": "points", "steps": "steps", "members": "members"}  # setting → Caps field
+
+
+def kind_of(row: Setting) -> str:
+    """The form control a setting needs: choice, bool, whole, number, widths, members or text."""
+    special = row.meta.get("flag_type")
+    if special in ("widths", "members", "pair"):
+        return str(special)
+    if row.choices:
+        return "choice"
+    arms = set(typing.get_args(row.hint)) - {type(None)} or {row.hint}
+    if arms == {bool}:
+        return "bool"
+    if arms == {int}:
+        return "whole"
+    if arms == {float}:
+        return "number"
+    return "text"
+
+
+def form_table(caps: Caps = DEFAULT_CAPS) -> list[dict[str, Any]]:
+    """The settings the page offers, in the table's order, as JSON-ready rows.
+
+    Each row: ``name``, ``section``, ``group``, ``kind`` (see ``kind_of``), ``default`` (the
+    playground's preset, the lesson's), ``optional`` (None is allowed: "unset"), ``low``,
+    ``high``, ``above``, ``below`` (the range, the caps folded in), ``choices`` (None, or the
+    allowed words; for ``function`` the built-in names, a formula being allowed too), ``help``
+    (the CLI's one-line help) and ``form`` (what a value must be, in words).
+    """
+    rows = []
+    for row in table():
+        if row.name in NOT_ON_PAGE:
+            continue
+        preset = PRESETS[DEFAULT_PRESET].get(row.section, {})
+        default = preset.get(row.name, row.default)
+        high = row.meta.get("high")
+        cap = getattr(caps, CAPPED[row.name], None) if row.name in CAPPED else None
+        if cap is not None:
+            high = cap if high is None else min(high, cap)
+        choices = row.choices
+        if row.name == "function":
+            choices = tuple(NAMED_FUNCTIONS)
+        rows.append(
+            {
+                "name": row.name,
+                "section": row.section,
+                "group": row.group,
+                "kind": kind_of(row),
+                "default": list(default) if isinstance(default, tuple) else default,
+                "optional": type(None) in typing.get_args(row.hint),
+                "low": row.meta.get("low"),
+                "high": high,
+                "above": row.meta.get("above"),
+                "below": row.meta.get("below"),
+                "choices": None if choices is None else list(choices),
+                "help": row.help,
+                "form": row.meta.get("form") or describe(row.hint),
+            }
+        )
+    if caps.width:  # the widths' range, which check_hidden words itself
+        hidden = next(r for r in rows if r["name"] == "hidden")
+        hidden.update(low=1, high=caps.width, max_layers=caps.layers)
+    return rows
+
+
+def build_run_config(values: Any, caps: Caps = DEFAULT_CAPS) -> RunConfig:
+    """The RunConfig a page's values describe: the lesson's preset, then ``values``.
+
+    Args:
+        values: ``{name: value}`` for settings of ``form_table`` (JSON values: numbers,
+            text, true/false, lists for widths and LO,HI; null for "unset").
+        caps: the server's limits.
+
+    Raises:
+        UsageError (FieldError or SettingsError for a setting): one line naming the setting,
+        as the CLI words it by field name.
+    """
+    if not isinstance(values, dict):
+        raise UsageError("settings must be a table of name: value")
+    offered = {row.name: row for row in table() if row.name not in NOT_ON_PAGE}
+    sections: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "train": {}}
+    for name, value in values.items():
+        row = offered.get(name) if isinstance(name, str) else None
+        if row is None:
+            why = NOT_ON_PAGE.get(name, "") if isinstance(name, str) else ""
+            raise UsageError(f"unknown setting {str(name)[:40]!r}" + (f" ({why})" if why else ""))
+        if row.name == "noise" and isinstance(value, str) and ":" in value:
+            kind, _, level = value.partition(":")  # KIND:LEVEL, as --noise takes it
+            sections["data"]["noise"] = kind
+            sections["data"]["noise_level"] = _number_or_text(level)
+            continue
+        sections[row.section][row.name] = value
+    config = build_config(DEFAULT_PRESET, source="the page", **sections)
+    check_caps(config, caps)
+    return config
+
+
+def _number_or_text(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text  # noise_level's check words it
+
+
+def check_caps(config: RunConfig, caps: Caps) -> None:
+    """Refuse a run bigger than the server allows, naming the setting and the cap."""
+    from ..data.formula import resolve_function
+
+    if not config.data.synthetic:
+        raise SettingsError("the playground fits a function for now; uploads come later")
+    for name, field_ in CAPPED.items():
+        section = "data" if name == "points" else "model" if name == "members" else "train"
+        value = getattr(getattr(config, section), name)
+        cap = getattr(caps, field_)
+        if isinstance(value, int) and value > cap:
+            raise FieldError(name, f"must be at most {cap} on this server", value)
+    hidden = config.model.hidden
+    if len(hidden) > caps.layers:
+        raise FieldError("hidden", f"must have at most {caps.layers} layers on this server", hidden)
+    if max(hidden) > caps.width:
+        raise FieldError("hidden", f"widths must be at most {caps.width} on this server", hidden)
+    if config.model.members == "auto":
+        raise FieldError("members", f"must be a whole number from 1 to {caps.members}", "auto")
+    if resolve_function(config.data.function).n_inputs != 1:
+        raise SettingsError(
+            "the playground draws functions of one input x for now ({function} of x1, x2 come "
+            "with the heatmap)",
+            "function",
+        )
+
+
+def frame_every(steps: int, caps: Caps = DEFAULT_CAPS) -> int:
+    """Steps between the frames a run draws: 1 up to ``caps.frames`` steps (the lesson's 100
+    steps are 100 frames), then enough that a run has at most ``caps.frames`` frames."""
+    return max(1, math.ceil(steps / caps.frames))

@@ -1,0 +1,310 @@
+"""One playground run: nnfit's own ``Regressor.fit`` in a worker thread, paced for a page.
+
+The worker trains through the same path as ``nnfit fit`` (``load_dataset`` →
+``Regressor.from_config`` → ``fit`` with callbacks, the loop of ``nnfit.core.training``); a
+``Frames`` callback hands each snapshot to the run (``publish``) and then holds the training
+thread: until the next frame is due (at most ``fps`` frames a second, so the lesson's 100 steps
+play as an animation instead of finishing in 50 ms), while paused (``step`` lets one frame
+through), and not at all once stopped. A run stops itself when no page has watched it for
+``grace`` seconds, so a closed tab costs nothing. Nothing here touches the event loop: the
+stream (``nnfit.web.stream``) reads ``since`` under the run's lock.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ..checks import FieldError
+from ..core.callbacks import Callback
+from ..errors import NNFitError
+from .form import DEFAULT_CAPS, Caps, frame_every
+
+if TYPE_CHECKING:
+    from ..core.history import History, Snapshot
+    from ..runs.config import RunConfig
+
+SPEEDS = (0.1, 10.0)  # the slowest and fastest speed: times the server's frame rate
+MAX_CURVE = 300  # points of a fit line sent to the page (the grid is thinned to this many)
+FIRST_CLIENT = 10.0  # seconds a run waits for its first page before it stops
+
+
+def thinned(count: int, most: int = MAX_CURVE) -> list[int]:
+    """Indices of at most about ``most`` evenly spaced items of ``count``, the last included."""
+    stride = max(1, math.ceil(count / most))
+    rows = list(range(0, count, stride))
+    if count and rows[-1] != count - 1:
+        rows.append(count - 1)
+    return rows
+
+
+def check_speed(speed: Any) -> float:
+    """A speed from a page: a number from 0.1 to 10, or a FieldError naming ``speed``."""
+    low, high = SPEEDS
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not low <= speed <= high:
+        raise FieldError("speed", f"must be a number from {low:g} to {high:g}", speed)
+    return float(speed)
+
+
+def finite(value: float | None) -> float | None:
+    """A number JSON can carry: None for None, nan and inf."""
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+@dataclass
+class Batch:
+    """What a stream sends next: the loss points after the one it sent last, the newest fit."""
+
+    seq: int  # frames published so far: the id of the newest
+    points: list[list[float | None]]  # [step, loss, val_loss] per frame after ``since``
+    step: int
+    fit: list[float | None] | None  # the newest fit on ``grid`` (thinned)
+    std: list[float | None] | None  # an ensemble's spread there, or None
+    state: str
+    result: dict[str, Any] | None = None  # once finished: metrics, diagnosis, stop reason
+    info: dict[str, Any] = field(default_factory=dict)  # grid, noise floor, every
+
+
+class PlayRun:
+    """A run of one session: start it, pause, step, stop; read its frames with ``since``.
+
+    Args:
+        config: the checked settings (``nnfit.web.form.build_run_config``).
+        caps: the server's limits (they decide the steps between frames).
+        fps: frames a second the worker plays at (the page draws each); ``set_speed`` scales it.
+        grace: seconds without a watching page after which the run stops.
+        paused: start paused (the first frame, step 0, is shown; ``step`` or ``play`` go on).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        caps: Caps = DEFAULT_CAPS,
+        fps: float = 25.0,
+        grace: float = 0.5,
+        paused: bool = False,
+    ) -> None:
+        every = frame_every(config.train.steps, caps)
+        self.config = replace(config, train=replace(config.train, every=every))
+        self.fps, self.base_fps, self.grace = fps, fps, grace
+        self.lock = threading.Condition()
+        self.stop_event = threading.Event()
+        self.paused, self.allowed = paused, 0  # frames a paused run may still play
+        self.state = "starting"  # → running / paused → done, stopped or failed
+        self.points: list[list[float | None]] = []
+        self.step = 0
+        self.fit: list[float | None] | None = None
+        self.std: list[float | None] | None = None
+        self.info: dict[str, Any] = {"every": every}
+        self.rows: list[int] = []
+        self.result: dict[str, Any] | None = None
+        self.clients = 0
+        self.seen = time.monotonic() + FIRST_CLIENT - grace  # no page yet: wait for one
+        self.thread = threading.Thread(target=self._work, name="nnfit-play", daemon=True)
+
+    # -- controls (any thread) --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start training in the worker thread."""
+        self.thread.start()
+
+    def pause(self) -> None:
+        """Hold the run at its next frame."""
+        with self.lock:
+            self.paused, self.allowed = True, 0
+            self.lock.notify_all()
+
+    def play(self) -> None:
+        """Go on from a pause."""
+        with self.lock:
+            self.paused = False
+            self.lock.notify_all()
+
+    def step_once(self) -> None:
+        """From a pause: play one more frame (``every`` training steps), then hold again."""
+        with self.lock:
+            self.paused = True
+            self.allowed += 1
+            self.lock.notify_all()
+
+    def set_speed(self, speed: float) -> None:
+        """Play at ``speed`` times the frame rate the run started with (0.1 to 10; faster than
+        a page draws, the stream sends the newest fit and every loss point)."""
+        with self.lock:
+            self.fps = self.base_fps * check_speed(speed)
+            self.lock.notify_all()
+
+    def stop(self, *, wait: float = 0.0) -> None:
+        """End training before its next step; wait up to ``wait`` seconds for the thread."""
+        self.stop_event.set()
+        with self.lock:
+            self.lock.notify_all()
+        if wait and self.thread.is_alive():
+            self.thread.join(wait)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the worker has ended (done, stopped or failed)."""
+        return self.state in ("done", "stopped", "failed")
+
+    # -- watchers ----------------------------------------------------------------------------
+
+    def attach(self) -> None:
+        """A page's stream starts watching."""
+        with self.lock:
+            self.clients += 1
+            self.seen = time.monotonic()
+
+    def detach(self) -> None:
+        """A page's stream went away; the run stops if none is back within ``grace``."""
+        with self.lock:
+            self.clients -= 1
+            self.seen = time.monotonic()
+            self.lock.notify_all()
+
+    def abandoned(self) -> bool:
+        """No page has watched for ``grace`` seconds (call with the lock held)."""
+        return self.clients <= 0 and time.monotonic() - self.seen > self.grace
+
+    def since(self, seq: int) -> Batch:
+        """The frames after ``seq`` and the newest fit, for a stream (any thread)."""
+        with self.lock:
+            return Batch(
+                seq=len(self.points),
+                points=[list(p) for p in self.points[max(0, seq) :]],
+                step=self.step,
+                fit=self.fit,
+                std=self.std,
+                state=self.state,
+                result=self.result,
+                info=dict(self.info),
+            )
+
+    # -- the worker --------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        from ..core.trainstate import Control
+        from ..data.dataset import load_dataset
+        from ..regressor import Regressor
+
+        try:
+            config = self.config
+            dataset = load_dataset(config.data, seed=config.train.seed)
+            regressor = Regressor.from_config(config)
+            y = dataset.y[:, 0]
+            frames = Frames(self)
+            regressor.fit(
+                dataset.x,
+                y,
+                callbacks=[frames],
+                noise_floor=dataset.noise_floor,
+                control=Control(stop=self.stop_event),
+            )
+            result = summary(regressor)
+            state = "stopped" if self.stop_event.is_set() else "done"
+        except NNFitError as error:
+            result, state = {"error": str(error)}, "failed"
+        except Exception as error:  # a bug must not take the server down: the page says it
+            result, state = {"error": f"training failed: {type(error).__name__}"}, "failed"
+        with self.lock:
+            self.result, self.state = result, state
+            self.lock.notify_all()
+
+    def begin(self, history: History) -> None:
+        """The data and grid are known: keep the thinned grid and the noise floor."""
+        grid = history.x_grid[:, 0]
+        self.rows = thinned(len(grid))
+        with self.lock:
+            self.info.update(
+                grid=[float(grid[i]) for i in self.rows],
+                noise_floor=finite(history.noise_floor),
+                members=history.members,
+            )
+            self.state = "paused" if self.paused else "running"
+
+    def publish(self, snapshot: Snapshot) -> None:
+        """Keep a snapshot's loss point and thinned fit; wakes nobody (streams poll)."""
+        y_pred = snapshot.y_pred[:, 0]
+        fit = [finite(y_pred[i]) for i in self.rows]
+        std = None
+        if snapshot.y_std is not None:
+            std = [finite(snapshot.y_std[i, 0]) for i in self.rows]
+        point = [snapshot.step, finite(snapshot.loss), finite(snapshot.val_loss)]
+        with self.lock:
+            self.points.append(point)
+            self.step, self.fit, self.std = snapshot.step, fit, std
+
+    def hold(self, due: float) -> None:
+        """Keep the training thread until the next frame is due and the run not paused; stop
+        the run when no page watches any more."""
+        with self.lock:
+            while not self.stop_event.is_set():
+                if self.abandoned():
+                    self.stop_event.set()
+                    break
+                if self.paused and self.allowed <= 0:
+                    self.state = "paused"
+                    self.lock.wait(0.1)
+                    continue
+                left = due - time.monotonic()
+                if left <= 0:
+                    if self.paused:
+                        self.allowed -= 1
+                    self.state = "paused" if self.paused and self.allowed <= 0 else "running"
+                    break
+                self.lock.wait(min(left, 0.1))
+
+
+def summary(regressor: Any) -> dict[str, Any]:
+    """A finished run for the page: why it stopped, RMSE and R², and the diagnosis as data
+    (its kind, the numbers its sentence quotes, the hints) for the page to word in its language."""
+    from ..core.diagnostics import dead_fraction
+
+    history = regressor.history_
+    diagnosis = regressor.diagnosis_
+    dead, units = dead_fraction(history)
+    metrics = {
+        name: {key: finite(value) for key, value in row.items()}
+        for name, row in (regressor.metrics_ or {}).items()
+    }
+    return {
+        "stop_reason": history.stop_reason,
+        "metrics": metrics,
+        "diagnosis": {
+            "kind": diagnosis.kind,
+            "message": diagnosis.message,
+            "hints": [
+                {"field": h.field, "change": h.change, "value": h.value, "unit": h.unit}
+                for h in diagnosis.hints
+            ],
+            "loss": finite(history.final.loss),
+            "floor": finite(history.noise_floor),
+            "step": history.final.step,
+            "dead": dead,
+            "units": units,
+            "diverged_at": history.diverged_at,
+            "best_step": history.best_step,
+        },
+    }
+
+
+class Frames(Callback):
+    """The callback between the training loop and the page: publish, then pace or pause."""
+
+    def __init__(self, run: PlayRun) -> None:
+        self.run = run
+        self.due = 0.0
+
+    def on_train_begin(self, history: History) -> None:
+        self.run.begin(history)
+        self.due = time.monotonic()
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        self.run.publish(snapshot)
+        if not snapshot.final:
+            self.due = max(self.due + 1.0 / self.run.fps, time.monotonic())  # no bursts
+            self.run.hold(self.due)

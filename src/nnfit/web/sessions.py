@@ -1,0 +1,149 @@
+"""The playground's sessions: one per browser tab, each with its settings and its run.
+
+A page asks for a session (``Sessions.create``) and names it in every request after; sessions
+never share a run. The server's caps bound the work: at most ``max_sessions`` sessions (the
+one idle longest makes room; one unused for ``idle`` seconds, its run over, is forgotten) and
+``max_runs`` runs training at once, each refused with a line that says why. Torch-free: runs
+import the core in their worker threads.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..checks import FieldError, SettingsError
+from ..errors import NNFitError, UsageError
+from .form import DEFAULT_CAPS, Caps, build_run_config
+from .playrun import PlayRun, check_speed
+
+
+class Busy(NNFitError):
+    """The server is at its cap of sessions or runs; try again later (HTTP 503)."""
+
+
+class UnknownSession(NNFitError):
+    """No such session (expired, or never made); the page starts a new one (HTTP 404)."""
+
+
+def refusal(error: NNFitError) -> dict[str, Any]:
+    """A refused request as JSON: the one-line message and, for a setting, its name."""
+    name = None
+    if isinstance(error, FieldError):
+        name = error.name
+    elif isinstance(error, SettingsError) and error.names:
+        name = error.names[0]
+    return {"error": str(error), "setting": name}
+
+
+@dataclass
+class PlaySession:
+    """One tab: the settings it has chosen (checked one by one) and its current run."""
+
+    id: str
+    values: dict[str, Any] = field(default_factory=dict)
+    run: PlayRun | None = None
+    runs: int = 0  # runs started, the id of the newest
+    speed: float = 1.0  # times the server's frame rate; kept for the next run
+    used: float = field(default_factory=time.monotonic)
+
+    def set(self, name: str, value: Any, caps: Caps) -> None:
+        """Change one setting, checked with the others (FieldError names it if refused)."""
+        values = {**self.values, name: value}
+        build_run_config(values, caps)
+        self.values = values
+
+
+class Sessions:
+    """Every session of the server, with its caps (thread-safe)."""
+
+    def __init__(
+        self,
+        caps: Caps = DEFAULT_CAPS,
+        *,
+        max_sessions: int = 64,
+        max_runs: int = 8,
+        fps: float = 25.0,
+        grace: float = 0.5,
+        idle: float = 3600.0,
+    ) -> None:
+        self.caps, self.fps, self.grace, self.idle = caps, fps, grace, idle
+        self.max_sessions, self.max_runs = max_sessions, max_runs
+        self.lock = threading.Lock()
+        self.sessions: dict[str, PlaySession] = {}
+
+    def create(self) -> PlaySession:
+        """A new session; the one idle longest goes when the server is full."""
+        with self.lock:
+            now = time.monotonic()
+            for old in [s for s in self.sessions.values() if now - s.used > self.idle]:
+                if old.run is None or old.run.finished:  # a closed tab's leftovers
+                    del self.sessions[old.id]
+            if len(self.sessions) >= self.max_sessions:
+                idle = [s for s in self.sessions.values() if s.run is None or s.run.finished]
+                if not idle:
+                    raise Busy(f"the server is full ({self.max_sessions} sessions are training)")
+                oldest = min(idle, key=lambda s: s.used)
+                del self.sessions[oldest.id]
+            session = PlaySession(secrets.token_urlsafe(16))
+            self.sessions[session.id] = session
+            return session
+
+    def get(self, session_id: str) -> PlaySession:
+        """The session, or UnknownSession."""
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                raise UnknownSession("unknown session; reload the page for a new one")
+            session.used = time.monotonic()
+            return session
+
+    def start(self, session: PlaySession, values: Any, *, paused: bool = False) -> PlayRun:
+        """Check ``values``, stop the session's old run and start a new one."""
+        if values is not None and not isinstance(values, dict):
+            raise UsageError("settings must be a table of name: value")
+        values = session.values if values is None else values
+        config = build_run_config(values, self.caps)
+        with self.lock:
+            training = sum(
+                1
+                for s in self.sessions.values()
+                if s is not session and s.run is not None and not s.run.finished
+            )
+            if training >= self.max_runs:
+                raise Busy(
+                    f"the server is busy: {training} runs are training (at most "
+                    f"{self.max_runs}); try again when one ends"
+                )
+            if session.run is not None:
+                session.run.stop()
+            session.values = dict(values)
+            session.runs += 1
+            run = PlayRun(config, caps=self.caps, fps=self.fps, grace=self.grace, paused=paused)
+            run.set_speed(session.speed)
+            session.run = run
+        run.start()
+        return run
+
+    def set_speed(self, session: PlaySession, speed: Any) -> None:
+        """Change how fast the session's runs play, the current one included."""
+        session.speed = check_speed(speed)
+        if session.run is not None:
+            session.run.set_speed(session.speed)
+
+    def reset(self, session: PlaySession) -> None:
+        """Stop the session's run and forget it (the settings stay)."""
+        with self.lock:
+            run, session.run = session.run, None
+        if run is not None:
+            run.stop()
+
+    def close(self) -> None:
+        """Stop every run (the server is shutting down)."""
+        with self.lock:
+            runs = [s.run for s in self.sessions.values() if s.run is not None]
+        for run in runs:
+            run.stop()

@@ -1,0 +1,146 @@
+"""The playground's form: generated from the settings table, checked as the CLI checks flags."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from nnfit.checks import FieldError, SettingsError
+from nnfit.errors import UsageError
+from nnfit.runs.config import build_config
+from nnfit.settings import table
+from nnfit.web.form import NOT_ON_PAGE, Caps, build_run_config, form_table, frame_every
+from nnfit.web.playrun import thinned
+
+STATIC = Path(__file__).parent.parent / "src" / "nnfit" / "web" / "static"
+
+
+def test_the_form_lists_every_setting_of_the_table_not_set_aside():
+    names = [row["name"] for row in form_table()]
+    assert names == [row.name for row in table() if row.name not in NOT_ON_PAGE]
+    assert set(NOT_ON_PAGE) <= {row.name for row in table()}  # no stale exclusions
+
+
+def test_the_form_carries_each_settings_help_range_and_choices():
+    rows = {row["name"]: row for row in form_table()}
+    settings = {row.name: row for row in table()}
+    for name, row in rows.items():
+        assert row["help"] == settings[name].help
+        assert row["group"] == settings[name].group
+    assert rows["activation"]["choices"] == list(settings["activation"].choices or ())
+    assert rows["lr"]["above"] == 0 and rows["lr"]["kind"] == "number"
+    assert rows["hidden"]["kind"] == "widths" and rows["batch_size"]["optional"]
+    json.dumps(rows)  # JSON-ready
+
+
+def test_the_form_defaults_are_the_lessons_run():
+    values = {row["name"]: row["default"] for row in form_table()}
+    assert build_run_config(values) == build_config()
+
+
+def test_caps_fold_into_the_ranges_and_refuse_bigger_runs():
+    caps = Caps(points=300, steps=500, width=16, layers=2, members=4)
+    rows = {row["name"]: row for row in form_table(caps)}
+    assert rows["points"]["high"] == 300 and rows["steps"]["high"] == 500
+    assert rows["hidden"]["high"] == 16 and rows["hidden"]["max_layers"] == 2
+    refused = {
+        "points": {"points": 301},
+        "steps": {"steps": 501},
+        "members": {"members": 5},
+    }
+    for name, values in refused.items():
+        with pytest.raises(FieldError, match=rf"^{name} must be at most") as error:
+            build_run_config(values, caps)
+        assert error.value.name == name
+    for widths in ([17], [4, 4, 4]):
+        with pytest.raises(FieldError, match=r"^hidden ") as error:
+            build_run_config({"hidden": widths}, caps)
+    build_run_config({"points": 300, "steps": 500, "hidden": [16, 16], "members": 4}, caps)
+
+
+def test_bad_values_get_the_clis_messages_worded_by_setting():
+    with pytest.raises(FieldError, match=r"^lr must be a finite number above 0, got 0$"):
+        build_run_config({"lr": 0})
+    with pytest.raises(FieldError, match=r"^steps must be a whole number"):
+        build_run_config({"steps": "abc"})
+    with pytest.raises(FieldError, match=r"^activation must be one of relu"):
+        build_run_config({"activation": "nope"})
+    with pytest.raises(UsageError, match="unknown setting 'device'"):
+        build_run_config({"device": "cuda"})
+    with pytest.raises(UsageError, match="unknown setting 'bogus'"):
+        build_run_config({"bogus": 1})
+    with pytest.raises(UsageError):
+        build_run_config(["lr", 1])
+
+
+def test_formulas_go_through_the_safe_parser():
+    assert build_run_config({"function": "sin(3*x) + 0.1*x**2"}).data.function
+    for formula in ("__import__('os')", "x.__class__", "2**10000", "sin("):
+        with pytest.raises(UsageError):
+            build_run_config({"function": formula})
+    with pytest.raises(SettingsError, match="one input x"):
+        build_run_config({"function": "x1*x2"})
+
+
+def test_noise_takes_kind_and_level_as_the_flag_does():
+    config = build_run_config({"noise": "gaussian:0.1"})
+    assert (config.data.noise, config.data.noise_level) == ("gaussian", 0.1)
+
+
+def test_frames_are_every_step_for_the_lesson_and_capped_for_long_runs():
+    caps = Caps(frames=250)
+    assert frame_every(100, caps) == 1
+    assert frame_every(250, caps) == 1
+    assert frame_every(20_000, caps) == 80
+    assert 20_000 / frame_every(20_000, caps) <= 250
+
+
+def test_thinned_keeps_the_ends_and_at_most_about_the_limit():
+    assert thinned(5, 300) == [0, 1, 2, 3, 4]
+    rows = thinned(1001, 300)
+    assert rows[0] == 0 and rows[-1] == 1000 and len(rows) <= 301
+    assert thinned(0) == []
+
+
+def catalogue(lang):
+    return json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def test_the_catalogues_have_the_same_keys_and_no_empty_text():
+    en, zh = catalogue("en"), catalogue("zh")
+    assert sorted(set(en) - set(zh)) == [] and sorted(set(zh) - set(en)) == []
+    assert all(isinstance(text, str) and text.strip() for text in [*en.values(), *zh.values()])
+    for key in en:  # the same placeholders in both languages
+        assert set(re.findall(r"\{(\w+)\}", en[key])) == set(re.findall(r"\{(\w+)\}", zh[key]))
+
+
+def test_every_key_the_page_uses_is_in_the_catalogues():
+    en = catalogue("en")
+    text = "".join(p.read_text(encoding="utf-8") for p in STATIC.glob("*.*"))
+    used = set(re.findall(r'data-i18n(?:-title)?="([\w.]+)"', text))
+    used |= set(re.findall(r'(?:I18N\.t|dataset\.i18n(?:Title)?\s*=)\(?\s*"([\w.]+)"', text))
+    used |= {f"setting.{row['name']}" for row in form_table()}
+    used |= {f"group.{row['group'].split()[0]}" for row in form_table()}
+    used |= {"setting.seed", "setting.preset"}  # named by the diagnoses' hints
+    from nnfit.core.diagnostics import HINTS, KINDS
+
+    used |= {f"diagnosis.{kind}" for kind in KINDS}
+    used |= {f"hint.{h.change or 'set'}" for hints in HINTS.values() for h in hints}
+    used |= {f"setting.{h.field}" for hints in HINTS.values() for h in hints}
+    assert sorted(used - set(en)) == []
+    assert len(used) > 40  # the patterns above do find the page's keys
+
+
+def test_the_web_package_is_pinned_light_and_documented():
+    import subprocess
+    import sys
+
+    import nnfit.web
+
+    assert nnfit.web.__all__ == ["MISSING_HINT", "Playground", "make_app", "missing_extra", "serve"]
+    heavy = "{'torch', 'fastapi', 'uvicorn'}"
+    code = f"import nnfit.web.form, sys; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert nnfit.web.missing_extra.__doc__ and "nnfit[web]" in nnfit.web.MISSING_HINT

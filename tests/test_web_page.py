@@ -1,0 +1,258 @@
+"""The playground's page in a real browser: Debian's chromium, driven by Playwright, headless.
+
+One server and one browser for the module (a browser starts in about a second); each test has
+its own page, so its own session. The browser is the system's ``chromium`` (apt), never one
+Playwright downloads; ``scripts/system-deps.sh`` installs it.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nnfit.web.server import Playground
+
+CATALOGUES = Path(__file__).parent.parent / "src" / "nnfit" / "web" / "static" / "i18n"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 60_000  # a deadline for the page to get somewhere, not a timing
+
+
+@pytest.fixture(scope="module")
+def server():
+    playground = Playground(port=0).start()
+    yield playground
+    playground.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium")
+    if exe is None:
+        pytest.fail(
+            "chromium is needed for the page tests and was not found; install it "
+            "(Debian/Ubuntu: apt-get install chromium, or run scripts/system-deps.sh)"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=exe, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A page of the playground with every console error and outside request noted."""
+
+    def __init__(self, browser, server, locale="en-US", fragment=""):
+        self.context = browser.new_context(locale=locale, viewport={"width": 1200, "height": 900})
+        self.page = self.context.new_page()
+        self.errors, self.outside = [], []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.context.route("**/*", self._route)
+        self.base = server.base
+        self.page.goto(server.url + fragment)
+        self.page.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
+
+    def _console(self, message):
+        if message.type in ("error", "warning"):
+            self.errors.append(f"{message.type}: {message.text}")
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base + "/") or url.startswith("data:"):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    opened = Visit(browser, server)
+    yield opened
+    opened.close()
+
+
+def expect(locator):
+    """Playwright's retrying assertions (no page-side eval: the page's CSP forbids it)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def text(page, selector):
+    return page.locator(selector).inner_text().strip()
+
+
+def test_the_page_loads_with_no_console_errors_and_no_outside_requests(visit):
+    assert visit.errors == [] and visit.outside == []
+    assert visit.page.url == visit.base + "/"  # the token left the address bar
+    assert visit.page.locator("#form .field").count() > 10  # the form, from the table
+    assert visit.page.locator(".uplot").count() == 2
+
+
+def test_the_data_is_drawn_before_training(visit):
+    page = visit.page
+    assert page.get_attribute("#fit-chart", "data-points") == "100"
+    assert page.get_attribute("#loss-chart", "data-points") == "0"
+    page.fill("#setting-points", "40")
+    page.press("#setting-points", "Tab")
+    page.wait_for_selector("#fit-chart[data-points='40']", timeout=WAIT_MS)
+    first = page.get_attribute("#fit-chart", "data-y")
+    page.click("#regenerate")  # new noise: the next seed
+    expect(page.locator("#setting-seed")).to_have_value("1")
+    expect(page.locator("#fit-chart")).not_to_have_attribute("data-y", first)
+
+
+def test_the_lesson_plays_to_the_end_with_its_loss_curve(visit):
+    page = visit.page
+    page.click("#play")
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    expect(page.locator("#step-count")).to_have_text("100")
+    assert page.get_attribute("#loss-chart", "data-points") == "101"  # steps 0 to 100
+    assert page.locator("#result").is_visible()
+    assert float(text(page, "#rmse")) > 0
+    assert -1 <= float(text(page, "#r2")) <= 1
+    assert text(page, "#diagnosis")
+    assert visit.errors == [] and visit.outside == []
+
+
+def test_the_runs_of_a_tab_are_compared_in_a_table(visit):
+    page = visit.page
+    page.select_option("#speed", "10")  # ten times 25 frames a second: a quick lesson
+    page.click("#play")
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    page.fill("#setting-lr", "0.2")
+    page.press("#setting-lr", "Tab")
+    page.wait_for_url("**/#lr=0.2", timeout=WAIT_MS)
+    page.click("#play")
+    rows = page.locator("#runs-table tbody tr")
+    expect(rows).to_have_count(2, timeout=WAIT_MS)
+    expect(rows.nth(1).locator("td").nth(1)).to_have_text("lr 0.2")
+    expect(rows.nth(0).locator("td").nth(4)).to_have_text("100")
+    assert float(rows.nth(1).locator("td").nth(2).inner_text()) > 0  # an RMSE
+    assert visit.errors == []
+
+
+def test_a_refused_setting_is_shown_under_its_field(visit):
+    page = visit.page
+    page.fill("#setting-lr", "0")
+    page.press("#setting-lr", "Tab")
+    note = page.locator('.field[data-setting="lr"] .note')
+    note.wait_for(state="visible", timeout=WAIT_MS)
+    assert note.inner_text() == "lr must be a finite number above 0, got 0"
+
+
+def test_neurons_and_layers_change_with_plus_and_minus(visit):
+    page = visit.page
+    page.click(".layer .more")
+    expect(page.locator(".layer output")).to_have_text("11")
+    page.click(".add-layer")
+    expect(page.locator(".layer output")).to_have_text(["11", "11"])
+    page.click(".layer >> nth=1 >> .fewer")
+    expect(page.locator(".layer output")).to_have_text(["11", "10"])
+    page.click(".remove-layer")
+    expect(page.locator(".layer output")).to_have_text(["11"])
+    assert visit.errors == []
+
+
+def test_a_link_on_another_site_opens_the_page(browser, server, tmp_path):
+    """A classroom link: the token in the link lets the page in, though the SameSite cookie
+    is not sent on a navigation that starts on another site."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "index.html").write_text(f'<a id="go" href="{server.url}">playground</a>')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"http://localhost:{other.server_address[1]}/index.html")
+        page.click("#go")
+        page.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
+        assert page.get_attribute("#fit-chart", "data-points") == "100"
+    finally:
+        context.close()
+        other.shutdown()
+        thread.join(10)
+
+
+def test_a_link_carries_the_experiment_and_the_page_keeps_its_link_current(browser, server):
+    visit = Visit(browser, server, fragment="#lr=0.2&hidden=20,20&points=40&function=sin(3*x)")
+    try:
+        page = visit.page
+        expect(page.locator("#setting-lr")).to_have_value("0.2")
+        expect(page.locator(".layer output")).to_have_text(["20", "20"])
+        expect(page.locator("#formula")).to_have_value("sin(3*x)")
+        assert page.get_attribute("#fit-chart", "data-points") == "40"
+        page.fill("#setting-steps", "50")
+        page.press("#setting-steps", "Tab")
+        page.wait_for_url("**/#*steps=50*", timeout=WAIT_MS)
+        assert "token" not in page.url and "lr=0.2" in page.url
+        assert visit.errors == []
+    finally:
+        visit.close()
+    refused = Visit(browser, server, fragment="#lr=0&points=30")
+    try:
+        note = refused.page.locator('.field[data-setting="lr"] .note')
+        expect(note).to_have_text("lr must be a finite number above 0, got 0")
+        expect(refused.page.locator("#setting-lr")).to_have_value("0.5")  # the default stays
+        assert refused.page.get_attribute("#fit-chart", "data-points") == "30"
+    finally:
+        refused.close()
+
+
+def test_a_classroom_link_hides_some_settings_and_fixes_others(browser, server):
+    fragment = "#lr=0.1&fix=lr,hidden,seed&hide=optimizer,members"
+    visit = Visit(browser, server, fragment=fragment)
+    try:
+        page = visit.page
+        expect(page.locator("#setting-lr")).to_have_value("0.1")
+        expect(page.locator("#setting-lr")).to_be_disabled()
+        expect(page.locator(".layer .more")).to_be_disabled()
+        expect(page.locator("#regenerate")).to_be_disabled()
+        expect(page.locator('.field[data-setting="optimizer"]')).to_be_hidden()
+        expect(page.locator('.field[data-setting="members"]')).to_be_hidden()
+        expect(page.locator("#setting-steps")).to_be_enabled()
+        page.fill("#setting-steps", "50")
+        page.press("#setting-steps", "Tab")
+        page.wait_for_url("**/#*steps=50*", timeout=WAIT_MS)
+        assert "fix=lr%2Chidden%2Cseed" in page.url and "hide=optimizer%2Cmembers" in page.url
+        assert visit.errors == []
+    finally:
+        visit.close()
+
+
+def test_the_language_follows_the_browser_and_switches_on_the_page(browser, server):
+    zh = json.loads((CATALOGUES / "zh.json").read_text(encoding="utf-8"))
+    en = json.loads((CATALOGUES / "en.json").read_text(encoding="utf-8"))
+    visit = Visit(browser, server, locale="zh-CN")
+    try:
+        page = visit.page
+        assert text(page, "h1") == zh["title"]
+        assert page.get_attribute("html", "lang") == "zh-CN"
+        assert text(page, "#play") == zh["play"]
+        page.select_option("#lang", "en")
+        expect(page.locator("h1")).to_have_text(en["title"])
+        assert text(page, "#play") == en["play"]
+        assert text(page, '.field[data-setting="lr"] label') == en["setting.lr"]
+        assert visit.errors == []
+    finally:
+        visit.close()

@@ -1,0 +1,388 @@
+"""The playground's server on loopback: token, Host/Origin, headers, controls and SSE streams.
+
+A real uvicorn serves on a free port from a thread of this process (``Playground.start``), so
+tests can also look at the runs behind the API; one test starts ``nnfit serve`` as a process
+and stops it by its pid.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+import nnfit
+from nnfit.cli.main import main
+from nnfit.web.form import Caps
+from nnfit.web.security import CSP
+from nnfit.web.server import Playground
+from nnfit.web.sessions import Busy, Sessions, UnknownSession
+
+SRC = Path(nnfit.__file__).parent.parent
+QUICK = {"steps": 40, "points": 50}  # a short run: 40 frames
+
+
+@pytest.fixture(scope="module")
+def server():
+    playground = Playground(port=0, sessions=Sessions(Caps(), fps=100.0, grace=0.5)).start()
+    yield playground
+    playground.stop()
+
+
+@pytest.fixture
+def client(server):
+    """A client that showed the token once (so holds its cookie), as a browser would."""
+    with httpx.Client(base_url=server.base, timeout=20) as client:
+        assert client.get(f"/?token={server.token}").status_code == 200
+        yield client
+
+
+def new_session(client):
+    answer = client.post("/api/sessions")
+    assert answer.status_code == 200
+    return answer.json()["session"]
+
+
+def read_events(client, session, run, *, last_id=None, stop_after=None):
+    """(event, id, data) of a run's stream, until ``done`` or ``stop_after`` frames."""
+    headers = {} if last_id is None else {"Last-Event-ID": str(last_id)}
+    events, fields = [], {}
+    url = f"/api/sessions/{session}/runs/{run}/events"
+    with client.stream("GET", url, headers=headers) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        for line in answer.iter_lines():
+            if line.startswith(":"):
+                continue  # a keep-alive comment
+            if line:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+                continue
+            if "data" in fields:
+                events.append((fields.get("event"), fields.get("id"), json.loads(fields["data"])))
+                if fields.get("event") == "done" or len(events) == stop_after:
+                    break
+            fields = {}
+    return events
+
+
+def wait_for(predicate, seconds=20.0):
+    """Poll until ``predicate()`` is true; fail after ``seconds`` (a deadline, not a timing)."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.05)
+
+
+def test_every_request_needs_the_token(server):
+    with httpx.Client(base_url=server.base) as bare:
+        assert bare.get("/").status_code == 403
+        assert bare.get("/api/settings").status_code == 403
+        assert bare.post("/api/sessions").status_code == 403
+        assert bare.get("/static/app.js").status_code == 403
+        assert bare.get("/?token=wrong").status_code == 403
+        assert (
+            bare.get("/api/settings", headers={"Authorization": "token wrong"}).status_code == 403
+        )
+        auth = {"Authorization": f"token {server.token}"}
+        assert bare.get("/api/settings", headers=auth).status_code == 200
+
+
+def test_the_first_visit_sets_a_strict_http_only_cookie(server):
+    with httpx.Client(base_url=server.base) as browser:
+        first = browser.get(f"/?token={server.token}", follow_redirects=False)
+        assert first.status_code == 200
+        cookie = first.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert browser.get("/").status_code == 200  # the cookie is enough from now on
+        assert browser.get("/api/settings").status_code == 200
+
+
+def test_requests_for_another_host_or_from_another_origin_are_refused(client, server):
+    port = server.port
+    assert client.get("/api/settings", headers={"Host": f"evil.example:{port}"}).status_code == 400
+    others = ("http://evil.example", f"http://evil.example:{port}", "null", "file://")
+    # another port of this machine is another site too (cookies are not kept apart by port)
+    others += (f"http://127.0.0.1:{port + 1}", f"http://localhost:{port + 1}", "http://[::1]")
+    for origin in others:
+        answer = client.post("/api/sessions", headers={"Origin": origin})
+        assert answer.status_code == 403, origin
+        assert "access-control-allow-origin" not in answer.headers
+    own = client.post("/api/sessions", headers={"Origin": server.base})
+    assert own.status_code == 200 and "access-control-allow-origin" not in own.headers
+    for site in ("cross-site", "same-site"):
+        fetched = client.get("/api/settings", headers={"Sec-Fetch-Site": site})
+        assert fetched.status_code == 403, site
+    assert client.get("/api/settings", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    link = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}  # a link elsewhere
+    assert client.get("/", headers=link).status_code == 200
+    assert client.post("/api/sessions", headers=link).status_code == 403  # only to look
+
+
+def test_bodies_without_a_length_or_too_long_are_refused_unread(client):
+    session = new_session(client)
+    url = f"/api/sessions/{session}/setting"
+    huge = {"name": "function", "value": "x" + " + x" * 20_000}
+    assert client.post(url, json=huge).status_code == 413
+
+    def chunks():
+        yield b'{"name": "lr", "value": 0.1}'
+
+    assert client.post(url, content=chunks()).status_code == 411  # chunked: no length
+
+
+def test_no_path_leaves_the_static_folder(client):
+    secret = Path(nnfit.__file__).read_text(encoding="utf-8")[:200]
+    for path in (
+        "/static/../app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e/%2e%2e/__init__.py",
+        "/static/%2e%2e%2f%2e%2e%2f__init__.py",
+        "/static//etc/passwd",
+        "/static/..\\app.py",
+        "/static/i18n/../../form.py",
+        "/static/%00",
+    ):
+        answer = client.get(path)
+        assert answer.status_code in (400, 404), path
+        assert secret not in answer.text and "root:" not in answer.text
+
+
+def test_every_answer_carries_the_security_headers(client):
+    for path in ("/", "/static/app.js", "/api/settings", "/nowhere"):
+        headers = client.get(path).headers
+        assert headers["content-security-policy"] == CSP
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+    assert "'unsafe-inline'" not in CSP and "frame-ancestors 'none'" in CSP
+    assert "script-src 'self'" in CSP and "style-src 'self'" in CSP
+
+
+def test_the_settings_endpoint_is_the_form(client):
+    from nnfit.web.form import form_table
+
+    body = client.get("/api/settings").json()
+    assert body["settings"] == json.loads(json.dumps(form_table(Caps())))
+    assert body["caps"]["steps"] == Caps().steps
+
+
+def test_settings_are_checked_with_the_clis_messages(client):
+    session = new_session(client)
+    bad = client.post(f"/api/sessions/{session}/setting", json={"name": "lr", "value": 0})
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "lr must be a finite number above 0, got 0", "setting": "lr"}
+    capped = client.post(f"/api/sessions/{session}/setting", json={"name": "steps", "value": 10**6})
+    assert capped.status_code == 400 and capped.json()["setting"] == "steps"
+    good = client.post(f"/api/sessions/{session}/setting", json={"name": "lr", "value": 0.2})
+    assert good.status_code == 200 and good.json()["settings"] == {"lr": 0.2}
+    assert client.post("/api/sessions/nosuch/start", json={}).status_code == 404
+
+
+def test_the_preview_is_the_runs_data_before_training(client):
+    session = new_session(client)
+    data = client.post(f"/api/sessions/{session}/preview", json={"points": 30}).json()
+    x, y = nnfit.make_data(points=30, seed=0)
+    assert data["x"] == pytest.approx(x[:, 0].tolist())
+    assert data["y"] == pytest.approx(y[:, 0].tolist())
+    assert data["noise_floor"] == pytest.approx(0.2**2 / 12)
+
+
+def test_a_run_streams_frames_with_ids_and_ends_with_done(client):
+    session = new_session(client)
+    start = client.post(f"/api/sessions/{session}/start", json={"settings": QUICK})
+    run = start.json()["run"]
+    events = read_events(client, session, run)
+    frames = [e for e in events if e[0] == "frame"]
+    ids = [int(e[1]) for e in frames]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    steps = [p[0] for _, _, data in frames for p in data["points"]]
+    assert steps == list(range(0, QUICK["steps"] + 1))  # every frame's point, none twice
+    assert frames[0][2]["info"]["grid"] and frames[0][2]["info"]["every"] == 1
+    assert len(frames[-1][2]["fit"]) == len(frames[0][2]["info"]["grid"])
+    kind, done_id, done = events[-1]
+    assert kind == "done" and int(done_id) > ids[-1]
+    assert done["state"] == "done" and done["step"] == QUICK["steps"]
+    assert {"rmse", "r2", "mae"} <= set(done["metrics"]["train"])
+    assert done["diagnosis"]["kind"] in ("ok", "dead_units", "stalled", "unfinished")
+
+
+def test_a_run_that_fails_ends_with_done_and_the_reason(client):
+    session = new_session(client)
+    settings = {**QUICK, "function": "x", "y_transform": "log"}  # log of negative y: refused
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()["run"]
+    kind, _, done = read_events(client, session, run)[-1]
+    assert kind == "done" and done["state"] == "failed"
+    assert done["error"].startswith("y_transform needs every y above 0 for log")
+
+
+def test_a_fast_run_streams_fewer_fits_but_every_loss_point(client):
+    session = new_session(client)
+    assert client.post(f"/api/sessions/{session}/speed", json={"speed": 10}).json() == {
+        "speed": 10.0
+    }
+    settings = {**QUICK, "steps": 240}  # 241 frames, played ten times faster than streamed
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()["run"]
+    events = read_events(client, session, run)
+    frames = [e for e in events if e[0] == "frame"]
+    steps = [p[0] for _, _, data in frames for p in data["points"]]
+    assert steps == list(range(0, settings["steps"] + 1))
+    assert len(frames) < len(steps)  # the stream sent the newest fit, not each
+    assert events[-1][0] == "done"
+
+
+def test_speed_is_checked(client):
+    session = new_session(client)
+    for speed in (11, 0, "fast", None, True):
+        answer = client.post(f"/api/sessions/{session}/speed", json={"speed": speed})
+        assert answer.status_code == 400, speed
+        assert answer.json()["setting"] == "speed"
+        assert answer.json()["error"].startswith("speed must be a number from 0.1 to 10, got ")
+
+
+def test_an_ensembles_frames_carry_its_spread(client):
+    session = new_session(client)
+    settings = {**QUICK, "steps": 5, "members": 3}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()["run"]
+    frames = [e for e in read_events(client, session, run) if e[0] == "frame"]
+    assert frames[0][2]["info"]["members"] == 3
+    std = frames[-1][2]["std"]
+    assert len(std) == len(frames[-1][2]["fit"]) and max(std) > 0
+
+
+def test_a_last_event_id_that_is_not_a_frame_number_starts_from_the_first_frame():
+    from nnfit.web.stream import last_event_id
+
+    assert [last_event_id(v) for v in (None, "", "abc", "-3", "1e9", "9" * 40)] == [0] * 6
+    assert last_event_id(" 12 ") == 12
+
+
+def test_a_reconnect_with_last_event_id_resumes_instead_of_restarting(client):
+    session = new_session(client)
+    settings = {**QUICK, "steps": 60}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()["run"]
+    first = read_events(client, session, run, stop_after=5)
+    last = int(first[-1][1])
+    rest = read_events(client, session, run, last_id=last)
+    seen = [p[0] for _, _, data in first for p in data["points"]]
+    resumed = [p[0] for kind, _, data in rest if kind == "frame" for p in data["points"]]
+    assert resumed[0] == seen[-1] + 1  # the next step, not step 0 again
+    assert seen + resumed == list(range(0, settings["steps"] + 1))
+    assert rest[-1][0] == "done"
+
+
+def test_pause_step_and_play(client, server):
+    session = new_session(client)
+    url = f"/api/sessions/{session}"
+    answer = client.post(f"{url}/start", json={"settings": QUICK, "paused": True}).json()
+    run = answer["run"]
+
+    def state():
+        return client.get(f"{url}/runs/{run}").json()
+
+    watcher = httpx.Client(base_url=server.base, timeout=20, cookies=client.cookies)
+    with watcher, watcher.stream("GET", f"{url}/runs/{run}/events"):  # a page watches
+        wait_for(lambda: state()["state"] == "paused" and state()["frames"] == 1)
+        assert state()["step"] == 0
+        client.post(f"{url}/step")
+        wait_for(lambda: state()["frames"] == 2)
+        time.sleep(0.2)  # paused again: no more frames come
+        assert state()["frames"] == 2 and state()["state"] == "paused"
+        client.post(f"{url}/play")
+        wait_for(lambda: state()["state"] == "done")
+    assert state()["step"] == QUICK["steps"]
+
+
+def test_a_run_stops_when_its_page_goes_away(client, server):
+    session = new_session(client)
+    long = {"steps": 20_000, "points": 50}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": long}).json()["run"]
+    read_events(client, session, run, stop_after=3)  # the page reads a little, then leaves
+    playing = server.sessions.get(session).run
+    wait_for(lambda: playing.finished, 10)
+    assert playing.state == "stopped" and playing.step < long["steps"]
+    playing.thread.join(5)
+    assert not playing.thread.is_alive()
+
+
+def test_sessions_are_independent(client):
+    one, two = new_session(client), new_session(client)
+    client.post(f"/api/sessions/{one}/start", json={"settings": {**QUICK, "steps": 5000}})
+    client.post(f"/api/sessions/{two}/start", json={"settings": QUICK})
+    assert client.post(f"/api/sessions/{one}/reset").json() == {"state": "idle"}
+    assert client.get(f"/api/sessions/{one}/runs/1").status_code == 404
+    events = read_events(client, two, 1)
+    assert events[-1][0] == "done" and events[-1][2]["state"] == "done"
+
+
+def test_sessions_left_idle_are_forgotten_and_a_full_server_says_so():
+    sessions = Sessions(max_sessions=2, idle=0.05)
+    first = sessions.create()
+    time.sleep(0.1)
+    sessions.create()  # the first, idle and without a run, is forgotten now
+    with pytest.raises(UnknownSession):
+        sessions.get(first.id)
+    busy = Sessions(max_sessions=1)
+    session = busy.create()
+    busy.start(session, {"steps": 20_000})  # training: it cannot make room
+    try:
+        with pytest.raises(Busy, match="the server is full"):
+            busy.create()
+    finally:
+        busy.reset(session)
+
+
+def test_nnfit_serve_prints_a_url_with_a_token_and_serves_it(tmp_path):
+    paths = [str(SRC), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in paths)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnfit", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        line = process.stdout.readline()
+        if not line:
+            pytest.fail(process.stderr.read()[-2000:])
+        assert line.startswith("nnfit playground: open http://127.0.0.1:"), line
+        url = line.split("open ", 1)[1].strip()
+        assert "token=" in url
+        with httpx.Client(timeout=20) as browser:
+            assert browser.get(url.split("?")[0]).status_code == 403
+            assert browser.get(url).status_code == 200
+    finally:
+        process.terminate()  # by its pid
+        process.wait(timeout=20)
+
+
+def test_serve_without_the_extra_says_how_to_install_it(monkeypatch, capsys):
+    import nnfit.web
+
+    monkeypatch.setattr(nnfit.web, "missing_extra", lambda: ["fastapi"])
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err == 'nnfit: error: nnfit serve needs the web extra: pip install "nnfit[web]"\n'
+
+
+def test_binding_beyond_loopback_warns(monkeypatch, capsys):
+    from nnfit.web import server
+
+    class Quiet:
+        def __init__(self, **kwargs):
+            pass
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(server, "Playground", Quiet)
+    monkeypatch.setattr(server, "_warm_up", lambda: None)
+    server.serve(host="0.0.0.0", port=0)
+    assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
+    server.serve(host="127.0.0.1", port=0)
+    assert "warning" not in capsys.readouterr().err
