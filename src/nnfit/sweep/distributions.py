@@ -98,11 +98,12 @@ def _choice(value: Any) -> Any:
 
 def suggest(trial: Any, item: Sampled) -> Any:
     """Ask ``trial`` for a value of ``item`` (through Optuna's public suggest API)."""
+    from optuna.distributions import IntDistribution
+
     distribution = item.distribution
     if item.choices:
         return trial.suggest_categorical(item.name, distribution.choices)
-    if isinstance(distribution.low, int) and distribution.__class__.__name__ == "IntDistribution":
-        return trial.suggest_int(
-            item.name, distribution.low, distribution.high, log=distribution.log
-        )
-    return trial.suggest_float(item.name, distribution.low, distribution.high, log=distribution.log)
+    low, high, log = distribution.low, distribution.high, distribution.log
+    if isinstance(distribution, IntDistribution):
+        return trial.suggest_int(item.name, low, high, log=log)
+    return trial.suggest_float(item.name, low, high, log=log)
