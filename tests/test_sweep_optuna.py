@@ -290,3 +290,11 @@ def test_every_pruner_runs_a_study_to_its_trials(tmp_path, pruner):
     assert len(trials) == 4 and {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
     if pruner == "none":
         assert {t.state.name for t in trials} == {"COMPLETE"}
+
+
+def test_an_lbfgs_trial_reports_its_first_network_s_curve_once(parabola):
+    config = build_config("morvan-2017", train={"steps": 20, "every": 5, "optimizer": "lbfgs"})
+    trial = FakeTrial()
+    result = run_trial(trial, config, parabola, 2, None)  # one network per run
+    assert [step for step, _ in trial.reports] == [0, 5, 10, 15]
+    assert len(result.scores["val_rmse"]) == 2 and None not in result.scores["val_rmse"]

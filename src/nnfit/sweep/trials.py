@@ -54,6 +54,7 @@ class Pruning(Callback):
         self, trial: Any, stop: threading.Event, outer: threading.Event | None, *, cadence: int = 1
     ):
         self.trial, self.stop, self.outer, self.cadence = trial, stop, outer, cadence
+        self.reporting = True  # False: only pass Ctrl-C on (the trial's later runs)
         self.pruned_at: int | None = None  # the step the pruner stopped the run at
         self.error: Exception | None = None  # the storage's, when reporting failed
 
@@ -61,7 +62,7 @@ class Pruning(Callback):
         if self.outer is not None and self.outer.is_set():
             self.stop.set()
         value = held_out_loss(snapshot)
-        if snapshot.final or value is None or self.stop.is_set():
+        if not self.reporting or snapshot.final or value is None or self.stop.is_set():
             return
         if snapshot.step % self.cadence:  # between two reports
             return
@@ -123,10 +124,10 @@ def run_trial(
     pruning = Pruning(trial, stop, outer, cadence=cadence(config.train.steps, config.train.every))
     start = time.perf_counter()
     parts: list[tuple[Group, Scores]] = []
-    for index, group in enumerate(groups):  # the pruner follows the first run's curve
-        callbacks = [pruning] if index == 0 else []
+    for index, group in enumerate(groups):
+        pruning.reporting = index == 0  # the pruner follows the first run's curve
         try:
-            scores, _ = train_group(group, data, callbacks=callbacks, control=Control(stop=stop))
+            scores, _ = train_group(group, data, callbacks=[pruning], control=Control(stop=stop))
         except KeyboardInterrupt:
             if pruning.error is not None:
                 raise StorageGone(str(pruning.error)) from pruning.error
