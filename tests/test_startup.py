@@ -30,7 +30,8 @@ for argv in json.loads(sys.argv[1]):
             status = main(argv)
         except SystemExit as exit_:
             status = exit_.code
-    heavy = [name for name in ("torch", "matplotlib", "fastapi", "uvicorn") if name in sys.modules]
+    heavy = ("torch", "matplotlib", "fastapi", "uvicorn", "optuna")
+    heavy = [name for name in heavy if name in sys.modules]
     report.append({"argv": argv, "status": status, "heavy": heavy})
 print(json.dumps(report))
 """
@@ -68,7 +69,8 @@ def run(tmp_path_factory):
 
 
 def assert_light(report, status):
-    """Every command exited with ``status`` and imported neither torch nor matplotlib."""
+    """Every command exited with ``status`` and imported none of the heavy modules (torch,
+    matplotlib, the web server's, Optuna)."""
     for entry in report:
         assert entry["status"] == status, entry
         assert entry["heavy"] == [], entry  # the first heavy one is named here
