@@ -120,17 +120,17 @@ def trainable(
     from .trials import run_trial
 
     torch.set_num_threads(threads)
-    values = setting(items, params, space)
-    result = run_trial(TuneTrial(), with_setting(base, values), data, space.seeds, None)
     from ray import tune
 
+    values = setting(items, params, space)
+    config = with_setting(base, values)
+    result = run_trial(TuneTrial(), config, data, space.seeds, None)
     plain = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-    last = {"step": max([s or 0 for s in result.scores["step"]], default=0)}
     tune.report(
         {
             LOSS: math.nan,
             SCORE: result.value,
-            **last,
+            "step": config.train.steps,
             "scores": result.scores,
             "setting": plain,
             "seconds": result.seconds,
@@ -145,7 +145,6 @@ def run_ray(
     ``outputs.out``); returns the ranked results and whether Ctrl-C stopped it."""
     from .runner import load_sweep_data
 
-    ray = import_ray()
     base = replace(base, model=replace(base.model, members=1))  # each network is one
     if base.train.restore != "lowest":
         raise UsageError(
@@ -153,13 +152,13 @@ def run_ray(
         )
     if base.data.file == "-":
         raise UsageError("a Ray sweep reads its data from a file: not from stdin")
-    optuna = import_optuna()
-    items = sampled(optuna, space)
+    items = sampled(import_optuna(), space)
     if not items:
         raise UsageError(
             "--backend ray samples settings: give at least one setting several values or a "
             "range, like --lr log:1e-4..1"
         )
+    ray = import_ray()
     data, digest = load_sweep_data(base, space, space.seeds, None, outputs.quiet)
     unit = data.y_units[0] if len(data.y_units) == 1 else ""
     about = identity(base.to_dict(), space, preset, digest) | {"unit": unit}
@@ -217,7 +216,7 @@ def _tune(
 
     optuna = import_optuna()
 
-    steps = max(1, base.train.steps)
+    steps = _most_steps(base, space)
     threads = max(1, int(options.cpus_per_trial))
     function = tune.with_parameters(
         trainable, base=base, items=items, space=space, data=data, threads=threads
@@ -230,7 +229,7 @@ def _tune(
         metric=LOSS,
         mode="min",
         time_attr="step",
-        max_t=steps,
+        max_t=steps + 1,  # a trial ends itself, with its scores as its last report
         grace_period=max(1, steps // 10),  # as the Optuna pruners' warm-up
     )
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
@@ -245,6 +244,14 @@ def _tune(
         run_config=tune.RunConfig(storage_path=folder, name="nnfit", verbose=0),
     )
     return tuner.fit()
+
+
+def _most_steps(base: RunConfig, space: Space) -> int:
+    """The most training steps a trial may take: ASHA's resource (steps may be swept)."""
+    for dimension in space.dimensions:
+        if dimension.name == "steps":
+            return max(1, *(int(v) for v in dimension.values))
+    return max(1, base.train.steps)
 
 
 def _collect(grid: Any, space: Space) -> tuple[list[SettingResult], list[str]]:
