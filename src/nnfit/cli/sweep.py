@@ -161,9 +161,7 @@ def _add_ray_flags(sweep: Any) -> None:
     ray.add_argument(
         "--backend", choices=("local", "ray"), help="where the trials run (local: this process)"
     )
-    ray.add_argument(
-        "--address", metavar="ADDR", help="a running Ray cluster: auto or HOST:PORT"
-    )
+    ray.add_argument("--address", metavar="ADDR", help="a running Ray cluster: auto or HOST:PORT")
     ray.add_argument("--cpus-per-trial", type=float, metavar="N", help="CPUs per trial (1)")
     ray.add_argument("--gpus-per-trial", type=float, metavar="N", help="GPUs per trial (0)")
 

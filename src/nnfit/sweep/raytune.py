@@ -223,7 +223,10 @@ def _tune(
     )
     resources = {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial}
     search = OptunaSearch(
-        Suggestions(items), metric=SCORE, mode="min", sampler=make_sampler(optuna, options.sampler, None)
+        Suggestions(items),
+        metric=SCORE,
+        mode="min",
+        sampler=make_sampler(optuna, options.sampler, None),
     )
     scheduler = ASHAScheduler(
         metric=LOSS,
