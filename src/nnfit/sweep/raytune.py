@@ -7,7 +7,7 @@ distributions as ``--storage``), ASHA stops the trials that lag (the snapshot st
 ``Pruning`` subscriber reports the held-out loss to ``tune.report`` instead of an Optuna
 trial), and ``reuse_actors=True`` keeps one worker process per slot for many trials.
 
-Without ``--address`` a local Ray is started for the sweep (7-13 s, ~0.7 GB) and shut down at
+Without ``--address`` a local Ray is started for the sweep (2-13 s, ~0.7 GB) and shut down at
 the end, also on an error or Ctrl-C; with ``--address auto|HOST:PORT`` the sweep joins a
 running cluster (where nnfit must be installed on every node) and only disconnects.
 """
@@ -174,7 +174,8 @@ def run_ray(
     print(table(results, (TRIAL, *space.varying), unit))
     print("\n".join(printable(line) for line in lines))
     if outputs.out is not None:
-        record = {"status": "ray", "address": options.address or "local", "trials": len(grid)}
+        status = "interrupted" if interrupted else "ray"
+        record = {"status": status, "address": options.address or "local", "trials": len(grid)}
         save_report(outputs, results, about, space, record, source="a Ray sweep")
     if interrupted:
         print("interrupted: the finished trials are in the table", file=sys.stderr)
@@ -187,7 +188,7 @@ def _connect(ray: Any, options: RayOptions, outputs: SweepOutputs) -> None:
 
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
     if options.address is None:
-        outputs.say("starting a local Ray (7-13 s)")
+        outputs.say("starting a local Ray (a few seconds)")
         ray.init(address="local", include_dashboard=False, **quiet)
         return
     try:
