@@ -61,9 +61,8 @@ def main() -> None:
             start, whole = (float(v) for v in done.stdout.split())
             init.append(start)
             init_stop.append(whole)
-            ray_sweep.append(
-                timed([python, "-m", "nnfit", "sweep", *SPACE, "--backend", "ray"], env)
-            )
+            command = [python, "-m", "nnfit", "sweep", *SPACE]
+            ray_sweep.append(timed([*command, "--backend", "ray"], env))
             url = f"sqlite:///{Path(folder) / f'b{repeat}.db'}"
             study = ["--storage", url, "--study", "b", "--pruner", "median"]
             optuna_sweep.append(timed([*command, *study], env))
