@@ -77,6 +77,22 @@ def test_the_search_space_pickles_and_suggests_the_optuna_backends_values():
     assert setting(items, trial.params, space)["hidden"] in ((4,), (8,))
 
 
+def test_an_address_nobody_answers_at_is_one_line(capsys, tmp_path):
+    if not HAS_RAY:
+        pytest.skip("Ray is not installed (pip install 'nnfit[ray]')")
+    import socket
+
+    with socket.socket() as free:  # a port of this machine that no one listens on
+        free.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{free.getsockname()[1]}"
+    out = tmp_path / "s"
+    words = ["--lr", "0.1,0.2", "--backend", "ray", "--address", address, "--out", str(out)]
+    status, lines = refused(capsys, *words)
+    assert status == 2
+    assert len(lines) == 1 and "no Ray cluster answers there" in lines[0], lines
+    assert not out.exists()
+
+
 @pytest.fixture
 def cluster(monkeypatch):
     """Two Ray nodes of one CPU each on 127.0.0.1 (workers import nnfit from this checkout)."""

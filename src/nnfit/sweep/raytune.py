@@ -39,6 +39,7 @@ INSTALL = "pip install 'nnfit[ray]'"
 SAMPLERS = ("tpe", "random")
 MAX_TRIALS = 1_000_000
 DEFAULT_TRIALS = 20
+CONNECT = 5  # seconds to wait for a cluster's address to answer
 LOSS = "val_loss"  # ASHA's metric: the trial's mean held-out loss at a snapshot
 SCORE = "cv_rmse"  # the sampler's: the trial's CV RMSE (nan before the trial ends)
 
@@ -191,6 +192,7 @@ def _connect(ray: Any, options: RayOptions, outputs: SweepOutputs) -> None:
         outputs.say("starting a local Ray (a few seconds)")
         ray.init(address="local", include_dashboard=False, **quiet)
         return
+    _check_reachable(options.address)
     try:
         ray.init(address=options.address, **quiet)
     except (ConnectionError, ValueError, RuntimeError) as error:
@@ -198,6 +200,24 @@ def _connect(ray: Any, options: RayOptions, outputs: SweepOutputs) -> None:
         raise UsageError(
             f"--address {printable(options.address)}: no Ray cluster there "
             f"({printable(text[0] if text else type(error).__name__)})"
+        ) from None
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse a HOST:PORT nobody answers at, in seconds (Ray itself retries for minutes)."""
+    import socket
+
+    place = address.removeprefix("ray://")
+    host, _, port = place.rpartition(":")
+    if address == "auto" or not host or not port.isdigit():
+        return  # Ray finds "auto" itself, and names what it cannot parse
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT).close()
+    except OSError as error:
+        raise UsageError(
+            f"--address {printable(address)}: no Ray cluster answers there "
+            f"({printable(error.strerror or error)}); start one with ray start --head, "
+            "or leave --address out for a local Ray"
         ) from None
 
 
