@@ -156,7 +156,7 @@ def _add_ray_flags(sweep: Any) -> None:
         "Ray Tune (extra nnfit[ray])",
         "--backend ray runs --trials sampled settings (20) through Ray Tune: Optuna's "
         "sampler picks them, ASHA stops those that lag; a local Ray is started for the sweep "
-        "(7-13 s) unless --address names a running cluster",
+        "(a few seconds, ~0.7 GB) unless --address names a running cluster",
     )
     ray.add_argument(
         "--backend", choices=("local", "ray"), help="where the trials run (local: this process)"
