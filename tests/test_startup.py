@@ -30,7 +30,7 @@ for argv in json.loads(sys.argv[1]):
             status = main(argv)
         except SystemExit as exit_:
             status = exit_.code
-    heavy = ("torch", "matplotlib", "fastapi", "uvicorn", "optuna")
+    heavy = ("torch", "matplotlib", "fastapi", "uvicorn", "optuna", "ray")
     heavy = [name for name in heavy if name in sys.modules]
     report.append({"argv": argv, "status": status, "heavy": heavy})
 print(json.dumps(report))
@@ -117,6 +117,11 @@ def test_bad_flag_values_are_refused_before_torch_loads(tmp_path):
             "--study",
             "s",
         ],
+        ["sweep", "--example", "pressure", "--lr", "0.1,0.2", "--address", "auto"],
+        ["sweep", "--example", "pressure", "--backend", "ray", "--storage", "sqlite:///s.db"],
+        ["sweep", "--example", "pressure", "--backend", "ray", "--cpus-per-trial", "0"],
+        ["sweep", "--example", "pressure", "--backend", "ray", "--sampler", "grid"],
+        ["sweep", "--example", "pressure", "--backend", "ray", "--trials", "0"],
         ["race", "--lr", "0.1"],
         ["race", "--lr", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1,2"],
         ["race", "--optimizer", "sgd,nosuch"],

@@ -25,7 +25,9 @@ SWEEP_EXAMPLES = f"""examples:
   nnfit sweep --resume sweeps/p                  finish a sweep stopped with Ctrl-C
   nnfit sweep data.csv --lr log:1e-4..1 --hidden 8..256 --trials 200 \\
       --storage sqlite:///sweep.db --study s1    Optuna: start it again for more workers
-  nnfit sweep --storage sqlite:///sweep.db --study s1 --report --out sweeps/s1"""
+  nnfit sweep --storage sqlite:///sweep.db --study s1 --report --out sweeps/s1
+  nnfit sweep data.csv --lr log:1e-4..1 --hidden 8..256 --trials 100 --backend ray
+  nnfit sweep data.csv --lr log:1e-4..1 --trials 500 --backend ray --address auto"""
 KEPT_OUTPUT_FLAGS = ("--out", "--overwrite", "--quiet")
 HIDDEN_HELP = f"hidden layer widths: 8,16 is two networks, 32{LAYERS}32 one with two layers"
 
@@ -97,6 +99,7 @@ def add_sweep_parser(commands: Any) -> None:
         "-q", "--quiet", action="store_true", help="print nothing but errors and the table"
     )
     _add_study_flags(sweep)
+    _add_ray_flags(sweep)
     refused = [row.flag for row in table() if row.section != "data" and row.flag]
     refused += [names[0] for names, _ in OUTPUT_FLAGS if names[-1] not in KEPT_OUTPUT_FLAGS]
     taken = {name for action in sweep._actions for name in action.option_strings}
@@ -144,6 +147,66 @@ def _add_study_flags(sweep: Any) -> None:
         "--report",
         action="store_true",
         help="print the study's table and, with --out, save its folder and best model",
+    )
+
+
+def _add_ray_flags(sweep: Any) -> None:
+    """The Ray Tune backend's flags: where the trials run and what each takes."""
+    ray = sweep.add_argument_group(
+        "Ray Tune (extra nnfit[ray])",
+        "--backend ray runs --trials sampled settings (20) through Ray Tune: Optuna's "
+        "sampler picks them, ASHA stops those that lag; a local Ray is started for the sweep "
+        "(a few seconds, ~0.7 GB) unless --address names a running cluster",
+    )
+    ray.add_argument(
+        "--backend", choices=("local", "ray"), help="where the trials run (local: this process)"
+    )
+    ray.add_argument("--address", metavar="ADDR", help="a running Ray cluster: auto or HOST:PORT")
+    ray.add_argument("--cpus-per-trial", type=float, metavar="N", help="CPUs per trial (1)")
+    ray.add_argument("--gpus-per-trial", type=float, metavar="N", help="GPUs per trial (0)")
+
+
+def _ray_options(args: argparse.Namespace) -> Any:
+    """The Ray sweep asked for with --backend ray, or None (refusing Ray's flags without it
+    and the other backends' flags with it)."""
+    from ..sweep.raytune import DEFAULT_TRIALS, RayOptions
+
+    ray_flags = [
+        f
+        for f, v in (
+            ("--address", args.address),
+            ("--cpus-per-trial", args.cpus_per_trial),
+            ("--gpus-per-trial", args.gpus_per_trial),
+        )
+        if v is not None
+    ]
+    if args.backend != "ray":
+        if ray_flags:
+            raise UsageError(f"{ray_flags[0]} goes with --backend ray")
+        return None
+    others = [
+        f
+        for f, v in (
+            ("--storage", args.storage),
+            ("--study", args.study),
+            ("--pruner", args.pruner),
+            ("--heartbeat", args.heartbeat),
+            ("--report", args.report or None),
+            ("--resume", args.resume),
+        )
+        if v is not None
+    ]
+    if others:
+        raise UsageError(
+            f"{others[0]} is not for --backend ray (Ray Tune keeps no study: ASHA prunes, "
+            "the table is printed at the end)"
+        )
+    return RayOptions(
+        DEFAULT_TRIALS if args.trials is None else args.trials,
+        address=args.address,
+        cpus_per_trial=1.0 if args.cpus_per_trial is None else args.cpus_per_trial,
+        gpus_per_trial=0.0 if args.gpus_per_trial is None else args.gpus_per_trial,
+        sampler=args.sampler or "tpe",
     )
 
 
@@ -267,7 +330,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     overrides = overrides_from(args)  # the data flags; the swept ones are texts
     texts = {row.name: getattr(args, row.name) for row in sweepable()}
     texts = {name: text for name, text in texts.items() if text is not None}
-    place = _study_place(args)
+    ray = _ray_options(args)
+    place = None if ray is not None else _study_place(args)
     if place is not None and args.report:
         return _report(args, place, overrides, texts)
     if args.resume is not None:
@@ -276,7 +340,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     base: dict[str, Any] = {}
     source, preset, file_space = "flags", args.preset, None
     # a sampler draws from a range's span: LO..HI needs no count (the grid takes the counts)
-    sampling = place is not None and args.sampler != "grid"
+    sampling = (place is not None or ray is not None) and args.sampler != "grid"
     is_toml = args.source is not None and args.source.lower().endswith(".toml")
     if is_toml:
         base, source = read_config(args.source), str(args.source)
@@ -312,7 +376,11 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         quiet=args.quiet,
     )
-    if place is not None:
+    if ray is not None:
+        from ..sweep.raytune import run_ray
+
+        _, interrupted = run_ray(config, space, ray, outputs, preset=preset)
+    elif place is not None:
         from ..sweep.workers import StudyOptions, run_worker
 
         options = StudyOptions(

@@ -38,28 +38,40 @@ def study_results(trials: Any, names: tuple[str, ...]) -> list[SettingResult]:
         scores = trial.user_attrs.get("scores")
         if trial.state != TrialState.COMPLETE or not isinstance(scores, dict):
             continue
-        setting = trial.user_attrs.get("setting", {})
-        values = {TRIAL: trial.number}
-        values.update({n: _value(setting.get(n)) for n in names})
-
-        def pick(name: str, kind: Any, scores: dict[str, Any] = scores) -> np.ndarray:
-            return np.array([np.nan if v is None else v for v in scores[name]], dtype=kind)
-
-        seeds = len(scores["val_rmse"])
-        results.append(
-            SettingResult(
-                index=trial.number,
-                values=values,
-                val_rmse=pick("val_rmse", np.float64),
-                train_rmse=pick("train_rmse", np.float64),
-                diverged=np.array([bool(v) for v in scores["diverged"]]),
-                step=np.array([v or 0 for v in scores["step"]], dtype=np.int64),
-                dead=pick("dead", np.float64),
-                seconds=float(trial.user_attrs.get("seconds", 0.0)),
-                y_grid=np.zeros((seeds, 0, 1), dtype=np.float32),
-            )
-        )
+        attrs = trial.user_attrs
+        setting = attrs.get("setting", {})
+        seconds = float(attrs.get("seconds", 0.0))
+        results.append(scored(trial.number, setting, scores, seconds, names))
     return rank(results)
+
+
+def scored(
+    number: int,
+    setting: dict[str, Any],
+    scores: dict[str, list[Any]],
+    seconds: float,
+    names: tuple[str, ...],
+) -> SettingResult:
+    """A trial's SettingResult from what it recorded: its setting (JSON values) and each
+    seed's scores (``trials.TrialResult.scores``); no fits (they stay with the workers)."""
+    values = {TRIAL: number}
+    values.update({n: _value(setting.get(n)) for n in names})
+
+    def pick(name: str, kind: Any) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in scores[name]], dtype=kind)
+
+    seeds = len(scores["val_rmse"])
+    return SettingResult(
+        index=number,
+        values=values,
+        val_rmse=pick("val_rmse", np.float64),
+        train_rmse=pick("train_rmse", np.float64),
+        diverged=np.array([bool(v) for v in scores["diverged"]]),
+        step=np.array([v or 0 for v in scores["step"]], dtype=np.int64),
+        dead=pick("dead", np.float64),
+        seconds=seconds,
+        y_grid=np.zeros((seeds, 0, 1), dtype=np.float32),
+    )
 
 
 def summary(trials: Any, results: list[SettingResult], study: str, target: int | None) -> str:
@@ -114,7 +126,13 @@ def report_study(
     print(table(results, (TRIAL, *space.varying), about.get("unit", "")))
     print(summary(trials, results, printable(place.study), target))
     if outputs.out is not None:
-        save_report(outputs, results, about, space, place, len(counted(trials)))
+        record = {
+            "status": "study",
+            "storage": shown_url(place.storage),
+            "study": place.study,
+            "trials": len(counted(trials)),
+        }
+        save_report(outputs, results, about, space, record, source=f"study {place.study}")
     return results
 
 
@@ -123,10 +141,12 @@ def save_report(
     results: list[SettingResult],
     about: dict[str, Any],
     space: Any,
-    place: StudyPlace,
-    trials: int,
+    record: dict[str, Any],
+    *,
+    source: str,
 ) -> None:
-    """The sweep folder of a study: results, scores.png, best.toml and best/."""
+    """The sweep folder of a study or a Ray sweep: results, scores.png, best.toml and best/;
+    ``record`` says where the trials ran (results.json), ``source`` names them in best.toml."""
     from ..io.files import AtomicDir
     from ..runs.config import build_config, config_toml
     from .pictures import draw_scores
@@ -135,13 +155,10 @@ def save_report(
 
     assert outputs.out is not None
     preset = about["preset"]
-    base = build_config(preset, base=about["settings"], source=f"study {place.study}")
+    base = build_config(preset, base=about["settings"], source=source)
     names = (TRIAL, *space.varying)
     record = {
-        "status": "study",
-        "storage": shown_url(place.storage),
-        "study": place.study,
-        "trials": trials,
+        **record,
         "seeds": about["seeds"],
         "space": {d["name"]: d["text"] for d in about["space"]},
         "preset": preset,
