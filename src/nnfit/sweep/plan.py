@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..errors import UsageError
 from ..runs.config import RunConfig
 from .space import Space
 
@@ -40,6 +41,17 @@ class Group:
     @property
     def members(self) -> int:
         return len(self.trials)
+
+
+def one_network_base(base: RunConfig) -> RunConfig:
+    """The base settings every trial starts from: one network (members 1) that keeps its
+    lowest held-out loss (``MemberBest`` keeps no other; 1se is for single runs)."""
+    if base.train.restore != "lowest":
+        raise UsageError(
+            "a sweep's networks keep their lowest validation loss: set restore "
+            "to lowest (1se is for single runs)"
+        )
+    return replace(base, model=replace(base.model, members=1))
 
 
 def with_setting(base: RunConfig, setting: Mapping[str, Any]) -> RunConfig:

@@ -19,13 +19,13 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..safetext import printable
 from .distributions import sampled, setting, suggest
-from .plan import with_setting
+from .plan import one_network_base, with_setting
 from .report import TRIAL, save_report, scored
 from .results import SettingResult, rank, table
 from .study import identity, import_optuna, make_sampler
@@ -146,11 +146,7 @@ def run_ray(
     ``outputs.out``); returns the ranked results and whether Ctrl-C stopped it."""
     from .runner import load_sweep_data
 
-    base = replace(base, model=replace(base.model, members=1))  # each network is one
-    if base.train.restore != "lowest":
-        raise UsageError(
-            "a sweep's networks keep their lowest validation loss: set restore to lowest"
-        )
+    base = one_network_base(base)
     if base.data.file == "-":
         raise UsageError("a Ray sweep reads its data from a file: not from stdin")
     items = sampled(import_optuna(), space)

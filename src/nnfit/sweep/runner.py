@@ -24,7 +24,7 @@ from ..errors import UsageError
 from ..io.files import unique_path
 from ..runs.config import RunConfig, config_toml
 from ..safetext import printable
-from .plan import Group, plan
+from .plan import Group, one_network_base, plan
 from .results import SettingResult, collect, table, to_csv, to_json
 from .space import Space
 
@@ -109,15 +109,10 @@ def run_sweep(
     from .batched import train_all
     from .store import finished
 
-    base = replace(base, model=replace(base.model, members=1))  # each trial is one network
+    base = one_network_base(base)
     configs, groups = plan(base, space)
     if base.data.file == "-" and outputs.out is not None:
         raise UsageError("a sweep with --out retrains its best setting: read data from a file")
-    if base.train.restore != "lowest":  # MemberBest keeps each network's lowest loss only
-        raise UsageError(
-            "a sweep's networks keep their lowest validation loss: set restore "
-            "to lowest (1se is for single runs)"
-        )
     done: Done = list(resume or [])
     kept = finished(done)
     todo = [g for g in groups if not all((t.setting, t.seed) in kept for t in g.trials)]

@@ -24,13 +24,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NNFitError, UsageError
 from ..safetext import printable
 from .distributions import sampled, setting, suggest
-from .plan import with_setting
+from .plan import one_network_base, with_setting
 from .results import SettingResult, shown_value
 from .study import (
     PRUNERS,
@@ -94,11 +94,7 @@ def run_worker(
     from .runner import load_sweep_data
 
     optuna = import_optuna()
-    base = replace(base, model=replace(base.model, members=1))  # each network is one
-    if base.train.restore != "lowest":
-        raise UsageError(
-            "a sweep's networks keep their lowest validation loss: set restore to lowest"
-        )
+    base = one_network_base(base)
     if base.data.file == "-":
         raise UsageError("workers of a study read their data from a file: not from stdin")
     grid = options.sampler == "grid"
