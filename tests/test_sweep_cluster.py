@@ -4,6 +4,7 @@ On PostgreSQL (a fresh database from the server ``make test`` starts: NNFIT_TEST
 with 4 workers, and on a SQLite file with 2. Tiny trials: the lesson's parabola, 2 seeds.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,6 +36,22 @@ def start_worker(url, folder, index):
     out = open(folder / f"worker{index}.out", "w")  # noqa: SIM115 (closed by the test)
     err = open(folder / f"worker{index}.err", "w")  # noqa: SIM115
     return subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=err), out, err
+
+
+@contextlib.contextmanager
+def workers(url, folder, count=1, first=0):
+    """Worker processes ``first`` to ``first + count - 1`` of the study; whatever the test
+    does, each is killed if still running and its output files closed at the end."""
+    started = [start_worker(url, folder, first + i) for i in range(count)]
+    try:
+        yield [process for process, _, _ in started]
+    finally:
+        for process, out, err in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            out.close()
+            err.close()
 
 
 def running_trial_of(study, pid):
@@ -75,25 +92,17 @@ def wait_for_study(url, worker, folder):
     raise AssertionError(f"no study: {(folder / 'worker0.err').read_text()[-2000:]}")
 
 
-def run_cluster(url, folder, workers):
+def run_cluster(url, folder, count):
     """Start the workers, SIGKILL the first mid-trial, let the others finish; returns the
     killed trial's number and the survivors' printed tables."""
-    started = [start_worker(url, folder, i) for i in range(workers)]
-    victim = started[0][0]
-    try:
+    with workers(url, folder, count) as started:
+        victim = started[0]
         killed = pause_in_trial(wait_for_study(url, victim, folder), victim)
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=30)
-        for process, _, _ in started[1:]:
+        for process in started[1:]:
             assert process.wait(timeout=WAIT) == 0, (folder / "worker1.err").read_text()[-2000:]
-    finally:
-        for process, out, err in started:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            out.close()
-            err.close()
-    tables = [(folder / f"worker{i}.out").read_text() for i in range(1, workers)]
+    tables = [(folder / f"worker{i}.out").read_text() for i in range(1, count)]
     return killed, tables
 
 
@@ -130,7 +139,7 @@ def check_study(url, killed, tables):
 def test_workers_on_postgresql_share_a_study_and_survive_a_killed_worker(
     postgres_url, tmp_path, capsys
 ):
-    killed, tables = run_cluster(postgres_url, tmp_path, workers=4)
+    killed, tables = run_cluster(postgres_url, tmp_path, count=4)
     best, main = check_study(postgres_url, killed, tables)
     assert main(["sweep", "--storage", postgres_url, "--study", "cluster", "--report"]) == 0
     assert f"best: trial {best} " in capsys.readouterr().out
@@ -138,7 +147,7 @@ def test_workers_on_postgresql_share_a_study_and_survive_a_killed_worker(
 
 def test_workers_on_a_sqlite_file_share_a_study_and_survive_a_killed_worker(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
-    killed, tables = run_cluster(url, tmp_path, workers=2)
+    killed, tables = run_cluster(url, tmp_path, count=2)
     best, main = check_study(url, killed, tables)
     assert main(["sweep", "--storage", url, "--study", "cluster", "--report"]) == 0
     assert f"best: trial {best} " in capsys.readouterr().out
@@ -149,8 +158,7 @@ def test_a_database_that_goes_away_ends_a_worker_in_one_line_with_how_to_resume(
 ):
     import psycopg
 
-    worker, out, err = start_worker(postgres_url, tmp_path, 0)
-    try:
+    with workers(postgres_url, tmp_path) as (worker,):
         study = wait_for_study(postgres_url, worker, tmp_path)
         deadline = time.monotonic() + WAIT
         while running_trial_of(study, worker.pid) is None and time.monotonic() < deadline:
@@ -160,12 +168,6 @@ def test_a_database_that_goes_away_ends_a_worker_in_one_line_with_how_to_resume(
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
         assert worker.wait(timeout=WAIT) == 2
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-        out.close()
-        err.close()
     said = (tmp_path / "worker0.err").read_text()
     assert "Traceback" not in said
     last = said.strip().splitlines()[-1]
@@ -176,18 +178,11 @@ def test_a_database_that_goes_away_ends_a_worker_in_one_line_with_how_to_resume(
 
 def test_ctrl_c_queues_the_trial_cut_short_and_the_same_command_finishes_the_study(tmp_path):
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
-    worker, out, err = start_worker(url, tmp_path, 0)
-    try:
+    with workers(url, tmp_path) as (worker,):
         cut = pause_in_trial(wait_for_study(url, worker, tmp_path), worker)
         worker.send_signal(signal.SIGINT)  # handled once it runs again: between two steps
         worker.send_signal(signal.SIGCONT)
         assert worker.wait(timeout=WAIT) == 130
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-        out.close()
-        err.close()
     said = (tmp_path / "worker0.err").read_text()
     assert "interrupted: the study keeps its finished trials (a trial cut short is queued" in said
     trials = {
@@ -196,10 +191,8 @@ def test_ctrl_c_queues_the_trial_cut_short_and_the_same_command_finishes_the_stu
     assert trials[cut].user_attrs["not_counted"] == "interrupted"
     queued = [t for t in trials.values() if t.state.name == "WAITING"]
     assert [t.system_attrs["fixed_params"] for t in queued] == [trials[cut].params]
-    again, out, err = start_worker(url, tmp_path, 1)  # the same command goes on
-    assert again.wait(timeout=WAIT) == 0
-    out.close()
-    err.close()
+    with workers(url, tmp_path, first=1) as (again,):  # the same command goes on
+        assert again.wait(timeout=WAIT) == 0
     from nnfit.sweep.study import counted
 
     after = optuna.load_study(storage=url, study_name="cluster").get_trials()
