@@ -104,3 +104,12 @@ def test_a_fit_of_two_inputs_carries_residual_notes_into_the_verdict():
     notes = model.history_.settings["residuals"]
     assert any("in hour" in note for note in notes)
     assert all(note in model.diagnosis_.message for note in notes)
+
+
+def test_outliers_of_a_sample_are_named_by_the_datas_rows():
+    a, b, rng = two_inputs()
+    y = a - b + 0.1 * rng.standard_normal(len(a))
+    y[[7, 250]] += 10 * OUTLIER
+    sample = 1000 + 2 * np.arange(len(a))  # a caller's sample: every other row of a bigger set
+    notes = residual_notes(np.c_[a, b], y, a - b, ["a", "b"], rows=sample)
+    assert any("rows 1015, 1501)" in n for n in notes)  # 0-based 7 and 250 → data rows 1015, 1501

@@ -184,10 +184,16 @@ class Regressor(Settings):
         if y_units and any(y_units):  # a units row in the file: the verdict names them
             self.history_.settings["y_units"] = [str(unit) for unit in y_units]
         if noise_floor is None:  # measurements: what their residuals still say
-            from .core.residuals import residual_notes
+            from .core.residuals import MAX_ROWS, residual_notes
 
-            y_fit = self._predict2d(x2)
-            notes = residual_notes(x2, y2, y_fit, self.x_names_, self.y_names_)
+            sample = np.arange(len(x2))  # the notes read a sample: predict only that
+            if len(x2) > MAX_ROWS:
+                rng = np.random.default_rng(self._seed())
+                sample = np.sort(rng.choice(len(x2), MAX_ROWS, replace=False))
+            y_fit = self._predict2d(x2[sample])
+            notes = residual_notes(
+                x2[sample], y2[sample], y_fit, self.x_names_, self.y_names_, rows=sample
+            )
             self.history_.settings["residuals"] = notes
         self.diagnosis_ = verdict(self.history_)  # measurements: their errors, in y's units
         return self

@@ -11,6 +11,7 @@ deviations (1.4826 × the median absolute deviation) from the fit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,8 @@ def residual_notes(
     y_pred: np.ndarray,
     x_names: str | Sequence[str] = "x",
     y_names: Sequence[str] = (),
+    *,
+    rows: np.ndarray | None = None,
 ) -> list[str]:
     """Sentences on the residuals y - y_pred of a fit on measurements.
 
@@ -34,7 +37,8 @@ def residual_notes(
     each input (in that input's order; the strongest one is named); a changing spread along x
     for one input, along the fitted values for several (where it shows whatever input drives
     it); outliers are located by x for one input, by row (1-based) for several. With several
-    outputs each sentence starts with the output's name.
+    outputs each sentence starts with the output's name. ``rows`` gives the data's 0-based row
+    of each row given (a caller that predicted only a sample; default: 0, 1, 2, ...).
 
     Example:
         >>> residual_notes(year, co2, model.predict(year), "year")  # doctest: +SKIP
@@ -48,13 +52,15 @@ def residual_notes(
     notes = []
     for k in range(y2.shape[1]):
         about = "" if y2.shape[1] == 1 else f"{y_names[k] if k < len(y_names) else k + 1}: "
-        found = _notes(x2, y2[:, k], fit2[:, k], names)
+        found = _notes(x2, y2[:, k], fit2[:, k], names, rows)
         notes += [about + note if not about else about + note[0].lower() + note[1:]
                   for note in found]  # fmt: skip
     return notes
 
 
-def _notes(x: np.ndarray, y: np.ndarray, fit: np.ndarray, x_names: list[str]) -> list[str]:
+def _notes(
+    x: np.ndarray, y: np.ndarray, fit: np.ndarray, x_names: list[str], data_rows: Any
+) -> list[str]:
     """residual_notes for one output: x (n, n_in), y and fit (n,)."""
     residual = y - fit
     keep = np.isfinite(x).all(axis=1) & np.isfinite(residual)
@@ -64,6 +70,8 @@ def _notes(x: np.ndarray, y: np.ndarray, fit: np.ndarray, x_names: list[str]) ->
         keep[chosen] = True
     x, residual, fit = x[keep], residual[keep], fit[keep]
     rows = np.flatnonzero(keep)  # the data's row of each kept residual
+    if data_rows is not None:
+        rows = np.asarray(data_rows)[rows]
     if len(x) < MIN_ROWS:
         return []
     notes = []
