@@ -276,3 +276,39 @@ def test_a_page_that_goes_away_ends_its_session(visit, server):
             break
         time.sleep(0.05)
     assert len(gone) == 1
+
+
+def test_a_teacher_makes_a_classroom_link_that_locks_a_students_page(browser, server):
+    teacher = Visit(browser, server)
+    student = browser.new_context(viewport={"width": 1200, "height": 900})  # no token cookie
+    try:
+        page = teacher.page
+        page.fill("#setting-lr", "0.2")
+        page.press("#setting-lr", "Tab")
+        page.wait_for_url("**/#*lr=0.2*", timeout=WAIT_MS)
+        page.click("#classroom summary")
+        page.check('#classroom-table tr[data-setting="optimizer"] .hide')
+        page.check('#classroom-table tr[data-setting="lr"] .fix')
+        page.click("#classroom-make")
+        expect(page.locator("#classroom-url")).to_be_visible()
+        link = page.input_value("#classroom-url")
+        assert link.startswith(server.base + "/?class=") and "lr=0.2" in link
+        assert server.token not in link
+        expect(page.locator("#setting-lr")).to_be_enabled()  # the teacher's page stays open
+
+        seen = student.new_page()
+        errors = []
+        seen.on("pageerror", lambda error: errors.append(str(error)))
+        seen.goto(link)
+        seen.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
+        expect(seen.locator("#setting-lr")).to_have_value("0.2")
+        expect(seen.locator("#setting-lr")).to_be_disabled()
+        expect(seen.locator('.field[data-setting="optimizer"]')).to_be_hidden()
+        expect(seen.locator("#classroom")).to_be_hidden()  # students make no links
+        assert "class=" not in seen.url  # the cookie keeps the link's code
+        seen.click("#play")
+        seen.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+        assert errors == [] and teacher.errors == []
+    finally:
+        student.close()
+        teacher.close()
