@@ -499,3 +499,110 @@ def test_classroom_requests_are_checked(client):
     ):
         answer = client.post("/api/classroom", json=body)
         assert answer.status_code == 400 and answer.json()["error"].startswith(problem), body
+
+
+MALFORMED_BODIES = [
+    b"",
+    b"{",
+    b"not json",
+    b"[]",
+    b"null",
+    b"123",
+    b'"text"',
+    b'{"settings": []}',
+    b'{"settings": {"lr": "0.1; rm -rf /"}}',
+    b'{"settings": {"lr": NaN}}',
+    b'{"settings": {"lr": 1e999}}',
+    b'{"settings": {"hidden": [1e9]}}',
+    b'{"settings": {"points": 99999999999999999999999}}',
+    b'{"settings": {"function": "__import__(\\"os\\").system(\\"true\\")"}}',
+    b'{"settings": {"file": "/etc/passwd"}}',
+    b'{"name": "file", "value": "../../etc/passwd"}',
+    b'{"name": ["lr"], "value": 1}',
+    b'{"speed": "1"}',
+    b'{"values": {"function": "x"}, "hide": [1], "fix": null}',
+    b"[" * 5000 + b"]" * 5000,
+    '{"settings": {"function": "\u202e\u0000x"}}'.encode(),
+    b"\xff\xfe\x00garbage",
+]
+
+
+def test_a_corpus_of_malformed_requests_gets_one_line_refusals_never_a_crash(client):
+    session = new_session(client)
+    routes = [
+        "/api/sessions",
+        "/api/classroom",
+        f"/api/sessions/{session}/preview",
+        f"/api/sessions/{session}/setting",
+        f"/api/sessions/{session}/start",
+        f"/api/sessions/{session}/speed",
+        f"/api/sessions/{session}/pause",
+        f"/api/sessions/{session}/nonsense",
+        "/api/sessions/..%2F..%2Fetc%2Fpasswd/start",
+        "/api/sessions/" + "a" * 3000 + "/start",
+    ]
+    for route in routes:
+        for body in MALFORMED_BODIES:
+            answer = client.post(route, content=body, headers={"Content-Type": "application/json"})
+            assert answer.status_code in (200, 400, 404, 405, 413, 503), (route, body[:40])
+            if answer.status_code != 200 and answer.headers["content-type"].startswith(
+                "application/json"
+            ):
+                error = answer.json()["error"]
+                assert isinstance(error, str) and "\n" not in error and len(error) < 300
+    for route in (
+        f"/api/sessions/{session}/runs/-1",
+        f"/api/sessions/{session}/runs/abc/events",
+        f"/api/sessions/{session}/runs/{'9' * 40}",
+        "/api/sessions/%00/runs/1",
+    ):
+        answer = client.get(route)
+        assert answer.status_code == 404, route
+        assert "\n" not in answer.json()["error"]
+    client.post(f"/api/sessions/{session}/reset")
+
+
+def test_fifty_sessions_at_once_each_get_every_frame_and_leave_nothing_behind():
+    """A bounded load on loopback (the timings are bench/bench_web_load.py's): 50 sessions
+    train and stream at once through two worker processes; every stream gets each of its loss
+    points exactly once and a done event, and once the tabs close no session or run is left."""
+    import asyncio
+
+    sessions = Sessions(Caps(), fps=100.0, max_runs=50, max_sessions=60, workers=2)
+    playground = Playground(port=0, sessions=sessions).start()
+    settings = {"steps": 30, "points": 50}
+
+    async def one(client):
+        session = (await client.post("/api/sessions")).json()["session"]
+        start = await client.post(f"/api/sessions/{session}/start", json={"settings": settings})
+        steps, done = [], None
+        url = f"/api/sessions/{session}/runs/{start.json()['run']}/events"
+        async with client.stream("GET", url) as answer:
+            async for line in answer.aiter_lines():
+                if line.startswith("data:"):
+                    data = json.loads(line[5:])
+                    steps += [p[0] for p in data.get("points", [])] if "points" in data else []
+                    if "metrics" in data or "error" in data:
+                        done = data
+                        break
+        await client.post(f"/api/sessions/{session}/close")
+        return steps, done
+
+    async def load():
+        headers = {"Authorization": f"token {playground.token}"}
+        limits = httpx.Limits(max_connections=60)
+        async with httpx.AsyncClient(
+            base_url=playground.base, headers=headers, limits=limits, timeout=60
+        ) as client:
+            return await asyncio.gather(*(one(client) for _ in range(50)))
+
+    try:
+        results = asyncio.run(load())
+        for steps, done in results:
+            assert steps == list(range(settings["steps"] + 1))
+            assert done["state"] == "done"
+        with sessions.lock:
+            assert sessions.sessions == {}
+        wait_for(lambda: all(not w.runs for w in sessions.pool.workers))
+    finally:
+        playground.stop()

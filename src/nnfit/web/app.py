@@ -15,8 +15,10 @@ from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import NNFitError, UsageError
 from .classroom import key_for, parse_request, sign
@@ -61,6 +63,20 @@ def make_app(
     app.state.sessions = sessions
     _add_routes(app, sessions, key_for(token))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
+        where = {str(item.get("loc", ("",))[0]) for item in error.errors()}
+        if "path" in where:  # a run number that is no number, and the like
+            return JSONResponse(refusal(UnknownSession("no such session or run")), 404)
+        problem = "the request body must be JSON (a table of name: value)"
+        return JSONResponse({"error": problem, "setting": None}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        text = {404: "no such page or API route", 405: "this route does not take that method"}
+        problem = text.get(error.status_code, str(error.detail).splitlines()[0][:200])
+        return JSONResponse({"error": problem, "setting": None}, error.status_code)
 
     @app.exception_handler(NNFitError)
     async def refused(request: Request, error: NNFitError) -> JSONResponse:
