@@ -2,9 +2,11 @@
 
 One server and one browser for the module (a browser starts in about a second); each test has
 its own page, so its own session. The browser is the system's ``chromium`` (apt), never one
-Playwright downloads; ``scripts/system-deps.sh`` installs it.
+Playwright downloads; ``scripts/system-deps.sh`` installs it. Every visit leaves a screenshot
+in build/screenshots/ (a test artefact).
 """
 
+import contextlib
 import json
 import shutil
 import time
@@ -26,6 +28,9 @@ FLAGS = [
     "--no-first-run",
 ]
 WAIT_MS = 60_000  # a deadline for the page to get somewhere, not a timing
+# Each visit's last look is kept as a screenshot (a test artefact; CI can upload the folder).
+SCREENSHOTS = Path(__file__).parent.parent / "build" / "screenshots"
+SHOTS: dict[str, int] = {}  # visits closed so far, by test
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +83,16 @@ class Visit:
             route.abort()
 
     def close(self):
+        """Keep a screenshot of the page as it is now (named by the test), then close it."""
+        import os
+
+        test = os.environ.get("PYTEST_CURRENT_TEST", "page").split(" ")[0]
+        name = test.rsplit("::", 1)[-1].replace("[", "-").replace("]", "")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        SHOTS[name] = SHOTS.get(name, 0) + 1  # a test's second visit is NAME-2.png
+        name += f"-{SHOTS[name]}" if SHOTS[name] > 1 else ""
+        with contextlib.suppress(Exception):  # a closed page has no picture: nothing to keep
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
         self.context.close()
 
 
