@@ -18,8 +18,9 @@ from fastapi import Body, FastAPI, Header, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ..errors import NNFitError, UsageError
-from .form import Caps, build_run_config, form_table
+from ..errors import NNFitError
+from .form import Caps, Refused, build_run_config, form_table
+from .plane import check_inputs, plane_preview
 from .playrun import SPEEDS, PlayRun, finite, thinned
 from .security import Guard
 from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal
@@ -138,7 +139,11 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
         run = current(session)
         actions = {"pause": run.pause, "play": run.play, "step": run.step_once}
         if action not in actions:
-            raise UnknownSession(f"unknown control {action[:20]!r}; use pause, play, step, reset")
+            raise UnknownSession(
+                f"unknown control {action[:20]!r}; use pause, play, step, reset",
+                code="unknown_control",
+                params={"name": action[:20]},
+            )
         actions[action]()
         return run_state(run)
 
@@ -157,7 +162,9 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
 def current(session: PlaySession, run_id: int | None = None) -> PlayRun:
     """The session's run (``run_id``: only if it is still the newest)."""
     if session.run is None or (run_id is not None and run_id != session.runs):
-        raise UnknownSession("no such run in this session (it was reset or replaced)")
+        raise UnknownSession(
+            "no such run in this session (it was reset or replaced)", code="unknown_run"
+        )
     return session.run
 
 
@@ -169,20 +176,27 @@ def run_state(run: PlayRun) -> dict[str, Any]:
 
 def preview_data(values: Any, caps: Caps) -> dict[str, Any]:
     """The data a run with these settings fits: x, y (at most ``thinned``'s size), the noise
-    floor and the formula, made by the same ``load_dataset`` as the run."""
+    floor, the formula and the number of inputs, made by the same ``load_dataset`` as the
+    run. Two inputs: x is [x1, x2] pairs, with validation flags and the box (see
+    ``nnfit.web.plane``)."""
     from ..data.dataset import load_dataset
 
     config = build_run_config(values if values is not None else {}, caps)
     dataset = load_dataset(config.data, seed=config.train.seed)
     rows = thinned(len(dataset.x), 2 * caps.points)
-    return {
-        "x": [finite(float(dataset.x[i, 0])) for i in rows],
+    n_inputs = dataset.x.shape[1]
+    check_inputs(n_inputs)
+    data = {
         "y": [finite(float(dataset.y[i, 0])) for i in rows],
         "noise_floor": finite(dataset.noise_floor),
         "source": dataset.source,
+        "inputs": n_inputs,
     }
+    if n_inputs == 2:
+        return {**data, **plane_preview(dataset, config, rows)}
+    return {**data, "x": [finite(float(dataset.x[i, 0])) for i in rows]}
 
 
 def raise_usage(text: str) -> None:
     """Refuse a malformed request body in one line (HTTP 400)."""
-    raise UsageError(text)
+    raise Refused(text, code="malformed")

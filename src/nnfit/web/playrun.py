@@ -45,7 +45,8 @@ def check_speed(speed: Any) -> float:
     """A speed from a page: a number from 0.1 to 10, or a FieldError naming ``speed``."""
     low, high = SPEEDS
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not low <= speed <= high:
-        raise FieldError("speed", f"must be a number from {low:g} to {high:g}", speed)
+        rule = f"must be a number from {low:g} to {high:g}"
+        raise FieldError("speed", rule, speed, code="range", params={"low": low, "high": high})
     return float(speed)
 
 
@@ -61,11 +62,11 @@ class Batch:
     seq: int  # frames published so far: the id of the newest
     points: list[list[float | None]]  # [step, loss, val_loss] per frame after ``since``
     step: int
-    fit: list[float | None] | None  # the newest fit on ``grid`` (thinned)
+    fit: list[float | None] | None  # the newest fit on ``grid`` (thinned; 2 inputs: a mesh)
     std: list[float | None] | None  # an ensemble's spread there, or None
     state: str
     result: dict[str, Any] | None = None  # once finished: metrics, diagnosis, stop reason
-    info: dict[str, Any] = field(default_factory=dict)  # grid, noise floor, every
+    info: dict[str, Any] = field(default_factory=dict)  # grid, noise floor, every, inputs
 
 
 class PlayRun:
@@ -190,10 +191,12 @@ class PlayRun:
         from ..core.trainstate import Control
         from ..data.dataset import load_dataset
         from ..regressor import Regressor
+        from .plane import check_inputs
 
         try:
             config = self.config
             dataset = load_dataset(config.data, seed=config.train.seed)
+            check_inputs(dataset.x.shape[1])  # from the data: a file's columns count too
             regressor = Regressor.from_config(config)
             y = dataset.y[:, 0]
             frames = Frames(self)
@@ -216,15 +219,32 @@ class PlayRun:
 
     def begin(self, history: History) -> None:
         """The data and grid are known: keep the thinned grid and the noise floor."""
-        grid = history.x_grid[:, 0]
-        self.rows = thinned(len(grid))
+        if history.x_grid.shape[1] == 2:
+            grid: Any = self.begin_plane(history)
+        else:
+            line = history.x_grid[:, 0]
+            self.rows = thinned(len(line))
+            grid = [float(line[i]) for i in self.rows]
         with self.lock:
             self.info.update(
-                grid=[float(grid[i]) for i in self.rows],
+                grid=grid,
                 noise_floor=finite(history.noise_floor),
                 members=history.members,
+                inputs=history.x_grid.shape[1],
             )
             self.state = "paused" if self.paused else "running"
+
+    def begin_plane(self, history: History) -> dict[str, Any]:
+        """Two inputs: ``fit`` becomes the prediction on a coarse mesh of the data's box
+        (rows follow x2, columns x1; see ``nnfit.web.plane``), ``grid`` that mesh's axes."""
+        from .plane import coarse_mesh
+
+        coarse = coarse_mesh(history.x_grid)
+        if coarse is None:  # not a mesh: nothing to draw, the loss curve still plays
+            self.rows = []
+            return {"x1": [], "x2": []}
+        self.rows, mesh = coarse
+        return mesh
 
     def publish(self, snapshot: Snapshot) -> None:
         """Keep a snapshot's loss point and thinned fit; wakes nobody (streams poll)."""
