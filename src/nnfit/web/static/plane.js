@@ -166,9 +166,16 @@ const Plane = {
     });
   },
 
+  // Round ticks: about four steps of 1, 2 or 5 times a power of ten, as [value, label].
   ticks(lo, hi) {
+    const raw = (hi - lo) / 4 || 1;
+    const power = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].find((m) => m * power >= raw) * power;
+    const digits = Math.max(0, -Math.floor(Math.log10(step)));
     const out = [];
-    for (let k = 0; k <= 4; k += 1) out.push(lo + ((hi - lo) * k) / 4);
+    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      out.push([v, (Math.abs(v) < step / 2 ? 0 : v).toFixed(digits)]);
+    }
     return out;
   },
 
@@ -185,16 +192,16 @@ const Plane = {
     const [[a0, a1], [b0, b1]] = Plane.box;
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    for (const a of Plane.ticks(a0, a1)) {
+    for (const [a, text] of Plane.ticks(a0, a1)) {
       const [px] = Plane.place(area, a, b0);
-      ctx.fillText(Plane.label(a), px, area.y + area.h + 4);
+      ctx.fillText(text, px, area.y + area.h + 4);
     }
     ctx.fillText(Plane.data.names[0], area.x + area.w / 2, area.y + area.h + 20);
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    for (const b of Plane.ticks(b0, b1)) {
+    for (const [b, text] of Plane.ticks(b0, b1)) {
       const [, py] = Plane.place(area, a0, b);
-      ctx.fillText(Plane.label(b), area.x - 5, py);
+      ctx.fillText(text, area.x - 5, py);
     }
     ctx.save();
     ctx.translate(12, area.y + area.h / 2);
