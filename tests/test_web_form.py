@@ -202,9 +202,18 @@ def refusals():
     for row in form_table(caps):
         for value in tries:
             attempt(build_run_config, {row["name"]: value}, caps)
-    for values in ({"function": "sin("}, {"function": "x1*x2*x3"}, {"members": "auto"},
-                   {"bogus": 1}, {"hidden": [100_001]}, {"hidden": [1] * 101}, {"points": 301},
-                   {"steps": 501}, {"members": 5}, {"domain": [2, 1]}):
+    for values in (
+        {"function": "sin("},
+        {"function": "x1*x2*x3"},
+        {"members": "auto"},
+        {"bogus": 1},
+        {"hidden": [100_001]},
+        {"hidden": [1] * 101},
+        {"points": 301},
+        {"steps": 501},
+        {"members": 5},
+        {"domain": [2, 1]},
+    ):
         attempt(build_run_config, values, caps)
     attempt(build_run_config, ["lr", 1], caps)
     attempt(preview_data, {"function": "log(x)"}, caps)

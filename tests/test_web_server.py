@@ -404,7 +404,9 @@ def test_two_input_data_is_previewed_as_points_on_the_plane(client):
     assert data["y"] == pytest.approx(y[:, 0].tolist())
     held = set(split(60, 0.25, 0)[1].tolist())  # the run's own validation rows, hollow
     assert [i for i, flag in enumerate(data["val"]) if flag] == sorted(held)
-    assert data["box"] == [pytest.approx([float(x[:, k].min()), float(x[:, k].max())]) for k in (0, 1)]
+    assert data["box"] == [
+        pytest.approx([float(x[:, k].min()), float(x[:, k].max())]) for k in (0, 1)
+    ]
     three = client.post(f"/api/sessions/{session}/preview", json={"function": "x1*x2*x3"})
     assert three.status_code == 400 and three.json()["code"] == "inputs"
 

@@ -201,7 +201,9 @@ def check_fields(config: Any) -> None:
         ok, normal = _conform(value, hint)
         if not ok:
             form = field_.metadata.get("form") or describe(hint)
-            raise FieldError(field_.name, f"must be {form}", value, code="type", params={"form": form})
+            raise FieldError(
+                field_.name, f"must be {form}", value, code="type", params={"form": form}
+            )
         if normal is not value:
             object.__setattr__(config, field_.name, normal)
     for field_, hint in hinted:  # types first: the range checks compare

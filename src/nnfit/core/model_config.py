@@ -72,12 +72,16 @@ class ModelConfig:
 def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     """Validate hidden-layer widths and return them as a tuple."""
     if isinstance(hidden, (str, bytes, dict)) or not hasattr(hidden, "__iter__"):
-        raise FieldError("hidden", f"must be {WIDTHS}", hidden, code="type", params={"form": WIDTHS})
+        raise FieldError(
+            "hidden", f"must be {WIDTHS}", hidden, code="type", params={"form": WIDTHS}
+        )
     widths = tuple(hidden)
     if not widths or any(
         isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in widths
     ):
-        raise FieldError("hidden", f"must be {WIDTHS}", hidden, code="type", params={"form": WIDTHS})
+        raise FieldError(
+            "hidden", f"must be {WIDTHS}", hidden, code="type", params={"form": WIDTHS}
+        )
     widths = tuple(int(n) for n in widths)
     if any(n < 1 or n > MAX_WIDTH for n in widths):
         rule = f"widths must be between 1 and {MAX_WIDTH}"

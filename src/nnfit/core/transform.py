@@ -50,7 +50,11 @@ def auto_y_transform(choice: str, y: Any) -> str:
     if choice != "auto":
         choices = ", ".join(Y_TRANSFORMS)
         raise FieldError(
-            "y_transform", f"must be one of {choices}", choice, code="choice", params={"choices": choices}
+            "y_transform",
+            f"must be one of {choices}",
+            choice,
+            code="choice",
+            params={"choices": choices},
         )
     if values.size == 0 or not (values > 0).all() or not np.isfinite(values).all():
         return "none"

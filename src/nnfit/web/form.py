@@ -72,6 +72,8 @@ class Refused(UsageError):
     ) -> None:
         self.code, self.params, self.setting = code, dict(params or {}), setting
         super().__init__(text)
+
+
 CAPPED = {"points": "points", "steps": "steps", "members": "members"}  # setting → Caps field
 
 
@@ -188,7 +190,9 @@ def check_formula(value: Any) -> None:
         raise
     except UsageError as error:
         detail = str(error)
-        raise Refused(detail, code="formula", params={"detail": detail}, setting="function")
+        raise Refused(
+            detail, code="formula", params={"detail": detail}, setting="function"
+        ) from None
     from .plane import check_inputs
 
     check_inputs(formula.n_inputs)
