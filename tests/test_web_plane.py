@@ -6,8 +6,8 @@ import torch
 
 from nnfit.checks import SettingsError
 from nnfit.core.recorder import make_grid
-from nnfit.web.form import build_run_config
-from nnfit.web.plane import MOST, check_inputs, coarse_mesh, validation_mask
+from nnfit.web.form import build_run_config, check_inputs
+from nnfit.web.plane import MOST, coarse_mesh, validation_mask
 
 
 def test_the_coarse_mesh_is_rows_of_the_cores_mesh_with_x2_outside_and_x1_inside():

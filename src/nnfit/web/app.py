@@ -19,8 +19,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import NNFitError
-from .form import Caps, Refused, build_run_config, form_table
-from .plane import check_inputs, plane_preview
+from .form import Caps, Refused, build_run_config, check_inputs, form_table
+from .plane import plane_preview
 from .playrun import SPEEDS, PlayRun, finite, thinned
 from .security import Guard
 from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal

@@ -52,6 +52,7 @@ class Caps:
 
 
 DEFAULT_CAPS = Caps()
+MAX_INPUTS = 2  # the page draws one input as a line, two as a heatmap; more it refuses
 
 
 class Refused(UsageError):
@@ -193,9 +194,20 @@ def check_formula(value: Any) -> None:
         raise Refused(
             detail, code="formula", params={"detail": detail}, setting="function"
         ) from None
-    from .plane import check_inputs
-
     check_inputs(formula.n_inputs)
+
+
+def check_inputs(n_inputs: int) -> None:
+    """Refuse data of more inputs than the page can draw (one: a line; two: a heatmap; see
+    ``nnfit.web.plane``), in one line; the preview and the run count the data's columns."""
+    if n_inputs > MAX_INPUTS:
+        raise SettingsError(
+            f"the playground draws data of one or two inputs (x, or x1 and x2); this data "
+            f"has {n_inputs}: fit it with nnfit fit instead",
+            "function",
+            code="inputs",
+            params={"inputs": n_inputs},
+        )
 
 
 def _number_or_text(text: str) -> float | str:

@@ -6,8 +6,8 @@ core's history keeps a fine mesh of the box (``History.x_grid``, a flattened
 ``meshgrid(indexing="xy")``: rows follow x2, columns x1); the page gets a coarse one, at most
 ``MOST`` values per axis, picked from it (``coarse_mesh``), so a frame's prediction is about
 1,000 numbers. Everything here reads the data, never the formula: a CSV with two x columns is
-drawn the same way. More than two inputs are refused (``check_inputs``): the playground has no
-picture for them.
+drawn the same way. More than two inputs are refused (``nnfit.web.form.check_inputs``): the
+playground has no picture for them.
 """
 
 from __future__ import annotations
@@ -16,26 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..checks import SettingsError
-
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
     from ..runs.config import RunConfig
 
-MOST = 40  # values per axis of the coarse mesh sent to the page (at most about MOST**2 cells)
-MAX_INPUTS = 2  # the playground draws one input as a line, two as a heatmap; more it refuses
-
-
-def check_inputs(n_inputs: int) -> None:
-    """Refuse data of more inputs than the page can draw, in one line."""
-    if n_inputs > MAX_INPUTS:
-        raise SettingsError(
-            f"the playground draws data of one or two inputs (x, or x1 and x2); this data "
-            f"has {n_inputs}: fit it with nnfit fit instead",
-            "function",
-            code="inputs",
-            params={"inputs": n_inputs},
-        )
+MOST = 40  # values per axis of the coarse mesh sent to the page (at most MOST**2 cells)
 
 
 def coarse_mesh(x_grid: np.ndarray, most: int = MOST) -> tuple[list[int], dict[str, Any]] | None:
@@ -46,19 +31,23 @@ def coarse_mesh(x_grid: np.ndarray, most: int = MOST) -> tuple[list[int], dict[s
     [...]}``, each axis' values. None when ``x_grid`` is not a mesh.
     """
     from ..views.panels import mesh_shape  # the reader of the CLI's heatmaps
-    from .playrun import thinned
 
     shape = mesh_shape(x_grid)
     if shape is None:
         return None
     n_rows, n_cols = shape
-    cols, rows = thinned(n_cols, most - 1), thinned(n_rows, most - 1)
+    cols, rows = spread(n_cols, most), spread(n_rows, most)
     kept = [r * n_cols + c for r in rows for c in cols]
     mesh = {
         "x1": [float(x_grid[c, 0]) for c in cols],
         "x2": [float(x_grid[r * n_cols, 1]) for r in rows],
     }
     return kept, mesh
+
+
+def spread(count: int, most: int) -> list[int]:
+    """At most ``most`` evenly spread indices of ``count``, both ends included."""
+    return sorted({round(i) for i in np.linspace(0, count - 1, min(count, most))})
 
 
 def validation_mask(n: int, config: RunConfig) -> np.ndarray:
@@ -75,12 +64,10 @@ def validation_mask(n: int, config: RunConfig) -> np.ndarray:
 def plane_preview(dataset: Dataset, config: RunConfig, rows: list[int]) -> dict[str, Any]:
     """The points of two-input data for the page: ``x`` as [x1, x2] pairs, ``val`` flags,
     the inputs' names and the box (each input's low and high)."""
-    from .playrun import finite
-
     x = dataset.x
     held = validation_mask(len(x), config)
     return {
-        "x": [[finite(float(x[i, 0])), finite(float(x[i, 1]))] for i in rows],
+        "x": [[float(x[i, 0]), float(x[i, 1])] for i in rows],  # checked finite when read
         "val": [bool(held[i]) for i in rows],
         "names": list(dataset.x_names),
         "box": [[float(x[:, k].min()), float(x[:, k].max())] for k in range(2)],

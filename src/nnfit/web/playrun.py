@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..checks import FieldError
 from ..core.callbacks import Callback
 from ..errors import NNFitError
-from .form import DEFAULT_CAPS, Caps, frame_every
+from .form import DEFAULT_CAPS, Caps, check_inputs, frame_every
 
 if TYPE_CHECKING:
     from ..core.history import History, Snapshot
@@ -191,7 +191,6 @@ class PlayRun:
         from ..core.trainstate import Control
         from ..data.dataset import load_dataset
         from ..regressor import Regressor
-        from .plane import check_inputs
 
         try:
             config = self.config
