@@ -230,7 +230,7 @@ def refusals():
 
 
 def test_every_refusal_has_a_code_and_a_chinese_wording():
-    from nnfit.web.sessions import refusal
+    from nnfit.web.form import refusal
 
     zh = catalogue("zh")
     codes = set()

@@ -218,6 +218,7 @@ def test_a_run_that_fails_ends_with_done_and_the_reason(client):
     kind, _, done = read_events(client, session, run)[-1]
     assert kind == "done" and done["state"] == "failed"
     assert done["error"].startswith("y_transform needs every y above 0 for log")
+    assert done["code"] == "log" and done["setting"] == "y_transform"  # the page words it
 
 
 def test_a_fast_run_streams_fewer_fits_but_every_loss_point(client):

@@ -19,11 +19,11 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import NNFitError
-from .form import Caps, Refused, build_run_config, check_inputs, form_table
+from .form import Caps, Refused, build_run_config, check_inputs, form_table, refusal
 from .plane import plane_preview
 from .playrun import SPEEDS, PlayRun, finite, thinned
 from .security import Guard
-from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal
+from .sessions import Busy, PlaySession, Sessions, UnknownSession
 from .stream import stream
 
 STATIC = resources.files("nnfit.web") / "static"

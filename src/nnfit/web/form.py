@@ -15,9 +15,9 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from ..checks import FieldError, SettingsError, describe
+from ..checks import FieldError, SettingsError, describe, typed
 from ..data.formula import NAMED_FUNCTIONS
-from ..errors import UsageError
+from ..errors import NNFitError, UsageError
 from ..runs.config import DEFAULT_PRESET, PRESETS, RunConfig, build_config
 from ..settings import Setting, table
 
@@ -138,6 +138,24 @@ def form_table(caps: Caps = DEFAULT_CAPS) -> list[dict[str, Any]]:
         hidden = next(r for r in rows if r["name"] == "hidden")
         hidden.update(low=1, high=caps.width, max_layers=caps.layers)
     return rows
+
+
+def refusal(error: NNFitError) -> dict[str, Any]:
+    """A refused request as JSON: the one-line English message; for a setting, its name; and
+    when the error has one, its message code and parameters, which the page words in its own
+    language (``error.CODE`` in its catalogue; the English line where the code is unknown)."""
+    name = None
+    if isinstance(error, FieldError):
+        name = error.name
+    elif isinstance(error, SettingsError) and error.names:
+        name = error.names[0]
+    elif isinstance(error, Refused):
+        name = error.setting
+    code = getattr(error, "code", None)
+    params = dict(getattr(error, "params", None) or {})
+    if isinstance(error, FieldError):
+        params.setdefault("value", typed(error.value))
+    return {"error": str(error), "setting": name, "code": code, "params": params}
 
 
 def build_run_config(values: Any, caps: Caps = DEFAULT_CAPS) -> RunConfig:

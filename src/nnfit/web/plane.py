@@ -45,6 +45,11 @@ def coarse_mesh(x_grid: np.ndarray, most: int = MOST) -> tuple[list[int], dict[s
     return kept, mesh
 
 
+def short(value: float | None) -> float | None:
+    """A predicted value as a heatmap needs it: 4 significant digits."""
+    return None if value is None else float(f"{value:.4g}")
+
+
 def spread(count: int, most: int) -> list[int]:
     """At most ``most`` evenly spread indices of ``count``, both ends included."""
     return sorted({round(i) for i in np.linspace(0, count - 1, min(count, most))})

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from ..checks import FieldError
 from ..core.callbacks import Callback
 from ..errors import NNFitError
-from .form import DEFAULT_CAPS, Caps, check_inputs, frame_every
+from .form import DEFAULT_CAPS, Caps, check_inputs, frame_every, refusal
+from .plane import coarse_mesh, short
 
 if TYPE_CHECKING:
     from ..core.history import History, Snapshot
@@ -102,6 +103,7 @@ class PlayRun:
         self.std: list[float | None] | None = None
         self.info: dict[str, Any] = {"every": every}
         self.rows: list[int] = []
+        self.plane = False  # two inputs: the fit is a heatmap's colours (see begin_plane)
         self.result: dict[str, Any] | None = None
         self.clients = 0
         self.seen = time.monotonic() + FIRST_CLIENT - grace  # no page yet: wait for one
@@ -208,8 +210,8 @@ class PlayRun:
             )
             result = summary(regressor)
             state = "stopped" if self.stop_event.is_set() else "done"
-        except NNFitError as error:
-            result, state = {"error": str(error)}, "failed"
+        except NNFitError as error:  # with its message code: the page words it
+            result, state = refusal(error), "failed"
         except Exception as error:  # a bug must not take the server down: the page says it
             result, state = {"error": f"training failed: {type(error).__name__}"}, "failed"
         with self.lock:
@@ -236,13 +238,13 @@ class PlayRun:
     def begin_plane(self, history: History) -> dict[str, Any]:
         """Two inputs: ``fit`` becomes the prediction on a coarse mesh of the data's box
         (rows follow x2, columns x1; see ``nnfit.web.plane``), ``grid`` that mesh's axes."""
-        from .plane import coarse_mesh
 
         coarse = coarse_mesh(history.x_grid)
         if coarse is None:  # not a mesh: nothing to draw, the loss curve still plays
             self.rows = []
             return {"x1": [], "x2": []}
         self.rows, mesh = coarse
+        self.plane = True
         return mesh
 
     def publish(self, snapshot: Snapshot) -> None:
@@ -252,6 +254,8 @@ class PlayRun:
         std = None
         if snapshot.y_std is not None:
             std = [finite(snapshot.y_std[i, 0]) for i in self.rows]
+        if self.plane:  # colours: 4 digits are plenty (a third of the bytes); no band
+            fit, std = [short(v) for v in fit], None
         point = [snapshot.step, finite(snapshot.loss), finite(snapshot.val_loss)]
         with self.lock:
             self.points.append(point)

@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks import FieldError, SettingsError, typed
-from ..errors import NNFitError
 from .form import DEFAULT_CAPS, Caps, Refused, build_run_config
 from .playrun import PlayRun, check_speed
 
@@ -27,24 +25,6 @@ class Busy(Refused):
 
 class UnknownSession(Refused):
     """No such session (expired, or never made); the page starts a new one (HTTP 404)."""
-
-
-def refusal(error: NNFitError) -> dict[str, Any]:
-    """A refused request as JSON: the one-line English message; for a setting, its name; and
-    when the error has one, its message code and parameters, which the page words in its own
-    language (``error.CODE`` in its catalogue; the English line where the code is unknown)."""
-    name = None
-    if isinstance(error, FieldError):
-        name = error.name
-    elif isinstance(error, SettingsError) and error.names:
-        name = error.names[0]
-    elif isinstance(error, Refused):
-        name = error.setting
-    code = getattr(error, "code", None)
-    params = dict(getattr(error, "params", None) or {})
-    if isinstance(error, FieldError):
-        params.setdefault("value", typed(error.value))
-    return {"error": str(error), "setting": name, "code": code, "params": params}
 
 
 @dataclass

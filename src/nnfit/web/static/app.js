@@ -198,7 +198,7 @@ const Page = {
     const box = document.getElementById("result");
     if (!result) { box.hidden = true; return; }
     if (result.error) {
-      Page.say(result.error);
+      Page.say(Refusal.words(result)); // a failed run's reason, in the page's language
       return;
     }
     const metrics = (result.metrics && (result.metrics.val || result.metrics.train)) || {};
