@@ -186,6 +186,7 @@ def refusals():
     """Every kind of refusal a page can meet: bad values of each setting (wrong types, out of
     range, past the caps), bad formulas, data of too many inputs, sessions and runs."""
     from nnfit.web.app import current, preview_data, raise_usage
+    from nnfit.web.classroom import locked, parse_request
     from nnfit.web.playrun import check_speed
     from nnfit.web.sessions import PlaySession, Sessions
 
@@ -218,6 +219,9 @@ def refusals():
     attempt(build_run_config, ["lr", 1], caps)
     attempt(preview_data, {"function": "log(x)"}, caps)
     attempt(check_speed, 11)
+    attempt(locked, {"lr": 1}, {"lr": 0.5})  # a classroom link's fixed setting
+    attempt(parse_request, None, set())
+    attempt(parse_request, {"hide": ["bogus"]}, {"lr"})
     attempt(raise_usage, "a setting change is {name, value}")
     attempt(current, PlaySession("s"))
     full = Sessions(max_sessions=1)
@@ -248,4 +252,4 @@ def test_every_refusal_has_a_code_and_a_chinese_wording():
             kind = next(r["kind"] for r in form_table() if r["name"] == answer["setting"])
             assert f"form.{kind}" in zh
         codes.add(answer["code"])
-    assert len(codes) >= 20  # the enumeration does reach the refusals
+    assert len(codes) >= 23  # the enumeration does reach the refusals

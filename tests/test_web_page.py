@@ -7,11 +7,13 @@ Playwright downloads; ``scripts/system-deps.sh`` installs it.
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from nnfit.web.server import Playground
+from nnfit.web.sessions import Sessions
 
 CATALOGUES = Path(__file__).parent.parent / "src" / "nnfit" / "web" / "static" / "i18n"
 FLAGS = [
@@ -28,7 +30,7 @@ WAIT_MS = 60_000  # a deadline for the page to get somewhere, not a timing
 
 @pytest.fixture(scope="module")
 def server():
-    playground = Playground(port=0).start()
+    playground = Playground(port=0, sessions=Sessions(workers=1)).start()  # as nnfit serve
     yield playground
     playground.stop()
 
@@ -256,6 +258,60 @@ def test_the_language_follows_the_browser_and_switches_on_the_page(browser, serv
         assert visit.errors == []
     finally:
         visit.close()
+
+
+def test_a_page_that_goes_away_ends_its_session(visit, server):
+    page = visit.page
+    page.click("#play")
+    page.wait_for_selector("body[data-state=running], body[data-state=done]", timeout=WAIT_MS)
+    sessions = server.sessions
+    with sessions.lock:
+        before = set(sessions.sessions)
+    page.goto("about:blank")  # the tab leaves: the page says so with a beacon
+    deadline = time.monotonic() + 20
+    while True:
+        with sessions.lock:
+            gone = before - set(sessions.sessions)
+        if gone or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(gone) == 1
+
+
+def test_a_teacher_makes_a_classroom_link_that_locks_a_students_page(browser, server):
+    teacher = Visit(browser, server)
+    student = browser.new_context(viewport={"width": 1200, "height": 900})  # no token cookie
+    try:
+        page = teacher.page
+        page.fill("#setting-lr", "0.2")
+        page.press("#setting-lr", "Tab")
+        page.wait_for_url("**/#*lr=0.2*", timeout=WAIT_MS)
+        page.click("#classroom summary")
+        page.check('#classroom-table tr[data-setting="optimizer"] .hide')
+        page.check('#classroom-table tr[data-setting="lr"] .fix')
+        page.click("#classroom-make")
+        expect(page.locator("#classroom-url")).to_be_visible()
+        link = page.input_value("#classroom-url")
+        assert link.startswith(server.base + "/?class=") and "lr=0.2" in link
+        assert server.token not in link
+        expect(page.locator("#setting-lr")).to_be_enabled()  # the teacher's page stays open
+
+        seen = student.new_page()
+        errors = []
+        seen.on("pageerror", lambda error: errors.append(str(error)))
+        seen.goto(link)
+        seen.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
+        expect(seen.locator("#setting-lr")).to_have_value("0.2")
+        expect(seen.locator("#setting-lr")).to_be_disabled()
+        expect(seen.locator('.field[data-setting="optimizer"]')).to_be_hidden()
+        expect(seen.locator("#classroom")).to_be_hidden()  # students make no links
+        assert "class=" not in seen.url  # the cookie keeps the link's code
+        seen.click("#play")
+        seen.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+        assert errors == [] and teacher.errors == []
+    finally:
+        student.close()
+        teacher.close()
 
 
 # -- two inputs: the heatmap; the 中文 page's help and refusals ----------------------------------

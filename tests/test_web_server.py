@@ -7,6 +7,7 @@ and stops it by its pid.
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -26,9 +27,13 @@ SRC = Path(nnfit.__file__).parent.parent
 QUICK = {"steps": 40, "points": 50}  # a short run: 40 frames
 
 
-@pytest.fixture(scope="module")
-def server():
-    playground = Playground(port=0, sessions=Sessions(Caps(), fps=100.0, grace=0.5)).start()
+@pytest.fixture(scope="module", params=["threads", "processes"])
+def server(request):
+    """A playground whose runs train in threads of this process, or (as ``nnfit serve`` does)
+    in a worker process: every test of the API runs against both."""
+    workers = 1 if request.param == "processes" else 0
+    sessions = Sessions(Caps(), fps=100.0, grace=0.5, workers=workers)
+    playground = Playground(port=0, sessions=sessions).start()
     yield playground
     playground.stop()
 
@@ -305,9 +310,10 @@ def test_a_run_stops_when_its_page_goes_away(client, server):
     read_events(client, session, run, stop_after=3)  # the page reads a little, then leaves
     playing = server.sessions.get(session).run
     wait_for(lambda: playing.finished, 10)
-    assert playing.state == "stopped" and playing.step < long["steps"]
-    playing.thread.join(5)
-    assert not playing.thread.is_alive()
+    assert playing.state == "stopped" and playing.since(0).step < long["steps"]
+    if hasattr(playing, "thread"):  # in this process: its thread has ended
+        playing.thread.join(5)
+        assert not playing.thread.is_alive()
 
 
 def test_sessions_are_independent(client):
@@ -388,6 +394,113 @@ def test_binding_beyond_loopback_warns(monkeypatch, capsys):
     assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
     server.serve(host="127.0.0.1", port=0)
     assert "warning" not in capsys.readouterr().err
+
+
+def test_closing_a_session_stops_its_run_and_forgets_the_session(client, server):
+    session = new_session(client)
+    long = {"steps": 20_000, "points": 50}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": long}).json()["run"]
+    playing = server.sessions.get(session).run
+    assert client.post(f"/api/sessions/{session}/close").json() == {"state": "closed"}
+    wait_for(lambda: playing.finished, 10)
+    assert playing.state == "stopped"
+    assert client.get(f"/api/sessions/{session}/runs/{run}").status_code == 404
+    assert client.post(f"/api/sessions/{session}/close").status_code == 404  # said once
+
+
+def test_a_killed_worker_fails_its_run_in_a_sentence_and_is_replaced():
+    import signal
+
+    from nnfit.web.pool import NoWorkers
+
+    playground = Playground(port=0, sessions=Sessions(Caps(), fps=100.0, workers=1)).start()
+    pool = playground.sessions.pool
+    try:
+        with httpx.Client(base_url=playground.base, timeout=20) as client:
+            client.get(f"/?token={playground.token}")
+            session = new_session(client)
+            long = {"steps": 20_000, "points": 50}
+            run = client.post(f"/api/sessions/{session}/start", json={"settings": long})
+            first = read_events(client, session, run.json()["run"], stop_after=2)
+            assert first[-1][0] == "frame"
+            victim = pool.workers[0].process
+            os.kill(victim.pid, signal.SIGKILL)
+            done = read_events(client, session, run.json()["run"], last_id=first[-1][1])[-1]
+            assert done[0] == "done" and done[2]["state"] == "failed"
+            assert done[2]["error"] == (
+                "the process training this run ended unexpectedly; press Play again"
+            )
+            wait_for(lambda: pool.workers[0].process is not victim)
+            again = client.post(f"/api/sessions/{session}/start", json={"settings": QUICK})
+            events = read_events(client, session, again.json()["run"])
+            assert events[-1][2]["state"] == "done"
+            survivors = [w.process for w in pool.workers]
+    finally:
+        playground.stop()
+    for process in survivors:  # the server's end took its workers with it
+        process.join(10)
+        assert not process.is_alive()
+    with pytest.raises(NoWorkers):  # a pool whose workers are all gone says so
+        pool.run({})
+
+
+def test_a_classroom_link_locks_its_settings_on_the_server(client, server):
+    choice = {"values": {"lr": 0.1, "hidden": [4]}, "hide": ["optimizer"], "fix": ["lr", "hidden"]}
+    code = client.post("/api/classroom", json=choice).json()["code"]
+    with httpx.Client(base_url=server.base, timeout=20) as student:  # no token, only the link
+        assert student.get("/api/settings").status_code == 403
+        first = student.get(f"/?class={code}")
+        assert first.status_code == 200
+        assert f"nnfit-class-{server.port}=" in first.headers["set-cookie"]
+        made = student.post("/api/sessions").json()  # the cookie now carries the link
+        assert made["classroom"] == {**choice, "hide": ["optimizer"]}
+        url = f"/api/sessions/{made['session']}"
+        refused = student.post(f"{url}/setting", json={"name": "lr", "value": 0.5})
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "error": "lr is fixed at 0.1 by this classroom link, got 0.5",
+            "setting": "lr",
+        }
+        hidden = student.post(f"{url}/start", json={"settings": {"optimizer": "adam"}})
+        assert hidden.json()["setting"] == "optimizer"  # hidden: kept at the default, sgd
+        free = student.post(f"{url}/setting", json={"name": "steps", "value": 7})
+        assert free.status_code == 200
+        assert free.json()["settings"] == {"lr": 0.1, "hidden": [4], "optimizer": "sgd", "steps": 7}
+        run = student.post(f"{url}/start", json={"settings": {"steps": 7}}).json()["run"]
+        assert read_events(student, made["session"], run)[-1][2]["state"] == "done"
+        config = server.sessions.get(made["session"]).values
+        assert config["lr"] == 0.1 and config["hidden"] == [4]  # what the run trained with
+        again = student.post("/api/classroom", json={"values": {}, "hide": [], "fix": []})
+        assert again.status_code == 403  # a student cannot make an unlocked link
+
+
+def test_a_tampered_or_foreign_classroom_code_is_refused(client, server):
+    import base64
+
+    code = client.post("/api/classroom", json={"values": {"lr": 0.1}, "fix": ["lr"]}).json()
+    payload, mac = code["code"].split(".")
+    forged = json.dumps({"values": {"lr": 0.1}, "hide": [], "fix": []}).encode()
+    tampered = base64.urlsafe_b64encode(forged).decode().rstrip("=") + "." + mac
+    other = secrets.token_urlsafe(24)  # the token of another server: another key
+    from nnfit.web.classroom import Classroom, key_for, sign
+
+    foreign = sign(Classroom({"lr": 0.1}, (), ("lr",)), key_for(other))
+    with httpx.Client(base_url=server.base, timeout=20) as student:
+        for bad in (tampered, foreign, payload, "x" * 5000, f"{payload}.{mac}.x", "%00"):
+            assert student.get("/", params={"class": bad}).status_code == 403, bad
+            assert not student.cookies
+
+
+def test_classroom_requests_are_checked(client):
+    for body, problem in (
+        ([], "a classroom link is {values, hide, fix}"),
+        ({"values": 3}, "a classroom link's values must be a table of name: value"),
+        ({"hide": "lr"}, "a classroom link's hide must be a list of setting names"),
+        ({"fix": ["device"]}, "'device' in fix is not a setting of the page; use one of the "),
+        ({"values": {"lr": -1}}, "lr must be a finite number above 0, got -1"),
+    ):
+        answer = client.post("/api/classroom", json=body)
+        assert answer.status_code == 400 and answer.json()["error"].startswith(problem), body
 
 
 # -- two inputs; refusals as data ----------------------------------------------------------------
