@@ -460,6 +460,8 @@ def test_a_classroom_link_locks_its_settings_on_the_server(client, server):
         assert refused.json() == {
             "error": "lr is fixed at 0.1 by this classroom link, got 0.5",
             "setting": "lr",
+            "code": "locked",  # the 中文 page words it from these
+            "params": {"fixed": "0.1", "value": "0.5"},
         }
         hidden = student.post(f"{url}/start", json={"settings": {"optimizer": "adam"}})
         assert hidden.json()["setting"] == "optimizer"  # hidden: kept at the default, sgd
