@@ -72,24 +72,37 @@ class ModelConfig:
 def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     """Validate hidden-layer widths and return them as a tuple."""
     if isinstance(hidden, (str, bytes, dict)) or not hasattr(hidden, "__iter__"):
-        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+        raise FieldError(
+            "hidden", f"must be {WIDTHS}", hidden, code="type", params={"form": WIDTHS}
+        )
     widths = tuple(hidden)
     if not widths or any(
         isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in widths
     ):
-        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+        raise FieldError(
+            "hidden", f"must be {WIDTHS}", hidden, code="type", params={"form": WIDTHS}
+        )
     widths = tuple(int(n) for n in widths)
     if any(n < 1 or n > MAX_WIDTH for n in widths):
-        raise FieldError("hidden", f"widths must be between 1 and {MAX_WIDTH}", hidden)
+        rule = f"widths must be between 1 and {MAX_WIDTH}"
+        raise FieldError("hidden", rule, hidden, code="widths", params={"high": MAX_WIDTH})
     if len(widths) > MAX_LAYERS:
-        raise FieldError("hidden", f"must have at most {MAX_LAYERS} layers", len(widths))
+        rule = f"must have at most {MAX_LAYERS} layers"
+        raise FieldError("hidden", rule, len(widths), code="layers", params={"high": MAX_LAYERS})
     return widths
 
 
 def check_activation(activation: str) -> str:
     """Validate an activation name."""
     if not isinstance(activation, str) or activation not in ACTIVATION_LAYERS:
-        raise FieldError("activation", f"must be one of {', '.join(ACTIVATION_LAYERS)}", activation)
+        choices = ", ".join(ACTIVATION_LAYERS)
+        raise FieldError(
+            "activation",
+            f"must be one of {choices}",
+            activation,
+            code="choice",
+            params={"choices": choices},
+        )
     return activation
 
 
@@ -100,7 +113,11 @@ def check_members(members: int | str) -> int | str:
         return members
     if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
         raise FieldError(
-            "members", f"must be a whole number from 1 to {MAX_MEMBERS} or auto", members
+            "members",
+            f"must be a whole number from 1 to {MAX_MEMBERS} or auto",
+            members,
+            code="members",
+            params={"high": MAX_MEMBERS},
         )
     return members
 

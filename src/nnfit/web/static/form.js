@@ -19,6 +19,7 @@ const Form = {
     const groups = new Map();
     for (const row of rows) {
       Form.values[row.name] = row.default;
+      I18N.helps[row.name] = row.help;
       const group = row.group.startsWith("data") ? "data (synthetic)" : row.group;
       if (!groups.has(group)) groups.set(group, { main: [], more: [] });
       groups.get(group)[FIRST.includes(row.name) ? "main" : "more"].push(row);
@@ -55,7 +56,7 @@ const Form = {
     box.dataset.setting = row.name;
     const label = document.createElement("label");
     label.dataset.i18n = `setting.${row.name}`;
-    label.title = row.help;
+    label.dataset.help = row.name; // its title: the help in the page's language (I18N.apply)
     const id = `setting-${row.name}`;
     label.htmlFor = id;
     box.append(label);
@@ -92,7 +93,7 @@ const Form = {
       if (row.optional) el.placeholder = "—";
     }
     el.id = id;
-    el.title = row.help;
+    el.dataset.help = row.name;
     el.addEventListener("change", () => Form.changed(row, Form.read(row, el)));
     return el;
   },
