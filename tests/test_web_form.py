@@ -127,8 +127,8 @@ def test_the_catalogues_have_the_same_keys_and_no_empty_text():
 def test_every_key_the_page_uses_is_in_the_catalogues():
     en = catalogue("en")
     text = "".join(p.read_text(encoding="utf-8") for p in STATIC.glob("*.*"))
-    used = set(re.findall(r'data-i18n(?:-title)?="([\w.]+)"', text))
-    used |= set(re.findall(r'(?:I18N\.t|dataset\.i18n(?:Title)?\s*=)\(?\s*"([\w.]+)"', text))
+    used = set(re.findall(r'data-i18n(?:-title|-label)?="([\w.]+)"', text))
+    used |= set(re.findall(r'(?:I18N\.t|dataset\.i18n(?:Title|Label)?\s*=)\(?\s*"([\w.]+)"', text))
     used |= {f"setting.{row['name']}" for row in form_table()}
     used |= {f"group.{row['group'].split()[0]}" for row in form_table()}
     used |= {"setting.seed", "setting.preset"}  # named by the diagnoses' hints

@@ -394,3 +394,15 @@ def test_a_chinese_page_words_refusals_and_help_in_chinese(browser, server):
         assert [e for e in visit.errors if "status of 400" not in e] == []  # refusals are 400s
     finally:
         visit.close()
+
+
+def test_two_input_examples_are_offered_beside_the_built_in_functions(visit):
+    page = visit.page
+    expect(page.locator("#fit-chart")).to_be_visible()
+    page.select_option("#setting-function", "x1*x2")
+    expect(page.locator("#plane-chart")).to_be_visible()  # the data of two inputs, as a plane
+    expect(page.locator("#formula")).to_be_hidden()
+    page.wait_for_url("**/#*function=x1*", timeout=WAIT_MS)
+    page.select_option("#setting-function", "quadratic")
+    expect(page.locator("#plane-chart")).to_be_hidden()
+    assert visit.errors == []

@@ -7,6 +7,9 @@ const MAIN_GROUPS = ["data (synthetic)", "model", "training"];
 const FIRST = ["function", "noise", "noise_level", "points", "val", "hidden", "activation", "members",
   "optimizer", "lr", "batch_size", "steps"]; // shown open; the rest under "more settings"
 
+// Formulas of two inputs offered beside the built-in functions (the TensorFlow Playground view).
+const PLANE_EXAMPLES = ["x1*x2", "exp(-4*(x1**2 + x2**2))", "sin(3*x1)*x2", "x1**2 - x2**2"];
+
 const Form = {
   rows: [],
   values: {},
@@ -104,6 +107,10 @@ const Form = {
     const select = document.createElement("select");
     select.id = id;
     for (const choice of row.choices) select.append(new Option(choice, choice));
+    const plane = document.createElement("optgroup"); // two inputs: drawn as a heatmap
+    plane.dataset.i18nLabel = "two_inputs";
+    for (const formula of PLANE_EXAMPLES) plane.append(new Option(formula, formula));
+    select.append(plane);
     const own = new Option("", "__formula__");
     own.dataset.i18n = "formula_choice";
     select.append(own);
@@ -211,7 +218,7 @@ const Form = {
     const el = document.getElementById(`setting-${row.name}`);
     if (!el) return;
     if (row.name === "function") {
-      const own = !row.choices.includes(value);
+      const own = !row.choices.includes(value) && !PLANE_EXAMPLES.includes(value);
       el.value = own ? "__formula__" : value;
       const box = document.getElementById("formula");
       box.hidden = !own;

@@ -39,6 +39,7 @@ const I18N = {
   apply(root) {
     for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = I18N.t(el.dataset.i18n);
     for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = I18N.t(el.dataset.i18nTitle);
+    for (const el of root.querySelectorAll("[data-i18n-label]")) el.label = I18N.t(el.dataset.i18nLabel);
     for (const el of root.querySelectorAll("[data-help]")) el.title = I18N.help(el.dataset.help);
   },
 
