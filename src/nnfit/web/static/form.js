@@ -5,7 +5,7 @@
 
 const MAIN_GROUPS = ["data (synthetic)", "model", "training"];
 const FIRST = ["function", "noise", "noise_level", "points", "val", "hidden", "activation", "members",
-  "optimizer", "lr", "batch_size", "steps"]; // shown open; the rest under "more settings"
+  "optimizer", "lr", "batch_size", "steps", "target_r2"]; // shown open; the rest under "more settings"
 
 // Formulas of two inputs offered beside the built-in functions (the TensorFlow Playground view).
 const PLANE_EXAMPLES = ["x1*x2", "exp(-4*(x1**2 + x2**2))", "sin(3*x1)*x2", "x1**2 - x2**2"];
