@@ -18,6 +18,17 @@ from typing import Any
 from ..checks import FieldError, SettingsError
 from ..errors import NNFitError, UsageError
 from .form import DEFAULT_CAPS, Caps, build_run_config
+from .playdata import (
+    MAKES_DATA,
+    Edited,
+    Refused,
+    Upload,
+    data_json,
+    edit,
+    receive_upload,
+    run_data,
+    session_dataset,
+)
 from .playrun import PlayRun, check_speed
 
 
@@ -36,6 +47,8 @@ def refusal(error: NNFitError) -> dict[str, Any]:
         name = error.name
     elif isinstance(error, SettingsError) and error.names:
         name = error.names[0]
+    elif isinstance(error, Refused):
+        name = error.setting
     return {"error": str(error), "setting": name}
 
 
@@ -49,12 +62,16 @@ class PlaySession:
     runs: int = 0  # runs started, the id of the newest
     speed: float = 1.0  # times the server's frame rate; kept for the next run
     used: float = field(default_factory=time.monotonic)
+    upload: Upload | None = None  # a table the page uploaded, kept in memory (playdata)
+    edited: Edited | None = None  # the points as edited on the chart, until the data changes
 
     def set(self, name: str, value: Any, caps: Caps) -> None:
         """Change one setting, checked with the others (FieldError names it if refused)."""
         values = {**self.values, name: value}
-        build_run_config(values, caps)
+        build_run_config(values, caps, uploaded=self.upload is not None)
         self.values = values
+        if name in MAKES_DATA:
+            self.edited = None  # other data: the chart's edits were of the old points
 
 
 class Sessions:
@@ -106,7 +123,8 @@ class Sessions:
         if values is not None and not isinstance(values, dict):
             raise UsageError("settings must be a table of name: value")
         values = session.values if values is None else values
-        config = build_run_config(values, self.caps)
+        config = build_run_config(values, self.caps, uploaded=session.upload is not None)
+        data = _run_data(session, values, self.caps)
         with self.lock:
             training = sum(
                 1
@@ -122,11 +140,46 @@ class Sessions:
                 session.run.stop()
             session.values = dict(values)
             session.runs += 1
-            run = PlayRun(config, caps=self.caps, fps=self.fps, grace=self.grace, paused=paused)
+            run = PlayRun(
+                config, caps=self.caps, fps=self.fps, grace=self.grace, paused=paused, data=data
+            )
             run.set_speed(session.speed)
             session.run = run
         run.start()
         return run
+
+    # -- the session's data: an upload, the chart's edits (nnfit.web.playdata) ---------------
+
+    def upload(self, session: PlaySession, name: Any, content: bytes) -> dict[str, Any]:
+        """Keep an uploaded table for the session (its column choice starts afresh, as the
+        CLI's with no --x or --y); the page then asks for the data (``preview``)."""
+        upload = receive_upload(name, content, session.values.get("encoding"), self.caps)
+        with self.lock:
+            session.upload, session.edited = upload, None
+            session.values = {k: v for k, v in session.values.items() if k not in ("x", "y")}
+        return {"name": upload.name, "columns": list(upload.columns)}
+
+    def remove_upload(self, session: PlaySession) -> None:
+        """Forget the session's upload (and edits): its data is the function's again."""
+        with self.lock:
+            session.upload, session.edited = None, None
+            session.values = {k: v for k, v in session.values.items() if k not in ("x", "y")}
+
+    def edit(self, session: PlaySession, change: Any) -> dict[str, Any]:
+        """Add, move or delete a point (``playdata.edit``), or ``{"action": "reset"}`` to go
+        back to the data the settings make; answers the data as ``preview`` does."""
+        if isinstance(change, dict) and change.get("action") == "reset":
+            session.edited = None
+        else:
+            shown = session_dataset(
+                session.values, self.caps, upload=session.upload, edited=session.edited
+            )
+            session.edited = edit(shown, change, self.caps)
+        dataset = session_dataset(
+            session.values, self.caps, upload=session.upload, edited=session.edited
+        )
+        kind = "edited" if session.edited else "upload" if session.upload else "function"
+        return data_json(dataset, kind, session.upload)
 
     def set_speed(self, session: PlaySession, speed: Any) -> None:
         """Change how fast the session's runs play, the current one included."""
@@ -147,3 +200,11 @@ class Sessions:
             runs = [s.run for s in self.sessions.values() if s.run is not None]
         for run in runs:
             run.stop()
+
+
+def _run_data(session: PlaySession, values: Any, caps: Caps) -> dict[str, Any] | None:
+    """What a run of the session fits, as plain arrays; None when its settings make the data
+    (the run then makes the same points itself, seeded)."""
+    if session.upload is None and session.edited is None:
+        return None
+    return run_data(session_dataset(values, caps, upload=session.upload, edited=session.edited))
