@@ -13,6 +13,7 @@ const DataBox = {
   lessonDefaults: {},
   dataDefaults: {}, // the settings nnfit fit FILE changes from the lesson's (real-data preset)
   drag: null, // {index, moved} while a point is dragged
+  edits: 0, // edits the server has answered (the chart's data-edits, for tests)
 
   init(table) {
     DataBox.caps = table.caps;
@@ -134,15 +135,8 @@ const DataBox = {
     DataBox.kind = data.kind;
     DataBox.inputs = data.n_inputs;
     DataBox.note("");
-    const upload = Boolean(DataBox.upload);
-    document.getElementById("columns").hidden = !upload;
-    document.getElementById("upload-remove").hidden = !upload;
-    document.getElementById("points-reset").hidden = data.kind !== "edited";
-    const label = document.getElementById("data-kind");
-    const name = upload ? DataBox.upload.name : "";
-    label.dataset.kind = data.kind;
-    label.textContent = data.kind === "edited" ? I18N.t("points.edited") : name;
-    if (upload) {
+    DataBox.showUpload(data.kind);
+    if (DataBox.upload) {
       for (const o of document.getElementById("upload-x").options) o.selected = data.x_names.includes(o.value);
       document.getElementById("upload-y").value = data.y_names[0] || "";
     }
@@ -150,9 +144,21 @@ const DataBox = {
     document.getElementById("chart-hint").hidden = data.n_inputs !== 1;
   },
 
+  // The upload's name (or "edited"), its columns and the buttons that undo.
+  showUpload(kind) {
+    const upload = Boolean(DataBox.upload);
+    document.getElementById("columns").hidden = !upload;
+    document.getElementById("upload-remove").hidden = !upload;
+    document.getElementById("points-reset").hidden = kind !== "edited";
+    const label = document.getElementById("data-kind");
+    label.dataset.kind = kind;
+    label.textContent = kind === "edited" ? I18N.t("points.edited") : upload ? DataBox.upload.name : "";
+  },
+
   // A preview the server refused: a column choice to make or fix is said here, under the columns.
   refused(error) {
     if (!DataBox.upload) return false;
+    DataBox.showUpload("upload");
     DataBox.note(error.message);
     Charts.setData([], []); // nothing to draw until the choice reads
     return true;
@@ -224,16 +230,18 @@ const DataBox = {
     try {
       const data = await Page.api(Page.url("points"), change);
       if (Page.state !== "idle") await Page.reset(); // the run fitted the old points
-      DataBox.draw(data);
+      DataBox.draw(data, true);
+      DataBox.edits += 1;
+      document.getElementById("fit-chart").dataset.edits = String(DataBox.edits);
     } catch (error) {
       Page.say(error.message);
       await Page.preview(); // back to what the server holds
     }
   },
 
-  draw(data) {
+  draw(data, edit = false) {
     DataBox.shown(data);
-    if (data.n_inputs === 1) Charts.setData(data.x, data.y);
+    if (data.n_inputs === 1) Charts.setData(data.x, data.y, edit);
     else Charts.setData([], []); // two inputs: drawn as a heatmap (the heatmap view), not as dots
     Charts.resetLoss(data.noise_floor);
     Page.say(null);
