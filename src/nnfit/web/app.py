@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -70,6 +71,17 @@ def make_app(
         if isinstance(error, Refused):
             status = error.status
         return JSONResponse(refusal(error), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer is a 422 listing its parser's view; ours is one line
+        return JSONResponse(
+            {
+                "error": "malformed request: the body must be JSON as the page sends it",
+                "setting": None,
+            },
+            status_code=400,
+        )
 
     def body_limit(path: str) -> tuple[int, str]:
         if path.startswith("/api/sessions/") and path.endswith("/upload"):
@@ -210,7 +222,7 @@ def _add_data_routes(app: Any, sessions: Sessions) -> None:
         return {"upload": None}
 
     @app.post("/api/sessions/{session_id}/points")
-    def points(session_id: str, change: Annotated[Any, Body()]) -> dict[str, Any]:
+    def points(session_id: str, change: Annotated[Any, Body()] = None) -> dict[str, Any]:
         """Add, move or delete a point on the chart, or ``reset`` to the settings' data."""
         return sessions.edit(sessions.get(session_id), change)
 

@@ -181,6 +181,8 @@ def _blamed(message: str, chosen: dict[str, Any]) -> str | None:
             return name
     if "encoding" in message:
         return "encoding"
+    if "input column" in message:  # the same value in every row: check_fittable's line
+        return "x"
     for name in ("x", "y"):
         if name in chosen and "not found" in message:
             return name
