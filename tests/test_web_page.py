@@ -272,6 +272,13 @@ def test_an_uploaded_table_is_drawn_its_columns_chosen_and_trained_on(visit, ser
     import numpy as np
 
     page = visit.page
+    en = json.loads((CATALOGUES / "en.json").read_text(encoding="utf-8"))
+    cap = server.sessions.caps.upload_bytes
+    big = {"name": "big.csv", "mimeType": "text/csv", "buffer": b"1,2\n" * (cap // 4 + 1)}
+    page.set_input_files("#upload-file", files=[big])  # refused by the page before it is sent
+    expect(page.locator("#upload-problem")).to_have_text(
+        en["upload.too_big"].replace("{bytes}", f"{cap:,}")
+    )
     junk = tmp_path / "junk.csv"
     junk.write_bytes(bytes(range(128, 256)) * 4)
     page.set_input_files("#upload-file", str(junk))

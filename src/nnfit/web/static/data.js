@@ -147,11 +147,14 @@ const DataBox = {
   // The upload's name (or "edited"), its columns and the buttons that undo.
   showUpload(kind) {
     const upload = Boolean(DataBox.upload);
+    document.body.dataset.data = upload ? "upload" : "function"; // the function's fields step aside
     document.getElementById("columns").hidden = !upload;
     document.getElementById("upload-remove").hidden = !upload;
     document.getElementById("points-reset").hidden = kind !== "edited";
     const label = document.getElementById("data-kind");
     label.dataset.kind = kind;
+    if (kind === "edited") label.dataset.i18n = "points.edited"; // follows a language switch
+    else delete label.dataset.i18n;
     label.textContent = kind === "edited" ? I18N.t("points.edited") : upload ? DataBox.upload.name : "";
   },
 
