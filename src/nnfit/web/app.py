@@ -9,6 +9,7 @@ cap) or 503 (server busy).
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -31,6 +32,7 @@ from .stream import stream
 
 STATIC = resources.files("nnfit.web") / "static"
 LANGUAGES = ("en", "zh")
+UPLOAD_PATH = re.compile(r"/api/sessions/[^/]+/upload")  # the one route with bigger bodies
 
 
 def make_app(
@@ -84,7 +86,7 @@ def make_app(
         )
 
     def body_limit(path: str) -> tuple[int, str]:
-        if path.startswith("/api/sessions/") and path.endswith("/upload"):
+        if UPLOAD_PATH.fullmatch(path):
             return sessions.caps.upload_bytes, too_big(sessions.caps)
         return MAX_BODY, f"a request body may have at most {MAX_BODY} bytes"
 
