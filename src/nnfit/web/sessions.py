@@ -13,11 +13,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checks import FieldError, SettingsError
 from ..errors import NNFitError, UsageError
-from .form import DEFAULT_CAPS, Caps, build_run_config
+from .classroom import Classroom, locked
+from .form import DEFAULT_CAPS, Caps, build_run_config, form_table
 from .playdata import (
     MAKES_DATA,
     Edited,
@@ -30,6 +31,12 @@ from .playdata import (
     session_dataset,
 )
 from .playrun import PlayRun, check_speed
+
+if TYPE_CHECKING:
+    from ..runs.config import RunConfig
+    from .pool import RemoteRun, WorkerPool
+
+    AnyRun = PlayRun | RemoteRun
 
 
 class Busy(NNFitError):
@@ -58,20 +65,26 @@ class PlaySession:
 
     id: str
     values: dict[str, Any] = field(default_factory=dict)
-    run: PlayRun | None = None
+    run: AnyRun | None = None
     runs: int = 0  # runs started, the id of the newest
     speed: float = 1.0  # times the server's frame rate; kept for the next run
     used: float = field(default_factory=time.monotonic)
+    locks: dict[str, Any] = field(default_factory=dict)  # a classroom link's fixed settings
     upload: Upload | None = None  # a table the page uploaded, kept in memory (playdata)
     edited: Edited | None = None  # the points as edited on the chart, until the data changes
 
     def set(self, name: str, value: Any, caps: Caps) -> None:
         """Change one setting, checked with the others (FieldError names it if refused)."""
-        values = {**self.values, name: value}
+        values = self.checked({**self.values, name: value})
         build_run_config(values, caps, uploaded=self.upload is not None)
         self.values = values
         if name in MAKES_DATA:
             self.edited = None  # other data: the chart's edits were of the old points
+
+    def checked(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` with the classroom link's locked settings (FieldError for one that asks
+        for another value)."""
+        return locked(values, self.locks) if self.locks else values
 
 
 class Sessions:
@@ -86,26 +99,55 @@ class Sessions:
         fps: float = 25.0,
         grace: float = 0.5,
         idle: float = 3600.0,
+        workers: int = 0,
     ) -> None:
         self.caps, self.fps, self.grace, self.idle = caps, fps, grace, idle
         self.max_sessions, self.max_runs = max_sessions, max_runs
         self.lock = threading.Lock()
         self.sessions: dict[str, PlaySession] = {}
+        self.defaults = {row["name"]: row["default"] for row in form_table(caps)}
+        self.pool: WorkerPool | None = None
+        if workers:
+            from .pool import WorkerPool
 
-    def create(self) -> PlaySession:
-        """A new session; the one idle longest goes when the server is full."""
+            self.pool = WorkerPool(workers)
+
+    def make_run(
+        self, config: RunConfig, *, paused: bool, data: dict[str, Any] | None = None
+    ) -> AnyRun:
+        """A run of ``config`` (not started): in a worker process when the server has a pool,
+        else in a thread of this process. ``data``: the rows to fit (an upload's or the
+        chart's edits, as plain arrays), None for the points ``config`` makes."""
+        arguments: dict[str, Any] = {
+            "config": config,
+            "caps": self.caps,
+            "fps": self.fps,
+            "grace": self.grace,
+            "paused": paused,
+            "data": data,
+        }
+        if self.pool is not None:
+            return self.pool.run(arguments)
+        return PlayRun(**arguments)
+
+    def create(self, classroom: Classroom | None = None) -> PlaySession:
+        """A new session (locked to a classroom link's choice, if any); the one idle longest
+        goes when the server is full."""
         with self.lock:
             now = time.monotonic()
             for old in [s for s in self.sessions.values() if now - s.used > self.idle]:
                 if old.run is None or old.run.finished:  # a closed tab's leftovers
-                    del self.sessions[old.id]
+                    self._drop(old)
             if len(self.sessions) >= self.max_sessions:
                 idle = [s for s in self.sessions.values() if s.run is None or s.run.finished]
                 if not idle:
                     raise Busy(f"the server is full ({self.max_sessions} sessions are training)")
                 oldest = min(idle, key=lambda s: s.used)
-                del self.sessions[oldest.id]
+                self._drop(oldest)
             session = PlaySession(secrets.token_urlsafe(16))
+            if classroom is not None:
+                session.locks = classroom.locks(self.defaults)
+                session.values = dict(session.locks)
             self.sessions[session.id] = session
             return session
 
@@ -118,11 +160,11 @@ class Sessions:
             session.used = time.monotonic()
             return session
 
-    def start(self, session: PlaySession, values: Any, *, paused: bool = False) -> PlayRun:
+    def start(self, session: PlaySession, values: Any, *, paused: bool = False) -> AnyRun:
         """Check ``values``, stop the session's old run and start a new one."""
         if values is not None and not isinstance(values, dict):
             raise UsageError("settings must be a table of name: value")
-        values = session.values if values is None else values
+        values = session.checked(session.values if values is None else values)
         config = build_run_config(values, self.caps, uploaded=session.upload is not None)
         data = _run_data(session, values, self.caps)
         with self.lock:
@@ -138,14 +180,13 @@ class Sessions:
                 )
             if session.run is not None:
                 session.run.stop()
+                session.run.close()
             session.values = dict(values)
             session.runs += 1
-            run = PlayRun(
-                config, caps=self.caps, fps=self.fps, grace=self.grace, paused=paused, data=data
-            )
-            run.set_speed(session.speed)
+            run = self.make_run(config, paused=paused, data=data)
             session.run = run
         run.start()
+        run.set_speed(session.speed)
         return run
 
     # -- the session's data: an upload, the chart's edits (nnfit.web.playdata) ---------------
@@ -193,13 +234,29 @@ class Sessions:
             run, session.run = session.run, None
         if run is not None:
             run.stop()
+            run.close()
+
+    def end(self, session: PlaySession) -> None:
+        """The tab has closed: stop its run and forget the session."""
+        with self.lock:
+            if self.sessions.get(session.id) is session:
+                self._drop(session)
+
+    def _drop(self, session: PlaySession) -> None:
+        """Forget a session and its run (the lock held)."""
+        del self.sessions[session.id]
+        if session.run is not None:
+            session.run.stop()
+            session.run.close()
 
     def close(self) -> None:
-        """Stop every run (the server is shutting down)."""
+        """Stop every run and worker process (the server is shutting down)."""
         with self.lock:
             runs = [s.run for s in self.sessions.values() if s.run is not None]
         for run in runs:
             run.stop()
+        if self.pool is not None:
+            self.pool.close()
 
 
 def _run_data(session: PlaySession, values: Any, caps: Caps) -> dict[str, Any] | None:
