@@ -116,7 +116,9 @@ def _columns(name: str, content: bytes, encoding: Any) -> tuple[str, ...]:
         raise _Found(columns)  # the header is all this needs: stop reading here
 
     if encoding is not None and not isinstance(encoding, str):
-        raise Refused(f"encoding must be text such as latin-1, got {printable(encoding)}")
+        raise Refused(
+            f"encoding must be text such as latin-1, got {printable(encoding)[:40]}", "encoding"
+        )
     try:
         read_table(name, encoding=encoding, use=found, content=content)
     except _Found as header:

@@ -49,6 +49,9 @@ const DataBox = {
         DataBox.choose("encoding", encoding);
       }
     });
+    for (const kind of ["dragover", "drop"]) {  // a file dropped beside the targets: not opened
+      window.addEventListener(kind, (e) => e.preventDefault());
+    }
     DataBox.bindChart(Charts.fit);
   },
 
@@ -168,6 +171,7 @@ const DataBox = {
   },
 
   // -- points on the chart: click to add, drag to move, right-click or shift-click to delete ----
+  // (pointer events: a mouse, a pen or a finger)
 
   bindChart(u) {
     const over = u.over;
@@ -180,7 +184,7 @@ const DataBox = {
       const i = DataBox.nearest(u, at(e));
       if (i !== null) DataBox.edit({ action: "delete", index: i });
     });
-    over.addEventListener("mousedown", (e) => {
+    over.addEventListener("pointerdown", (e) => {
       if (e.button !== 0 || !DataBox.editable()) return;
       const pos = at(e);
       const i = DataBox.nearest(u, pos);
@@ -192,7 +196,7 @@ const DataBox = {
       DataBox.drag = { index: i, moved: false };
       e.preventDefault();
     });
-    window.addEventListener("mousemove", (e) => {
+    window.addEventListener("pointermove", (e) => {
       const drag = DataBox.drag;
       if (!drag) return;
       const pos = at(e);
@@ -204,7 +208,7 @@ const DataBox = {
       Charts.merge();
       Charts.drawFit(null, null);
     });
-    window.addEventListener("mouseup", () => {
+    window.addEventListener("pointerup", () => {
       const drag = DataBox.drag;
       DataBox.drag = null;
       if (drag && drag.moved) DataBox.edit({ action: "move", index: drag.index, x: drag.x, y: drag.y });
