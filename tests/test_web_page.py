@@ -435,3 +435,24 @@ def test_points_added_moved_and_deleted_on_the_chart_are_the_ones_trained_on(vis
     expect(page.locator("#data-kind")).to_have_text("")
     expect(page.locator("#chart-hint")).to_be_visible()
     assert visit.errors == [] and visit.outside == []
+
+
+def test_a_two_column_table_dropped_on_the_chart_is_drawn_as_the_cli_chooses(visit):
+    page = visit.page
+    transfer = page.evaluate_handle(  # a file dragged from the desktop, as the browser hands it
+        """() => {
+            const data = new DataTransfer();
+            const table = "a,b\\n1,2\\n2,3\\n3,5\\n4,4\\n";
+            data.items.add(new File([table], "two.csv", { type: "text/csv" }));
+            return data;
+        }"""
+    )
+    page.dispatch_event("#fit-chart", "drop", {"dataTransfer": transfer})
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "4")  # no choice needed
+    expect(page.locator("#data-kind")).to_have_text("two.csv")
+    expect(page.locator("#upload-y")).to_have_value("b")  # x first, y second, as nnfit fit
+    assert page.get_attribute("#fit-chart", "data-y") == "2.0000,3.0000,5.0000"
+    page.click("#upload-remove")  # back to the function: the lesson's points and settings
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "100")
+    expect(page.locator("#setting-optimizer")).to_have_value("sgd")
+    assert visit.errors == [] and visit.outside == []
