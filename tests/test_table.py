@@ -637,3 +637,41 @@ def test_any_bytes_give_a_table_or_our_error(tmp_path, content):
     else:
         assert len(got.values) >= 2 and np.isfinite(got.values).all()
         assert got.values.shape[1] == len(got.columns)
+
+
+IN_MEMORY = [  # (name, content, read_table's options): read from memory exactly as from the file
+    ("oven.csv", b"time,temp\n1,20.5\n2,21\n3,21.4\n", {}),
+    ("oven.tsv", "time\ttemp\ns\t\u00b0C\n1\t20\n2\t21\n".encode(), {}),
+    ("plain", b"1 2\n2 4\n3 9\n", {}),
+    ("latin.csv", "t,temp\u00e9rature\n1,2\n2,3\n".encode("latin-1"), {"encoding": "latin-1"}),
+    ("gaps.csv", b"a,b\n1,\n2,3\n3,4\n", {"drop_missing": True}),
+    ("gaps.csv", b"a,b\n1,\n2,3\n3,4\n", {}),
+    ("bad.csv", b"a,b\n1,x\n2,3\n", {}),
+    ("junk.csv", bytes(range(128, 256)), {}),
+    ("empty.csv", b"", {}),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "options"), IN_MEMORY)
+def test_a_tables_bytes_in_memory_read_as_its_file(tmp_path, monkeypatch, name, content, options):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, name, content)
+
+    def outcome(**extra):
+        try:
+            got = read_table(name, **options, **extra)
+        except NNFitError as error:
+            return type(error), str(error)
+        return got.columns, got.values.tolist(), got.n_dropped, got.units, got.all_columns
+
+    from_file = outcome()
+    (tmp_path / name).unlink()  # from memory, the name only names it: nothing is opened
+    assert outcome(content=content) == from_file
+
+
+def test_only_text_tables_are_read_from_memory():
+    for name in ("a.npy", "a.npz", "a.parquet"):
+        with pytest.raises(DataError, match="only text tables"):
+            read_table(name, content=b"\x93NUMPY")
+    with pytest.raises(DataError, match="save it as CSV"):
+        read_table("book.xlsx", content=b"a,b\n1,2\n")  # the file's kinds refused as on disk

@@ -10,7 +10,14 @@ from nnfit.checks import FieldError, SettingsError
 from nnfit.errors import UsageError
 from nnfit.runs.config import build_config
 from nnfit.settings import table
-from nnfit.web.form import NOT_ON_PAGE, Caps, build_run_config, form_table, frame_every
+from nnfit.web.form import (
+    NOT_ON_PAGE,
+    Caps,
+    build_run_config,
+    data_defaults,
+    form_table,
+    frame_every,
+)
 from nnfit.web.playrun import thinned
 
 STATIC = Path(__file__).parent.parent / "src" / "nnfit" / "web" / "static"
@@ -217,7 +224,9 @@ def refusals():
     ):
         attempt(build_run_config, values, caps)
     attempt(build_run_config, ["lr", 1], caps)
-    attempt(preview_data, {"function": "log(x)"}, caps)
+    attempt(preview_data, PlaySession("p"), {"function": "log(x)"}, caps)
+    for name, content in (("t.csv", b""), ("t.npz", b"PK"), ("t.csv", b"a,b\n1,x\n")):
+        attempt(Sessions(caps).upload, PlaySession("u"), name, content)  # the reader's lines
     attempt(check_speed, 11)
     attempt(locked, {"lr": 1}, {"lr": 0.5})  # a classroom link's fixed setting
     attempt(parse_request, None, set())
@@ -253,3 +262,25 @@ def test_every_refusal_has_a_code_and_a_chinese_wording():
             assert f"form.{kind}" in zh
         codes.add(answer["code"])
     assert len(codes) >= 23  # the enumeration does reach the refusals
+
+
+def test_an_uploaded_table_is_fitted_with_nnfit_fits_defaults_and_columns_need_one():
+    from nnfit.runs.config import DATA_PRESET, build_config
+
+    config = build_run_config({"x": "time", "y": "temp", "steps": 40}, uploaded=True)
+    cli = build_config(DATA_PRESET, train={"steps": 40})  # nnfit fit FILE --steps 40
+    assert (config.model, config.train) == (cli.model, cli.train)
+    assert config.data.val == cli.data.val and config.data.file is None
+    with pytest.raises(SettingsError, match="upload one first") as caught:
+        build_run_config({"y": "temp"})
+    assert caught.value.names == ("y",)
+    with pytest.raises(FieldError, match="members"):
+        build_run_config({"members": "auto"}, Caps(members=10), uploaded=True)
+    rows = {row["name"]: row for row in form_table()}
+    assert [name for name, row in rows.items() if row["upload"]] == [
+        "x",
+        "y",
+        "encoding",
+        "drop_missing",
+    ]
+    assert data_defaults()["optimizer"] == "adam" and "file" not in data_defaults()

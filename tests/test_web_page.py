@@ -406,3 +406,132 @@ def test_two_input_examples_are_offered_beside_the_built_in_functions(visit):
     page.select_option("#setting-function", "quadratic")
     expect(page.locator("#plane-chart")).to_be_hidden()
     assert visit.errors == []
+
+
+# -- the session's own data: an uploaded table, points edited on the chart ------------------------
+
+
+def handed(run):
+    """The settings and rows a run was made with (a worker's run keeps its arguments)."""
+    if hasattr(run, "arguments"):  # RemoteRun: trained in a worker process
+        return run.arguments["config"], run.arguments["data"]
+    return run.config, run.data
+
+
+def session_of(server, predicate):
+    """The one session of the page server that ``predicate`` picks (the page's own)."""
+    found = [s for s in list(server.sessions.sessions.values()) if predicate(s)]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_an_uploaded_table_is_drawn_its_columns_chosen_and_trained_on(visit, server, tmp_path):
+    import numpy as np
+
+    page = visit.page
+    en = json.loads((CATALOGUES / "en.json").read_text(encoding="utf-8"))
+    cap = server.sessions.caps.upload_bytes
+    big = {"name": "big.csv", "mimeType": "text/csv", "buffer": b"1,2\n" * (cap // 4 + 1)}
+    page.set_input_files("#upload-file", files=[big])  # refused by the page before it is sent
+    expect(page.locator("#upload-problem")).to_have_text(
+        en["upload.too_big"].replace("{bytes}", f"{cap:,}")
+    )
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(128, 256)) * 4)
+    page.set_input_files("#upload-file", str(junk))
+    expect(page.locator("#upload-problem")).to_contain_text("not valid utf-8")  # the reader's line
+    assert page.get_attribute("#fit-chart", "data-points") == "100"  # the function's, still
+
+    rng = np.random.default_rng(0)
+    time = np.arange(30.0)
+    temp = 20 + 3 * np.sin(time / 5) + rng.normal(0, 0.1, 30)
+    table = tmp_path / "oven.csv"
+    rows = [f"{t:g},{v:.4f},r{i}" for i, (t, v) in enumerate(zip(time, temp, strict=True))]
+    table.write_text("time,temp,id\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    page.set_input_files("#upload-file", str(table))
+    expect(page.locator("#upload-problem")).to_contain_text("choose them with --x and --y")
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "0")  # nothing chosen yet
+    expect(page.locator("#data-kind")).to_have_text("oven.csv")
+    expect(page.locator("#setting-optimizer")).to_have_value("adam")  # nnfit fit FILE's defaults
+    page.select_option("#upload-y", "temp")
+    page.select_option("#upload-x", ["time"])
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "30")
+    expect(page.locator("#upload-problem")).to_have_text("")
+    shown_y = [float(v) for v in page.get_attribute("#fit-chart", "data-y").split(",")]
+    assert shown_y == pytest.approx(temp[:3], abs=1e-4)  # the file's first y values, drawn
+
+    page.fill("#setting-steps", "150")
+    page.press("#setting-steps", "Tab")
+    page.select_option("#speed", "10")
+    page.click("#play")
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    assert float(text(page, "#rmse")) > 0
+    session = session_of(server, lambda s: s.upload is not None and s.upload.name == "oven.csv")
+    config, data = handed(session.run)
+    assert data["x"][:, 0] == pytest.approx(time)  # the run fitted the table
+    assert data["y"][:, 0] == pytest.approx(temp, abs=1e-4)
+    assert config.train.optimizer == "adam" and config.train.steps == 150
+    refused = "the server responded with a status of 400"  # the junk and the column choice
+    assert [e for e in visit.errors if refused not in e] == [] and visit.outside == []
+
+
+def test_points_added_moved_and_deleted_on_the_chart_are_the_ones_trained_on(visit, server):
+    page = visit.page
+    box = page.locator("#fit-chart .u-over").bounding_box()
+    top = (box["x"] + 0.5 * box["width"], box["y"] + 0.08 * box["height"])  # above the parabola
+    page.mouse.click(*top)  # a click on the chart adds a point
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "101")
+    expect(page.locator("#data-kind")).to_have_text("edited")
+    session = session_of(
+        server, lambda s: s.edited is not None and s.upload is None and s.run is None
+    )
+    added = (session.edited.x[-1], session.edited.y[-1])
+    assert -0.2 < added[0] < 0.2 and added[1] > 1.2  # where the click was
+
+    right = (box["x"] + 0.75 * box["width"], top[1])
+    page.mouse.move(*top)
+    page.mouse.down()
+    page.mouse.move(*right, steps=4)
+    page.mouse.up()  # a drag moves the point
+    expect(page.locator("#fit-chart")).to_have_attribute("data-edits", "2")
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "101")
+    assert session.edited.x[-1] > 0.3 and session.edited.y[-1] == pytest.approx(added[1])
+
+    page.mouse.click(*right, button="right")  # a right-click deletes it
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "100")
+    page.mouse.click(*top)
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "101")
+    page.select_option("#speed", "10")
+    page.click("#play")
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    _, data = handed(session.run)
+    assert len(data["x"]) == 101  # the run fitted the points shown
+    assert tuple(data["x"][:, 0]) == session.edited.x
+    assert tuple(data["y"][:, 0]) == session.edited.y
+
+    page.click("#regenerate")  # new data: the function's points again
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "100")
+    expect(page.locator("#data-kind")).to_have_text("")
+    expect(page.locator("#chart-hint")).to_be_visible()
+    assert visit.errors == [] and visit.outside == []
+
+
+def test_a_two_column_table_dropped_on_the_chart_is_drawn_as_the_cli_chooses(visit):
+    page = visit.page
+    transfer = page.evaluate_handle(  # a file dragged from the desktop, as the browser hands it
+        """() => {
+            const data = new DataTransfer();
+            const table = "a,b\\n1,2\\n2,3\\n3,5\\n4,4\\n";
+            data.items.add(new File([table], "two.csv", { type: "text/csv" }));
+            return data;
+        }"""
+    )
+    page.dispatch_event("#fit-chart", "drop", {"dataTransfer": transfer})
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "4")  # no choice needed
+    expect(page.locator("#data-kind")).to_have_text("two.csv")
+    expect(page.locator("#upload-y")).to_have_value("b")  # x first, y second, as nnfit fit
+    assert page.get_attribute("#fit-chart", "data-y") == "2.0000,3.0000,5.0000"
+    page.click("#upload-remove")  # back to the function: the lesson's points and settings
+    expect(page.locator("#fit-chart")).to_have_attribute("data-points", "100")
+    expect(page.locator("#setting-optimizer")).to_have_value("sgd")
+    assert visit.errors == [] and visit.outside == []

@@ -662,3 +662,267 @@ def test_refusals_carry_a_message_code_and_its_parameters(client):
     assert steps.json()["code"] == "cap" and steps.json()["params"]["cap"] == 20000
     gone = client.post("/api/sessions/nosuch/start", json={})
     assert gone.status_code == 404 and gone.json()["code"] == "unknown_session"
+
+
+# -- the session's own data: uploads and points edited on the chart ------------------------------
+
+
+def oven_csv(rows=30, seed=0):
+    """A small table as a lab would write it: time, temperature, and a text id."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    time = np.arange(float(rows))
+    temp = 20 + 3 * np.sin(time / 5) + rng.normal(0, 0.1, rows)
+    lines = [f"{t:g},{v:.4f},r{i}" for i, (t, v) in enumerate(zip(time, temp, strict=True))]
+    return ("time,temp,id\n" + "\n".join(lines) + "\n").encode()
+
+
+def handed(run):
+    """The settings and rows a run was made with (a worker's run keeps its arguments)."""
+    if hasattr(run, "arguments"):  # RemoteRun: trained in a worker process
+        return run.arguments["config"], run.arguments["data"]
+    return run.config, run.data
+
+
+def upload(client, session, content, name="oven.csv"):
+    return client.post(
+        f"/api/sessions/{session}/upload",
+        params={"name": name},
+        content=content,
+        headers={"content-type": "text/csv"},
+    )
+
+
+def choose(client, session, **values):
+    for name, value in values.items():
+        answer = client.post(
+            f"/api/sessions/{session}/setting", json={"name": name, "value": value}
+        )
+        assert answer.status_code == 200, answer.text
+
+
+def test_an_upload_is_read_as_nnfit_fit_reads_the_file(client, tmp_path):
+    from nnfit.data.dataset import load_dataset
+    from nnfit.data.synthetic import DataConfig
+
+    session = new_session(client)
+    content = oven_csv()
+    answer = upload(client, session, content)
+    assert answer.status_code == 200
+    assert answer.json() == {"name": "oven.csv", "columns": ["time", "temp", "id"]}
+    refused = client.post(f"/api/sessions/{session}/preview", json={})
+    assert refused.status_code == 400  # three columns: the CLI asks for --x and --y
+    line = "oven.csv has 3 columns (time, temp, id); choose them with --x and --y, "
+    line += "e.g. --x time --y temp"
+    assert refused.json() == {
+        "error": line,
+        "setting": "x",
+        "code": "data",  # the 中文 page frames the reader's line
+        "params": {"detail": line},
+    }
+    choose(client, session, x="time", y="temp")
+    data = client.post(f"/api/sessions/{session}/preview", json={"x": "time", "y": "temp"}).json()
+    path = tmp_path / "oven.csv"
+    path.write_bytes(content)
+    cli = load_dataset(DataConfig(file=str(path), x="time", y="temp"))  # nnfit fit's reading
+    assert data["x"] == pytest.approx(cli.x[:, 0].tolist())
+    assert data["y"] == pytest.approx(cli.y[:, 0].tolist())
+    assert (data["kind"], data["x_names"], data["y_names"]) == ("upload", ["time"], ["temp"])
+
+
+def test_a_run_on_an_upload_fits_exactly_its_rows_with_nnfit_fits_defaults(client, server):
+    from nnfit.runs.config import DATA_PRESET, build_config
+
+    session = new_session(client)
+    assert upload(client, session, oven_csv()).status_code == 200
+    settings = {"x": "time", "y": "temp", "steps": 40}
+    shown = client.post(f"/api/sessions/{session}/preview", json=settings).json()
+    start = client.post(f"/api/sessions/{session}/start", json={"settings": settings})
+    kind, _, done = read_events(client, session, start.json()["run"])[-1]
+    assert kind == "done" and done["state"] == "done", done
+    assert "val" in done["metrics"]  # nnfit fit's validation share
+    config, data = handed(server.sessions.get(session).run)
+    assert data["x"][:, 0].tolist() == pytest.approx(shown["x"])  # the points drawn
+    assert data["y"][:, 0].tolist() == pytest.approx(shown["y"])
+    cli = build_config(DATA_PRESET, train={"steps": 40})  # nnfit fit FILE --steps 40
+    assert config.model == cli.model
+    assert config.data.val == cli.data.val == 0.2
+    assert config.train.optimizer == cli.train.optimizer
+    assert config.data.file is None  # the upload's name is never a path here
+
+
+def test_two_x_columns_are_handed_on_as_two_inputs(client):
+    session = new_session(client)
+    content = b"a,b,c\n" + b"".join(f"{i},{i % 3},{i * i % 7}\n".encode() for i in range(12))
+    assert upload(client, session, content, "grid.tsv").status_code == 200
+    data = client.post(f"/api/sessions/{session}/preview", json={"x": "a,b", "y": "c"}).json()
+    assert data["n_inputs"] == 2 and data["x"][4] == [4.0, 1.0] and data["y"][4] == 2.0
+
+
+def test_an_upload_belongs_to_its_session_and_can_be_removed(client):
+    mine, other = new_session(client), new_session(client)
+    assert upload(client, mine, oven_csv()).status_code == 200
+    choose(client, mine, x="time", y="temp")
+    columns = {"x": "time", "y": "temp"}
+    assert client.post(f"/api/sessions/{mine}/preview", json=columns).json()["kind"] == "upload"
+    assert client.post(f"/api/sessions/{other}/preview", json={}).json()["kind"] == "function"
+    assert client.post(f"/api/sessions/{mine}/upload/remove", json={}).status_code == 200
+    data = client.post(f"/api/sessions/{mine}/preview", json={}).json()
+    assert data["kind"] == "function" and len(data["x"]) == 100
+
+
+def test_points_edited_are_the_sessions_data_until_the_data_changes(client, server):
+    session = new_session(client)
+    url = f"/api/sessions/{session}/points"
+    first = client.post(f"/api/sessions/{session}/preview", json={}).json()
+    added = client.post(url, json={"action": "add", "x": 0.5, "y": 2.0}).json()
+    assert added["kind"] == "edited" and len(added["x"]) == 101
+    assert (added["x"][-1], added["y"][-1]) == (0.5, 2.0)
+    moved = client.post(url, json={"action": "move", "index": 0, "x": -0.9, "y": 1.5}).json()
+    assert (moved["x"][0], moved["y"][0]) == (-0.9, 1.5)
+    gone = client.post(url, json={"action": "delete", "index": 1}).json()
+    assert gone["x"] == [-0.9, *first["x"][2:], 0.5]
+    choose(client, session, lr=0.2)  # not a data setting: the edits stay
+    preview = client.post(f"/api/sessions/{session}/preview", json={"lr": 0.2}).json()
+    assert preview["x"] == gone["x"] and preview["y"] == gone["y"]
+
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": QUICK}).json()["run"]
+    assert read_events(client, session, run)[-1][2]["state"] == "done"
+    _, data = handed(server.sessions.get(session).run)
+    assert data["x"][:, 0].tolist() == gone["x"] and data["y"][:, 0].tolist() == gone["y"]
+
+    choose(client, session, seed=1)  # new data: the function's points again
+    fresh = client.post(f"/api/sessions/{session}/preview", json={**QUICK, "seed": 1}).json()
+    assert fresh["kind"] == "function" and len(fresh["x"]) == QUICK["points"]
+    client.post(url, json={"action": "add", "x": 0.1, "y": 0.1})
+    back = client.post(url, json={"action": "reset"}).json()
+    assert back["kind"] == "function" and back["y"] == fresh["y"]
+
+
+def binary_junk(size=512):
+    import random
+
+    return bytes(random.Random(0).randrange(128, 256) for _ in range(size))
+
+
+BAD_UPLOADS = [  # (file name, content, status, setting, words of the one-line refusal)
+    ("empty.csv", b"", 400, "file", "is empty"),
+    ("junk.csv", binary_junk(), 400, "encoding", "not valid utf-8"),
+    ("nul.csv", b"a,b\n1,2\x00\n3,4\n", 400, "file", "binary file"),
+    ("latin.csv", "t,température\n1,2\n2,3\n".encode("latin-1"), 400, "encoding", "--encoding"),
+    ("book.xlsx", b"a,b\n1,2\n", 400, "file", "text tables"),
+    ("arrays.npz", b"PK\x03\x04", 400, "file", "text tables"),
+    ("big.csv", b"a,b\n" + b"1,2\n" * (Caps().upload_bytes // 4), 413, None, "at most"),
+]
+BAD_CHOICES = [  # (a readable table, the choice, setting, words): refused when read for a run
+    (b"a,b\n1,x\n2,3\n", {}, "file", "is not a number"),
+    (b"a,b\n1,inf\n2,3\n3,4\n", {}, "file", "infinite"),
+    (b"a,b\n1,\n2,3\n3,4\n", {}, "drop_missing", "--drop-missing"),
+    (oven_csv(), {"x": "tme", "y": "temp"}, "x", "did you mean 'time'"),
+    (oven_csv(), {"x": "9", "y": "temp"}, "x", "out of range"),
+    (oven_csv(), {"x": "time,temp", "y": "time"}, "x", "both --x and --y"),
+    (oven_csv(), {"x": "time", "y": "temp,id"}, "file", "is not a number"),
+    (b"a,b,c,d\n" + b"1,2,3,4\n2,3,4,5\n4,1,5,3\n", {"x": "a,b,c"}, "x", "one or two x"),
+    (b"a,b,c\n" + b"1,2,3\n2,3,4\n4,1,5\n", {"x": "a", "y": "b,c"}, "y", "one y column"),
+    (b"a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(5001)).encode(), {}, "file", "5,000"),
+    (b"a,b\n1,2\n1,3\n", {}, "x", "same value in every row"),
+]
+BAD_EDITS = [
+    {"action": "explode"},
+    {"action": "add", "x": "inf", "y": 1},
+    {"action": "add", "x": 1e39, "y": 1},
+    {"action": "add", "x": True, "y": 1},
+    {"action": "move", "index": 100, "x": 0, "y": 0},
+    {"action": "move", "index": -1, "x": 0, "y": 0},
+    {"action": "delete", "index": "0"},
+    {"action": "delete"},
+    [1, 2],
+    "add",
+    None,
+]
+
+
+def refused_in_one_line(answer, status, setting=..., words=""):
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert {"error", "setting"} <= set(body) and "\n" not in body["error"]
+    assert "Traceback" not in body["error"] and words in body["error"], body
+    if setting is not ...:
+        assert body["setting"] == setting
+
+
+@pytest.mark.parametrize(("name", "content", "status", "setting", "words"), BAD_UPLOADS)
+def test_bad_uploads_are_refused_in_one_line(client, name, content, status, setting, words):
+    session = new_session(client)
+    refused_in_one_line(upload(client, session, content, name), status, setting, words)
+    data = client.post(f"/api/sessions/{session}/preview", json={}).json()
+    assert data["kind"] == "function"  # nothing was kept
+
+
+@pytest.mark.parametrize(("content", "values", "setting", "words"), BAD_CHOICES)
+def test_a_table_that_cannot_be_fitted_as_chosen_is_refused_in_one_line(
+    client, content, values, setting, words
+):
+    session = new_session(client)
+    assert upload(client, session, content).status_code == 200
+    answer = client.post(f"/api/sessions/{session}/preview", json=values)
+    refused_in_one_line(answer, 400, setting, words)
+    start = client.post(f"/api/sessions/{session}/start", json={"settings": values})
+    refused_in_one_line(start, 400, setting, words)
+
+
+def test_malformed_upload_and_edit_requests_are_refused_in_one_line(client):
+    session = new_session(client)
+    for change in BAD_EDITS:
+        refused_in_one_line(client.post(f"/api/sessions/{session}/points", json=change), 400)
+    url = f"/api/sessions/{session}/points"
+    for _ in range(98):
+        client.post(url, json={"action": "delete", "index": 0})
+    refused_in_one_line(client.post(url, json={"action": "delete", "index": 0}), 400, None, "2")
+
+    def chunks():
+        yield b"a,b\n1,2\n3,4\n"
+
+    chunked = client.post(f"/api/sessions/{session}/upload", content=chunks())
+    refused_in_one_line(chunked, 411, None, "Content-Length")
+    refused_in_one_line(upload(client, "nosuch", oven_csv()), 404)
+    refused_in_one_line(  # no column choice without a table
+        client.post(f"/api/sessions/{session}/setting", json={"name": "x", "value": "a"}), 400, "x"
+    )
+    sneaky = upload(client, session, oven_csv(), name="../../etc/\x1b[2Joven.csv")
+    assert sneaky.json()["name"] == "\\x1b[2Joven.csv"  # a name for messages, never a path
+
+
+def test_an_upload_in_another_encoding_is_read_once_the_encoding_is_set(client):
+    session = new_session(client)
+    content = "t,température\n1,2\n2,3\n3,5\n".encode("latin-1")
+    refused_in_one_line(upload(client, session, content), 400, "encoding", "latin-1")
+    choose(client, session, encoding="latin-1")
+    assert upload(client, session, content).json()["columns"] == ["t", "température"]
+    data = client.post(f"/api/sessions/{session}/preview", json={"encoding": "latin-1"}).json()
+    assert data["y_names"] == ["température"] and data["y"] == [2.0, 3.0, 5.0]
+
+
+def test_an_uploaded_table_of_two_inputs_is_drawn_and_trained_as_a_plane(client):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(-1, 1, 80), rng.uniform(-1, 1, 80)
+    rows = "\n".join(f"{p:.4f},{q:.4f},{p * q:.4f}" for p, q in zip(a, b, strict=True))
+    session = new_session(client)
+    content = ("a,b,z\n" + rows + "\n").encode()
+    assert upload(client, session, content, name="saddle.csv").status_code == 200
+    data = client.post(
+        f"/api/sessions/{session}/preview", json={"x": "a,b", "y": "z", "members": 1}
+    ).json()
+    assert data["inputs"] == 2 and data["names"] == ["a", "b"]  # the table's column names
+    assert len(data["x"]) == 80 and sum(data["val"]) == 16  # the real-data preset's 0.2 held
+    assert data["box"][0] == [pytest.approx(a.min(), abs=1e-4), pytest.approx(a.max(), abs=1e-4)]
+    settings = {"x": "a,b", "y": "z", "steps": 8, "members": 1}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()
+    frames = [e[2] for e in read_events(client, session, run["run"]) if e[0] == "frame"]
+    assert frames[0]["info"]["inputs"] == 2 and set(frames[0]["info"]["grid"]) == {"x1", "x2"}
+    assert len(frames[-1]["fit"]) == len(frames[0]["info"]["grid"]["x1"]) * len(
+        frames[0]["info"]["grid"]["x2"]
+    )

@@ -123,7 +123,8 @@ KINDS = ("ok", "dead_units", "stalled", "unfinished", "diverged", "interrupted")
 def outcome(facts: RunFacts) -> str:
     """The verdict's kind from its rules, in order: diverged, interrupted, then (unless the
     loss is near the noise floor, or early stopping or a reached target ended the run) dead
-    units (most ReLUs dead), stalled, unfinished; else "ok". The one copy of the rules: ``diagnose`` words it."""
+    units (most ReLUs dead), stalled, unfinished; else "ok". The one copy of the rules:
+    ``diagnose`` words it."""
     if facts.stop_reason in ("diverged", "interrupted"):
         return facts.stop_reason
     if _is_good(facts) or facts.stop_reason in ("early_stop", "target"):

@@ -27,7 +27,11 @@ class Dataset:
 
 
 def load_dataset(
-    config: DataConfig, *, seed: int = 0, progress: Callable[[int, int], None] | None = None
+    config: DataConfig,
+    *,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    content: bytes | None = None,
 ) -> Dataset:
     """Make or read the data ``config`` describes, checked for something to fit.
 
@@ -35,6 +39,8 @@ def load_dataset(
         config: a function with noise, or a file / example with column choices.
         seed: seeds synthetic noise.
         progress: called as ``progress(bytes_read, total_bytes)`` while reading big files.
+        content: the text table's bytes, already in memory (the playground's uploads):
+            ``config.file`` then only names it, and is never opened.
     """
     if config.synthetic:
         from ..data.formula import resolve_function
@@ -70,6 +76,7 @@ def load_dataset(
             drop_missing=config.drop_missing,
             progress=progress,
             use=columns_for(x_choice, y_choice, source="<stdin>" if path == "-" else path),
+            content=content,
         )
         x, y, x_names, y_names = select_columns(table, x_choice, y_choice)
         source = f"example {config.example}" if config.example else table.source

@@ -88,11 +88,13 @@ def read_table(
     progress: Callable[[int, int], None] | None = None,
     use: Use | None = None,
     keep_text: bool = False,
+    content: bytes | None = None,
 ) -> Table:
     """Read a csv/tsv/txt/dat, npy/npz or parquet file into a Table of finite floats.
 
     Args:
-        path: The file; "-" reads delimited text from standard input.
+        path: The file; "-" reads delimited text from standard input. With ``content``, only
+            the text table's name (for messages and its kind): the file is not opened.
         encoding: Text encoding; default UTF-8 (with or without BOM, or UTF-16 with a BOM).
         drop_missing: Skip rows with missing values (empty, NA, NaN, null, ?) in the columns
             read instead of failing.
@@ -101,6 +103,8 @@ def read_table(
             0, ascending) of the columns to read as numbers. Default: all. The others may hold
             anything, and are not read from NumPy and Parquet files (unless ``keep_text``).
         keep_text: Also keep each kept row's cells as written (``Table.cells``).
+        content: A text table's bytes, already in memory (e.g. uploaded to the playground):
+            read exactly as the file would be.
 
     Returns:
         The Table; it has at least 2 rows and only finite values.
@@ -124,6 +128,8 @@ def read_table(
             f"cannot read '{printable(suffix)}' files like {shown}; nnfit reads {SUPPORTED} "
             f"files; {UNSUPPORTED[suffix]}"
         )
+    if content is not None:
+        return _text_in_memory(content, source, encoding, drop_missing, use, keep_text)
     try:
         with _open(source) as stream:
             info = os.fstat(stream.fileno())
@@ -178,6 +184,31 @@ def columns_for(x: str | None = None, y: str | None = None, *, source: str = "th
         return sorted([*x_index, *y_index])
 
     return use
+
+
+def _text_in_memory(
+    content: bytes,
+    source: str,
+    encoding: str | None,
+    drop_missing: bool,
+    use: Use | None,
+    keep_text: bool,
+) -> Table:
+    """A text table held in memory, read by the same ``csvsniff.read_text`` as a file."""
+    shown = printable(source)
+    suffix = Path(source).suffix.lower()
+    if suffix in NUMPY_SUFFIXES | PARQUET_SUFFIXES:
+        raise DataError(f"{shown}: only text tables are read from memory; save it as CSV")
+    text = csvsniff.read_text(
+        io.BytesIO(content),
+        shown,
+        total_bytes=len(content),
+        encoding=encoding,
+        drop_missing=drop_missing,
+        use=use,
+        keep_text=keep_text,
+    )
+    return _text_table(text, source)
 
 
 def _text_table(text: csvsniff.TextTable, source: str) -> Table:

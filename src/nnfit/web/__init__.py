@@ -3,7 +3,9 @@ sse-starlette).
 
 Modules, each with one job: ``form`` (the settings table as the page's form, and a page's values
 as a checked RunConfig with the server's caps), ``playrun`` (one run in a worker thread through
-``Regressor.fit``, paced and paused for the page), ``sessions`` (one per tab, with the caps),
+``Regressor.fit``, paced and paused for the page), ``playdata`` (a session's data: the
+function's points, an uploaded table read by the CLI's reader, or points edited on the chart),
+``sessions`` (one per tab, with the caps),
 ``stream`` (a run's frames as Server-Sent Events), ``security`` (token, Host/Origin checks,
 headers), ``app`` (the routes) and ``server`` (uvicorn and the printed URL). ``static/`` is the
 page: HTML, CSS, JavaScript, the language catalogues and uPlot, all shipped in the package.

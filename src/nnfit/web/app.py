@@ -3,11 +3,13 @@
 Controls are plain POSTs that answer at once; training happens in each run's worker thread
 (``nnfit.web.playrun``), and making a preview's data in FastAPI's thread pool (plain ``def``
 routes), never on the event loop. Every refusal is JSON ``{"error": one line, "setting": name
-or null}`` with status 400 (a setting), 404 (no such session or run) or 503 (server busy).
+or null}`` with status 400 (a setting), 404 (no such session or run), 413 (an upload over the
+cap) or 503 (server busy).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -18,14 +20,24 @@ from fastapi import Body, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import NNFitError
 from .classroom import key_for, parse_request, sign
-from .form import Caps, Refused, build_run_config, check_inputs, form_table, refusal
+from .form import (
+    Caps,
+    Refused,
+    build_run_config,
+    check_inputs,
+    data_defaults,
+    form_table,
+    refusal,
+)
 from .plane import plane_preview
-from .playrun import SPEEDS, finite, thinned
-from .security import Guard
+from .playdata import data_json, refused, session_dataset, too_big
+from .playrun import SPEEDS
+from .security import MAX_BODY, Guard
 from .sessions import Busy, PlaySession, Sessions, UnknownSession
 from .stream import stream
 
@@ -34,6 +46,7 @@ if TYPE_CHECKING:
 
 STATIC = resources.files("nnfit.web") / "static"
 LANGUAGES = ("en", "zh")
+UPLOAD_PATH = re.compile(r"/api/sessions/[^/]+/upload")  # the one route with bigger bodies
 
 
 def make_app(
@@ -62,6 +75,7 @@ def make_app(
         title="nnfit playground", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.sessions = sessions
+    _add_data_routes(app, sessions)  # before _add_routes: its /{action} would take their paths
     _add_routes(app, sessions, key_for(token))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -88,9 +102,16 @@ def make_app(
 
         busy = isinstance(error, (Busy, NoWorkers))
         status = 503 if busy else 404 if isinstance(error, UnknownSession) else 400
+        if isinstance(error, Refused) and error.status != 400:
+            status = error.status  # 413: an upload over the cap
         return JSONResponse(refusal(error), status_code=status)
 
-    return Guard(app, token, host, port)
+    def body_limit(path: str) -> tuple[int, str]:
+        if UPLOAD_PATH.fullmatch(path):
+            return sessions.caps.upload_bytes, too_big(sessions.caps)
+        return MAX_BODY, f"a request body may have at most {MAX_BODY} bytes"
+
+    return Guard(app, token, host, port, body_limit=body_limit)
 
 
 def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
@@ -118,6 +139,7 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
             "fps": sessions.fps,
             "speeds": list(SPEEDS),
             "languages": list(LANGUAGES),
+            "data_defaults": data_defaults(),
         }
 
     @app.post("/api/sessions")
@@ -138,11 +160,13 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
 
     @app.post("/api/sessions/{session_id}/preview")
     def preview(session_id: str, values: Annotated[Any, Body()] = None) -> dict[str, Any]:
-        """The data these settings make, drawn before training (thinned to the page's size)."""
+        """The data a run with these settings fits, drawn before training: the function's
+        points, the uploaded table's chosen columns, or the chart's edits."""
         session = sessions.get(session_id)
         if values is not None and not isinstance(values, dict):
             raise_usage("settings must be a table of name: value")
-        return preview_data(session.checked(values if values is not None else session.values), caps)
+        values = session.checked(values if values is not None else session.values)
+        return preview_data(session, values, caps)
 
     @app.post("/api/sessions/{session_id}/setting")
     def set_setting(session_id: str, change: Annotated[Any, Body()]) -> dict[str, Any]:
@@ -217,27 +241,45 @@ def run_state(run: AnyRun) -> dict[str, Any]:
     return {"state": batch.state, "step": batch.step, "frames": batch.seq}
 
 
-def preview_data(values: Any, caps: Caps) -> dict[str, Any]:
-    """The data a run with these settings fits: x, y (at most ``thinned``'s size), the noise
-    floor, the formula and the number of inputs, made by the same ``load_dataset`` as the
-    run. Two inputs: x is [x1, x2] pairs, with validation flags and the box (see
-    ``nnfit.web.plane``)."""
-    from ..data.dataset import load_dataset
+def preview_data(session: PlaySession, values: Any, caps: Caps) -> dict[str, Any]:
+    """The data a run of the session with these settings fits (every row: the caps keep them
+    few), made by the same ``load_dataset`` as the run (``nnfit.web.playdata``)."""
+    kind = "edited" if session.edited else "upload" if session.upload else "function"
+    dataset = session_dataset(values, caps, upload=session.upload, edited=session.edited)
+    inputs = dataset.x.shape[1]
+    check_inputs(inputs)
+    data = {**data_json(dataset, kind, session.upload), "inputs": inputs}
+    if inputs == 2:  # the points on the plane, the run's validation rows hollow (plane.py)
+        config = build_run_config(values, caps, uploaded=session.upload is not None)
+        data.update(plane_preview(dataset, config, list(range(len(dataset.x)))))
+    return data
 
-    config = build_run_config(values if values is not None else {}, caps)
-    dataset = load_dataset(config.data, seed=config.train.seed)
-    rows = thinned(len(dataset.x), 2 * caps.points)
-    n_inputs = dataset.x.shape[1]
-    check_inputs(n_inputs)
-    data = {
-        "y": [finite(float(dataset.y[i, 0])) for i in rows],
-        "noise_floor": finite(dataset.noise_floor),
-        "source": dataset.source,
-        "inputs": n_inputs,
-    }
-    if n_inputs == 2:
-        return {**data, **plane_preview(dataset, config, rows)}
-    return {**data, "x": [finite(float(dataset.x[i, 0])) for i in rows]}
+
+def _add_data_routes(app: Any, sessions: Sessions) -> None:
+    """Uploads and the chart's point edits (``nnfit.web.playdata``)."""
+
+    @app.post("/api/sessions/{session_id}/upload")
+    async def upload(session_id: str, request: Request, name: str = "") -> dict[str, Any]:
+        """A text table as the request body (its file name in ``?name=``), kept for the
+        session in memory; the guard refused a longer body before it was read."""
+        session = sessions.get(session_id)
+        content = bytearray()
+        async for chunk in request.stream():
+            content += chunk
+            if len(content) > sessions.caps.upload_bytes:  # a lying Content-Length
+                raise refused(too_big(sessions.caps), "file", 413)
+        return await run_in_threadpool(sessions.upload, session, name, bytes(content))
+
+    @app.post("/api/sessions/{session_id}/upload/remove")
+    def remove_upload(session_id: str) -> dict[str, Any]:
+        """Forget the session's upload: its data is the function's again."""
+        sessions.remove_upload(sessions.get(session_id))
+        return {"upload": None}
+
+    @app.post("/api/sessions/{session_id}/points")
+    def points(session_id: str, change: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        """Add, move or delete a point on the chart, or ``reset`` to the settings' data."""
+        return sessions.edit(sessions.get(session_id), change)
 
 
 def raise_usage(text: str) -> None:

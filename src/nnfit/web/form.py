@@ -18,18 +18,14 @@ from typing import Any
 from ..checks import FieldError, SettingsError, describe, typed
 from ..data.formula import NAMED_FUNCTIONS
 from ..errors import NNFitError, UsageError
-from ..runs.config import DEFAULT_PRESET, PRESETS, RunConfig, build_config
+from ..runs.config import DATA_PRESET, DEFAULT_PRESET, PRESETS, RunConfig, build_config
 from ..settings import Setting, table
 
-# Settings the page does not offer, and why (a file's columns wait for CSV upload; the rest are
-# the machine's business, or decided by the playground itself).
+# Settings the page does not offer, and why (a file is uploaded, never named by path; the rest
+# are the machine's business, or decided by the playground itself).
 NOT_ON_PAGE = {
-    "file": "uploads come later",
-    "example": "uploads come later",
-    "x": "uploads come later",
-    "y": "uploads come later",
-    "encoding": "uploads come later",
-    "drop_missing": "uploads come later",
+    "file": "upload the table from the page instead",
+    "example": "upload the table from the page instead",
     "device": "the server's choice",
     "threads": "the server's choice",
     "compile": "the server's choice",
@@ -49,6 +45,7 @@ class Caps:
     layers: int = 8
     members: int = 50
     frames: int = 250  # frames a run draws at most: ``every`` is chosen to fit (frame_every)
+    upload_bytes: int = 2 * 2**20  # an uploaded table's size (its rows count as points too)
 
 
 DEFAULT_CAPS = Caps()
@@ -70,11 +67,14 @@ class Refused(UsageError):
         code: str,
         params: dict[str, Any] | None = None,
         setting: str | None = None,
+        status: int = 400,
     ) -> None:
         self.code, self.params, self.setting = code, dict(params or {}), setting
+        self.status = status  # the HTTP status: 400, or 413 for an upload over the size cap
         super().__init__(text)
 
 
+UPLOAD_ROWS = ("x", "y", "encoding", "drop_missing")  # offered with an upload, not as fields
 CAPPED = {"points": "points", "steps": "steps", "members": "members"}  # setting → Caps field
 
 
@@ -102,7 +102,8 @@ def form_table(caps: Caps = DEFAULT_CAPS) -> list[dict[str, Any]]:
     playground's preset, the lesson's), ``optional`` (None is allowed: "unset"), ``low``,
     ``high``, ``above``, ``below`` (the range, the caps folded in), ``choices`` (None, or the
     allowed words; for ``function`` the built-in names, a formula being allowed too), ``help``
-    (the CLI's one-line help) and ``form`` (what a value must be, in words).
+    (the CLI's one-line help), ``form`` (what a value must be, in words) and ``upload``
+    (true for the column choice the page offers with an uploaded table).
     """
     rows = []
     for row in table():
@@ -132,6 +133,7 @@ def form_table(caps: Caps = DEFAULT_CAPS) -> list[dict[str, Any]]:
                 "choices": None if choices is None else list(choices),
                 "help": row.help,
                 "form": row.meta.get("form") or describe(row.hint),
+                "upload": row.name in UPLOAD_ROWS,
             }
         )
     if caps.width:  # the widths' range, which check_hidden words itself
@@ -158,13 +160,29 @@ def refusal(error: NNFitError) -> dict[str, Any]:
     return {"error": str(error), "setting": name, "code": code, "params": params}
 
 
-def build_run_config(values: Any, caps: Caps = DEFAULT_CAPS) -> RunConfig:
+def data_defaults() -> dict[str, Any]:
+    """The settings ``nnfit fit FILE`` changes from the lesson's (its preset for real data),
+    as the form shows them once a table is uploaded."""
+    return {
+        name: list(value) if isinstance(value, tuple) else value
+        for section in PRESETS[DATA_PRESET].values()
+        for name, value in section.items()
+        if name not in NOT_ON_PAGE
+    }
+
+
+def build_run_config(
+    values: Any, caps: Caps = DEFAULT_CAPS, *, uploaded: bool = False
+) -> RunConfig:
     """The RunConfig a page's values describe: the lesson's preset, then ``values``.
 
     Args:
         values: ``{name: value}`` for settings of ``form_table`` (JSON values: numbers,
             text, true/false, lists for widths and LO,HI; null for "unset").
         caps: the server's limits.
+        uploaded: the session fits an uploaded table: the preset is ``nnfit fit FILE``'s (for
+            real data) and the function's settings are not used. The file itself is never in
+            the config (its name is no path on this machine): runs get its rows as arrays.
 
     Raises:
         UsageError (FieldError or SettingsError for a setting): one line naming the setting,
@@ -191,8 +209,16 @@ def build_run_config(values: Any, caps: Caps = DEFAULT_CAPS) -> RunConfig:
         if row.name == "function":
             check_formula(value)
         sections[row.section][row.name] = value
-    config = build_config(DEFAULT_PRESET, source="the page", **sections)
-    check_caps(config, caps)
+    if not uploaded and (values.get("x") is not None or values.get("y") is not None):
+        name = "x" if values.get("x") is not None else "y"
+        raise SettingsError(
+            f"{{{name}}} chooses a column of an uploaded table; upload one first",
+            name,
+            code="upload_first",
+        )
+    preset = DATA_PRESET if uploaded else DEFAULT_PRESET
+    config = build_config(preset, source="the page", **sections)
+    check_caps(config, caps, uploaded=uploaded)
     return config
 
 
@@ -235,11 +261,15 @@ def _number_or_text(text: str) -> float | str:
         return text  # noise_level's check words it
 
 
-def check_caps(config: RunConfig, caps: Caps) -> None:
-    """Refuse a run bigger than the server allows, naming the setting and the cap."""
+def check_caps(config: RunConfig, caps: Caps, *, uploaded: bool = False) -> None:
+    """Refuse a run bigger than the server allows, naming the setting and the cap (an upload's
+    rows are checked when it is read: ``nnfit.web.playdata``)."""
+    from ..core.model_config import AUTO_MEMBERS
+
     if not config.data.synthetic:
         raise SettingsError(
-            "the playground fits a function for now; uploads come later", code="no_files"
+            "the playground reads tables uploaded from the page, never a path on the server",
+            code="no_files",
         )
     for name, field_ in CAPPED.items():
         section = "data" if name == "points" else "model" if name == "members" else "train"
@@ -255,7 +285,7 @@ def check_caps(config: RunConfig, caps: Caps) -> None:
     if max(hidden) > caps.width:
         rule = f"widths must be at most {caps.width} on this server"
         raise FieldError("hidden", rule, hidden, code="cap.width", params={"cap": caps.width})
-    if config.model.members == "auto":
+    if config.model.members == "auto" and (not uploaded or caps.members < AUTO_MEMBERS):
         rule = f"must be a whole number from 1 to {caps.members}"
         bounds = {"low": 1, "high": caps.members}
         raise FieldError("members", rule, "auto", code="whole.range", params=bounds)

@@ -80,6 +80,8 @@ class PlayRun:
         fps: frames a second the worker plays at (the page draws each); ``set_speed`` scales it.
         grace: seconds without a watching page after which the run stops.
         paused: start paused (the first frame, step 0, is shown; ``step`` or ``play`` go on).
+        data: the rows to fit, as plain values (``nnfit.web.playdata.run_data``: an upload or
+            the chart's edits); None: the points ``config`` makes (``load_dataset``).
     """
 
     def __init__(
@@ -90,8 +92,10 @@ class PlayRun:
         fps: float = 25.0,
         grace: float = 0.5,
         paused: bool = False,
+        data: dict[str, Any] | None = None,
     ) -> None:
         every = frame_every(config.train.steps, caps)
+        self.data = data
         self.config = replace(config, train=replace(config.train, every=every))
         self.fps, self.base_fps, self.grace = fps, fps, grace
         self.lock = threading.Condition()
@@ -198,13 +202,17 @@ class PlayRun:
 
     def _work(self) -> None:
         from ..core.trainstate import Control
-        from ..data.dataset import load_dataset
+        from ..data.dataset import Dataset, check_fittable, load_dataset
         from ..regressor import Regressor
 
         try:
             config = self.config
-            dataset = load_dataset(config.data, seed=config.train.seed)
-            check_inputs(dataset.x.shape[1])  # from the data: a file's columns count too
+            if self.data is None:
+                dataset = load_dataset(config.data, seed=config.train.seed)
+            else:
+                dataset = Dataset(**self.data)
+                check_fittable(dataset)
+            check_inputs(dataset.x.shape[1])  # from the data: a table's columns count too
             regressor = Regressor.from_config(config)
             y = dataset.y[:, 0]
             frames = Frames(self)
@@ -213,7 +221,10 @@ class PlayRun:
                 y,
                 callbacks=[frames],
                 noise_floor=dataset.noise_floor,
+                x_names=dataset.x_names,
+                y_names=dataset.y_names,
                 control=Control(stop=self.stop_event),
+                y_units=dataset.y_units,
             )
             result = summary(regressor)
             state = "stopped" if self.stop_event.is_set() else "done"

@@ -11,10 +11,11 @@ A request whose Host is not a name of this server is refused, which defeats DNS 
 page of evil.example whose name was re-pointed at 127.0.0.1); one whose Origin is not this
 server (another site, or another port of this machine: cookies are not kept apart by port)
 is refused too, and no CORS header is ever sent. Request bodies are small JSON: one without
-a length, or over ``MAX_BODY`` bytes, is refused before it is read. Every answer carries a
-Content-Security-Policy that allows only the server's own scripts, styles and connections
-(no inline code), refuses framing, and sends no referrer. A plain ASGI middleware, so streams
-pass through untouched.
+a length, or over ``MAX_BODY`` bytes (or a route's own limit: an upload's), is refused before
+it is read (under ``/api/`` in JSON ``{"error", "setting"}``, as the routes refuse). Every
+answer carries a Content-Security-Policy that allows only the server's own scripts, styles
+and connections (no inline code), refuses framing, and sends no referrer. A plain ASGI
+middleware, so streams pass through untouched.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import ipaddress
+import json
 import socket
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from http.cookies import SimpleCookie
@@ -108,11 +110,22 @@ class Guard:
         host: the address the server is bound to.
         port: the served port, for the cookie's name (a function: a server on port 0 learns
             its port once bound).
+        body_limit: the most bytes a request body to a path may have (default: ``MAX_BODY``
+            for every path), and the line that refuses more.
     """
 
-    def __init__(self, app: ASGIApp, token: str, host: str, port: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str,
+        host: str,
+        port: Callable[[], int],
+        *,
+        body_limit: Callable[[str], tuple[int, str]] | None = None,
+    ) -> None:
         self.app, self.token, self.port = app, token, port
         self.names = served_names(host)
+        self.body_limit = body_limit or _small_bodies
         self.key = key_for(token)  # signs and checks classroom links
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -123,9 +136,13 @@ class Guard:
             await send({"type": "websocket.close", "code": 1008})
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refused = self.refusal(headers, scope["method"]) or _body_refusal(scope["method"], headers)
+        refused = self.refusal(headers, scope["method"])
         if refused is not None:
             await _plain(send, *refused)
+            return
+        too_long = _body_refusal(scope["method"], headers, *self.body_limit(scope["path"]))
+        if too_long is not None:
+            await (_json if scope["path"].startswith("/api/") else _plain)(send, *too_long)
             return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         given = query.get("token", [None])[0]
@@ -207,16 +224,34 @@ class Guard:
 _OURS = {name for name, _ in HEADERS} | {b"access-control-allow-origin"}
 
 
-def _body_refusal(method: str, headers: dict[str, str]) -> tuple[int, str] | None:
-    """(status, reason) for a body the server will not read: no length, or too long."""
+def _small_bodies(path: str) -> tuple[int, str]:
+    return MAX_BODY, f"a request body may have at most {MAX_BODY} bytes"
+
+
+def _body_refusal(
+    method: str, headers: dict[str, str], limit: int, too_long: str
+) -> tuple[int, str] | None:
+    """(status, reason) for a body the server will not read: no length, or over ``limit``."""
     if method not in ("POST", "PUT", "PATCH"):
         return None
     length = headers.get("content-length")
     if length is None or not length.isdigit():
         return 411, "a request body needs a Content-Length"
-    if int(length) > MAX_BODY:
-        return 413, f"a request body may have at most {MAX_BODY} bytes"
+    if int(length) > limit:
+        return 413, too_long
     return None
+
+
+async def _json(send: Send, status: int, text: str) -> None:
+    """A refusal as the API words them: ``{"error": text, "setting": null}``."""
+    body = json.dumps({"error": text, "setting": None}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *HEADERS,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _plain(send: Send, status: int, text: str) -> None:

@@ -18,6 +18,16 @@ from typing import TYPE_CHECKING, Any
 from ..memory import give_back
 from .classroom import Classroom, locked
 from .form import DEFAULT_CAPS, Caps, Refused, build_run_config, form_table
+from .playdata import (
+    MAKES_DATA,
+    Edited,
+    Upload,
+    data_json,
+    edit,
+    receive_upload,
+    run_data,
+    session_dataset,
+)
 from .playrun import PlayRun, check_speed
 
 if TYPE_CHECKING:
@@ -46,12 +56,16 @@ class PlaySession:
     speed: float = 1.0  # times the server's frame rate; kept for the next run
     used: float = field(default_factory=time.monotonic)
     locks: dict[str, Any] = field(default_factory=dict)  # a classroom link's fixed settings
+    upload: Upload | None = None  # a table the page uploaded, kept in memory (playdata)
+    edited: Edited | None = None  # the points as edited on the chart, until the data changes
 
     def set(self, name: str, value: Any, caps: Caps) -> None:
         """Change one setting, checked with the others (FieldError names it if refused)."""
         values = self.checked({**self.values, name: value})
-        build_run_config(values, caps)
+        build_run_config(values, caps, uploaded=self.upload is not None)
         self.values = values
+        if name in MAKES_DATA:
+            self.edited = None  # other data: the chart's edits were of the old points
 
     def checked(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` with the classroom link's locked settings (FieldError for one that asks
@@ -84,15 +98,19 @@ class Sessions:
 
             self.pool = WorkerPool(workers)
 
-    def make_run(self, config: RunConfig, *, paused: bool) -> AnyRun:
+    def make_run(
+        self, config: RunConfig, *, paused: bool, data: dict[str, Any] | None = None
+    ) -> AnyRun:
         """A run of ``config`` (not started): in a worker process when the server has a pool,
-        else in a thread of this process."""
+        else in a thread of this process. ``data``: the rows to fit (an upload's or the
+        chart's edits, as plain arrays), None for the points ``config`` makes."""
         arguments: dict[str, Any] = {
             "config": config,
             "caps": self.caps,
             "fps": self.fps,
             "grace": self.grace,
             "paused": paused,
+            "data": data,
         }
         if self.pool is not None:
             return self.pool.run(arguments)
@@ -139,7 +157,8 @@ class Sessions:
         if values is not None and not isinstance(values, dict):
             raise Refused("settings must be a table of name: value", code="malformed")
         values = session.checked(session.values if values is None else values)
-        config = build_run_config(values, self.caps)
+        config = build_run_config(values, self.caps, uploaded=session.upload is not None)
+        data = _run_data(session, values, self.caps)
         with self.lock:
             training = sum(
                 1
@@ -158,11 +177,44 @@ class Sessions:
                 session.run.close()
             session.values = dict(values)
             session.runs += 1
-            run = self.make_run(config, paused=paused)
+            run = self.make_run(config, paused=paused, data=data)
             session.run = run
         run.start()
         run.set_speed(session.speed)
         return run
+
+    # -- the session's data: an upload, the chart's edits (nnfit.web.playdata) ---------------
+
+    def upload(self, session: PlaySession, name: Any, content: bytes) -> dict[str, Any]:
+        """Keep an uploaded table for the session (its column choice starts afresh, as the
+        CLI's with no --x or --y); the page then asks for the data (``preview``)."""
+        upload = receive_upload(name, content, session.values.get("encoding"), self.caps)
+        with self.lock:
+            session.upload, session.edited = upload, None
+            session.values = {k: v for k, v in session.values.items() if k not in ("x", "y")}
+        return {"name": upload.name, "columns": list(upload.columns)}
+
+    def remove_upload(self, session: PlaySession) -> None:
+        """Forget the session's upload (and edits): its data is the function's again."""
+        with self.lock:
+            session.upload, session.edited = None, None
+            session.values = {k: v for k, v in session.values.items() if k not in ("x", "y")}
+
+    def edit(self, session: PlaySession, change: Any) -> dict[str, Any]:
+        """Add, move or delete a point (``playdata.edit``), or ``{"action": "reset"}`` to go
+        back to the data the settings make; answers the data as ``preview`` does."""
+        if isinstance(change, dict) and change.get("action") == "reset":
+            session.edited = None
+        else:
+            shown = session_dataset(
+                session.values, self.caps, upload=session.upload, edited=session.edited
+            )
+            session.edited = edit(shown, change, self.caps)
+        dataset = session_dataset(
+            session.values, self.caps, upload=session.upload, edited=session.edited
+        )
+        kind = "edited" if session.edited else "upload" if session.upload else "function"
+        return data_json(dataset, kind, session.upload)
 
     def set_speed(self, session: PlaySession, speed: Any) -> None:
         """Change how fast the session's runs play, the current one included."""
@@ -202,3 +254,11 @@ class Sessions:
             run.stop()
         if self.pool is not None:
             self.pool.close()
+
+
+def _run_data(session: PlaySession, values: Any, caps: Caps) -> dict[str, Any] | None:
+    """What a run of the session fits, as plain arrays; None when its settings make the data
+    (the run then makes the same points itself, seeded)."""
+    if session.upload is None and session.edited is None:
+        return None
+    return run_data(session_dataset(values, caps, upload=session.upload, edited=session.edited))

@@ -70,11 +70,9 @@ const Page = {
   async preview() {
     try {
       const data = await Page.api(Page.url("preview"), Form.values);
-      if (!Plane.use(data)) Charts.setData(data.x, data.y); // two inputs: the plane instead
-      Charts.resetLoss(data.noise_floor);
-      Page.say(null);
+      DataBox.draw(data); // the function's points, an upload's or the chart's edits (data.js)
     } catch (error) {
-      Page.say(error.message);
+      if (!DataBox.refused(error)) Page.say(error.message);
     }
   },
 
@@ -274,6 +272,7 @@ const Page = {
     Charts.makeLoss(document.getElementById("loss-chart"));
     Plane.make(document.getElementById("plane-chart"));
     Charts.relabel();
+    DataBox.init(table); // uploads and the chart's point edits (data.js)
     document.getElementById("play").addEventListener("click", () => Page.play().catch((e) => Page.say(e.message)));
     document.getElementById("step").addEventListener("click", () => Page.step().catch((e) => Page.say(e.message)));
     document.getElementById("reset").addEventListener("click", () => Page.reset().catch((e) => Page.say(e.message)));

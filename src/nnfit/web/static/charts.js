@@ -59,13 +59,15 @@ const Charts = {
     labels.forEach((label, i) => { if (keys[i]) label.textContent = I18N.t(keys[i]); });
   },
 
-  // New data (before training): the dots, nothing fitted yet.
-  setData(x, y) {
+  // New data (before training): the dots, nothing fitted yet. ``keep``: an edit on the chart,
+  // whose y range stays while every point is inside it (so a point stays under the pointer).
+  setData(x, y, keep = false) {
     Charts.data = { x, y };
     const ys = y.filter((v) => v !== null);
     const lo = Math.min(...ys), hi = Math.max(...ys);
     const pad = 0.2 * (hi - lo || Math.abs(hi) || 1);
-    Charts.yRange = ys.length ? [lo - pad, hi + pad] : null;
+    const kept = keep && Charts.yRange && Charts.yRange[0] <= lo && hi <= Charts.yRange[1];
+    if (!kept) Charts.yRange = ys.length ? [lo - pad, hi + pad] : null;
     Charts.grid = [];
     Charts.merge();
     Charts.drawFit(null, null);

@@ -40,6 +40,7 @@ const Classroom = {
     const body = document.querySelector("#classroom-table tbody");
     body.textContent = "";
     for (const row of Form.rows) {
+      if (row.upload) continue; // a link does not carry an upload, nor its columns
       const line = document.createElement("tr");
       line.dataset.setting = row.name;
       const name = document.createElement("td");

@@ -23,6 +23,7 @@ const Form = {
     for (const row of rows) {
       Form.values[row.name] = row.default;
       I18N.helps[row.name] = row.help;
+      if (row.upload) continue; // an upload's column choice: shown with the upload (data.js)
       const group = row.group.startsWith("data") ? "data (synthetic)" : row.group;
       if (!groups.has(group)) groups.set(group, { main: [], more: [] });
       groups.get(group)[FIRST.includes(row.name) ? "main" : "more"].push(row);
@@ -247,6 +248,7 @@ const Form = {
     const params = new URLSearchParams();
     for (const row of Form.rows) {
       const value = Form.values[row.name];
+      if (row.upload) continue; // a reload does not see the upload, so not its columns either
       if (JSON.stringify(value) !== JSON.stringify(row.default)) params.set(row.name, Form.shown(value));
     }
     for (const key of ["hide", "fix"]) {
