@@ -26,6 +26,7 @@ from .form import DEFAULT_CAPS, Caps, frame_every
 if TYPE_CHECKING:
     from ..core.history import History, Snapshot
     from ..runs.config import RunConfig
+    from ..sweep.space import Space
 
 SPEEDS = (0.1, 10.0)  # the slowest and fastest speed: times the server's frame rate
 MAX_CURVE = 300  # points of a fit line sent to the page (the grid is thinned to this many)
@@ -66,6 +67,9 @@ class Batch:
     state: str
     result: dict[str, Any] | None = None  # once finished: metrics, diagnosis, stop reason
     info: dict[str, Any] = field(default_factory=dict)  # grid, noise floor, every
+    # a race: each lane's newest fit on ``grid`` (thinned); its losses are in ``points`` rows,
+    # [step, leader's loss, None, lane 1's loss, lane 2's, ...] (None: that lane has ended)
+    fits: list[list[float | None]] | None = None
 
 
 class PlayRun:
@@ -77,6 +81,8 @@ class PlayRun:
         fps: frames a second the worker plays at (the page draws each); ``set_speed`` scales it.
         grace: seconds without a watching page after which the run stops.
         paused: start paused (the first frame, step 0, is shown; ``step`` or ``play`` go on).
+        race: race variants of one setting instead, ``{"setting": name, "values": text}``
+            (``nnfit.web.racing.check_race``), from the same weights on one step clock.
     """
 
     def __init__(
@@ -87,9 +93,16 @@ class PlayRun:
         fps: float = 25.0,
         grace: float = 0.5,
         paused: bool = False,
+        race: dict[str, Any] | None = None,
     ) -> None:
         every = frame_every(config.train.steps, caps)
         self.config = replace(config, train=replace(config.train, every=every))
+        self.space: Space | None = None
+        if race is not None:
+            from .racing import check_race
+
+            self.space = check_race(race, self.config, caps)
+        self.frame_cap = caps.frames
         self.fps, self.base_fps, self.grace = fps, fps, grace
         self.lock = threading.Condition()
         self.stop_event = threading.Event()
@@ -102,6 +115,13 @@ class PlayRun:
         self.info: dict[str, Any] = {"every": every}
         self.rows: list[int] = []
         self.result: dict[str, Any] | None = None
+        self.fits: list[list[float | None]] | None = None
+        # what exports draw and save (``export``): the History, its frames so far and, once
+        # a single run has ended, its fitted Regressor and data
+        self.history: History | None = None
+        self.snapshots: list[Snapshot] = []
+        self.regressor: Any = None
+        self.dataset: Any = None
         self.clients = 0
         self.seen = time.monotonic() + FIRST_CLIENT - grace  # no page yet: wait for one
         self.thread = threading.Thread(target=self._work, name="nnfit-play", daemon=True)
@@ -182,29 +202,37 @@ class PlayRun:
                 state=self.state,
                 result=self.result,
                 info=dict(self.info),
+                fits=self.fits,
             )
+
+    def export(self, kind: str) -> tuple[bytes, str, str]:
+        """A download of this run (any thread): ``gif``, ``png``, ``zip`` or ``toml``, as
+        (content, media type, file name); see ``nnfit.web.exports``."""
+        from .exports import RunView, export
+
+        with self.lock:
+            view = RunView(
+                config=self.config,
+                state=self.state,
+                step=self.step,
+                history=self.history,
+                snapshots=tuple(self.snapshots),
+                regressor=self.regressor,
+                dataset=self.dataset,
+                race=self.space,
+                frames=self.frame_cap,
+                error=(self.result or {}).get("error"),
+            )
+        return export(view, kind)
 
     # -- the worker --------------------------------------------------------------------------
 
     def _work(self) -> None:
-        from ..core.trainstate import Control
         from ..data.dataset import load_dataset
-        from ..regressor import Regressor
 
         try:
-            config = self.config
-            dataset = load_dataset(config.data, seed=config.train.seed)
-            regressor = Regressor.from_config(config)
-            y = dataset.y[:, 0]
-            frames = Frames(self)
-            regressor.fit(
-                dataset.x,
-                y,
-                callbacks=[frames],
-                noise_floor=dataset.noise_floor,
-                control=Control(stop=self.stop_event),
-            )
-            result = summary(regressor)
+            dataset = load_dataset(self.config.data, seed=self.config.train.seed)
+            result = self._race(dataset) if self.space is not None else self._fit(dataset)
             state = "stopped" if self.stop_event.is_set() else "done"
         except NNFitError as error:
             result, state = {"error": str(error)}, "failed"
@@ -214,11 +242,49 @@ class PlayRun:
             self.result, self.state = result, state
             self.lock.notify_all()
 
+    def _fit(self, dataset: Any) -> dict[str, Any]:
+        """Train one network (``Regressor.fit``, ``Frames`` subscribed); its summary."""
+        from ..core.trainstate import Control
+        from ..regressor import Regressor
+
+        regressor = Regressor.from_config(self.config)
+        regressor.fit(
+            dataset.x,
+            dataset.y[:, 0],
+            callbacks=[Frames(self)],
+            noise_floor=dataset.noise_floor,
+            control=Control(stop=self.stop_event),
+        )
+        result = summary(regressor)
+        with self.lock:  # what exports save: the model, its data and its whole History
+            self.regressor, self.dataset = regressor, dataset
+            self.history = regressor.history_
+            self.snapshots = list(regressor.history_.snapshots)
+        return result
+
+    def _race(self, dataset: Any) -> dict[str, Any]:
+        """Train the race (nnfit's race engine, ``Frames`` subscribed); its summary."""
+        from .racing import race_summary, train_race
+
+        assert self.space is not None
+        race = train_race(self.config, self.space, dataset, Frames(self), self.stop_event)
+        with self.lock:
+            self.history, self.snapshots = race.history, list(race.history.snapshots)
+        return race_summary(race)
+
     def begin(self, history: History) -> None:
-        """The data and grid are known: keep the thinned grid and the noise floor."""
+        """The data and grid are known: keep the thinned grid and the noise floor (a race:
+        its lanes' names and colours)."""
         grid = history.x_grid[:, 0]
         self.rows = thinned(len(grid))
+        lanes: dict[str, Any] = {}
+        if self.space is not None:
+            from .racing import lane_info
+
+            lanes = lane_info(list(history.variants))
         with self.lock:
+            self.history = history
+            self.info.update(lanes)
             self.info.update(
                 grid=[float(grid[i]) for i in self.rows],
                 noise_floor=finite(history.noise_floor),
@@ -234,9 +300,15 @@ class PlayRun:
         if snapshot.y_std is not None:
             std = [finite(snapshot.y_std[i, 0]) for i in self.rows]
         point = [snapshot.step, finite(snapshot.loss), finite(snapshot.val_loss)]
+        fits = None
+        if self.space is not None and snapshot.y_members is not None:  # a race: every lane
+            fits = [[finite(lane[i, 0]) for i in self.rows] for lane in snapshot.y_members]
+            losses = snapshot.member_loss if snapshot.member_loss is not None else []
+            point += [finite(loss) for loss in losses]
         with self.lock:
             self.points.append(point)
-            self.step, self.fit, self.std = snapshot.step, fit, std
+            self.snapshots.append(snapshot)
+            self.step, self.fit, self.std, self.fits = snapshot.step, fit, std, fits
 
     def hold(self, due: float) -> None:
         """Keep the training thread until the next frame is due and the run not paused; stop

@@ -101,12 +101,18 @@ class Sessions:
             session.used = time.monotonic()
             return session
 
-    def start(self, session: PlaySession, values: Any, *, paused: bool = False) -> PlayRun:
-        """Check ``values``, stop the session's old run and start a new one."""
+    def start(
+        self, session: PlaySession, values: Any, *, paused: bool = False, race: Any = None
+    ) -> PlayRun:
+        """Check ``values`` (and a ``race``: see ``PlayRun``), stop the session's old run and
+        start a new one."""
         if values is not None and not isinstance(values, dict):
             raise UsageError("settings must be a table of name: value")
         values = session.values if values is None else values
         config = build_run_config(values, self.caps)
+        run = PlayRun(
+            config, caps=self.caps, fps=self.fps, grace=self.grace, paused=paused, race=race
+        )  # checked before the old run goes: a refused race leaves it alone
         with self.lock:
             training = sum(
                 1
@@ -122,7 +128,6 @@ class Sessions:
                 session.run.stop()
             session.values = dict(values)
             session.runs += 1
-            run = PlayRun(config, caps=self.caps, fps=self.fps, grace=self.grace, paused=paused)
             run.set_speed(session.speed)
             session.run = run
         run.start()
