@@ -145,8 +145,11 @@ def test_a_race_the_server_would_not_run_is_refused_in_a_line(client, race, word
 
 
 def test_the_lessons_optimiser_race_is_offered_with_its_settings(client):
-    races = client.get("/api/settings").json()["races"]
-    lesson = races["morvan-optimizers"]
+    offer = client.get("/api/settings").json()["race"]
+    assert offer["most"] == MAX_VARIANTS
+    assert {"optimizer", "lr", "hidden", "activation"} <= set(offer["settings"])
+    assert not {"seed", "members", "every"} & set(offer["settings"])  # not raced
+    lesson = offer["presets"]["morvan-optimizers"]
     assert (lesson["setting"], lesson["values"]) == next(iter(RACES["morvan-optimizers"].items()))
     config = build_run_config(lesson["settings"])  # every value is a form value the page sends
     preset = PRESETS["morvan-optimizers"]

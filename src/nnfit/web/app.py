@@ -22,7 +22,7 @@ from ..errors import NNFitError, UsageError
 from .exports import ExportBusy, NotReady
 from .form import Caps, build_run_config, form_table
 from .playrun import SPEEDS, PlayRun, finite, thinned
-from .racing import race_presets
+from .racing import race_offer
 from .security import Guard
 from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal
 from .stream import stream
@@ -93,7 +93,7 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
             "fps": sessions.fps,
             "speeds": list(SPEEDS),
             "languages": list(LANGUAGES),
-            "races": race_presets(),
+            "race": race_offer(),
         }
 
     @app.post("/api/sessions")

@@ -49,10 +49,13 @@ def check_race(race: Any, config: RunConfig, caps: Caps) -> Space:
     return space
 
 
-def race_presets() -> dict[str, dict[str, Any]]:
-    """The presets that name a race (``nnfit race --preset NAME``), for the page's buttons:
-    the form values each sets (those the page offers) and the setting and values it races."""
+def race_offer() -> dict[str, Any]:
+    """What the page's race control offers: the settings a race can vary (the sweep's, those
+    the page has), the most variants, and the presets that name a race (``nnfit race --preset
+    NAME``) with the form values each sets and the setting and values it races."""
+    from ..race.lanes import MAX_VARIANTS
     from ..runs.config import PRESETS, RACES
+    from ..sweep.space import sweepable
 
     presets = {}
     for name, texts in RACES.items():
@@ -64,7 +67,8 @@ def race_presets() -> dict[str, dict[str, Any]]:
             if key not in NOT_ON_PAGE
         }
         presets[name] = {"settings": settings, "setting": setting, "values": values}
-    return presets
+    names = [row.name for row in sweepable() if row.name not in NOT_ON_PAGE]
+    return {"settings": names, "most": MAX_VARIANTS, "presets": presets}
 
 
 def lane_info(names: list[str]) -> dict[str, Any]:
