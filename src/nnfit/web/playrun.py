@@ -303,8 +303,8 @@ class PlayRun:
         fits = None
         if self.space is not None and snapshot.y_members is not None:  # a race: every lane
             fits = [[finite(lane[i, 0]) for i in self.rows] for lane in snapshot.y_members]
-            losses = snapshot.member_loss if snapshot.member_loss is not None else []
-            point += [finite(loss) for loss in losses]
+            if snapshot.member_loss is not None:  # (the clock always gives every lane's)
+                point += [finite(float(loss)) for loss in snapshot.member_loss]
         with self.lock:
             self.points.append(point)
             self.snapshots.append(snapshot)
