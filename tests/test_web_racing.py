@@ -7,6 +7,7 @@ lane's loss, ``fits`` each lane's fit; ``done`` carries the race's table and win
 
 import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -176,3 +177,13 @@ def test_a_finished_races_gif_is_the_clis_race_animation_and_it_has_no_run_folde
     assert folder.status_code == 400 and "run the variant you want" in folder.json()["error"]
     toml = client.get(f"{url}/runs/{run}/export/toml")
     assert toml.status_code == 200 and b"--lr 0.5,0.1" in toml.content
+
+
+def test_the_words_the_race_table_and_downloads_build_are_in_both_catalogues():
+    from nnfit.core.diagnostics import KINDS
+
+    folder = Path(__file__).parent.parent / "src" / "nnfit" / "web" / "static" / "i18n"
+    for lang in ("en", "zh"):
+        words = json.loads((folder / f"{lang}.json").read_text(encoding="utf-8"))
+        assert all(f"outcome.{kind}" in words for kind in KINDS)  # race.js: outcome.KIND
+        assert all(f"export.{kind}_title" in words for kind in exports.KINDS)  # exports.js

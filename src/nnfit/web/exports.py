@@ -42,7 +42,9 @@ MEDIA_TYPES = {
 GIF_FPS = 25.0  # the playground's own pace: the GIF plays as the page did at 1x
 GIF_SIZE = (800, 400)  # nnfit fit --save's default size
 PNG_SIZE = (1000, 450)  # nnfit fit --plot's default size
-MAX_RENDERS = 2  # exports made at once on one server (each takes a CPU for a few seconds)
+# exports made at once in one process: matplotlib is not thread-safe, and each takes a CPU
+# for up to a few seconds; the others wait their turn (up to WAIT_S)
+MAX_RENDERS = 1
 WAIT_S = 30.0  # how long an export waits for its turn before the server says it is busy
 FOLDER = "nnfit-run"  # the run folder's name inside the zip
 _renders = threading.BoundedSemaphore(MAX_RENDERS)
