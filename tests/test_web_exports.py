@@ -1,15 +1,18 @@
 """The playground's downloads (``GET .../runs/{n}/export/{kind}``), against a real uvicorn.
 
-Each export must be what the CLI makes of the same run: the GIF is ``animate``'s file, the
-PNG ``plot``'s picture, the zip a run folder that ``nnfit.load``, ``nnfit predict`` and
-``nnfit show`` read and that predicts as the run's model does, the TOML what ``nnfit fit
-RUN.toml`` reads back to the run's settings. The server runs in this process, so the tests can
-compare with the run behind the API.
+Each export must be what the CLI makes of the same run: the zip a run folder that
+``nnfit.load``, ``nnfit predict`` and ``nnfit show`` read and that predicts the fit the page
+was sent; the GIF the file ``nnfit show RUN --animate`` replays from that folder; the PNG the
+folder's picture (``nnfit fit --plot``'s); the TOML what ``nnfit fit RUN.toml`` reads back to
+the run's settings. Every test runs with runs in threads of the server and in a worker process
+(as ``nnfit serve`` has them), through the API only.
 """
 
 import io
+import json
 import time
 import zipfile
+from dataclasses import replace
 
 import httpx
 import numpy as np
@@ -19,19 +22,22 @@ from PIL import Image
 import nnfit
 from nnfit.cli.main import main
 from nnfit.runs.config import build_config, read_config
-from nnfit.views.animation import animate
-from nnfit.views.plotting import plot
 from nnfit.web import exports
-from nnfit.web.form import Caps
+from nnfit.web.form import Caps, build_run_config, frame_every
+from nnfit.web.playrun import PlayRun
 from nnfit.web.server import Playground
 from nnfit.web.sessions import Sessions
 
 QUICK = {"steps": 30, "points": 40}
 
 
-@pytest.fixture(scope="module")
-def server():
-    playground = Playground(port=0, sessions=Sessions(Caps(), fps=200.0, grace=0.5)).start()
+@pytest.fixture(scope="module", params=["threads", "processes"])
+def server(request):
+    """Runs in threads of this process, or in a worker process as ``nnfit serve`` has them:
+    the exports travel back either way."""
+    workers = 1 if request.param == "processes" else 0
+    sessions = Sessions(Caps(), fps=200.0, grace=0.5, workers=workers)
+    playground = Playground(port=0, sessions=sessions).start()
     yield playground
     playground.stop()
 
@@ -43,7 +49,7 @@ def client(server):
         yield client
 
 
-def wait_for(predicate, seconds=30.0):
+def wait_for(predicate, seconds=60.0):
     """Poll until ``predicate()`` is true; fail after ``seconds`` (a deadline, not a timing)."""
     deadline = time.monotonic() + seconds
     while not predicate():
@@ -60,15 +66,33 @@ def start(client, settings=QUICK, **body):
     return url, answer.json()["run"]
 
 
+def state(client, url, run):
+    return client.get(f"{url}/runs/{run}").json()
+
+
 def finished(client, settings=QUICK):
     """A run played to its end (no page needed: a run waits 10 s for its first one)."""
     url, run = start(client, settings)
-    wait_for(lambda: client.get(f"{url}/runs/{run}").json()["state"] == "done")
+    wait_for(lambda: state(client, url, run)["state"] == "done")
     return url, run
 
 
-def the_run(server, url):
-    return server.sessions.get(url.rsplit("/", 1)[-1]).run
+def final_frame(client, url, run):
+    """The grid and the fit of a run's last frame, as its stream gives them to the page."""
+    grid, fit, fields = None, None, {}
+    with client.stream("GET", f"{url}/runs/{run}/events") as answer:
+        for line in answer.iter_lines():
+            if line and not line.startswith(":"):
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+            elif not line and "data" in fields:
+                if fields.get("event") == "done":
+                    break
+                data = json.loads(fields["data"])
+                grid = data.get("info", {}).get("grid", grid)
+                fit = data["fit"] or fit
+                fields = {}
+    return np.array(grid).reshape(-1, 1), np.array(fit)
 
 
 def download(client, url, run, kind):
@@ -79,51 +103,51 @@ def download(client, url, run, kind):
     return answer
 
 
-def test_the_gif_is_the_clis_animation_of_the_run(client, server, tmp_path):
-    url, run = finished(client)
-    answer = download(client, url, run, "gif")
-    assert answer.content[:6] == b"GIF89a"
-    assert answer.headers["content-disposition"].endswith('.gif"')
-    history = the_run(server, url).history
-    cli = animate(history, tmp_path / "fit.gif", fps=exports.GIF_FPS, size=exports.GIF_SIZE)
-    assert answer.content == cli.read_bytes()  # the same renderer, the same file
-    with Image.open(io.BytesIO(answer.content)) as gif:
-        assert gif.n_frames == QUICK["steps"] + 1  # one frame per step: steps 0 to 30
-
-
-def test_the_png_of_a_finished_run_is_the_clis_picture(client, server, tmp_path):
-    url, run = finished(client)
-    answer = download(client, url, run, "png")
-    assert answer.content[:8] == b"\x89PNG\r\n\x1a\n"
-    history = the_run(server, url).history
-    cli = plot(history, tmp_path / "fit.png", size=exports.PNG_SIZE)
-    with Image.open(io.BytesIO(answer.content)) as ours, Image.open(cli) as theirs:
-        assert ours.size == exports.PNG_SIZE
-        assert np.array_equal(np.asarray(ours), np.asarray(theirs))
-
-
-def test_the_zip_is_a_run_folder_that_predicts_as_the_run(client, server, tmp_path, capsys):
-    url, run = finished(client)
+def unzipped(client, url, run, folder):
+    """The run's zip, unzipped into ``folder``: the run folder's path."""
     answer = download(client, url, run, "zip")
     with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
-        names = archive.namelist()
-        assert all(name.startswith(f"{exports.FOLDER}/") for name in names)
-        archive.extractall(tmp_path)
-    folder = tmp_path / exports.FOLDER
+        assert all(name.startswith(f"{exports.FOLDER}/") for name in archive.namelist())
+        archive.extractall(folder)
+    return folder / exports.FOLDER
+
+
+def test_the_zip_is_a_run_folder_that_predicts_as_the_run(client, tmp_path, capsys):
+    url, run = finished(client)
+    folder = unzipped(client, url, run, tmp_path)
     assert {"run.json", "model.safetensors", "history.json", "fit.png"} <= {
         path.name for path in folder.iterdir()
     }
-    x = np.linspace(-1, 1, 7).reshape(-1, 1)
-    played = the_run(server, url).regressor
-    assert np.array_equal(nnfit.load(folder).predict(x), played.predict(x))
+    grid, fit = final_frame(client, url, run)  # what the page drew last
+    loaded = nnfit.load(folder).predict(grid)
+    assert loaded == pytest.approx(fit, rel=1e-5, abs=1e-6)
     capsys.readouterr()
-    assert main(["predict", str(folder), "--x", "0.5"]) == 0
+    assert main(["predict", str(folder), "--x", str(grid[3, 0])]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
-    assert float(printed[-1].split(",")[-1]) == pytest.approx(float(played.predict([[0.5]])[0]))
+    assert float(printed[-1].split(",")[-1]) == pytest.approx(fit[3], rel=1e-5, abs=1e-6)
     assert main(["show", str(folder), "--no-window"]) == 0
 
 
-def test_the_toml_reads_back_to_the_runs_settings(client, server, tmp_path):
+def test_the_gif_and_png_are_what_the_cli_draws_of_the_run(client, tmp_path):
+    url, run = finished(client)
+    gif = download(client, url, run, "gif")
+    assert gif.content[:6] == b"GIF89a" and gif.headers["content-disposition"].endswith('.gif"')
+    folder = unzipped(client, url, run, tmp_path)
+    replay = tmp_path / "replay.gif"  # nnfit show RUN --animate: the run folder's history
+    size = "x".join(map(str, exports.GIF_SIZE))
+    argv = ["show", str(folder), "--animate", str(replay), "--fps", "25", "--size", size]
+    assert main(argv) == 0
+    assert gif.content == replay.read_bytes()  # the same renderer, the same file
+    with Image.open(io.BytesIO(gif.content)) as frames:
+        assert frames.n_frames == QUICK["steps"] + 1  # one frame per step: steps 0 to 30
+    picture = download(client, url, run, "png")
+    assert picture.content[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(picture.content)) as ours, Image.open(folder / "fit.png") as cli:
+        assert ours.size == exports.PNG_SIZE  # the picture nnfit fit --out saves
+        assert np.array_equal(np.asarray(ours), np.asarray(cli))
+
+
+def test_the_toml_reads_back_to_the_runs_settings(client, tmp_path):
     settings = {**QUICK, "lr": 0.2, "hidden": [8, 8], "optimizer": "adam", "noise": "uniform"}
     url, run = start(client, settings, paused=True)  # the settings are known at once
     answer = download(client, url, run, "toml")
@@ -131,7 +155,9 @@ def test_the_toml_reads_back_to_the_runs_settings(client, server, tmp_path):
     path.write_bytes(answer.content)
     base = read_config(path)  # as nnfit fit RUN.toml reads it (cli/fit.py)
     preset = base.pop("__preset__")
-    assert build_config(preset, base=base, source=str(path)) == the_run(server, url).config
+    asked = build_run_config(settings)  # the run's: with the frame spacing it played at
+    played = replace(asked, train=replace(asked.train, every=frame_every(asked.train.steps)))
+    assert build_config(preset, base=base, source=str(path)) == played
 
 
 def test_a_paused_run_gives_its_current_frame_and_says_when_the_rest_come(client):
@@ -175,9 +201,13 @@ def test_downloads_need_the_token_and_carry_the_security_headers(client, server)
     assert "access-control-allow-origin" not in answer.headers
 
 
-def test_exports_leave_no_file_behind(client, monkeypatch, tmp_path):
-    url, run = finished(client)
+def test_exports_leave_no_file_behind(monkeypatch, tmp_path):
+    run = PlayRun(build_run_config(QUICK), fps=1000.0, grace=60.0)  # as a worker holds it
+    run.attach()
+    run.start()
+    wait_for(lambda: run.finished)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where the private folders go
     for kind in exports.KINDS:
-        download(client, url, run, kind)
+        content, media_type, _ = run.export(kind)
+        assert content and media_type == exports.MEDIA_TYPES[kind]
     assert list(tmp_path.iterdir()) == []

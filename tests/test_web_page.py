@@ -7,11 +7,13 @@ Playwright downloads; ``scripts/system-deps.sh`` installs it.
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from nnfit.web.server import Playground
+from nnfit.web.sessions import Sessions
 
 CATALOGUES = Path(__file__).parent.parent / "src" / "nnfit" / "web" / "static" / "i18n"
 FLAGS = [
@@ -28,7 +30,7 @@ WAIT_MS = 60_000  # a deadline for the page to get somewhere, not a timing
 
 @pytest.fixture(scope="module")
 def server():
-    playground = Playground(port=0).start()
+    playground = Playground(port=0, sessions=Sessions(workers=1)).start()  # as nnfit serve
     yield playground
     playground.stop()
 
@@ -256,6 +258,24 @@ def test_the_language_follows_the_browser_and_switches_on_the_page(browser, serv
         assert visit.errors == []
     finally:
         visit.close()
+
+
+def test_a_page_that_goes_away_ends_its_session(visit, server):
+    page = visit.page
+    page.click("#play")
+    page.wait_for_selector("body[data-state=running], body[data-state=done]", timeout=WAIT_MS)
+    sessions = server.sessions
+    with sessions.lock:
+        before = set(sessions.sessions)
+    page.goto("about:blank")  # the tab leaves: the page says so with a beacon
+    deadline = time.monotonic() + 20
+    while True:
+        with sessions.lock:
+            gone = before - set(sessions.sessions)
+        if gone or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(gone) == 1
 
 
 # ----- downloads and races on the page (exports.js, race.js) -----

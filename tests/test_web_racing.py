@@ -5,16 +5,17 @@ the same weights, so their step-0 losses are equal; every frame's ``points`` row
 lane's loss, ``fits`` each lane's fit; ``done`` carries the race's table and winner.
 """
 
+import io
 import json
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from nnfit.race.lanes import MAX_VARIANTS
 from nnfit.runs.config import PRESETS, RACES
-from nnfit.views.animation import animate
 from nnfit.web import exports
 from nnfit.web.form import Caps, build_run_config
 from nnfit.web.server import Playground
@@ -24,9 +25,12 @@ QUICK = {"steps": 24, "points": 40}
 OPTIMIZERS = {"setting": "optimizer", "values": "sgd,momentum,rmsprop,adam"}
 
 
-@pytest.fixture(scope="module")
-def server():
-    playground = Playground(port=0, sessions=Sessions(Caps(), fps=200.0, grace=0.5)).start()
+@pytest.fixture(scope="module", params=["threads", "processes"])
+def server(request):
+    """Races in threads of the server, or in a worker process as ``nnfit serve`` runs them."""
+    workers = 1 if request.param == "processes" else 0
+    sessions = Sessions(Caps(), fps=200.0, grace=0.5, workers=workers)
+    playground = Playground(port=0, sessions=sessions).start()
     yield playground
     playground.stop()
 
@@ -161,18 +165,16 @@ def test_the_lessons_optimiser_race_is_offered_with_its_settings(client):
     )
 
 
-def test_a_finished_races_gif_is_the_clis_race_animation_and_it_has_no_run_folder(
-    client, server, tmp_path
-):
+def test_a_finished_race_downloads_as_an_animation_but_not_as_a_run_folder(client):
     url, answer = start(client, {"setting": "lr", "values": "0.5,0.1"})
     run = answer.json()["run"]
     wait_for(lambda: client.get(f"{url}/runs/{run}").json()["state"] == "done")
     gif = client.get(f"{url}/runs/{run}/export/gif")
     assert gif.status_code == 200 and gif.content[:6] == b"GIF89a"
-    history = server.sessions.get(url.rsplit("/", 1)[-1]).run.history
-    assert history.variants == ("lr 0.5", "lr 0.1")
-    cli = animate(history, tmp_path / "race.gif", fps=exports.GIF_FPS, size=exports.GIF_SIZE)
-    assert gif.content == cli.read_bytes()
+    assert gif.headers["content-disposition"] == 'attachment; filename="nnfit-race.gif"'
+    with Image.open(io.BytesIO(gif.content)) as frames:
+        assert frames.n_frames == QUICK["steps"] + 1
+        assert frames.size == exports.GIF_SIZE
     folder = client.get(f"{url}/runs/{run}/export/zip")
     assert folder.status_code == 400 and "run the variant you want" in folder.json()["error"]
     toml = client.get(f"{url}/runs/{run}/export/toml")

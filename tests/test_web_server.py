@@ -26,9 +26,13 @@ SRC = Path(nnfit.__file__).parent.parent
 QUICK = {"steps": 40, "points": 50}  # a short run: 40 frames
 
 
-@pytest.fixture(scope="module")
-def server():
-    playground = Playground(port=0, sessions=Sessions(Caps(), fps=100.0, grace=0.5)).start()
+@pytest.fixture(scope="module", params=["threads", "processes"])
+def server(request):
+    """A playground whose runs train in threads of this process, or (as ``nnfit serve`` does)
+    in a worker process: every test of the API runs against both."""
+    workers = 1 if request.param == "processes" else 0
+    sessions = Sessions(Caps(), fps=100.0, grace=0.5, workers=workers)
+    playground = Playground(port=0, sessions=sessions).start()
     yield playground
     playground.stop()
 
@@ -303,9 +307,10 @@ def test_a_run_stops_when_its_page_goes_away(client, server):
     read_events(client, session, run, stop_after=3)  # the page reads a little, then leaves
     playing = server.sessions.get(session).run
     wait_for(lambda: playing.finished, 10)
-    assert playing.state == "stopped" and playing.step < long["steps"]
-    playing.thread.join(5)
-    assert not playing.thread.is_alive()
+    assert playing.state == "stopped" and playing.since(0).step < long["steps"]
+    if hasattr(playing, "thread"):  # in this process: its thread has ended
+        playing.thread.join(5)
+        assert not playing.thread.is_alive()
 
 
 def test_sessions_are_independent(client):
@@ -386,3 +391,51 @@ def test_binding_beyond_loopback_warns(monkeypatch, capsys):
     assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
     server.serve(host="127.0.0.1", port=0)
     assert "warning" not in capsys.readouterr().err
+
+
+def test_closing_a_session_stops_its_run_and_forgets_the_session(client, server):
+    session = new_session(client)
+    long = {"steps": 20_000, "points": 50}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": long}).json()["run"]
+    playing = server.sessions.get(session).run
+    assert client.post(f"/api/sessions/{session}/close").json() == {"state": "closed"}
+    wait_for(lambda: playing.finished, 10)
+    assert playing.state == "stopped"
+    assert client.get(f"/api/sessions/{session}/runs/{run}").status_code == 404
+    assert client.post(f"/api/sessions/{session}/close").status_code == 404  # said once
+
+
+def test_a_killed_worker_fails_its_run_in_a_sentence_and_is_replaced():
+    import signal
+
+    from nnfit.web.pool import NoWorkers
+
+    playground = Playground(port=0, sessions=Sessions(Caps(), fps=100.0, workers=1)).start()
+    pool = playground.sessions.pool
+    try:
+        with httpx.Client(base_url=playground.base, timeout=20) as client:
+            client.get(f"/?token={playground.token}")
+            session = new_session(client)
+            long = {"steps": 20_000, "points": 50}
+            run = client.post(f"/api/sessions/{session}/start", json={"settings": long})
+            first = read_events(client, session, run.json()["run"], stop_after=2)
+            assert first[-1][0] == "frame"
+            victim = pool.workers[0].process
+            os.kill(victim.pid, signal.SIGKILL)
+            done = read_events(client, session, run.json()["run"], last_id=first[-1][1])[-1]
+            assert done[0] == "done" and done[2]["state"] == "failed"
+            assert done[2]["error"] == (
+                "the process training this run ended unexpectedly; press Play again"
+            )
+            wait_for(lambda: pool.workers[0].process is not victim)
+            again = client.post(f"/api/sessions/{session}/start", json={"settings": QUICK})
+            events = read_events(client, session, again.json()["run"])
+            assert events[-1][2]["state"] == "done"
+            survivors = [w.process for w in pool.workers]
+    finally:
+        playground.stop()
+    for process in survivors:  # the server's end took its workers with it
+        process.join(10)
+        assert not process.is_alive()
+    with pytest.raises(NoWorkers):  # a pool whose workers are all gone says so
+        pool.run({})

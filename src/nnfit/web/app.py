@@ -12,20 +12,23 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from importlib import resources
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import NNFitError, UsageError
-from .exports import ExportBusy, NotReady
+from .exports import ExportBusy, NotReady, check_batch
 from .form import Caps, build_run_config, form_table
-from .playrun import SPEEDS, PlayRun, finite, thinned
+from .playrun import SPEEDS, finite, thinned
 from .racing import race_offer
 from .security import Guard
 from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal
 from .stream import stream
+
+if TYPE_CHECKING:
+    from .sessions import AnyRun
 
 STATIC = resources.files("nnfit.web") / "static"
 LANGUAGES = ("en", "zh")
@@ -62,9 +65,10 @@ def make_app(
 
     @app.exception_handler(NNFitError)
     async def refused(request: Request, error: NNFitError) -> JSONResponse:
-        status = (
-            503 if isinstance(error, Busy) else 404 if isinstance(error, UnknownSession) else 400
-        )
+        from .pool import NoWorkers
+
+        busy = isinstance(error, (Busy, NoWorkers))
+        status = 503 if busy else 404 if isinstance(error, UnknownSession) else 400
         return JSONResponse(refusal(error), status_code=status)
 
     return Guard(app, token, host, port)
@@ -136,15 +140,21 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
 
     @app.post("/api/sessions/{session_id}/{action}")
     def control(session_id: str, action: str) -> dict[str, Any]:
-        """``pause``, ``play``, ``step`` or ``reset`` the session's run."""
+        """``pause``, ``play``, ``step`` or ``reset`` the session's run; ``close`` ends the
+        session (a closing tab says so with ``navigator.sendBeacon``)."""
         session = sessions.get(session_id)
         if action == "reset":
             sessions.reset(session)
             return {"state": "idle"}
+        if action == "close":
+            sessions.end(session)
+            return {"state": "closed"}
         run = current(session)
         actions = {"pause": run.pause, "play": run.play, "step": run.step_once}
         if action not in actions:
-            raise UnknownSession(f"unknown control {action[:20]!r}; use pause, play, step, reset")
+            raise UnknownSession(
+                f"unknown control {action[:20]!r}; use pause, play, step, reset or close"
+            )
         actions[action]()
         return run_state(run)
 
@@ -171,6 +181,7 @@ def _add_export_route(app: Any, sessions: Sessions) -> None:
     def download(session_id: str, run_id: int, kind: str) -> Response:
         run = current(sessions.get(session_id), run_id)
         try:
+            check_batch(kind, run.since(2**62))  # here, before asking the run's process
             content, media_type, name = run.export(kind)
         except (NotReady, ExportBusy) as error:
             status = 409 if isinstance(error, NotReady) else 503
@@ -181,14 +192,14 @@ def _add_export_route(app: Any, sessions: Sessions) -> None:
         )
 
 
-def current(session: PlaySession, run_id: int | None = None) -> PlayRun:
+def current(session: PlaySession, run_id: int | None = None) -> AnyRun:
     """The session's run (``run_id``: only if it is still the newest)."""
     if session.run is None or (run_id is not None and run_id != session.runs):
         raise UnknownSession("no such run in this session (it was reset or replaced)")
     return session.run
 
 
-def run_state(run: PlayRun) -> dict[str, Any]:
+def run_state(run: AnyRun) -> dict[str, Any]:
     """A run's state and step, as the controls answer."""
     batch = run.since(2**62)
     return {"state": batch.state, "step": batch.step, "frames": batch.seq}

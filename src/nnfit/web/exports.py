@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..core.history import History, Snapshot
     from ..runs.config import RunConfig
     from ..sweep.space import Space
+    from .playrun import Batch
 
 KINDS = ("gif", "png", "zip", "toml")
 MEDIA_TYPES = {
@@ -86,12 +87,14 @@ def export(view: RunView, kind: str) -> tuple[bytes, str, str]:
         NotReady: the run cannot give it now; the message says when it can (HTTP 409).
         ExportBusy: the server is making other exports (HTTP 503).
     """
-    if kind not in KINDS:
-        raise UsageError(f"unknown export {kind[:20]!r}; use {', '.join(KINDS)}")
     stem = "nnfit-race" if view.race is not None else "nnfit-fit"
+    frames = len(view.snapshots) if view.history is not None else 0
+    race = view.race is not None
+    check_ready(kind, state=view.state, step=view.step, frames=frames, race=race, error=view.error)
     if kind == "toml":  # any time: the settings are known before the first step
         return toml_text(view).encode(), MEDIA_TYPES[kind], f"{stem}.toml"
-    check_ready(view, kind)
+    if kind == "zip" and view.regressor is None:
+        raise NotReady("the run ended before it trained: there is no model to save")
     if not _renders.acquire(timeout=WAIT_S):
         raise ExportBusy("the server is busy making other downloads; try again in a moment")
     try:
@@ -106,26 +109,44 @@ def export(view: RunView, kind: str) -> tuple[bytes, str, str]:
     return content, MEDIA_TYPES[kind], name
 
 
-def check_ready(view: RunView, kind: str) -> None:
-    """Refuse, in a sentence that says what to do, an export the run cannot give now."""
+def check_batch(kind: str, batch: Batch) -> None:
+    """``check_ready`` from what the server knows of a run (its newest ``Batch``), so that a
+    route refuses before asking the process that trains it."""
+    check_ready(
+        kind,
+        state=batch.state,
+        step=batch.step,
+        frames=batch.seq,
+        race="lanes" in batch.info,
+        error=(batch.result or {}).get("error"),
+    )
+
+
+def check_ready(
+    kind: str, *, state: str, step: int, frames: int, race: bool, error: str | None = None
+) -> None:
+    """Refuse, in a sentence that says what to do, an export the run cannot give now: an
+    unknown kind, a failed run, a run folder of a race, a GIF or run folder before the run
+    has ended, a picture before the first frame."""
+    if kind not in KINDS:
+        raise UsageError(f"unknown export {kind[:20]!r}; use {', '.join(KINDS)}")
+    if kind == "toml":
+        return
     what = {"gif": "the animation (GIF)", "png": "a picture", "zip": "the run folder"}[kind]
-    if view.state == "failed":
-        raise NotReady(f"the run failed ({view.error or 'no reason given'}): no {kind} to save")
-    if kind == "zip" and view.race is not None:
+    if state == "failed":
+        raise NotReady(f"the run failed ({error or 'no reason given'}): no {kind} to save")
+    if kind == "zip" and race:
         raise UsageError(
             "a race trains one network per variant and a run folder holds one: run the "
             "variant you want on its own, then download its model"
         )
-    if view.history is None or not view.snapshots:
+    if frames == 0:
         raise NotReady(f"the run has no frame yet: {what} can be saved after its first step")
-    ended = view.state in ("done", "stopped")
-    if kind in ("gif", "zip") and not ended:
+    if kind in ("gif", "zip") and state not in ("done", "stopped"):
         raise NotReady(
-            f"the run is {view.state} at step {view.step}: {what} can be saved once it ends "
+            f"the run is {state} at step {step}: {what} can be saved once it ends "
             "(play it to the end; the PNG of the current frame can be saved now)"
         )
-    if kind == "zip" and view.regressor is None:
-        raise NotReady("the run ended before it trained: there is no model to save")
 
 
 def frames_of(view: RunView) -> History:

@@ -286,7 +286,13 @@ const Page = {
     document.getElementById("speed").addEventListener("change", (e) => {
       Page.api(Page.url("speed"), { speed: Number(e.target.value) }).catch((error) => Page.say(error.message));
     });
-    window.addEventListener("pagehide", () => Page.close());
+    window.addEventListener("pagehide", () => {
+      Page.close();
+      navigator.sendBeacon(Page.url("close")); // the tab is going: its session and run end
+    });
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) location.reload(); // back from the cache: its session has ended
+    });
     Page.setState("idle");
     await Page.applyLink(location.hash);
     await Page.preview();
