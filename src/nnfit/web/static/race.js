@@ -105,8 +105,11 @@ const Race = {
       ...Charts.size(lossEl),
       scales: { x: { time: false }, y: { distr: 3 } },
       legend: { show: true },
-      series: [{ label: I18N.t("step_counter") }, ...lines],
-    }, [[], ...Race.lanes.map(() => [])], lossEl);
+      series: [
+        { label: I18N.t("step_counter") }, ...lines,
+        { label: I18N.t("noise_floor"), stroke: "#8c959f", dash: [6, 4], points: { show: false } },
+      ],
+    }, [[], ...Race.lanes.map(() => []), []], lossEl);
   },
 
   // A frame of the race's stream: keep every lane's losses and the newest fits.
@@ -138,7 +141,8 @@ const Race = {
       Race.fits.forEach((fit, lane) => fit.forEach((y, i) => { lines[lane][Charts.slots[i]] = y; }));
     }
     Race.fit.setData([xs, dots, ...lines]);
-    Race.loss.setData(Race.losses);
+    const floor = Charts.losses.floor; // the data's noise floor, as the run's loss chart has it
+    Race.loss.setData([...Race.losses, Race.losses[0].map(() => floor || null)]);
     document.getElementById("race-loss-chart").dataset.points = String(Race.losses[0].length);
   },
 
