@@ -2,9 +2,11 @@
 
 One server and one browser for the module (a browser starts in about a second); each test has
 its own page, so its own session. The browser is the system's ``chromium`` (apt), never one
-Playwright downloads; ``scripts/system-deps.sh`` installs it.
+Playwright downloads; ``scripts/system-deps.sh`` installs it. Every visit leaves a screenshot
+in build/screenshots/ (a test artefact).
 """
 
+import contextlib
 import json
 import shutil
 import time
@@ -26,6 +28,9 @@ FLAGS = [
     "--no-first-run",
 ]
 WAIT_MS = 60_000  # a deadline for the page to get somewhere, not a timing
+# Each visit's last look is kept as a screenshot (a test artefact; CI can upload the folder).
+SCREENSHOTS = Path(__file__).parent.parent / "build" / "screenshots"
+SHOTS: dict[str, int] = {}  # visits closed so far, by test
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +83,16 @@ class Visit:
             route.abort()
 
     def close(self):
+        """Keep a screenshot of the page as it is now (named by the test), then close it."""
+        import os
+
+        test = os.environ.get("PYTEST_CURRENT_TEST", "page").split(" ")[0]
+        name = test.rsplit("::", 1)[-1].replace("[", "-").replace("]", "")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        SHOTS[name] = SHOTS.get(name, 0) + 1  # a test's second visit is NAME-2.png
+        name += f"-{SHOTS[name]}" if SHOTS[name] > 1 else ""
+        with contextlib.suppress(Exception):  # a closed page has no picture: nothing to keep
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
         self.context.close()
 
 
@@ -327,3 +342,39 @@ def test_the_lessons_optimiser_race_is_one_click(visit):
     page.click("#play")  # a plain run again: the race's charts go
     expect(page.locator("#race-view")).to_be_hidden()
     assert visit.errors == []
+
+
+def test_a_teacher_makes_a_classroom_link_that_locks_a_students_page(browser, server):
+    teacher = Visit(browser, server)
+    student = browser.new_context(viewport={"width": 1200, "height": 900})  # no token cookie
+    try:
+        page = teacher.page
+        page.fill("#setting-lr", "0.2")
+        page.press("#setting-lr", "Tab")
+        page.wait_for_url("**/#*lr=0.2*", timeout=WAIT_MS)
+        page.click("#classroom summary")
+        page.check('#classroom-table tr[data-setting="optimizer"] .hide')
+        page.check('#classroom-table tr[data-setting="lr"] .fix')
+        page.click("#classroom-make")
+        expect(page.locator("#classroom-url")).to_be_visible()
+        link = page.input_value("#classroom-url")
+        assert link.startswith(server.base + "/?class=") and "lr=0.2" in link
+        assert server.token not in link
+        expect(page.locator("#setting-lr")).to_be_enabled()  # the teacher's page stays open
+
+        seen = student.new_page()
+        errors = []
+        seen.on("pageerror", lambda error: errors.append(str(error)))
+        seen.goto(link)
+        seen.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
+        expect(seen.locator("#setting-lr")).to_have_value("0.2")
+        expect(seen.locator("#setting-lr")).to_be_disabled()
+        expect(seen.locator('.field[data-setting="optimizer"]')).to_be_hidden()
+        expect(seen.locator("#classroom")).to_be_hidden()  # students make no links
+        assert "class=" not in seen.url  # the cookie keeps the link's code
+        seen.click("#play")
+        seen.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+        assert errors == [] and teacher.errors == []
+    finally:
+        student.close()
+        teacher.close()

@@ -189,3 +189,19 @@ def test_the_words_the_race_table_and_downloads_build_are_in_both_catalogues():
         words = json.loads((folder / f"{lang}.json").read_text(encoding="utf-8"))
         assert all(f"outcome.{kind}" in words for kind in KINDS)  # race.js: outcome.KIND
         assert all(f"export.{kind}_title" in words for kind in exports.KINDS)  # exports.js
+
+
+def test_a_student_cannot_race_what_a_classroom_link_fixed(client, server):
+    code = client.post("/api/classroom", json={"values": {}, "fix": ["optimizer"]}).json()["code"]
+    with httpx.Client(base_url=server.base, timeout=60) as student:  # no token, only the link
+        assert student.get(f"/?class={code}").status_code == 200
+        url = f"/api/sessions/{student.post('/api/sessions').json()['session']}"
+        refused = student.post(f"{url}/start", json={"settings": QUICK, "race": OPTIMIZERS})
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "error": "optimizer is fixed at 'sgd' by this classroom link: it cannot race, "
+            "got 'sgd,momentum,rmsprop,adam'",
+            "setting": "optimizer",
+        }
+        rates = {"setting": "lr", "values": "0.5,0.1"}  # what is not fixed races
+        assert student.post(f"{url}/start", json={"settings": QUICK, "race": rates}).is_success

@@ -15,10 +15,13 @@ from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import NNFitError, UsageError
+from .classroom import key_for, parse_request, sign
 from .exports import ExportBusy, NotReady, check_batch
 from .form import Caps, build_run_config, form_table
 from .playrun import SPEEDS, finite, thinned
@@ -60,8 +63,22 @@ def make_app(
         title="nnfit playground", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.sessions = sessions
-    _add_routes(app, sessions)
+    _add_routes(app, sessions, key_for(token))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
+        where = {str(item.get("loc", ("",))[0]) for item in error.errors()}
+        if "path" in where:  # a run number that is no number, and the like
+            return JSONResponse(refusal(UnknownSession("no such session or run")), 404)
+        problem = "the request body must be JSON (a table of name: value)"
+        return JSONResponse({"error": problem, "setting": None}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        text = {404: "no such page or API route", 405: "this route does not take that method"}
+        problem = text.get(error.status_code, str(error.detail).splitlines()[0][:200])
+        return JSONResponse({"error": problem, "setting": None}, error.status_code)
 
     @app.exception_handler(NNFitError)
     async def refused(request: Request, error: NNFitError) -> JSONResponse:
@@ -74,7 +91,7 @@ def make_app(
     return Guard(app, token, host, port)
 
 
-def _add_routes(app: Any, sessions: Sessions) -> None:
+def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
     caps = sessions.caps
 
     @app.get("/", include_in_schema=False)
@@ -101,15 +118,28 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
         }
 
     @app.post("/api/sessions")
-    def create() -> dict[str, Any]:
-        """A new session for a tab."""
-        return {"session": sessions.create().id}
+    def create(request: Request) -> dict[str, Any]:
+        """A new session for a tab; opened through a classroom link, it is locked to the
+        link's choice (which the answer carries, for the page to hide and fix)."""
+        classroom = request.scope.get("nnfit.classroom")
+        session = sessions.create(classroom)
+        return {"session": session.id, "classroom": classroom and classroom.as_json()}
+
+    @app.post("/api/classroom")
+    def classroom(body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        """A classroom link's code for ``{values, hide, fix}`` (only with the server's token:
+        the guard refuses a classroom link here)."""
+        choice = parse_request(body, {row["name"] for row in form_table(caps)})
+        build_run_config(choice.values, caps)  # the link's settings must be valid ones
+        return {"code": sign(choice, key)}
 
     @app.post("/api/sessions/{session_id}/preview")
     def preview(session_id: str, values: Annotated[Any, Body()] = None) -> dict[str, Any]:
         """The data these settings make, drawn before training (thinned to the page's size)."""
         session = sessions.get(session_id)
-        return preview_data(values if values is not None else session.values, caps)
+        if values is not None and not isinstance(values, dict):
+            raise_usage("settings must be a table of name: value")
+        return preview_data(session.checked(values if values is not None else session.values), caps)
 
     @app.post("/api/sessions/{session_id}/setting")
     def set_setting(session_id: str, change: Annotated[Any, Body()]) -> dict[str, Any]:

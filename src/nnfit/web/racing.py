@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from ..checks import FieldError, shown
 from ..errors import UsageError
 from .form import NOT_ON_PAGE, Caps, check_caps
 
@@ -29,8 +30,11 @@ if TYPE_CHECKING:
     from ..sweep.space import Space
 
 
-def check_race(race: Any, config: RunConfig, caps: Caps) -> Space:
-    """The race a page asked for, as a sweep space of one seed; UsageError in one line."""
+def check_race(
+    race: Any, config: RunConfig, caps: Caps, *, locks: dict[str, Any] | None = None
+) -> Space:
+    """The race a page asked for, as a sweep space of one seed; UsageError in one line (a
+    FieldError naming the setting when a classroom link's ``locks`` fix it)."""
     from ..race.lanes import check_space, make_lanes
     from ..sweep.space import from_texts
 
@@ -42,6 +46,10 @@ def check_race(race: Any, config: RunConfig, caps: Caps) -> Space:
     if not isinstance(values, str):
         raise UsageError("a race's values are text, as nnfit race takes them: 0.5,0.1")
     space = from_texts({race["setting"][:40]: values[:1000]}, seeds=1)
+    for name in space.names:
+        if locks and name in locks:  # a student may not race what the teacher fixed
+            rule = f"is fixed at {shown(locks[name])} by this classroom link: it cannot race"
+            raise FieldError(name, rule, values)
     check_space(space)
     configs, _ = make_lanes(config, space)
     for variant in configs:  # each variant is a run of its own to the server's caps

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import FieldError, SettingsError
 from ..errors import NNFitError, UsageError
-from .form import DEFAULT_CAPS, Caps, build_run_config
+from .classroom import Classroom, locked
+from .form import DEFAULT_CAPS, Caps, build_run_config, form_table
 from .playrun import PlayRun, check_speed
 
 if TYPE_CHECKING:
@@ -55,12 +56,18 @@ class PlaySession:
     runs: int = 0  # runs started, the id of the newest
     speed: float = 1.0  # times the server's frame rate; kept for the next run
     used: float = field(default_factory=time.monotonic)
+    locks: dict[str, Any] = field(default_factory=dict)  # a classroom link's fixed settings
 
     def set(self, name: str, value: Any, caps: Caps) -> None:
         """Change one setting, checked with the others (FieldError names it if refused)."""
-        values = {**self.values, name: value}
+        values = self.checked({**self.values, name: value})
         build_run_config(values, caps)
         self.values = values
+
+    def checked(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` with the classroom link's locked settings (FieldError for one that asks
+        for another value)."""
+        return locked(values, self.locks) if self.locks else values
 
 
 class Sessions:
@@ -81,6 +88,7 @@ class Sessions:
         self.max_sessions, self.max_runs = max_sessions, max_runs
         self.lock = threading.Lock()
         self.sessions: dict[str, PlaySession] = {}
+        self.defaults = {row["name"]: row["default"] for row in form_table(caps)}
         self.pool: WorkerPool | None = None
         if workers:
             from .pool import WorkerPool
@@ -103,8 +111,9 @@ class Sessions:
             return self.pool.run(arguments)
         return PlayRun(**arguments)
 
-    def create(self) -> PlaySession:
-        """A new session; the one idle longest goes when the server is full."""
+    def create(self, classroom: Classroom | None = None) -> PlaySession:
+        """A new session (locked to a classroom link's choice, if any); the one idle longest
+        goes when the server is full."""
         with self.lock:
             now = time.monotonic()
             for old in [s for s in self.sessions.values() if now - s.used > self.idle]:
@@ -117,6 +126,9 @@ class Sessions:
                 oldest = min(idle, key=lambda s: s.used)
                 self._drop(oldest)
             session = PlaySession(secrets.token_urlsafe(16))
+            if classroom is not None:
+                session.locks = classroom.locks(self.defaults)
+                session.values = dict(session.locks)
             self.sessions[session.id] = session
             return session
 
@@ -136,12 +148,12 @@ class Sessions:
         start a new one."""
         if values is not None and not isinstance(values, dict):
             raise UsageError("settings must be a table of name: value")
-        values = session.values if values is None else values
+        values = session.checked(session.values if values is None else values)
         config = build_run_config(values, self.caps)
         if race is not None:  # checked here, before the old run goes (and again where it trains)
             from .racing import check_race
 
-            check_race(race, config, self.caps)
+            check_race(race, config, self.caps, locks=session.locks)
         with self.lock:
             training = sum(
                 1
