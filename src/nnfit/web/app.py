@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -94,12 +94,14 @@ def make_app(
 def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
     caps = sessions.caps
 
+    page = (STATIC / "index.html").read_bytes()  # read once: a page load touches no disk
+
     @app.get("/", include_in_schema=False)
-    def index() -> Response:
+    async def index() -> Response:
         # With ?token=..., the guard sets the cookie on this answer and the page then drops the
         # token from the address bar. Not a redirect: after a redirect that began on another
         # site's link, browsers keep a SameSite=Strict cookie back, and the page would fail.
-        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+        return Response(page, media_type="text/html; charset=utf-8")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

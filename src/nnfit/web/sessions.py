@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import FieldError, SettingsError
 from ..errors import NNFitError, UsageError
+from ..memory import give_back
 from .classroom import Classroom, locked
 from .form import DEFAULT_CAPS, Caps, build_run_config, form_table
 from .playrun import PlayRun, check_speed
@@ -195,6 +196,9 @@ class Sessions:
         with self.lock:
             if self.sessions.get(session.id) is session:
                 self._drop(session)
+            last = not self.sessions
+        if last:  # the last tab has gone: give its memory back
+            give_back()
 
     def _drop(self, session: PlaySession) -> None:
         """Forget a session and its run (the lock held)."""
