@@ -293,6 +293,57 @@ def test_a_page_that_goes_away_ends_its_session(visit, server):
     assert len(gone) == 1
 
 
+# ----- downloads and races on the page (exports.js, race.js) -----
+
+
+def test_the_runs_gif_downloads_from_the_page(visit):
+    page = visit.page
+    assert page.get_attribute("#export-gif", "href") is None  # no run yet: nothing to save
+    page.select_option("#speed", "10")
+    page.click("#play")
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    with page.expect_download(timeout=WAIT_MS) as info:
+        page.click("#export-gif")
+    download = info.value
+    assert download.suggested_filename == "nnfit-fit.gif"
+    assert Path(download.path()).read_bytes()[:6] == b"GIF89a"
+    assert visit.errors == [] and visit.outside == []
+
+
+def test_a_race_plays_with_its_legend_and_ends_with_its_table(visit):
+    page = visit.page
+    page.select_option("#speed", "10")
+    page.select_option("#race-setting", "lr")
+    page.fill("#race-values", "0.5,0.1")
+    page.click("#race-start")
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    expect(page.locator("#race-legend li")).to_have_text(["lr 0.5", "lr 0.1"])
+    assert page.locator("#fit-chart").is_hidden() and page.locator("#race-fit-chart").is_visible()
+    assert page.get_attribute("#race-loss-chart", "data-points") == "101"  # steps 0 to 100
+    rows = page.locator("#race-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator("td").nth(0)).to_have_text("lr 0.5")
+    assert text(page, "#race-winner")
+    assert page.get_attribute("#export-zip", "href") is None  # a race has no single model
+    assert page.get_attribute("#export-gif", "href") is not None
+    assert visit.errors == [] and visit.outside == []
+
+
+def test_the_lessons_optimiser_race_is_one_click(visit):
+    page = visit.page
+    page.select_option("#speed", "10")
+    page.click("#race-preset")
+    expect(page.locator("#race-legend li")).to_have_text(
+        ["sgd", "momentum", "rmsprop", "adam"], timeout=WAIT_MS
+    )
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    expect(page.locator("#race-table tbody tr")).to_have_count(4)
+    assert page.input_value("#setting-points") == "1000"  # the lesson's data for this race
+    page.click("#play")  # a plain run again: the race's charts go
+    expect(page.locator("#race-view")).to_be_hidden()
+    assert visit.errors == []
+
+
 def test_a_teacher_makes_a_classroom_link_that_locks_a_students_page(browser, server):
     teacher = Visit(browser, server)
     student = browser.new_context(viewport={"width": 1200, "height": 900})  # no token cookie

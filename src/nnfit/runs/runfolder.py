@@ -61,6 +61,16 @@ def data_hash(x: np.ndarray, y: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def data_record(dataset: Any, digest: str | None = None) -> dict[str, Any]:
+    """What a run folder says of its data (``save_run``'s ``data``): source, hash, rows."""
+    return {
+        "source": dataset.source,
+        "sha256": digest if digest is not None else data_hash(dataset.x, dataset.y),
+        "rows": len(dataset.x),
+        "n_dropped": dataset.n_dropped,
+    }
+
+
 def architecture(model: MLP) -> dict[str, Any]:
     """The network as plain names and sizes: nothing callable, nothing importable."""
     from torch import nn

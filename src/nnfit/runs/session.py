@@ -142,16 +142,11 @@ class Session:
         picture: bool = True,
         animation: Path | None = None,
     ) -> None:
-        from ..runs.runfolder import save_run
+        from ..runs.runfolder import data_record, save_run
 
         if folder is None:
             return
-        data = {
-            "source": self.dataset.source,
-            "sha256": self.digest,
-            "rows": len(self.dataset.x),
-            "n_dropped": self.dataset.n_dropped,
-        }
+        data = data_record(self.dataset, self.digest)
         settings = {"preset": self.preset, **self.config.to_dict()}
         owned = self.saved_to is not None  # written by this session before: replace it
         target = self.saved_to or folder

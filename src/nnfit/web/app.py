@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import NNFitError
 from .classroom import key_for, parse_request, sign
+from .exports import ExportBusy, NotReady, check_batch
 from .form import (
     Caps,
     Refused,
@@ -37,6 +38,7 @@ from .form import (
 from .plane import plane_preview
 from .playdata import data_json, refused, session_dataset, too_big
 from .playrun import SPEEDS
+from .racing import race_offer
 from .security import MAX_BODY, Guard
 from .sessions import Busy, PlaySession, Sessions, UnknownSession
 from .stream import stream
@@ -140,6 +142,7 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
             "speeds": list(SPEEDS),
             "languages": list(LANGUAGES),
             "data_defaults": data_defaults(),
+            "race": race_offer(),
         }
 
     @app.post("/api/sessions")
@@ -179,10 +182,13 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
 
     @app.post("/api/sessions/{session_id}/start")
     def start(session_id: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
-        """Start a run with ``{settings, paused}``; the page then opens its stream."""
+        """Start a run with ``{settings, paused}`` (a race: and ``race``, ``{setting, values}``);
+        the page then opens its stream."""
         session = sessions.get(session_id)
         body = body if isinstance(body, dict) else {}
-        run = sessions.start(session, body.get("settings"), paused=bool(body.get("paused")))
+        run = sessions.start(
+            session, body.get("settings"), paused=bool(body.get("paused")), race=body.get("race")
+        )
         return {"run": session.runs, **run_state(run)}
 
     @app.post("/api/sessions/{session_id}/speed")
@@ -224,6 +230,28 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
         """The run's frames as Server-Sent Events (resumes after ``Last-Event-ID``)."""
         run = current(sessions.get(session_id), run_id)
         return stream(run, last_event_id, sessions.fps)
+
+    _add_export_route(app, sessions)
+
+
+def _add_export_route(app: Any, sessions: Sessions) -> None:
+    """``GET .../runs/{n}/export/{kind}``: a download of the run (gif, png, zip, toml), made
+    by the run itself (``PlayRun.export``) in FastAPI's thread pool; 409 with a sentence when
+    the run cannot give it yet, 503 when the server is busy making others."""
+
+    @app.get("/api/sessions/{session_id}/runs/{run_id}/export/{kind}")
+    def download(session_id: str, run_id: int, kind: str) -> Response:
+        run = current(sessions.get(session_id), run_id)
+        try:
+            check_batch(kind, run.since(2**62))  # here, before asking the run's process
+            content, media_type, name = run.export(kind)
+        except (NotReady, ExportBusy) as error:
+            status = 409 if isinstance(error, NotReady) else 503
+            return JSONResponse(refusal(error), status_code=status)
+        disposition = f'attachment; filename="{name}"'  # our own ASCII names, never a user's
+        return Response(
+            content, media_type=media_type, headers={"Content-Disposition": disposition}
+        )
 
 
 def current(session: PlaySession, run_id: int | None = None) -> AnyRun:

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 from ..checks import FieldError
 from ..core.callbacks import Callback
 from ..errors import NNFitError
-from .form import DEFAULT_CAPS, Caps, check_inputs, frame_every, refusal
+from .form import DEFAULT_CAPS, Caps, Refused, check_inputs, frame_every, refusal
 from .plane import coarse_mesh, short
 
 if TYPE_CHECKING:
     from ..core.history import History, Snapshot
     from ..runs.config import RunConfig
+    from ..sweep.space import Space
 
 SPEEDS = (0.1, 10.0)  # the slowest and fastest speed: times the server's frame rate
 MAX_CURVE = 300  # points of a fit line sent to the page (the grid is thinned to this many)
@@ -69,6 +70,9 @@ class Batch:
     state: str
     result: dict[str, Any] | None = None  # once finished: metrics, diagnosis, stop reason
     info: dict[str, Any] = field(default_factory=dict)  # grid, noise floor, every, inputs
+    # a race: each lane's newest fit on ``grid`` (thinned); its losses are in ``points`` rows,
+    # [step, leader's loss, None, lane 1's loss, lane 2's, ...] (None: that lane has ended)
+    fits: list[list[float | None]] | None = None
 
 
 class PlayRun:
@@ -82,6 +86,8 @@ class PlayRun:
         paused: start paused (the first frame, step 0, is shown; ``step`` or ``play`` go on).
         data: the rows to fit, as plain values (``nnfit.web.playdata.run_data``: an upload or
             the chart's edits); None: the points ``config`` makes (``load_dataset``).
+        race: race variants of one setting instead, ``{"setting": name, "values": text}``
+            (``nnfit.web.racing.check_race``), from the same weights on one step clock.
     """
 
     def __init__(
@@ -93,10 +99,17 @@ class PlayRun:
         grace: float = 0.5,
         paused: bool = False,
         data: dict[str, Any] | None = None,
+        race: dict[str, Any] | None = None,
     ) -> None:
         every = frame_every(config.train.steps, caps)
         self.data = data
         self.config = replace(config, train=replace(config.train, every=every))
+        self.space: Space | None = None
+        if race is not None:
+            from .racing import check_race
+
+            self.space = check_race(race, self.config, caps)
+        self.frame_cap = caps.frames
         self.fps, self.base_fps, self.grace = fps, fps, grace
         self.lock = threading.Condition()
         self.stop_event = threading.Event()
@@ -110,6 +123,13 @@ class PlayRun:
         self.rows: list[int] = []
         self.plane = False  # two inputs: the fit is a heatmap's colours (see begin_plane)
         self.result: dict[str, Any] | None = None
+        self.fits: list[list[float | None]] | None = None
+        # what exports draw and save (``export``): the History, its frames so far and, once
+        # a single run has ended, its fitted Regressor and data
+        self.history: History | None = None
+        self.snapshots: list[Snapshot] = []
+        self.regressor: Any = None
+        self.dataset: Any = None
         self.clients = 0
         self.seen = time.monotonic() + FIRST_CLIENT - grace  # no page yet: wait for one
         # Called (from the training thread, outside the lock) whenever ``since`` would answer
@@ -196,37 +216,43 @@ class PlayRun:
                 state=self.state,
                 result=self.result,
                 info=dict(self.info),
+                fits=self.fits,
             )
+
+    def export(self, kind: str) -> tuple[bytes, str, str]:
+        """A download of this run (any thread): ``gif``, ``png``, ``zip`` or ``toml``, as
+        (content, media type, file name); see ``nnfit.web.exports``."""
+        from .exports import RunView, export
+
+        with self.lock:
+            view = RunView(
+                config=self.config,
+                state=self.state,
+                step=self.step,
+                history=self.history,
+                snapshots=tuple(self.snapshots),
+                regressor=self.regressor,
+                dataset=self.dataset,
+                race=self.space,
+                frames=self.frame_cap,
+                error=(self.result or {}).get("error"),
+                data_source=None if self.data is None else str(self.data.get("source")),
+            )
+        return export(view, kind)
 
     # -- the worker --------------------------------------------------------------------------
 
     def _work(self) -> None:
-        from ..core.trainstate import Control
         from ..data.dataset import Dataset, check_fittable, load_dataset
-        from ..regressor import Regressor
 
         try:
-            config = self.config
             if self.data is None:
-                dataset = load_dataset(config.data, seed=config.train.seed)
+                dataset = load_dataset(self.config.data, seed=self.config.train.seed)
             else:
                 dataset = Dataset(**self.data)
                 check_fittable(dataset)
             check_inputs(dataset.x.shape[1])  # from the data: a table's columns count too
-            regressor = Regressor.from_config(config)
-            y = dataset.y[:, 0]
-            frames = Frames(self)
-            regressor.fit(
-                dataset.x,
-                y,
-                callbacks=[frames],
-                noise_floor=dataset.noise_floor,
-                x_names=dataset.x_names,
-                y_names=dataset.y_names,
-                control=Control(stop=self.stop_event),
-                y_units=dataset.y_units,
-            )
-            result = summary(regressor)
+            result = self._race(dataset) if self.space is not None else self._fit(dataset)
             state = "stopped" if self.stop_event.is_set() else "done"
         except NNFitError as error:  # with its message code: the page words it
             result, state = refusal(error), "failed"
@@ -242,15 +268,63 @@ class PlayRun:
         if self.listener is not None:
             self.listener()
 
+    def _fit(self, dataset: Any) -> dict[str, Any]:
+        """Train one network (``Regressor.fit``, ``Frames`` subscribed); its summary."""
+        from ..core.trainstate import Control
+        from ..regressor import Regressor
+
+        regressor = Regressor.from_config(self.config)
+        regressor.fit(
+            dataset.x,
+            dataset.y[:, 0],
+            callbacks=[Frames(self)],
+            noise_floor=dataset.noise_floor,
+            x_names=dataset.x_names,
+            y_names=dataset.y_names,
+            control=Control(stop=self.stop_event),
+            y_units=dataset.y_units,
+        )
+        result = summary(regressor)
+        with self.lock:  # what exports save: the model, its data and its whole History
+            self.regressor, self.dataset = regressor, dataset
+            self.history = regressor.history_
+            self.snapshots = list(regressor.history_.snapshots)
+        return result
+
+    def _race(self, dataset: Any) -> dict[str, Any]:
+        """Train the race (nnfit's race engine, ``Frames`` subscribed); its summary."""
+        from .racing import race_summary, train_race
+
+        assert self.space is not None
+        if dataset.x.shape[1] != 1:
+            raise Refused(
+                "a race draws data of one input x; race on a function of x, or fit this data "
+                "in a plain run",
+                code="race_inputs",
+                setting="function",
+            )
+        race = train_race(self.config, self.space, dataset, Frames(self), self.stop_event)
+        with self.lock:
+            self.history, self.snapshots = race.history, list(race.history.snapshots)
+        return race_summary(race)
+
     def begin(self, history: History) -> None:
-        """The data and grid are known: keep the thinned grid and the noise floor."""
+        """The data and grid are known: keep the thinned grid and the noise floor (a race:
+        its lanes' names and colours)."""
         if history.x_grid.shape[1] == 2:
             grid: Any = self.begin_plane(history)
         else:
             line = history.x_grid[:, 0]
             self.rows = thinned(len(line))
             grid = [float(line[i]) for i in self.rows]
+        lanes: dict[str, Any] = {}
+        if self.space is not None:
+            from .racing import lane_info
+
+            lanes = lane_info(list(history.variants))
         with self.lock:
+            self.history = history
+            self.info.update(lanes)
             self.info.update(
                 grid=grid,
                 noise_floor=finite(history.noise_floor),
@@ -282,9 +356,15 @@ class PlayRun:
         if self.plane:  # colours: 4 digits are plenty (a third of the bytes); no band
             fit, std = [short(v) for v in fit], None
         point = [snapshot.step, finite(snapshot.loss), finite(snapshot.val_loss)]
+        fits = None
+        if self.space is not None and snapshot.y_members is not None:  # a race: every lane
+            fits = [[finite(lane[i, 0]) for i in self.rows] for lane in snapshot.y_members]
+            if snapshot.member_loss is not None:  # (the clock always gives every lane's)
+                point += [finite(float(loss)) for loss in snapshot.member_loss]
         with self.lock:
             self.points.append(point)
-            self.step, self.fit, self.std = snapshot.step, fit, std
+            self.snapshots.append(snapshot)
+            self.step, self.fit, self.std, self.fits = snapshot.step, fit, std, fits
         self.changed()
 
     def hold(self, due: float) -> None:

@@ -99,11 +99,17 @@ class Sessions:
             self.pool = WorkerPool(workers)
 
     def make_run(
-        self, config: RunConfig, *, paused: bool, data: dict[str, Any] | None = None
+        self,
+        config: RunConfig,
+        *,
+        paused: bool,
+        data: dict[str, Any] | None = None,
+        race: Any = None,
     ) -> AnyRun:
         """A run of ``config`` (not started): in a worker process when the server has a pool,
         else in a thread of this process. ``data``: the rows to fit (an upload's or the
-        chart's edits, as plain arrays), None for the points ``config`` makes."""
+        chart's edits, as plain arrays), None for the points ``config`` makes; ``race``: a
+        race of variants instead (see ``PlayRun``)."""
         arguments: dict[str, Any] = {
             "config": config,
             "caps": self.caps,
@@ -112,6 +118,8 @@ class Sessions:
             "paused": paused,
             "data": data,
         }
+        if race is not None:
+            arguments["race"] = race
         if self.pool is not None:
             return self.pool.run(arguments)
         return PlayRun(**arguments)
@@ -152,13 +160,20 @@ class Sessions:
             session.used = time.monotonic()
             return session
 
-    def start(self, session: PlaySession, values: Any, *, paused: bool = False) -> AnyRun:
-        """Check ``values``, stop the session's old run and start a new one."""
+    def start(
+        self, session: PlaySession, values: Any, *, paused: bool = False, race: Any = None
+    ) -> AnyRun:
+        """Check ``values`` (and a ``race``: see ``PlayRun``), stop the session's old run and
+        start a new one."""
         if values is not None and not isinstance(values, dict):
             raise Refused("settings must be a table of name: value", code="malformed")
         values = session.checked(session.values if values is None else values)
         config = build_run_config(values, self.caps, uploaded=session.upload is not None)
         data = _run_data(session, values, self.caps)
+        if race is not None:  # checked here, before the old run goes (and again where it trains)
+            from .racing import check_race
+
+            check_race(race, config, self.caps, locks=session.locks)
         with self.lock:
             training = sum(
                 1
@@ -177,7 +192,7 @@ class Sessions:
                 session.run.close()
             session.values = dict(values)
             session.runs += 1
-            run = self.make_run(config, paused=paused, data=data)
+            run = self.make_run(config, paused=paused, data=data, race=race)
             session.run = run
         run.start()
         run.set_speed(session.speed)

@@ -49,6 +49,8 @@ def frame_event(batch: Batch, *, first: bool) -> ServerSentEvent:
         "fit": batch.fit,
         "std": batch.std,
     }
+    if batch.fits is not None:  # a race: each lane's newest fit
+        data["fits"] = batch.fits
     if first:
         data["info"] = batch.info
     return ServerSentEvent(

@@ -69,7 +69,7 @@ def main(conn: Any) -> None:
 
     def export(request: int, run: PlayRun, kind: str) -> None:
         try:
-            payload, error = run.export(kind), None  # type: ignore[attr-defined]
+            payload, error = run.export(kind), None
         except NNFitError as refused:
             payload, error = None, str(refused)
         except Exception as failed:  # a bug must not end the worker: the page says it

@@ -48,6 +48,7 @@ const Page = {
     const status = document.getElementById("status");
     status.dataset.i18n = `state.${state}`;
     status.textContent = I18N.t(status.dataset.i18n);
+    Exports.update();
   },
 
   // A setting changed: the server checks it (with the others); new data is shown at once.
@@ -96,10 +97,14 @@ const Page = {
     }
   },
 
-  async start(paused) {
+  // Start a run (with ``race``, {setting, values}: a race of that setting's values; race.js).
+  async start(paused, race) {
     try {
-      const answer = await Page.api(Page.url("start"), { settings: Form.values, paused });
+      const body = { settings: Form.values, paused };
+      if (race) body.race = race;
+      const answer = await Page.api(Page.url("start"), body);
       Page.say(null);
+      Race.begin(Boolean(race));
       Page.listen(answer.run);
       Page.setState(paused ? "paused" : "running");
     } catch (error) {
@@ -110,6 +115,7 @@ const Page = {
   async reset() {
     Page.close();
     await Page.api(Page.url("reset"), {});
+    Race.end();
     Page.setState("idle");
     document.getElementById("step-count").textContent = "0";
     document.getElementById("result").hidden = true;
@@ -146,6 +152,7 @@ const Page = {
         if (frame.info.noise_floor !== undefined) Charts.losses.floor = frame.info.noise_floor;
       }
       Charts.addPoints(frame.points);
+      if (Race.active) Race.onFrame(frame);
       Page.pending = frame;
       Page.queueDraw();
     });
@@ -157,7 +164,8 @@ const Page = {
       Page.result = JSON.parse(event.data);
       Page.setState(Page.result.state);
       Page.showResult();
-      if (!Page.result.error) {
+      if (Race.active) Race.onDone(Page.result);
+      else if (!Page.result.error) {
         const metrics = Page.result.metrics || {};
         const m = metrics.val || metrics.train || {};
         const seconds = (performance.now() - begun.at) / 1000;
@@ -183,6 +191,8 @@ const Page = {
         }
       }
       Charts.drawLoss();
+      Race.draw();
+      Exports.update();
       Page.stats.draws += 1;
       const body = document.body.dataset;
       body.events = String(Page.stats.events);
@@ -194,7 +204,7 @@ const Page = {
   showResult() {
     const result = Page.result;
     const box = document.getElementById("result");
-    if (!result) { box.hidden = true; return; }
+    if (!result || result.race) { box.hidden = true; return; } // a race has its own table
     if (result.error) {
       Page.say(Refusal.words(result)); // a failed run's reason, in the page's language
       return;
@@ -251,6 +261,8 @@ const Page = {
     if (Page.state) Page.setState(Page.state);
     Page.showResult();
     Runs.render();
+    Race.words();
+    Exports.update();
   },
 
   async init() {
@@ -267,6 +279,7 @@ const Page = {
     Page.session = made.session;
     Form.onChange = Page.change;
     Form.build(table.settings, document.getElementById("form"));
+    Race.build(table.race);
     I18N.apply(document);
     Charts.makeFit(document.getElementById("fit-chart"));
     Charts.makeLoss(document.getElementById("loss-chart"));
