@@ -82,7 +82,7 @@ def member_facts(history: History, record: MemberRecord) -> list[RunFacts]:
     facts = []
     for k in range(history.members):
         reason = "diverged" if k in history.diverged_members else history.stop_reason
-        dead, units = relu_units(record.dead[:, k], history.hidden, history.activation)
+        dead, units = relu_units(record.dead[:, k].tolist(), history.hidden, history.activation)
         facts.append(
             RunFacts(
                 losses=record.losses[:, k],

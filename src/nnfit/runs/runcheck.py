@@ -212,17 +212,7 @@ def check_architecture(model: Any, where: Path) -> Shape:
         raise DataError(
             f"{where}: model.hidden must list 1 to {MAX_LAYERS} layer widths, got {quote(hidden)}"
         )
-    activation = model.get("activation")
-    names = (activation,)
-    if isinstance(activation, list):  # one per hidden layer
-        if len(activation) != len(hidden):
-            raise DataError(
-                f"{where}: model.activation lists {len(activation)} names for "
-                f"{len(hidden)} hidden layers"
-            )
-        activation = names = tuple(activation)
-    if not all(isinstance(name, str) and name in ACTIVATIONS for name in names):
-        raise DataError(f"{where}: unknown activation {quote(model.get('activation'))}")
+    activation = _activation(model.get("activation"), len(hidden), where)
     members = model.get("members")
     if not is_int(members) or not 1 <= members <= MAX_MEMBERS:
         raise DataError(f"{where}: members must be 1 to {MAX_MEMBERS}, got {quote(members)}")
@@ -240,6 +230,20 @@ def check_architecture(model: Any, where: Path) -> Shape:
     if model["layers"] != shape.layers():
         raise DataError(f"{where}: layer list does not match its sizes")
     return shape
+
+
+def _activation(value: Any, n_layers: int, where: Path) -> str | tuple[str, ...]:
+    """run.json's ``model.activation``: one known name, or a list of one per hidden layer."""
+    from ..core.model_config import ACTIVATION_LAYERS
+
+    names = tuple(value) if isinstance(value, list) else (value,)
+    if not all(isinstance(name, str) and name in ACTIVATION_LAYERS for name in names):
+        raise DataError(f"{where}: unknown activation {quote(value)}")
+    if isinstance(value, list) and len(names) != n_layers:
+        raise DataError(
+            f"{where}: model.activation lists {len(names)} names for {n_layers} hidden layers"
+        )
+    return names if isinstance(value, list) else names[0]
 
 
 def check_info(info: dict[str, Any], shape: Shape, where: Path) -> None:

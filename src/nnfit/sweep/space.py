@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..checks import FieldError, flag, shown
+from ..core.model_config import check_activation
 from ..errors import UsageError
 from ..safetext import printable
-from ..core.model_config import check_activation
 from ..setting_text import PARSERS, activations, kind, widths
 from ..settings import SECTIONS, Setting, table
 
