@@ -73,7 +73,7 @@ def activations(text: str, separator: str = ",") -> str | tuple[str, ...]:
     """Activation names: ``tanh`` (every hidden layer) or one per layer, ``relu,tanh``
     (``relu-tanh`` with ``separator`` "-"); the names are checked by ``ModelConfig``."""
     parts = [p.strip() for p in text.split(separator)]
-    if not all(re.fullmatch(r"[a-z_]+", p) for p in parts):
+    if not all(re.fullmatch(r"\w+", p) for p in parts):
         example = f"tanh or relu{separator}tanh"
         raise argparse.ArgumentTypeError(f"expected activation names like {example}, got {text!r}")
     return parts[0] if len(parts) == 1 else tuple(parts)
