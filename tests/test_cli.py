@@ -269,12 +269,13 @@ def test_quiet_prints_only_the_result(capsys):
 
 def test_one_activation_per_layer_from_flags_to_folder_settings_file_and_show(tmp_path, capsys):
     toml, folder = tmp_path / "run.toml", tmp_path / "run"
-    flags = ["--hidden", "8,6", "--activation", "relu,tanh", "--steps", "5"]
-    code, _, err = run(capsys, "demo", *FAST, *flags, "--out", str(folder), "--save-config", str(toml))
+    flags = ["--hidden", "8,6", "--activation", "relu,tanh", "--steps", "5", "--out", str(folder)]
+    code, _, err = run(capsys, "demo", *FAST, *flags, "--save-config", str(toml))
     assert code == 0, err
     assert 'activation = [\n    "relu",\n    "tanh",\n]' in toml.read_text()
     code, out, _ = run(capsys, "show", str(folder), "--no-window")
     assert code == 0 and "1 → 8, 6 (relu, tanh) → 1" in out
-    code, _, err = run(capsys, "fit", str(toml), *FAST, "--steps", "2", "--out", str(tmp_path / "b"))
+    again = tmp_path / "again"
+    code, _, err = run(capsys, "fit", str(toml), *FAST, "--steps", "2", "--out", str(again))
     assert code == 0, err
-    assert nnfit.load(tmp_path / "b").model_.activations == ("relu", "tanh")
+    assert nnfit.load(again).model_.activations == ("relu", "tanh")
