@@ -156,7 +156,8 @@ def flat_history(activation, dead):
     from nnfit.core.history import History, Snapshot
 
     grid = np.zeros((3, 1))
-    snapshots = [Snapshot(step, 1.0, grid, dead=dead, final=step == 90) for step in range(0, 91, 10)]
+    steps = range(0, 91, 10)
+    snapshots = [Snapshot(step, 1.0, grid, dead=dead, final=step == 90) for step in steps]
     return History(
         grid, grid, grid, hidden=(4, 4), activation=activation, snapshots=snapshots, noise_floor=0.1
     )
