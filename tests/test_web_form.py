@@ -144,3 +144,14 @@ def test_the_web_package_is_pinned_light_and_documented():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert nnfit.web.missing_extra.__doc__ and "nnfit[web]" in nnfit.web.MISSING_HINT
+
+
+def test_activation_is_one_name_or_one_per_layer_as_the_cli_takes_it():
+    row = next(row for row in form_table() if row["name"] == "activation")
+    assert row["kind"] == "activations" and row["default"] == "relu" and "relu" in row["choices"]
+    for value in (["relu", "tanh"], "relu,tanh"):  # JSON list, or the comma list of a link
+        config = build_run_config({"hidden": [8, 8], "activation": value})
+        assert config.model.activations == ("relu", "tanh")
+    with pytest.raises(FieldError, match=r"^activation gives 3 names for 2 hidden layers") as error:
+        build_run_config({"hidden": [8, 8], "activation": ["relu", "tanh", "relu"]})
+    assert error.value.name == "activation"

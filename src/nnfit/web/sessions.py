@@ -52,7 +52,12 @@ class PlaySession:
 
     def set(self, name: str, value: Any, caps: Caps) -> None:
         """Change one setting, checked with the others (FieldError names it if refused)."""
-        values = {**self.values, name: value}
+        self.update({name: value}, caps)
+
+    def update(self, changes: dict[str, Any], caps: Caps) -> None:
+        """Change several settings at once, checked together: settings that must agree (the
+        hidden layers and one activation per layer) change in one step."""
+        values = {**self.values, **changes}
         build_run_config(values, caps)
         self.values = values
 
