@@ -67,6 +67,18 @@ const Page = {
     return null;
   },
 
+  // Settings that must agree (the layers and their activations), changed and checked together.
+  async changeSettings(changes) {
+    try {
+      await Page.api(Page.url("setting"), { settings: changes });
+    } catch (error) {
+      return error.message;
+    }
+    Object.assign(Form.values, changes);
+    history.replaceState(null, "", "/" + Form.fragment());
+    return null;
+  },
+
   async preview() {
     try {
       const data = await Page.api(Page.url("preview"), Form.values);
@@ -262,6 +274,7 @@ const Page = {
     const table = await Page.api("/api/settings");
     Page.session = (await Page.api("/api/sessions", {})).session;
     Form.onChange = Page.change;
+    Form.onChangeSettings = Page.changeSettings;
     Form.build(table.settings, document.getElementById("form"));
     I18N.apply(document);
     Charts.makeFit(document.getElementById("fit-chart"));
