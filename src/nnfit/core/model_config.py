@@ -113,7 +113,8 @@ def check_activation(
     activation: str | Sequence[str], n_layers: int | None = None
 ) -> str | tuple[str, ...]:
     """Validate an activation: one name (every hidden layer's) or a list of names, one per
-    hidden layer (``n_layers`` of them, when given); return the name or the names as a tuple."""
+    hidden layer (``n_layers`` of them, when given), also typed as ``"relu,tanh"``; return the
+    name or the names as a tuple, or raise FieldError naming ``activation``."""
     allowed = ", ".join(ACTIVATION_LAYERS)
     if isinstance(activation, str) and "," in activation:  # "relu,tanh" as typed
         activation = split_names(activation)
