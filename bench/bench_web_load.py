@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -28,29 +30,58 @@ from pathlib import Path
 
 SERVER = """
 import sys
-import torch
-torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # as nnfit serve warms up
-from nnfit.regressor import Regressor
 from nnfit.web.server import Playground
 from nnfit.web.sessions import Sessions
-n = int(sys.argv[1])
-Playground(port=0, sessions=Sessions(max_runs=n + 1, max_sessions=2 * n + 8),
-           on_ready=lambda url: print(url, flush=True)).run()
+from nnfit.web.worker import warm_up
+if __name__ == "__main__":
+    n, workers = int(sys.argv[1]), int(sys.argv[2])
+    if not workers:
+        warm_up()  # as nnfit serve does in the background
+    sessions = Sessions(max_runs=n + 1, max_sessions=2 * n + 8, workers=workers)
+    if sessions.pool is not None:
+        sessions.pool.wait_ready()
+    Playground(port=0, sessions=sessions, on_ready=lambda url: print(url, flush=True)).run()
 """
 
 
+def family(pid: int) -> list[int]:
+    """The server and every process it started (its worker processes), by parent pid."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sorted(tree)
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def rss_mb(pid: int) -> float:
-    """The server's resident memory, MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The resident memory of the server and its worker processes, MB."""
+    total = 0
+    for member in family(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time the server and its workers have used so far."""
+    ticks = 0
+    for member in family(pid):
+        fields = _stat(member)
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -84,30 +115,34 @@ async def watch(
         if seconds >= 1.0:  # the last run, cut short by the end of the load, says little
             stats["events/s"].append(events / seconds)
             stats["gap"].append(gap)
-    await client.post(f"/api/sessions/{session}/reset")  # type: ignore[attr-defined]
+    await client.post(f"/api/sessions/{session}/close")  # type: ignore[attr-defined]
 
 
-async def probe(
-    client: object, until: float, stats: dict[str, list[float]], settings: dict[str, int]
-) -> None:
-    """Page loads and control requests, every 100 ms, while the load runs."""
-    session = (await client.post("/api/sessions")).json()["session"]  # type: ignore[attr-defined]
-    await client.post(  # type: ignore[attr-defined]
-        f"/api/sessions/{session}/start", json={"settings": settings, "paused": True}
-    )
-    flip = ("pause", "play")
-    while time.monotonic() < until:
-        started = time.perf_counter()
-        page = await client.get("/")  # type: ignore[attr-defined]
-        stats["page ms"].append(1000 * (time.perf_counter() - started))
-        assert page.status_code == 200
-        started = time.perf_counter()
-        control = await client.post(f"/api/sessions/{session}/{flip[0]}")  # type: ignore[attr-defined]
-        stats["control ms"].append(1000 * (time.perf_counter() - started))
-        assert control.status_code == 200, control.text
-        flip = flip[::-1]
-        await asyncio.sleep(0.1)
-    await client.post(f"/api/sessions/{session}/reset")  # type: ignore[attr-defined]
+def probe(base: str, token: str, seconds: float, settings: dict[str, int]) -> dict[str, list]:
+    """Page loads and control requests, every 100 ms, while the load runs. In a process of its
+    own: on the loaded client's event loop the wait for its turn would be counted as latency."""
+    import httpx
+
+    stats: dict[str, list[float]] = {"page ms": [], "control ms": []}
+    headers = {"Authorization": f"token {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        session = client.post("/api/sessions").json()["session"]
+        client.post(f"/api/sessions/{session}/start", json={"settings": settings, "paused": True})
+        flip = ("pause", "play")
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            started = time.perf_counter()
+            page = client.get("/")
+            stats["page ms"].append(1000 * (time.perf_counter() - started))
+            assert page.status_code == 200
+            started = time.perf_counter()
+            control = client.post(f"/api/sessions/{session}/{flip[0]}")
+            stats["control ms"].append(1000 * (time.perf_counter() - started))
+            assert control.status_code == 200, control.text
+            flip = flip[::-1]
+            time.sleep(0.1)
+        client.post(f"/api/sessions/{session}/close")
+    return stats
 
 
 async def load(
@@ -115,14 +150,19 @@ async def load(
 ) -> dict[str, list[float]]:
     import httpx
 
-    stats: dict[str, list[float]] = {"events/s": [], "gap": [], "page ms": [], "control ms": []}
+    stats: dict[str, list[float]] = {"events/s": [], "gap": []}
     limits = httpx.Limits(max_connections=sessions + 10)
     headers = {"Authorization": f"token {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as c:
-        until = time.monotonic() + seconds
-        settings = {"steps": steps}
-        watchers = (watch(c, until, stats, settings) for _ in range(sessions))
-        await asyncio.gather(probe(c, until, stats, {"steps": 20_000}), *watchers)
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as prober:
+        probed = prober.submit(probe, base, token, seconds, {"steps": 20_000})
+        async with httpx.AsyncClient(
+            base_url=base, headers=headers, limits=limits, timeout=30
+        ) as c:
+            until = time.monotonic() + seconds
+            settings = {"steps": steps}
+            await asyncio.gather(*(watch(c, until, stats, settings) for _ in range(sessions)))
+        stats.update(probed.result())
     return stats
 
 
@@ -131,12 +171,18 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=50, help="sessions training at once")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the load lasts")
     parser.add_argument("--steps", type=int, default=100, help="steps of each run (the lesson's)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: as nnfit serve)"
+    )
     args = parser.parse_args()
     if not (1 <= args.sessions <= 200 and 1 <= args.seconds <= 120):
         parser.error("--sessions must be 1-200 and --seconds 1-120 (a bounded load)")
 
+    from nnfit.web.server import default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(args.sessions)],
+        [sys.executable, "-c", SERVER, str(args.sessions), str(workers)],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -156,6 +202,7 @@ def main() -> None:
         server.wait(timeout=30)
     report = {
         "sessions": args.sessions,
+        "worker processes": workers,
         "seconds": args.seconds,
         "steps per run": args.steps,
         "page p50 ms": statistics.median(stats["page ms"]),

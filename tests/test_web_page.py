@@ -2,16 +2,20 @@
 
 One server and one browser for the module (a browser starts in about a second); each test has
 its own page, so its own session. The browser is the system's ``chromium`` (apt), never one
-Playwright downloads; ``scripts/system-deps.sh`` installs it.
+Playwright downloads; ``scripts/system-deps.sh`` installs it. Every visit leaves a screenshot
+in build/screenshots/ (a test artefact).
 """
 
+import contextlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from nnfit.web.server import Playground
+from nnfit.web.sessions import Sessions
 
 CATALOGUES = Path(__file__).parent.parent / "src" / "nnfit" / "web" / "static" / "i18n"
 FLAGS = [
@@ -24,11 +28,14 @@ FLAGS = [
     "--no-first-run",
 ]
 WAIT_MS = 60_000  # a deadline for the page to get somewhere, not a timing
+# Each visit's last look is kept as a screenshot (a test artefact; CI can upload the folder).
+SCREENSHOTS = Path(__file__).parent.parent / "build" / "screenshots"
+SHOTS: dict[str, int] = {}  # visits closed so far, by test
 
 
 @pytest.fixture(scope="module")
 def server():
-    playground = Playground(port=0).start()
+    playground = Playground(port=0, sessions=Sessions(workers=1)).start()  # as nnfit serve
     yield playground
     playground.stop()
 
@@ -76,6 +83,16 @@ class Visit:
             route.abort()
 
     def close(self):
+        """Keep a screenshot of the page as it is now (named by the test), then close it."""
+        import os
+
+        test = os.environ.get("PYTEST_CURRENT_TEST", "page").split(" ")[0]
+        name = test.rsplit("::", 1)[-1].replace("[", "-").replace("]", "")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        SHOTS[name] = SHOTS.get(name, 0) + 1  # a test's second visit is NAME-2.png
+        name += f"-{SHOTS[name]}" if SHOTS[name] > 1 else ""
+        with contextlib.suppress(Exception):  # a closed page has no picture: nothing to keep
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
         self.context.close()
 
 
@@ -256,6 +273,60 @@ def test_the_language_follows_the_browser_and_switches_on_the_page(browser, serv
         assert visit.errors == []
     finally:
         visit.close()
+
+
+def test_a_page_that_goes_away_ends_its_session(visit, server):
+    page = visit.page
+    page.click("#play")
+    page.wait_for_selector("body[data-state=running], body[data-state=done]", timeout=WAIT_MS)
+    sessions = server.sessions
+    with sessions.lock:
+        before = set(sessions.sessions)
+    page.goto("about:blank")  # the tab leaves: the page says so with a beacon
+    deadline = time.monotonic() + 20
+    while True:
+        with sessions.lock:
+            gone = before - set(sessions.sessions)
+        if gone or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(gone) == 1
+
+
+def test_a_teacher_makes_a_classroom_link_that_locks_a_students_page(browser, server):
+    teacher = Visit(browser, server)
+    student = browser.new_context(viewport={"width": 1200, "height": 900})  # no token cookie
+    try:
+        page = teacher.page
+        page.fill("#setting-lr", "0.2")
+        page.press("#setting-lr", "Tab")
+        page.wait_for_url("**/#*lr=0.2*", timeout=WAIT_MS)
+        page.click("#classroom summary")
+        page.check('#classroom-table tr[data-setting="optimizer"] .hide')
+        page.check('#classroom-table tr[data-setting="lr"] .fix')
+        page.click("#classroom-make")
+        expect(page.locator("#classroom-url")).to_be_visible()
+        link = page.input_value("#classroom-url")
+        assert link.startswith(server.base + "/?class=") and "lr=0.2" in link
+        assert server.token not in link
+        expect(page.locator("#setting-lr")).to_be_enabled()  # the teacher's page stays open
+
+        seen = student.new_page()
+        errors = []
+        seen.on("pageerror", lambda error: errors.append(str(error)))
+        seen.goto(link)
+        seen.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
+        expect(seen.locator("#setting-lr")).to_have_value("0.2")
+        expect(seen.locator("#setting-lr")).to_be_disabled()
+        expect(seen.locator('.field[data-setting="optimizer"]')).to_be_hidden()
+        expect(seen.locator("#classroom")).to_be_hidden()  # students make no links
+        assert "class=" not in seen.url  # the cookie keeps the link's code
+        seen.click("#play")
+        seen.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+        assert errors == [] and teacher.errors == []
+    finally:
+        student.close()
+        teacher.close()
 
 
 def test_each_layer_chooses_its_activation_and_the_run_plays_with_them(visit):

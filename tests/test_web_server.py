@@ -7,6 +7,7 @@ and stops it by its pid.
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -26,9 +27,13 @@ SRC = Path(nnfit.__file__).parent.parent
 QUICK = {"steps": 40, "points": 50}  # a short run: 40 frames
 
 
-@pytest.fixture(scope="module")
-def server():
-    playground = Playground(port=0, sessions=Sessions(Caps(), fps=100.0, grace=0.5)).start()
+@pytest.fixture(scope="module", params=["threads", "processes"])
+def server(request):
+    """A playground whose runs train in threads of this process, or (as ``nnfit serve`` does)
+    in a worker process: every test of the API runs against both."""
+    workers = 1 if request.param == "processes" else 0
+    sessions = Sessions(Caps(), fps=100.0, grace=0.5, workers=workers)
+    playground = Playground(port=0, sessions=sessions).start()
     yield playground
     playground.stop()
 
@@ -319,9 +324,10 @@ def test_a_run_stops_when_its_page_goes_away(client, server):
     read_events(client, session, run, stop_after=3)  # the page reads a little, then leaves
     playing = server.sessions.get(session).run
     wait_for(lambda: playing.finished, 10)
-    assert playing.state == "stopped" and playing.step < long["steps"]
-    playing.thread.join(5)
-    assert not playing.thread.is_alive()
+    assert playing.state == "stopped" and playing.since(0).step < long["steps"]
+    if hasattr(playing, "thread"):  # in this process: its thread has ended
+        playing.thread.join(5)
+        assert not playing.thread.is_alive()
 
 
 def test_sessions_are_independent(client):
@@ -402,3 +408,217 @@ def test_binding_beyond_loopback_warns(monkeypatch, capsys):
     assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
     server.serve(host="127.0.0.1", port=0)
     assert "warning" not in capsys.readouterr().err
+
+
+def test_closing_a_session_stops_its_run_and_forgets_the_session(client, server):
+    session = new_session(client)
+    long = {"steps": 20_000, "points": 50}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": long}).json()["run"]
+    playing = server.sessions.get(session).run
+    assert client.post(f"/api/sessions/{session}/close").json() == {"state": "closed"}
+    wait_for(lambda: playing.finished, 10)
+    assert playing.state == "stopped"
+    assert client.get(f"/api/sessions/{session}/runs/{run}").status_code == 404
+    assert client.post(f"/api/sessions/{session}/close").status_code == 404  # said once
+
+
+def test_a_killed_worker_fails_its_run_in_a_sentence_and_is_replaced():
+    import signal
+
+    from nnfit.web.pool import NoWorkers
+
+    playground = Playground(port=0, sessions=Sessions(Caps(), fps=100.0, workers=1)).start()
+    pool = playground.sessions.pool
+    try:
+        with httpx.Client(base_url=playground.base, timeout=20) as client:
+            client.get(f"/?token={playground.token}")
+            session = new_session(client)
+            long = {"steps": 20_000, "points": 50}
+            run = client.post(f"/api/sessions/{session}/start", json={"settings": long})
+            first = read_events(client, session, run.json()["run"], stop_after=2)
+            assert first[-1][0] == "frame"
+            victim = pool.workers[0].process
+            os.kill(victim.pid, signal.SIGKILL)
+            done = read_events(client, session, run.json()["run"], last_id=first[-1][1])[-1]
+            assert done[0] == "done" and done[2]["state"] == "failed"
+            assert done[2]["error"] == (
+                "the process training this run ended unexpectedly; press Play again"
+            )
+            wait_for(lambda: pool.workers[0].process is not victim)
+            again = client.post(f"/api/sessions/{session}/start", json={"settings": QUICK})
+            events = read_events(client, session, again.json()["run"])
+            assert events[-1][2]["state"] == "done"
+            survivors = [w.process for w in pool.workers]
+    finally:
+        playground.stop()
+    for process in survivors:  # the server's end took its workers with it
+        process.join(10)
+        assert not process.is_alive()
+    with pytest.raises(NoWorkers):  # a pool whose workers are all gone says so
+        pool.run({})
+
+
+def test_a_classroom_link_locks_its_settings_on_the_server(client, server):
+    choice = {"values": {"lr": 0.1, "hidden": [4]}, "hide": ["optimizer"], "fix": ["lr", "hidden"]}
+    code = client.post("/api/classroom", json=choice).json()["code"]
+    with httpx.Client(base_url=server.base, timeout=20) as student:  # no token, only the link
+        assert student.get("/api/settings").status_code == 403
+        first = student.get(f"/?class={code}")
+        assert first.status_code == 200
+        assert f"nnfit-class-{server.port}=" in first.headers["set-cookie"]
+        made = student.post("/api/sessions").json()  # the cookie now carries the link
+        assert made["classroom"] == {**choice, "hide": ["optimizer"]}
+        url = f"/api/sessions/{made['session']}"
+        refused = student.post(f"{url}/setting", json={"name": "lr", "value": 0.5})
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "error": "lr is fixed at 0.1 by this classroom link, got 0.5",
+            "setting": "lr",
+        }
+        hidden = student.post(f"{url}/start", json={"settings": {"optimizer": "adam"}})
+        assert hidden.json()["setting"] == "optimizer"  # hidden: kept at the default, sgd
+        free = student.post(f"{url}/setting", json={"name": "steps", "value": 7})
+        assert free.status_code == 200
+        assert free.json()["settings"] == {"lr": 0.1, "hidden": [4], "optimizer": "sgd", "steps": 7}
+        run = student.post(f"{url}/start", json={"settings": {"steps": 7}}).json()["run"]
+        assert read_events(student, made["session"], run)[-1][2]["state"] == "done"
+        config = server.sessions.get(made["session"]).values
+        assert config["lr"] == 0.1 and config["hidden"] == [4]  # what the run trained with
+        again = student.post("/api/classroom", json={"values": {}, "hide": [], "fix": []})
+        assert again.status_code == 403  # a student cannot make an unlocked link
+
+
+def test_a_tampered_or_foreign_classroom_code_is_refused(client, server):
+    import base64
+
+    code = client.post("/api/classroom", json={"values": {"lr": 0.1}, "fix": ["lr"]}).json()
+    payload, mac = code["code"].split(".")
+    forged = json.dumps({"values": {"lr": 0.1}, "hide": [], "fix": []}).encode()
+    tampered = base64.urlsafe_b64encode(forged).decode().rstrip("=") + "." + mac
+    other = secrets.token_urlsafe(24)  # the token of another server: another key
+    from nnfit.web.classroom import Classroom, key_for, sign
+
+    foreign = sign(Classroom({"lr": 0.1}, (), ("lr",)), key_for(other))
+    with httpx.Client(base_url=server.base, timeout=20) as student:
+        for bad in (tampered, foreign, payload, "x" * 5000, f"{payload}.{mac}.x", "%00"):
+            assert student.get("/", params={"class": bad}).status_code == 403, bad
+            assert not student.cookies
+
+
+def test_classroom_requests_are_checked(client):
+    for body, problem in (
+        ([], "a classroom link is {values, hide, fix}"),
+        ({"values": 3}, "a classroom link's values must be a table of name: value"),
+        ({"hide": "lr"}, "a classroom link's hide must be a list of setting names"),
+        ({"fix": ["device"]}, "'device' in fix is not a setting of the page; use one of the "),
+        ({"values": {"lr": -1}}, "lr must be a finite number above 0, got -1"),
+    ):
+        answer = client.post("/api/classroom", json=body)
+        assert answer.status_code == 400 and answer.json()["error"].startswith(problem), body
+
+
+MALFORMED_BODIES = [
+    b"",
+    b"{",
+    b"not json",
+    b"[]",
+    b"null",
+    b"123",
+    b'"text"',
+    b'{"settings": []}',
+    b'{"settings": {"lr": "0.1; rm -rf /"}}',
+    b'{"settings": {"lr": NaN}}',
+    b'{"settings": {"lr": 1e999}}',
+    b'{"settings": {"hidden": [1e9]}}',
+    b'{"settings": {"points": 99999999999999999999999}}',
+    b'{"settings": {"function": "__import__(\\"os\\").system(\\"true\\")"}}',
+    b'{"settings": {"file": "/etc/passwd"}}',
+    b'{"name": "file", "value": "../../etc/passwd"}',
+    b'{"name": ["lr"], "value": 1}',
+    b'{"speed": "1"}',
+    b'{"values": {"function": "x"}, "hide": [1], "fix": null}',
+    b"[" * 5000 + b"]" * 5000,
+    '{"settings": {"function": "\u202e\u0000x"}}'.encode(),
+    b"\xff\xfe\x00garbage",
+]
+
+
+def test_a_corpus_of_malformed_requests_gets_one_line_refusals_never_a_crash(client):
+    session = new_session(client)
+    routes = [
+        "/api/sessions",
+        "/api/classroom",
+        f"/api/sessions/{session}/preview",
+        f"/api/sessions/{session}/setting",
+        f"/api/sessions/{session}/start",
+        f"/api/sessions/{session}/speed",
+        f"/api/sessions/{session}/pause",
+        f"/api/sessions/{session}/nonsense",
+        "/api/sessions/..%2F..%2Fetc%2Fpasswd/start",
+        "/api/sessions/" + "a" * 3000 + "/start",
+    ]
+    for route in routes:
+        for body in MALFORMED_BODIES:
+            answer = client.post(route, content=body, headers={"Content-Type": "application/json"})
+            assert answer.status_code in (200, 400, 404, 405, 413, 503), (route, body[:40])
+            if answer.status_code != 200 and answer.headers["content-type"].startswith(
+                "application/json"
+            ):
+                error = answer.json()["error"]
+                assert isinstance(error, str) and "\n" not in error and len(error) < 300
+    for route in (
+        f"/api/sessions/{session}/runs/-1",
+        f"/api/sessions/{session}/runs/abc/events",
+        f"/api/sessions/{session}/runs/{'9' * 40}",
+        "/api/sessions/%00/runs/1",
+    ):
+        answer = client.get(route)
+        assert answer.status_code == 404, route
+        assert "\n" not in answer.json()["error"]
+    client.post(f"/api/sessions/{session}/reset")
+
+
+def test_fifty_sessions_at_once_each_get_every_frame_and_leave_nothing_behind():
+    """A bounded load on loopback (the timings are bench/bench_web_load.py's): 50 sessions
+    train and stream at once through two worker processes; every stream gets each of its loss
+    points exactly once and a done event, and once the tabs close no session or run is left."""
+    import asyncio
+
+    sessions = Sessions(Caps(), fps=100.0, max_runs=50, max_sessions=60, workers=2)
+    playground = Playground(port=0, sessions=sessions).start()
+    settings = {"steps": 30, "points": 50}
+
+    async def one(client):
+        session = (await client.post("/api/sessions")).json()["session"]
+        start = await client.post(f"/api/sessions/{session}/start", json={"settings": settings})
+        steps, done = [], None
+        url = f"/api/sessions/{session}/runs/{start.json()['run']}/events"
+        async with client.stream("GET", url) as answer:
+            async for line in answer.aiter_lines():
+                if line.startswith("data:"):
+                    data = json.loads(line[5:])
+                    steps += [p[0] for p in data.get("points", [])] if "points" in data else []
+                    if "metrics" in data or "error" in data:
+                        done = data
+                        break
+        await client.post(f"/api/sessions/{session}/close")
+        return steps, done
+
+    async def load():
+        headers = {"Authorization": f"token {playground.token}"}
+        limits = httpx.Limits(max_connections=60)
+        async with httpx.AsyncClient(
+            base_url=playground.base, headers=headers, limits=limits, timeout=60
+        ) as client:
+            return await asyncio.gather(*(one(client) for _ in range(50)))
+
+    try:
+        results = asyncio.run(load())
+        for steps, done in results:
+            assert steps == list(range(settings["steps"] + 1))
+            assert done["state"] == "done"
+        with sessions.lock:
+            assert sessions.sessions == {}
+        wait_for(lambda: all(not w.runs for w in sessions.pool.workers))
+    finally:
+        playground.stop()

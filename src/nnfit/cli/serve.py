@@ -14,7 +14,8 @@ SERVE_EXAMPLES = """examples:
   nnfit serve                                   http://127.0.0.1:8000 with an access token
   nnfit serve --open                            ... and open it in the browser
   nnfit serve --port 8765                       another port; --port 0 takes any free one
-  nnfit serve --host 0.0.0.0                    reachable from other machines (warns)"""
+  nnfit serve --host 0.0.0.0                    reachable from other machines (warns)
+  nnfit serve --workers 4                       train in 4 processes (default: one per core)"""
 
 
 def add_serve(commands: Any) -> None:
@@ -42,6 +43,14 @@ def add_serve(commands: Any) -> None:
     serve.add_argument(
         "--open", action="store_true", help="open the playground in the default browser"
     )
+    serve.add_argument(
+        "--workers",
+        type=whole,
+        default=None,
+        metavar="N",
+        help="processes that train the runs (default: one per core, at most 8; 0: threads of "
+        "the server itself)",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -52,10 +61,12 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be a whole number from 0 to 65535, got {args.port}")
     if not args.host or any(c.isspace() for c in args.host):
         raise UsageError(f"--host must be an address such as 127.0.0.1, got {args.host!r}")
+    if args.workers is not None and not 0 <= args.workers <= 64:
+        raise UsageError(f"--workers must be a whole number from 0 to 64, got {args.workers}")
     if missing_extra():
         raise UsageError(MISSING_HINT)
     from ..web.server import serve
 
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn has stopped: nothing to save
-        serve(host=args.host, port=args.port, open_browser=args.open)
+        serve(host=args.host, port=args.port, open_browser=args.open, workers=args.workers)
     return 0

@@ -12,18 +12,24 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from importlib import resources
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import NNFitError, UsageError
+from .classroom import key_for, parse_request, sign
 from .form import Caps, build_run_config, form_table
-from .playrun import SPEEDS, PlayRun, finite, thinned
+from .playrun import SPEEDS, finite, thinned
 from .security import Guard
 from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal
 from .stream import stream
+
+if TYPE_CHECKING:
+    from .sessions import AnyRun
 
 STATIC = resources.files("nnfit.web") / "static"
 LANGUAGES = ("en", "zh")
@@ -55,20 +61,35 @@ def make_app(
         title="nnfit playground", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.sessions = sessions
-    _add_routes(app, sessions)
+    _add_routes(app, sessions, key_for(token))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
+        where = {str(item.get("loc", ("",))[0]) for item in error.errors()}
+        if "path" in where:  # a run number that is no number, and the like
+            return JSONResponse(refusal(UnknownSession("no such session or run")), 404)
+        problem = "the request body must be JSON (a table of name: value)"
+        return JSONResponse({"error": problem, "setting": None}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        text = {404: "no such page or API route", 405: "this route does not take that method"}
+        problem = text.get(error.status_code, str(error.detail).splitlines()[0][:200])
+        return JSONResponse({"error": problem, "setting": None}, error.status_code)
 
     @app.exception_handler(NNFitError)
     async def refused(request: Request, error: NNFitError) -> JSONResponse:
-        status = (
-            503 if isinstance(error, Busy) else 404 if isinstance(error, UnknownSession) else 400
-        )
+        from .pool import NoWorkers
+
+        busy = isinstance(error, (Busy, NoWorkers))
+        status = 503 if busy else 404 if isinstance(error, UnknownSession) else 400
         return JSONResponse(refusal(error), status_code=status)
 
     return Guard(app, token, host, port)
 
 
-def _add_routes(app: Any, sessions: Sessions) -> None:
+def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
     caps = sessions.caps
 
     @app.get("/", include_in_schema=False)
@@ -94,15 +115,28 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
         }
 
     @app.post("/api/sessions")
-    def create() -> dict[str, Any]:
-        """A new session for a tab."""
-        return {"session": sessions.create().id}
+    def create(request: Request) -> dict[str, Any]:
+        """A new session for a tab; opened through a classroom link, it is locked to the
+        link's choice (which the answer carries, for the page to hide and fix)."""
+        classroom = request.scope.get("nnfit.classroom")
+        session = sessions.create(classroom)
+        return {"session": session.id, "classroom": classroom and classroom.as_json()}
+
+    @app.post("/api/classroom")
+    def classroom(body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        """A classroom link's code for ``{values, hide, fix}`` (only with the server's token:
+        the guard refuses a classroom link here)."""
+        choice = parse_request(body, {row["name"] for row in form_table(caps)})
+        build_run_config(choice.values, caps)  # the link's settings must be valid ones
+        return {"code": sign(choice, key)}
 
     @app.post("/api/sessions/{session_id}/preview")
     def preview(session_id: str, values: Annotated[Any, Body()] = None) -> dict[str, Any]:
         """The data these settings make, drawn before training (thinned to the page's size)."""
         session = sessions.get(session_id)
-        return preview_data(values if values is not None else session.values, caps)
+        if values is not None and not isinstance(values, dict):
+            raise_usage("settings must be a table of name: value")
+        return preview_data(session.checked(values if values is not None else session.values), caps)
 
     @app.post("/api/sessions/{session_id}/setting")
     def set_setting(session_id: str, change: Annotated[Any, Body()]) -> dict[str, Any]:
@@ -134,15 +168,21 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
 
     @app.post("/api/sessions/{session_id}/{action}")
     def control(session_id: str, action: str) -> dict[str, Any]:
-        """``pause``, ``play``, ``step`` or ``reset`` the session's run."""
+        """``pause``, ``play``, ``step`` or ``reset`` the session's run; ``close`` ends the
+        session (a closing tab says so with ``navigator.sendBeacon``)."""
         session = sessions.get(session_id)
         if action == "reset":
             sessions.reset(session)
             return {"state": "idle"}
+        if action == "close":
+            sessions.end(session)
+            return {"state": "closed"}
         run = current(session)
         actions = {"pause": run.pause, "play": run.play, "step": run.step_once}
         if action not in actions:
-            raise UnknownSession(f"unknown control {action[:20]!r}; use pause, play, step, reset")
+            raise UnknownSession(
+                f"unknown control {action[:20]!r}; use pause, play, step, reset or close"
+            )
         actions[action]()
         return run_state(run)
 
@@ -158,14 +198,14 @@ def _add_routes(app: Any, sessions: Sessions) -> None:
         return stream(run, last_event_id, sessions.fps)
 
 
-def current(session: PlaySession, run_id: int | None = None) -> PlayRun:
+def current(session: PlaySession, run_id: int | None = None) -> AnyRun:
     """The session's run (``run_id``: only if it is still the newest)."""
     if session.run is None or (run_id is not None and run_id != session.runs):
         raise UnknownSession("no such run in this session (it was reset or replaced)")
     return session.run
 
 
-def run_state(run: PlayRun) -> dict[str, Any]:
+def run_state(run: AnyRun) -> dict[str, Any]:
     """A run's state and step, as the controls answer."""
     batch = run.since(2**62)
     return {"state": batch.state, "step": batch.step, "frames": batch.seq}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +105,9 @@ class PlayRun:
         self.result: dict[str, Any] | None = None
         self.clients = 0
         self.seen = time.monotonic() + FIRST_CLIENT - grace  # no page yet: wait for one
+        # Called (from the training thread, outside the lock) whenever ``since`` would answer
+        # something new: a worker process forwards the run's frames to the server with it.
+        self.listener: Callable[[], None] | None = None
         self.thread = threading.Thread(target=self._work, name="nnfit-play", daemon=True)
 
     # -- controls (any thread) --------------------------------------------------------------
@@ -145,6 +149,9 @@ class PlayRun:
             self.lock.notify_all()
         if wait and self.thread.is_alive():
             self.thread.join(wait)
+
+    def close(self) -> None:
+        """The server has let the run go (nothing to free: the thread ends with training)."""
 
     @property
     def finished(self) -> bool:
@@ -213,6 +220,12 @@ class PlayRun:
         with self.lock:
             self.result, self.state = result, state
             self.lock.notify_all()
+        self.changed()
+
+    def changed(self) -> None:
+        """Tell the listener, if any, that the run has news for ``since``."""
+        if self.listener is not None:
+            self.listener()
 
     def begin(self, history: History) -> None:
         """The data and grid are known: keep the thinned grid and the noise floor."""
@@ -225,6 +238,7 @@ class PlayRun:
                 members=history.members,
             )
             self.state = "paused" if self.paused else "running"
+        self.changed()
 
     def publish(self, snapshot: Snapshot) -> None:
         """Keep a snapshot's loss point and thinned fit; wakes nobody (streams poll)."""
@@ -237,26 +251,42 @@ class PlayRun:
         with self.lock:
             self.points.append(point)
             self.step, self.fit, self.std = snapshot.step, fit, std
+        self.changed()
 
     def hold(self, due: float) -> None:
         """Keep the training thread until the next frame is due and the run not paused; stop
-        the run when no page watches any more."""
-        with self.lock:
-            while not self.stop_event.is_set():
-                if self.abandoned():
-                    self.stop_event.set()
-                    break
-                if self.paused and self.allowed <= 0:
-                    self.state = "paused"
-                    self.lock.wait(0.1)
-                    continue
-                left = due - time.monotonic()
-                if left <= 0:
-                    if self.paused:
-                        self.allowed -= 1
-                    self.state = "paused" if self.paused and self.allowed <= 0 else "running"
-                    break
-                self.lock.wait(min(left, 0.1))
+        the run when no page watches any more. A change of state is told to the listener at
+        once (outside the lock)."""
+        while True:
+            with self.lock:
+                before = self.state
+                go_on = self._look(due)
+                news = self.state != before
+            if news:
+                self.changed()
+            if go_on:
+                return
+
+    def _look(self, due: float) -> bool:
+        """One look, the lock held: whether training may go on now (else it waited a while)."""
+        if self.stop_event.is_set():
+            return True
+        if self.abandoned():
+            self.stop_event.set()
+            return True
+        if self.paused and self.allowed <= 0:
+            if self.state == "paused":  # said already: wait for play, step or stop
+                self.lock.wait(0.1)
+            self.state = "paused"
+            return False
+        left = due - time.monotonic()
+        if left <= 0:
+            if self.paused:
+                self.allowed -= 1
+            self.state = "paused" if self.paused and self.allowed <= 0 else "running"
+            return True
+        self.lock.wait(min(left, 0.1))
+        return False
 
 
 def summary(regressor: Any) -> dict[str, Any]:

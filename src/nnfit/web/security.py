@@ -3,7 +3,10 @@
 As Jupyter does, ``nnfit serve`` prints a URL with a random token. The first visit carries it
 as ``?token=...``; the answer sets it as a cookie (HttpOnly, SameSite=Strict, one name per
 port; the page then drops the token from the address bar) and every later request shows the
-cookie (or ``Authorization: token ...``, for programs).
+cookie (or ``Authorization: token ...``, for programs). A classroom link's signed code
+(``?class=...``, then its own cookie) is a lesser credential: it lets a student in, and the
+sessions it opens keep the link's locked settings (``nnfit.web.classroom``); it cannot make
+links. The route sees which in ``scope["nnfit.classroom"]`` (None for the token).
 A request whose Host is not a name of this server is refused, which defeats DNS rebinding (a
 page of evil.example whose name was re-pointed at 127.0.0.1); one whose Origin is not this
 server (another site, or another port of this machine: cookies are not kept apart by port)
@@ -24,6 +27,8 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from .classroom import Classroom, key_for, read
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -47,6 +52,7 @@ HEADERS = [
 ]
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 MAX_BODY = 64 * 1024  # bytes of a request body: settings are a few hundred
+COOKIE_FLAGS = "; Path=/; HttpOnly; SameSite=Strict"
 FETCH_SITES = ("same-origin", "none")  # Sec-Fetch-Site values of the page's own requests
 
 
@@ -80,9 +86,17 @@ def host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-def cookie_name(port: int) -> str:
-    """The token cookie's name: cookies are not kept apart by port, so the port is in it."""
-    return f"nnfit-token-{port}"
+def cookie_name(port: int, kind: str = "token") -> str:
+    """A cookie's name (``token``, or ``class`` for a classroom link's code): cookies are not
+    kept apart by port, so the port is in it."""
+    return f"nnfit-{kind}-{port}"
+
+
+def _cookies(headers: dict[str, str]) -> SimpleCookie:
+    cookies: SimpleCookie = SimpleCookie()
+    with contextlib.suppress(Exception):  # a malformed Cookie header carries nothing
+        cookies.load(headers.get("cookie", ""))
+    return cookies
 
 
 class Guard:
@@ -99,6 +113,7 @@ class Guard:
     def __init__(self, app: ASGIApp, token: str, host: str, port: Callable[[], int]) -> None:
         self.app, self.token, self.port = app, token, port
         self.names = served_names(host)
+        self.key = key_for(token)  # signs and checks classroom links
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -115,10 +130,21 @@ class Guard:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         given = query.get("token", [None])[0]
         known = self.known(headers)
+        classroom, set_cookie = None, None
         if not known and not (given and self.matches(given)):
-            await _plain(send, 403, "missing or wrong token: open the URL nnfit serve printed")
-            return
-        set_cookie = None if known else self.cookie()
+            code = query.get("class", [None])[0]
+            classroom = read(code, self.key) if code else self.classroom(headers)
+            if classroom is None:
+                await _plain(send, 403, "missing or wrong token: open the URL nnfit serve printed")
+                return
+            if scope.get("path") == "/api/classroom":
+                await _plain(send, 403, "a classroom link cannot make links: ask the teacher")
+                return
+            if code:
+                set_cookie = f"{cookie_name(self.port(), 'class')}={code}{COOKIE_FLAGS}"
+        elif not known:
+            set_cookie = self.cookie()
+        scope["nnfit.classroom"] = classroom  # None: the full token; else the link's choice
 
         async def guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -165,17 +191,17 @@ class Guard:
         auth = headers.get("authorization", "")
         if auth.lower().startswith("token ") and self.matches(auth[6:].strip()):
             return True
-        cookies: SimpleCookie = SimpleCookie()
-        try:
-            cookies.load(headers.get("cookie", ""))
-        except Exception:  # a malformed Cookie header is no token
-            return False
-        morsel = cookies.get(cookie_name(self.port()))
+        morsel = _cookies(headers).get(cookie_name(self.port()))
         return morsel is not None and self.matches(morsel.value)
 
     def cookie(self) -> str:
         """The Set-Cookie value that keeps the token for later requests."""
-        return f"{cookie_name(self.port())}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+        return f"{cookie_name(self.port())}={self.token}{COOKIE_FLAGS}"
+
+    def classroom(self, headers: dict[str, str]) -> Classroom | None:
+        """The classroom link a request's cookie carries (a student's credential), or None."""
+        morsel = _cookies(headers).get(cookie_name(self.port(), "class"))
+        return None if morsel is None else read(morsel.value, self.key)
 
 
 _OURS = {name for name, _ in HEADERS} | {b"access-control-allow-origin"}

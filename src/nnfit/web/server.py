@@ -9,6 +9,7 @@ loads, torch is imported in a background thread, so the first Play does not wait
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import threading
@@ -22,6 +23,10 @@ import uvicorn
 from .app import make_app
 from .security import is_loopback
 from .sessions import Sessions
+
+# Runs training at once per worker process: the lesson's frames cost about 0.3-1 ms of CPU, so
+# a core plays 32 runs at 25 frames a second with room to spare (bench/bench_web_load.py).
+RUNS_PER_WORKER = 32
 
 
 def url_for(host: str, port: int, token: str) -> str:
@@ -114,13 +119,21 @@ class _Server(uvicorn.Server):  # says its port once bound (port 0 too)
         self.ready(port)
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False) -> None:
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    open_browser: bool = False,
+    workers: int | None = None,
+) -> None:
     """Serve the playground until interrupted, printing its URL with a fresh token.
 
     Args:
         host: the address to bind; anything but loopback warns (other machines can reach it).
         port: the port; 0 for any free one.
         open_browser: open the URL in the default browser once listening.
+        workers: worker processes that train the runs (default: ``default_workers()``); 0
+            trains in threads of the server's own process (fine for one or two tabs).
     """
     if not is_loopback(host):
         print(
@@ -136,8 +149,17 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = Fal
         if open_browser:
             webbrowser.open(url)
 
-    threading.Thread(target=_warm_up, name="nnfit-warm-up", daemon=True).start()
-    Playground(host=host, port=port, on_ready=ready).run()
+    workers = default_workers() if workers is None else workers
+    if not workers:
+        threading.Thread(target=_warm_up, name="nnfit-warm-up", daemon=True).start()
+    sessions = Sessions(workers=workers, max_runs=RUNS_PER_WORKER * max(1, workers))
+    Playground(host=host, port=port, sessions=sessions, on_ready=ready).run()
+
+
+def default_workers() -> int:
+    """Worker processes for ``serve``: one per core this process may use, at most 8."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(8, cores or 1))
 
 
 def _warm_up() -> None:

@@ -13,12 +13,19 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checks import FieldError, SettingsError
 from ..errors import NNFitError, UsageError
-from .form import DEFAULT_CAPS, Caps, build_run_config
+from .classroom import Classroom, locked
+from .form import DEFAULT_CAPS, Caps, build_run_config, form_table
 from .playrun import PlayRun, check_speed
+
+if TYPE_CHECKING:
+    from ..runs.config import RunConfig
+    from .pool import RemoteRun, WorkerPool
+
+    AnyRun = PlayRun | RemoteRun
 
 
 class Busy(NNFitError):
@@ -45,10 +52,11 @@ class PlaySession:
 
     id: str
     values: dict[str, Any] = field(default_factory=dict)
-    run: PlayRun | None = None
+    run: AnyRun | None = None
     runs: int = 0  # runs started, the id of the newest
     speed: float = 1.0  # times the server's frame rate; kept for the next run
     used: float = field(default_factory=time.monotonic)
+    locks: dict[str, Any] = field(default_factory=dict)  # a classroom link's fixed settings
 
     def set(self, name: str, value: Any, caps: Caps) -> None:
         """Change one setting, checked with the others (FieldError names it if refused)."""
@@ -57,9 +65,14 @@ class PlaySession:
     def update(self, changes: dict[str, Any], caps: Caps) -> None:
         """Change several settings at once, checked together: settings that must agree (the
         hidden layers and one activation per layer) change in one step."""
-        values = {**self.values, **changes}
+        values = self.checked({**self.values, **changes})
         build_run_config(values, caps)
         self.values = values
+
+    def checked(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` with the classroom link's locked settings (FieldError for one that asks
+        for another value)."""
+        return locked(values, self.locks) if self.locks else values
 
 
 class Sessions:
@@ -74,26 +87,51 @@ class Sessions:
         fps: float = 25.0,
         grace: float = 0.5,
         idle: float = 3600.0,
+        workers: int = 0,
     ) -> None:
         self.caps, self.fps, self.grace, self.idle = caps, fps, grace, idle
         self.max_sessions, self.max_runs = max_sessions, max_runs
         self.lock = threading.Lock()
         self.sessions: dict[str, PlaySession] = {}
+        self.defaults = {row["name"]: row["default"] for row in form_table(caps)}
+        self.pool: WorkerPool | None = None
+        if workers:
+            from .pool import WorkerPool
 
-    def create(self) -> PlaySession:
-        """A new session; the one idle longest goes when the server is full."""
+            self.pool = WorkerPool(workers)
+
+    def make_run(self, config: RunConfig, *, paused: bool) -> AnyRun:
+        """A run of ``config`` (not started): in a worker process when the server has a pool,
+        else in a thread of this process."""
+        arguments: dict[str, Any] = {
+            "config": config,
+            "caps": self.caps,
+            "fps": self.fps,
+            "grace": self.grace,
+            "paused": paused,
+        }
+        if self.pool is not None:
+            return self.pool.run(arguments)
+        return PlayRun(**arguments)
+
+    def create(self, classroom: Classroom | None = None) -> PlaySession:
+        """A new session (locked to a classroom link's choice, if any); the one idle longest
+        goes when the server is full."""
         with self.lock:
             now = time.monotonic()
             for old in [s for s in self.sessions.values() if now - s.used > self.idle]:
                 if old.run is None or old.run.finished:  # a closed tab's leftovers
-                    del self.sessions[old.id]
+                    self._drop(old)
             if len(self.sessions) >= self.max_sessions:
                 idle = [s for s in self.sessions.values() if s.run is None or s.run.finished]
                 if not idle:
                     raise Busy(f"the server is full ({self.max_sessions} sessions are training)")
                 oldest = min(idle, key=lambda s: s.used)
-                del self.sessions[oldest.id]
+                self._drop(oldest)
             session = PlaySession(secrets.token_urlsafe(16))
+            if classroom is not None:
+                session.locks = classroom.locks(self.defaults)
+                session.values = dict(session.locks)
             self.sessions[session.id] = session
             return session
 
@@ -106,11 +144,11 @@ class Sessions:
             session.used = time.monotonic()
             return session
 
-    def start(self, session: PlaySession, values: Any, *, paused: bool = False) -> PlayRun:
+    def start(self, session: PlaySession, values: Any, *, paused: bool = False) -> AnyRun:
         """Check ``values``, stop the session's old run and start a new one."""
         if values is not None and not isinstance(values, dict):
             raise UsageError("settings must be a table of name: value")
-        values = session.values if values is None else values
+        values = session.checked(session.values if values is None else values)
         config = build_run_config(values, self.caps)
         with self.lock:
             training = sum(
@@ -125,12 +163,13 @@ class Sessions:
                 )
             if session.run is not None:
                 session.run.stop()
+                session.run.close()
             session.values = dict(values)
             session.runs += 1
-            run = PlayRun(config, caps=self.caps, fps=self.fps, grace=self.grace, paused=paused)
-            run.set_speed(session.speed)
+            run = self.make_run(config, paused=paused)
             session.run = run
         run.start()
+        run.set_speed(session.speed)
         return run
 
     def set_speed(self, session: PlaySession, speed: Any) -> None:
@@ -145,10 +184,26 @@ class Sessions:
             run, session.run = session.run, None
         if run is not None:
             run.stop()
+            run.close()
+
+    def end(self, session: PlaySession) -> None:
+        """The tab has closed: stop its run and forget the session."""
+        with self.lock:
+            if self.sessions.get(session.id) is session:
+                self._drop(session)
+
+    def _drop(self, session: PlaySession) -> None:
+        """Forget a session and its run (the lock held)."""
+        del self.sessions[session.id]
+        if session.run is not None:
+            session.run.stop()
+            session.run.close()
 
     def close(self) -> None:
-        """Stop every run (the server is shutting down)."""
+        """Stop every run and worker process (the server is shutting down)."""
         with self.lock:
             runs = [s.run for s in self.sessions.values() if s.run is not None]
         for run in runs:
             run.stop()
+        if self.pool is not None:
+            self.pool.close()

@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from .playrun import Batch, PlayRun
+from .playrun import Batch
+
+if TYPE_CHECKING:
+    from .sessions import AnyRun
 
 RETRY_MS = 300  # how soon a browser reconnects after a dropped stream (its default is ~3 s)
 PING_S = 5  # keep-alive comments while a run is paused
@@ -59,7 +62,7 @@ def done_event(batch: Batch) -> ServerSentEvent:
     return ServerSentEvent(data=_json(data), id=str(batch.seq + 1), event="done")
 
 
-async def events(run: PlayRun, since: int, fps: float) -> AsyncIterator[ServerSentEvent]:
+async def events(run: AnyRun, since: int, fps: float) -> AsyncIterator[ServerSentEvent]:
     """The run's events from frame ``since`` on, at most ``fps * HEADROOM`` a second, then
     ``done``."""
     run.attach()
@@ -78,7 +81,7 @@ async def events(run: PlayRun, since: int, fps: float) -> AsyncIterator[ServerSe
         run.detach()
 
 
-def stream(run: PlayRun, last_id: str | None, fps: float) -> EventSourceResponse:
+def stream(run: AnyRun, last_id: str | None, fps: float) -> EventSourceResponse:
     """The SSE response for a run, resuming after ``Last-Event-ID`` when the page sends one."""
     return EventSourceResponse(
         events(run, last_event_id(last_id), fps),

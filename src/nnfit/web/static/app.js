@@ -264,7 +264,8 @@ const Page = {
   },
 
   async init() {
-    if (new URLSearchParams(location.search).has("token")) {
+    const query = new URLSearchParams(location.search);
+    if (query.has("token") || query.has("class")) {
       history.replaceState(null, "", "/" + location.hash); // the cookie holds it now
     }
     const lang = I18N.initial();
@@ -272,7 +273,8 @@ const Page = {
     document.getElementById("lang").value = lang;
     document.getElementById("lang").addEventListener("change", (e) => Page.setLanguage(e.target.value));
     const table = await Page.api("/api/settings");
-    Page.session = (await Page.api("/api/sessions", {})).session;
+    const made = await Page.api("/api/sessions", {});
+    Page.session = made.session;
     Form.onChange = Page.change;
     Form.onChangeSettings = Page.changeSettings;
     Form.build(table.settings, document.getElementById("form"));
@@ -286,9 +288,18 @@ const Page = {
     document.getElementById("speed").addEventListener("change", (e) => {
       Page.api(Page.url("speed"), { speed: Number(e.target.value) }).catch((error) => Page.say(error.message));
     });
-    window.addEventListener("pagehide", () => Page.close());
+    window.addEventListener("pagehide", () => {
+      Page.close();
+      navigator.sendBeacon(Page.url("close")); // the tab is going: its session and run end
+    });
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) location.reload(); // back from the cache: its session has ended
+    });
     Page.setState("idle");
     await Page.applyLink(location.hash);
+    await Classroom.adopt(made.classroom);
+    Classroom.init();
+    history.replaceState(null, "", "/" + Form.fragment());
     await Page.preview();
     document.body.dataset.ready = "yes";
   },
