@@ -1,15 +1,17 @@
 """The playground under load, on loopback: many sessions training and streaming at once.
 
-A server process (the playground's app with its run cap raised to the number of sessions)
-listens on a free 127.0.0.1 port. This process opens ``--sessions`` sessions that each start a
-run (the lesson by default: 100 steps, 101 frames, 4 s at 25 frames a second; ``--steps``
-for longer ones, whose frames hold more steps each) and read its Server-Sent Events for
-``--seconds``, starting it again when it ends,
-while a prober measures the latency of loading the page (``GET /``) and of a control request
-(``POST .../pause`` then ``.../play`` on a session of its own) every 100 ms. Reported: p50 and
-p99 of both, frame events per second per session, the longest gap between two events of a
-stream while its run played (a stall), and the server's memory before, at the end of the load
-and after every session has left. Bounded: the load stops by itself after ``--seconds``.
+A server process (the playground's app with its run cap raised to the number of sessions, its
+runs in ``--workers`` worker processes as ``nnfit serve`` has them) listens on a free 127.0.0.1
+port. This process opens ``--sessions`` sessions that each start a run (the lesson by default:
+100 steps, 101 frames, 4 s at 25 frames a second; ``--steps`` for longer ones, whose frames
+hold more steps each) and read its Server-Sent Events for ``--seconds``, starting it again when
+it ends, then close (as a closing tab does). A prober in a process of its own measures the
+latency of loading the page (``GET /``) and of a control request (``POST .../pause`` then
+``.../play`` on a session of its own) every 100 ms. Reported: p50 and p99 of both, frame
+events per second per session, the longest gap between two events of a stream while its run
+played (a stall), and the memory of the server and its worker processes before (after a short
+warm-up load), at the end of the load and after every session has left. Bounded: the load
+stops by itself after ``--seconds``.
 
 Run:  python bench/bench_web_load.py [--sessions 50] [--seconds 30]
 """
@@ -33,7 +35,9 @@ import sys
 from nnfit.web.server import Playground
 from nnfit.web.sessions import Sessions
 from nnfit.web.worker import warm_up
+from nnfit.memory import few_arenas
 if __name__ == "__main__":
+    few_arenas()  # as nnfit serve does
     n, workers = int(sys.argv[1]), int(sys.argv[2])
     if not workers:
         warm_up()  # as nnfit serve does in the background
@@ -190,6 +194,11 @@ def main() -> None:
     try:
         url = server.stdout.readline().strip()  # type: ignore[union-attr]
         base, token = url.split("/?token=")
+        # A short load first, so that "before" is a server that has served pages and runs (its
+        # first requests and runs load code and caches that stay): what is left above that
+        # after the big load is what the load itself kept.
+        asyncio.run(load(base, token, 4, 3.0, args.steps))
+        time.sleep(2.0)
         before, cpu, wall = rss_mb(server.pid), cpu_seconds(server.pid), time.perf_counter()
         stats = asyncio.run(load(base, token, args.sessions, args.seconds, args.steps))
         loaded = rss_mb(server.pid)

@@ -119,4 +119,5 @@ def test_the_core_names_the_field_and_the_command_line_the_flag(capsys):
 
 def test_flags_that_take_negative_values_come_from_the_table():
     numbers = {"--lr", "--momentum", "--rmsprop-alpha", "--beta1", "--beta2", "--noise-level"}
+    numbers.add("--target-r2")
     assert negative_ok() == {"--domain", *numbers, "--val", "--x", "--y"}

@@ -79,8 +79,10 @@ def test_formulas_go_through_the_safe_parser():
     for formula in ("__import__('os')", "x.__class__", "2**10000", "sin("):
         with pytest.raises(UsageError):
             build_run_config({"function": formula})
-    with pytest.raises(SettingsError, match="one input x"):
-        build_run_config({"function": "x1*x2"})
+    assert build_run_config({"function": "sin(3*x1)*x2"}).data.function  # drawn as a heatmap
+    with pytest.raises(SettingsError, match="one or two inputs") as error:
+        build_run_config({"function": "x1*x2*x3"})
+    assert error.value.names == ("function",)
 
 
 def test_noise_takes_kind_and_level_as_the_flag_does():
@@ -107,19 +109,26 @@ def catalogue(lang):
     return json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
 
 
+# Keys only the other languages hold: their English is the server's own (each setting's help
+# from the settings table, each refusal's line), never a second copy that could drift.
+TRANSLATIONS_ONLY = ("help.", "error.", "form.", "bound.")
+
+
 def test_the_catalogues_have_the_same_keys_and_no_empty_text():
     en, zh = catalogue("en"), catalogue("zh")
-    assert sorted(set(en) - set(zh)) == [] and sorted(set(zh) - set(en)) == []
+    assert [key for key in en if key.startswith(TRANSLATIONS_ONLY)] == []
+    zh_shared = {key for key in zh if not key.startswith(TRANSLATIONS_ONLY)}
+    assert sorted(set(en) - zh_shared) == [] and sorted(zh_shared - set(en)) == []
     assert all(isinstance(text, str) and text.strip() for text in [*en.values(), *zh.values()])
-    for key in en:  # the same placeholders in both languages
+    for key in en:  # the same placeholders in both languages (of the keys both have)
         assert set(re.findall(r"\{(\w+)\}", en[key])) == set(re.findall(r"\{(\w+)\}", zh[key]))
 
 
 def test_every_key_the_page_uses_is_in_the_catalogues():
     en = catalogue("en")
     text = "".join(p.read_text(encoding="utf-8") for p in STATIC.glob("*.*"))
-    used = set(re.findall(r'data-i18n(?:-title)?="([\w.]+)"', text))
-    used |= set(re.findall(r'(?:I18N\.t|dataset\.i18n(?:Title)?\s*=)\(?\s*"([\w.]+)"', text))
+    used = set(re.findall(r'data-i18n(?:-title|-label)?="([\w.]+)"', text))
+    used |= set(re.findall(r'(?:I18N\.t|dataset\.i18n(?:Title|Label)?\s*=)\(?\s*"([\w.]+)"', text))
     used |= {f"setting.{row['name']}" for row in form_table()}
     used |= {f"group.{row['group'].split()[0]}" for row in form_table()}
     used |= {"setting.seed", "setting.preset"}  # named by the diagnoses' hints
@@ -128,7 +137,9 @@ def test_every_key_the_page_uses_is_in_the_catalogues():
     used |= {f"diagnosis.{kind}" for kind in KINDS}
     used |= {f"hint.{h.change or 'set'}" for hints in HINTS.values() for h in hints}
     used |= {f"setting.{h.field}" for hints in HINTS.values() for h in hints}
-    assert sorted(used - set(en)) == []
+    zh = catalogue("zh")
+    assert sorted(k for k in used - set(en) if not k.startswith(TRANSLATIONS_ONLY)) == []
+    assert sorted(k for k in used if k.startswith(TRANSLATIONS_ONLY) and k not in zh) == []
     assert len(used) > 40  # the patterns above do find the page's keys
 
 
@@ -144,6 +155,106 @@ def test_the_web_package_is_pinned_light_and_documented():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert nnfit.web.missing_extra.__doc__ and "nnfit[web]" in nnfit.web.MISSING_HINT
+
+
+# -- the 中文 page: every setting's help, every refusal worded -----------------------------------
+
+
+def test_every_setting_on_the_page_has_a_chinese_help_text():
+    zh = catalogue("zh")
+    names = {row["name"] for row in form_table()}
+    helps = {key.removeprefix("help.") for key in zh if key.startswith("help.")}
+    assert sorted(names - helps) == [], "add help.NAME to zh.json for these settings"
+    assert sorted(helps - names) == [], "zh.json has help for settings the page no longer shows"
+    for name in names:  # Chinese, not the English copied
+        assert re.search(r"[\u4e00-\u9fff]", zh[f"help.{name}"]), name
+
+
+def page_key(answer):
+    """The catalogue key the page words a refusal with (as static/refusal.js chooses it)."""
+    params = answer["params"]
+    if answer["code"] != "range":
+        return f"error.{answer['code']}"
+    if "low" in params and "below" in params:
+        return "error.range.low_below"
+    if "low" in params and "high" in params:
+        return "error.range.low_high"
+    return "error.range"
+
+
+def refusals():
+    """Every kind of refusal a page can meet: bad values of each setting (wrong types, out of
+    range, past the caps), bad formulas, data of too many inputs, sessions and runs."""
+    from nnfit.web.app import current, preview_data, raise_usage
+    from nnfit.web.classroom import locked, parse_request
+    from nnfit.web.playrun import check_speed
+    from nnfit.web.sessions import PlaySession, Sessions
+
+    caps = Caps(points=300, steps=500, width=16, layers=2, members=4)
+    tries = ["abc", 1.5, True, [], {"a": 1}, [1, "a"], [0], [17], [1, 1, 1], -1, 0, 1, 10**30]
+    found = []
+
+    def attempt(action, *args):
+        try:
+            action(*args)
+        except UsageError as error:
+            found.append(error)
+
+    for row in form_table(caps):
+        for value in tries:
+            attempt(build_run_config, {row["name"]: value}, caps)
+    for values in (
+        {"function": "sin("},
+        {"function": "x1*x2*x3"},
+        {"members": "auto"},
+        {"bogus": 1},
+        {"hidden": [100_001]},
+        {"hidden": [1] * 101},
+        {"points": 301},
+        {"steps": 501},
+        {"members": 5},
+        {"domain": [2, 1]},
+        {"activation": ["relu", "swish2"]},
+        {"hidden": [4, 4], "activation": ["relu", "tanh", "relu"]},
+    ):
+        attempt(build_run_config, values, caps)
+    attempt(build_run_config, ["lr", 1], caps)
+    attempt(preview_data, {"function": "log(x)"}, caps)
+    attempt(check_speed, 11)
+    attempt(locked, {"lr": 1}, {"lr": 0.5})  # a classroom link's fixed setting
+    attempt(parse_request, None, set())
+    attempt(parse_request, {"hide": ["bogus"]}, {"lr"})
+    attempt(raise_usage, "a setting change is {name, value}")
+    attempt(current, PlaySession("s"))
+    full = Sessions(max_sessions=1)
+    full.create().run = type("Running", (), {"finished": False})()
+    attempt(full.create)
+    attempt(full.get, "nosuch")
+    busy = Sessions(max_runs=0)
+    attempt(busy.start, busy.create(), {})
+    return found
+
+
+def test_every_refusal_has_a_code_and_a_chinese_wording():
+    from nnfit.web.form import refusal
+
+    zh = catalogue("zh")
+    codes = set()
+    for error in refusals():
+        answer = refusal(error)
+        assert answer["error"] == str(error)  # the English line is unchanged
+        assert answer["code"], f"no message code for: {error}"
+        key = page_key(answer)
+        assert key in zh, f"zh.json has no {key} for: {error}"
+        given = set(answer["params"]) | {"setting", "value", "form", "bounds"}
+        assert set(re.findall(r"\{(\w+)\}", zh[key])) <= given, key
+        if answer["code"] == "range":
+            assert all(f"bound.{k}" in zh for k in answer["params"] if k != "value")
+        if answer["code"] == "type":
+            kind = next(r["kind"] for r in form_table() if r["name"] == answer["setting"])
+            assert f"form.{kind}" in zh
+        codes.add(answer["code"])
+    assert len(codes) >= 23  # the enumeration does reach the refusals
 
 
 def test_activation_is_one_name_or_one_per_layer_as_the_cli_takes_it():

@@ -329,6 +329,85 @@ def test_a_teacher_makes_a_classroom_link_that_locks_a_students_page(browser, se
         teacher.close()
 
 
+# -- two inputs: the heatmap; the 中文 page's help and refusals ----------------------------------
+
+
+def test_two_inputs_are_drawn_as_a_heatmap_that_moves_as_training_goes(browser, server):
+    visit = Visit(browser, server, fragment="#function=sin(3*x1)*x2&points=200&val=0.2")
+    try:
+        page = visit.page
+        plane, canvas = page.locator("#plane-chart"), page.locator("#plane-chart canvas")
+        expect(plane).to_be_visible()
+        expect(page.locator("#fit-chart")).to_be_hidden()
+        assert plane.get_attribute("data-points") == "200"
+        assert plane.get_attribute("data-val") == "40"  # hollow: the validation share
+        before = canvas.screenshot()  # the points on the plane, nothing fitted yet
+        page.click("#step")  # a run that starts paused: its first frame
+        page.wait_for_selector("#plane-chart[data-heat=yes]", timeout=WAIT_MS)
+        expect(page.locator("body")).to_have_attribute("data-state", "paused", timeout=WAIT_MS)
+        first = canvas.screenshot()
+        page.click("#play")
+        page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+        last = canvas.screenshot()
+        assert before != first and first != last  # the colours follow the training
+        assert int(plane.get_attribute("data-frames")) >= 2
+        assert int(page.get_attribute("#loss-chart", "data-points")) > 50  # the loss chart stays
+        assert visit.errors == [] and visit.outside == []
+    finally:
+        visit.close()
+
+
+def test_more_than_two_inputs_are_refused_under_the_function(visit):
+    page = visit.page
+    page.select_option("#setting-function", "__formula__")
+    page.fill("#formula", "x1*x2*x3")
+    page.press("#formula", "Tab")
+    note = page.locator('.field[data-setting="function"] .note')
+    expect(note).to_contain_text("one or two inputs", timeout=WAIT_MS)
+    expect(page.locator("#plane-chart")).to_be_hidden()
+
+
+def test_a_chinese_page_words_refusals_and_help_in_chinese(browser, server):
+    zh = json.loads((CATALOGUES / "zh.json").read_text(encoding="utf-8"))
+    visit = Visit(browser, server, locale="zh-CN")
+    try:
+        page = visit.page
+        label = page.locator('.field[data-setting="lr"] label')
+        assert label.get_attribute("title") == zh["help.lr"]
+        page.fill("#setting-steps", "50000")
+        page.press("#setting-steps", "Tab")
+        note = page.locator('.field[data-setting="steps"] .note')
+        cap = zh["error.cap"].format(setting=zh["setting.steps"], cap=20000, value=50000)
+        expect(note).to_have_text(cap, timeout=WAIT_MS)
+        page.fill("#setting-lr", "0")
+        page.press("#setting-lr", "Tab")
+        bounds = zh["bound.above"].format(above=0)
+        words = zh["error.range"].format(setting=zh["setting.lr"], bounds=bounds, value=0)
+        expect(page.locator('.field[data-setting="lr"] .note')).to_have_text(words)
+        page.select_option("#lang", "en")  # English: the table's help, the server's lines
+        expect(label).to_have_attribute("title", "learning rate")
+        page.fill("#setting-lr", "-1")
+        page.press("#setting-lr", "Tab")
+        expect(page.locator('.field[data-setting="lr"] .note')).to_have_text(
+            "lr must be a finite number above 0, got -1"
+        )
+        assert [e for e in visit.errors if "status of 400" not in e] == []  # refusals are 400s
+    finally:
+        visit.close()
+
+
+def test_two_input_examples_are_offered_beside_the_built_in_functions(visit):
+    page = visit.page
+    expect(page.locator("#fit-chart")).to_be_visible()
+    page.select_option("#setting-function", "x1*x2")
+    expect(page.locator("#plane-chart")).to_be_visible()  # the data of two inputs, as a plane
+    expect(page.locator("#formula")).to_be_hidden()
+    page.wait_for_url("**/#*function=x1*", timeout=WAIT_MS)
+    page.select_option("#setting-function", "quadratic")
+    expect(page.locator("#plane-chart")).to_be_hidden()
+    assert visit.errors == []
+
+
 def test_each_layer_chooses_its_activation_and_the_run_plays_with_them(visit):
     page = visit.page
     choosers = page.locator(".layer-activation")

@@ -179,7 +179,8 @@ def test_settings_are_checked_with_the_clis_messages(client):
     session = new_session(client)
     bad = client.post(f"/api/sessions/{session}/setting", json={"name": "lr", "value": 0})
     assert bad.status_code == 400
-    assert bad.json() == {"error": "lr must be a finite number above 0, got 0", "setting": "lr"}
+    assert bad.json()["error"] == "lr must be a finite number above 0, got 0"
+    assert bad.json()["setting"] == "lr"
     capped = client.post(f"/api/sessions/{session}/setting", json={"name": "steps", "value": 10**6})
     assert capped.status_code == 400 and capped.json()["setting"] == "steps"
     good = client.post(f"/api/sessions/{session}/setting", json={"name": "lr", "value": 0.2})
@@ -238,6 +239,7 @@ def test_a_run_that_fails_ends_with_done_and_the_reason(client):
     kind, _, done = read_events(client, session, run)[-1]
     assert kind == "done" and done["state"] == "failed"
     assert done["error"].startswith("y_transform needs every y above 0 for log")
+    assert done["code"] == "log" and done["setting"] == "y_transform"  # the page words it
 
 
 def test_a_fast_run_streams_fewer_fits_but_every_loss_point(client):
@@ -474,6 +476,8 @@ def test_a_classroom_link_locks_its_settings_on_the_server(client, server):
         assert refused.json() == {
             "error": "lr is fixed at 0.1 by this classroom link, got 0.5",
             "setting": "lr",
+            "code": "locked",  # the 中文 page words it from these
+            "params": {"fixed": "0.1", "value": "0.5"},
         }
         hidden = student.post(f"{url}/start", json={"settings": {"optimizer": "adam"}})
         assert hidden.json()["setting"] == "optimizer"  # hidden: kept at the default, sgd
@@ -622,3 +626,55 @@ def test_fifty_sessions_at_once_each_get_every_frame_and_leave_nothing_behind():
         wait_for(lambda: all(not w.runs for w in sessions.pool.workers))
     finally:
         playground.stop()
+
+
+# -- two inputs; refusals as data ----------------------------------------------------------------
+
+
+def test_two_input_data_is_previewed_as_points_on_the_plane(client):
+    from nnfit.data.dataset import split
+
+    session = new_session(client)
+    values = {"function": "sin(3*x1)*x2", "points": 60, "val": 0.25}
+    data = client.post(f"/api/sessions/{session}/preview", json=values).json()
+    x, y = nnfit.make_data(function="sin(3*x1)*x2", points=60, seed=0)
+    assert data["inputs"] == 2 and data["names"] == ["x1", "x2"]
+    assert data["x"] == [pytest.approx(pair) for pair in x.tolist()]
+    assert data["y"] == pytest.approx(y[:, 0].tolist())
+    held = set(split(60, 0.25, 0)[1].tolist())  # the run's own validation rows, hollow
+    assert [i for i, flag in enumerate(data["val"]) if flag] == sorted(held)
+    assert data["box"] == [
+        pytest.approx([float(x[:, k].min()), float(x[:, k].max())]) for k in (0, 1)
+    ]
+    three = client.post(f"/api/sessions/{session}/preview", json={"function": "x1*x2*x3"})
+    assert three.status_code == 400 and three.json()["code"] == "inputs"
+
+
+def test_a_two_input_runs_frames_carry_its_prediction_on_a_coarse_mesh(client):
+    session = new_session(client)
+    settings = {**QUICK, "steps": 10, "function": "sin(3*x1)*x2"}
+    run = client.post(f"/api/sessions/{session}/start", json={"settings": settings}).json()["run"]
+    frames = [e[2] for e in read_events(client, session, run) if e[0] == "frame"]
+    info = frames[0]["info"]
+    mesh = info["grid"]
+    assert info["inputs"] == 2 and set(mesh) == {"x1", "x2"}
+    for axis in mesh.values():
+        assert 10 <= len(axis) <= 40 and axis == sorted(axis)
+    fits = [frame["fit"] for frame in frames if frame["fit"] is not None]
+    assert all(len(fit) == len(mesh["x1"]) * len(mesh["x2"]) for fit in fits)
+    assert fits[0] != fits[-1]  # the colours move as the network learns
+
+
+def test_refusals_carry_a_message_code_and_its_parameters(client):
+    session = new_session(client)
+    lr = client.post(f"/api/sessions/{session}/setting", json={"name": "lr", "value": 0}).json()
+    assert lr == {
+        "error": "lr must be a finite number above 0, got 0",
+        "setting": "lr",
+        "code": "range",
+        "params": {"above": 0, "value": "0"},
+    }
+    steps = client.post(f"/api/sessions/{session}/setting", json={"name": "steps", "value": 50000})
+    assert steps.json()["code"] == "cap" and steps.json()["params"]["cap"] == 20000
+    gone = client.post("/api/sessions/nosuch/start", json={})
+    assert gone.status_code == 404 and gone.json()["code"] == "unknown_session"

@@ -65,11 +65,22 @@ class FieldError(UsageError):
 
     Adapters reword it: ``flagged`` by flag for the command line (``--lr must be ...``),
     ``in_file`` for a value read from a settings file (``run.toml: [train] lr (--lr) must
-    be ...``).
+    be ...``). ``code`` and ``params`` say the same as data, for adapters that word it in
+    another language (the playground's 中文 page): ``range`` with ``{"above": 0}``; the
+    English line never depends on them.
     """
 
-    def __init__(self, name: str, rule: str, value: object) -> None:
+    def __init__(
+        self,
+        name: str,
+        rule: str,
+        value: object,
+        *,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         self.name, self.rule, self.value = name, rule, value
+        self.code, self.params = code, dict(params or {})
         super().__init__(f"{name} {rule}, got {shown(value)}")
 
     def flagged(self) -> str:
@@ -89,11 +100,19 @@ class FieldError(UsageError):
 class SettingsError(UsageError):
     """An error about settings, worded by field name (``use fewer points``); ``flagged`` words it
     by flag (``use fewer --points``). ``text`` marks each setting named in ``names`` as
-    ``{points}``; only trusted words and numbers go into ``text``.
+    ``{points}``; only trusted words and numbers go into ``text``. ``code`` and ``params``
+    say the same as data, as FieldError's do.
     """
 
-    def __init__(self, text: str, *names: str) -> None:
+    def __init__(
+        self,
+        text: str,
+        *names: str,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         self.text, self.names = text, names
+        self.code, self.params = code, dict(params or {})
         super().__init__(self.worded(str))
 
     def worded(self, name: Callable[[str], str]) -> str:
@@ -108,9 +127,10 @@ class SettingsError(UsageError):
 def check_fps(fps: Any) -> float:
     """Frames per second, for the live window and saved animations alike: 0.1 to 120."""
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps):
-        raise FieldError("fps", "must be a number between 0.1 and 120", fps)
+        raise FieldError("fps", "must be a number between 0.1 and 120", fps, code="type")
     if not 0.1 <= fps <= 120:
-        raise FieldError("fps", "must be between 0.1 and 120", fps)
+        bounds = {"low": 0.1, "high": 120}
+        raise FieldError("fps", "must be between 0.1 and 120", fps, code="range", params=bounds)
     return float(fps)
 
 
@@ -181,7 +201,9 @@ def check_fields(config: Any) -> None:
         ok, normal = _conform(value, hint)
         if not ok:
             form = field_.metadata.get("form") or describe(hint)
-            raise FieldError(field_.name, f"must be {form}", value)
+            raise FieldError(
+                field_.name, f"must be {form}", value, code="type", params={"form": form}
+            )
         if normal is not value:
             object.__setattr__(config, field_.name, normal)
     for field_, hint in hinted:  # types first: the range checks compare
@@ -193,7 +215,13 @@ def check_range(name: str, value: Any, rule: Any, hint: Any = None) -> None:
     choices = rule.get("choices")
     if value is None or (choices and isinstance(value, str)):
         if value is not None and value not in choices:
-            raise FieldError(name, f"must be one of {', '.join(choices)}", value)
+            raise FieldError(
+                name,
+                f"must be one of {', '.join(choices)}",
+                value,
+                code="choice",
+                params={"choices": ", ".join(choices)},
+            )
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return  # tuples and the like keep their own checks
@@ -207,7 +235,14 @@ def check_range(name: str, value: Any, rule: Any, hint: Any = None) -> None:
     fine = fine and (low is None or value >= low) and (high is None or value <= high)
     fine = fine and (above is None or value > above) and (below is None or value < below)
     if not fine:
-        raise FieldError(name, f"must be {_number_range(low, high, above, below)}", value)
+        bounds = {"low": low, "high": high, "above": above, "below": below}
+        raise FieldError(
+            name,
+            f"must be {_number_range(low, high, above, below)}",
+            value,
+            code="range",
+            params={key: bound for key, bound in bounds.items() if bound is not None},
+        )
 
 
 def _number_range(
@@ -247,12 +282,26 @@ def check_whole(name: str, value: int | None, low: int, high: int | None = None)
         return
     if high is not None and not low <= value <= high:
         upto = "2**63-1 (9223372036854775807)" if high == MAX_WHOLE else f"{high}"
-        raise FieldError(name, f"must be a whole number from {low} to {upto}", value)
+        raise FieldError(
+            name,
+            f"must be a whole number from {low} to {upto}",
+            value,
+            code="whole.range",
+            params={"low": low, "high": upto},
+        )
     high = MAX_WHOLE
     if value < low:
-        raise FieldError(name, f"must be a whole number of at least {low}", value)
+        raise FieldError(
+            name,
+            f"must be a whole number of at least {low}",
+            value,
+            code="whole.low",
+            params={"low": low},
+        )
     if value > high:
-        raise FieldError(name, f"must be at most {high}", value)
+        raise FieldError(
+            name, f"must be at most {high}", value, code="whole.high", params={"high": high}
+        )
 
 
 def describe(hint: Any) -> str:

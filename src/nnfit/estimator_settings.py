@@ -56,6 +56,7 @@ class Settings:
         seed: int = 0,
         device: str = "cpu",
         patience: int | None = REAL_DATA_DEFAULTS["patience"],
+        target_r2: float | None = None,
         schedule: str = REAL_DATA_DEFAULTS["schedule"],
         restore: str = REAL_DATA_DEFAULTS["restore"],
         momentum: float = 0.9,

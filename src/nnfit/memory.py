@@ -6,6 +6,7 @@ a one-line refusal instead of a hang, a MemoryError or the kernel's out-of-memor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 
@@ -56,6 +57,28 @@ def check_memory(
 
             raise SettingsError(text, *names)
         raise error(text)
+
+
+def give_back() -> None:
+    """Return freed memory to the system: collect cycles, then ask glibc to release its free
+    heap pages (it keeps them otherwise); the trim is a no-op where there is no glibc."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def few_arenas(arenas: int = 2) -> None:
+    """Let glibc keep at most ``arenas`` heaps for all threads (its default is 8 per core, each
+    kept once made): a process whose many short-lived threads allocate then returns to its
+    size when they end. Call early, before the threads start; a no-op without glibc."""
+    import ctypes
+
+    m_arena_max = -8  # mallopt's M_ARENA_MAX
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(m_arena_max, arenas)
 
 
 def format_bytes(n: float) -> str:

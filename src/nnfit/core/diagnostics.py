@@ -106,7 +106,7 @@ class RunFacts:
 
     losses: np.ndarray  # the loss at each kept snapshot, the final one last
     noise_floor: float | None  # the lowest reachable loss, when known
-    stop_reason: str  # "done", "diverged", "interrupted" or "early_stop"
+    stop_reason: str  # "done", "diverged", "interrupted", "early_stop" or "target"
     dead: int  # ReLU units dead at the end (output the same on every point)
     units: int  # ReLU units in all (0 for a network without ReLU layers)
 
@@ -121,11 +121,12 @@ KINDS = ("ok", "dead_units", "stalled", "unfinished", "diverged", "interrupted")
 
 def outcome(facts: RunFacts) -> str:
     """The verdict's kind from its rules, in order: diverged, interrupted, then (unless the
-    loss is near the noise floor or early stopping ended the run) dead units (most ReLUs
-    dead), stalled, unfinished; else "ok". The one copy of the rules: ``diagnose`` words it."""
+    loss is near the noise floor, or early stopping or a reached target ended the run) dead
+    units (most ReLUs dead), stalled, unfinished; else "ok". The one copy of the rules:
+    ``diagnose`` words it."""
     if facts.stop_reason in ("diverged", "interrupted"):
         return facts.stop_reason
-    if _is_good(facts) or facts.stop_reason == "early_stop":
+    if _is_good(facts) or facts.stop_reason in ("early_stop", "target"):
         return "ok"
     if facts.units and facts.dead * 2 > facts.units:
         return "dead_units"
@@ -238,6 +239,8 @@ def _diagnose(history: History) -> Diagnosis:
     where = f", close to the noise floor {floor:.4g}" if floor else ""
     if history.stop_reason == "early_stop":
         where += f"; stopped early and kept step {history.best_step}"
+    elif history.stop_reason == "target":
+        where += f"; stopped at step {history.final.step}: R² reached its target"
     return Diagnosis("ok", f"Good fit: loss {loss:.4g}{where}.", "good fit")
 
 

@@ -17,7 +17,7 @@ from ..errors import DataError
 
 FORMAT = "nnfit.history/1"
 MAX_SNAPSHOTS = 100_000  # frames a history may hold (the recorder keeps far fewer)
-STOP_REASONS = ("done", "diverged", "interrupted", "early_stop")
+STOP_REASONS = ("done", "diverged", "interrupted", "early_stop", "target")
 
 
 def _frozen(array: Any) -> np.ndarray:
@@ -189,7 +189,7 @@ class History:
     x_val: np.ndarray | None = None  # (n_val, n_in) validation inputs, if any
     y_val: np.ndarray | None = None
     snapshots: list[Snapshot] = field(default_factory=list)
-    stop_reason: str = "done"  # "done", "diverged", "interrupted", "early_stop"
+    stop_reason: str = "done"  # "done", "diverged", "interrupted", "early_stop", "target"
     diverged_at: int | None = None  # step whose loss was not finite
     best_step: int | None = None  # step whose weights were kept by early stopping
     settings: dict[str, Any] = field(default_factory=dict)  # the run's config, for the record

@@ -90,17 +90,23 @@ class ModelConfig:
 def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     """Validate hidden-layer widths and return them as a tuple."""
     if isinstance(hidden, (str, bytes, dict)) or not hasattr(hidden, "__iter__"):
-        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+        raise FieldError(
+            "hidden", f"must be {WIDTHS}", hidden, code="type", params={"form": WIDTHS}
+        )
     widths = tuple(hidden)
     if not widths or any(
         isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in widths
     ):
-        raise FieldError("hidden", f"must be {WIDTHS}", hidden)
+        raise FieldError(
+            "hidden", f"must be {WIDTHS}", hidden, code="type", params={"form": WIDTHS}
+        )
     widths = tuple(int(n) for n in widths)
     if any(n < 1 or n > MAX_WIDTH for n in widths):
-        raise FieldError("hidden", f"widths must be between 1 and {MAX_WIDTH}", hidden)
+        rule = f"widths must be between 1 and {MAX_WIDTH}"
+        raise FieldError("hidden", rule, hidden, code="widths", params={"high": MAX_WIDTH})
     if len(widths) > MAX_LAYERS:
-        raise FieldError("hidden", f"must have at most {MAX_LAYERS} layers", len(widths))
+        rule = f"must have at most {MAX_LAYERS} layers"
+        raise FieldError("hidden", rule, len(widths), code="layers", params={"high": MAX_LAYERS})
     return widths
 
 
@@ -116,26 +122,31 @@ def check_activation(
     hidden layer (``n_layers`` of them, when given), also typed as ``"relu,tanh"``; return the
     name or the names as a tuple, or raise FieldError naming ``activation``."""
     allowed = ", ".join(ACTIVATION_LAYERS)
+    choices = {"choices": allowed}
     if isinstance(activation, str) and "," in activation:  # "relu,tanh" as typed
         activation = split_names(activation)
     if isinstance(activation, str):
         if activation not in ACTIVATION_LAYERS:
-            raise FieldError("activation", f"must be one of {allowed}", activation)
+            rule = f"must be one of {allowed}"
+            raise FieldError("activation", rule, activation, code="choice", params=choices)
         return activation
     if not isinstance(activation, (list, tuple)) or not activation:
-        raise FieldError("activation", f"must be {NAMES}", activation)
+        form = {"form": NAMES}
+        raise FieldError("activation", f"must be {NAMES}", activation, code="type", params=form)
     names = tuple(activation)
     for name in names:
         if not isinstance(name, str) or name not in ACTIVATION_LAYERS:
-            raise FieldError(
-                "activation", f"names {shown(name)}, which is not one of {allowed}", activation
-            )
+            rule = f"names {shown(name)}, which is not one of {allowed}"
+            params = {"name": shown(name), **choices}
+            raise FieldError("activation", rule, activation, code="activation.name", params=params)
     if n_layers is not None and len(names) != n_layers:
         layers = f"{n_layers} hidden layer{'s' if n_layers > 1 else ''}"
         raise FieldError(
             "activation",
             f"gives {len(names)} names for {layers}: give one per layer, or one for all",
             activation,
+            code="activation.layers",
+            params={"names": len(names), "layers": n_layers},
         )
     return names
 
@@ -159,7 +170,11 @@ def check_members(members: int | str) -> int | str:
         return members
     if isinstance(members, bool) or not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
         raise FieldError(
-            "members", f"must be a whole number from 1 to {MAX_MEMBERS} or auto", members
+            "members",
+            f"must be a whole number from 1 to {MAX_MEMBERS} or auto",
+            members,
+            code="members",
+            params={"high": MAX_MEMBERS},
         )
     return members
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..checks import MAX_SEED, FieldError, check_fields, check_range, setting
+from ..checks import MAX_SEED, FieldError, SettingsError, check_fields, check_range, setting
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "lbfgs")  # core.optim
 LOSSES = ("mse", "l1", "huber")  # core.optim
@@ -64,6 +64,14 @@ class TrainConfig:
         "stop after N steps without a better validation loss, keeping the best weights "
         "(unset: never)",
         low=1,
+        group="training",
+    )
+    target_r2: float | None = setting(  # read by core.training (TargetR2)
+        None,
+        "stop once R² reaches this: the validation R² when there is validation data, else the "
+        "training R² (needs loss mse; unset: never)",
+        above=0,
+        below=1,
         group="training",
     )
     schedule: str = setting(
@@ -134,6 +142,13 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)  # types, then each setting's range and choices
+        if self.target_r2 is not None and self.loss != "mse":
+            raise SettingsError(
+                "{target_r2} needs {loss} mse (R² compares squared errors); unset one of them",
+                "target_r2",
+                "loss",
+                code="target_r2_loss",
+            )
         if self.member_lr is not None:
             if not self.member_lr:
                 raise FieldError("member_lr", "must list at least one learning rate", ())

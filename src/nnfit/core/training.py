@@ -17,6 +17,7 @@ from ..core.members import member_masks, objective
 from ..core.model import MLP, check_size
 from ..core.optim import make_loss, make_optimizer, make_schedule, without_dynamo
 from ..core.recorder import MAX_FRAMES, Recorder, keep_best, keep_frame
+from ..core.target import TargetR2
 from ..core.threads import choose_threads, set_threads, step_work
 from ..core.train_config import (  # noqa: F401  (re-exported: the settings live there)
     DEVICES,
@@ -107,6 +108,9 @@ def train(
                 if run.best is not None and run.best.should_stop(snapshot):
                     history.stop_reason = "early_stop"
                     break
+                if run.target is not None and run.target.reached(snapshot):
+                    history.stop_reason = "target"
+                    break
             if not math.isfinite(loss_value):  # diverged: keep the last weights with a finite loss
                 history.stop_reason, history.diverged_at = "diverged", step
                 run.keeper.restore()
@@ -187,6 +191,15 @@ class _Run:
                 weights=_columns(weights, data.eval_rows, device),
                 held=_columns(held, data.eval_rows, device),
                 member_lines=config.member_lines,
+            )
+            self.target = (
+                None
+                if config.target_r2 is None
+                else TargetR2(
+                    config.target_r2,
+                    rows_of(ys, data.eval_rows),
+                    None if yv is None else model.scale_y(yv),
+                )
             )
         member_lr = _member_lr(model, config)
         lr = member_lr[0] if member_lr and model.members == 1 else config.lr

@@ -43,10 +43,19 @@ def auto_y_transform(choice: str, y: Any) -> str:
                 "y_transform",
                 f"needs every y above 0 for log (row {bad[0] + 1} has {value:g}; use none or auto)",
                 choice,
+                code="log",
+                params={"row": int(bad[0]) + 1, "y": f"{value:g}"},
             )
         return "log"
     if choice != "auto":
-        raise FieldError("y_transform", f"must be one of {', '.join(Y_TRANSFORMS)}", choice)
+        choices = ", ".join(Y_TRANSFORMS)
+        raise FieldError(
+            "y_transform",
+            f"must be one of {choices}",
+            choice,
+            code="choice",
+            params={"choices": choices},
+        )
     if values.size == 0 or not (values > 0).all() or not np.isfinite(values).all():
         return "none"
     spans = np.log10(values.max(axis=0)) - np.log10(values.min(axis=0))

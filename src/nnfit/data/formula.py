@@ -219,6 +219,8 @@ def check_finite(formula: Formula, x: np.ndarray) -> np.ndarray:
         f"formula {text} is not finite at {where}{cause}; choose a {{domain}} where it is "
         f"defined{example}",
         "domain",
+        code="not_finite",
+        params={"formula": formula.text, "where": where},
     )
 
 

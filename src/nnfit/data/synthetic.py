@@ -88,7 +88,8 @@ class DataConfig:
             raise SettingsError("give a data file or {example}, not both", "example")
         lo, hi = self.domain
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise FieldError("domain", "must be two finite numbers LO,HI with LO < HI", self.domain)
+            rule = "must be two finite numbers LO,HI with LO < HI"
+            raise FieldError("domain", rule, self.domain, code="domain")
 
     @property
     def synthetic(self) -> bool:

@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import NNFitError, UsageError
+from ..errors import NNFitError
 from .classroom import key_for, parse_request, sign
-from .form import Caps, build_run_config, form_table
+from .form import Caps, Refused, build_run_config, check_inputs, form_table, refusal
+from .plane import plane_preview
 from .playrun import SPEEDS, finite, thinned
 from .security import Guard
-from .sessions import Busy, PlaySession, Sessions, UnknownSession, refusal
+from .sessions import Busy, PlaySession, Sessions, UnknownSession
 from .stream import stream
 
 if TYPE_CHECKING:
@@ -68,15 +69,18 @@ def make_app(
     async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
         where = {str(item.get("loc", ("",))[0]) for item in error.errors()}
         if "path" in where:  # a run number that is no number, and the like
-            return JSONResponse(refusal(UnknownSession("no such session or run")), 404)
-        problem = "the request body must be JSON (a table of name: value)"
-        return JSONResponse({"error": problem, "setting": None}, 400)
+            gone = UnknownSession("no such run in this session", code="unknown_run")
+            return JSONResponse(refusal(gone), 404)
+        problem = Refused(
+            "the request body must be JSON (a table of name: value)", code="malformed"
+        )
+        return JSONResponse(refusal(problem), 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         text = {404: "no such page or API route", 405: "this route does not take that method"}
         problem = text.get(error.status_code, str(error.detail).splitlines()[0][:200])
-        return JSONResponse({"error": problem, "setting": None}, error.status_code)
+        return JSONResponse(refusal(Refused(problem, code="malformed")), error.status_code)
 
     @app.exception_handler(NNFitError)
     async def refused(request: Request, error: NNFitError) -> JSONResponse:
@@ -92,12 +96,14 @@ def make_app(
 def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
     caps = sessions.caps
 
+    page = (STATIC / "index.html").read_bytes()  # read once: a page load touches no disk
+
     @app.get("/", include_in_schema=False)
-    def index() -> Response:
+    async def index() -> Response:
         # With ?token=..., the guard sets the cookie on this answer and the page then drops the
         # token from the address bar. Not a redirect: after a redirect that began on another
         # site's link, browsers keep a SameSite=Strict cookie back, and the page would fail.
-        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+        return Response(page, media_type="text/html; charset=utf-8")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -181,7 +187,9 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
         actions = {"pause": run.pause, "play": run.play, "step": run.step_once}
         if action not in actions:
             raise UnknownSession(
-                f"unknown control {action[:20]!r}; use pause, play, step, reset or close"
+                f"unknown control {action[:20]!r}; use pause, play, step, reset or close",
+                code="unknown_control",
+                params={"name": action[:20]},
             )
         actions[action]()
         return run_state(run)
@@ -201,7 +209,9 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
 def current(session: PlaySession, run_id: int | None = None) -> AnyRun:
     """The session's run (``run_id``: only if it is still the newest)."""
     if session.run is None or (run_id is not None and run_id != session.runs):
-        raise UnknownSession("no such run in this session (it was reset or replaced)")
+        raise UnknownSession(
+            "no such run in this session (it was reset or replaced)", code="unknown_run"
+        )
     return session.run
 
 
@@ -213,20 +223,27 @@ def run_state(run: AnyRun) -> dict[str, Any]:
 
 def preview_data(values: Any, caps: Caps) -> dict[str, Any]:
     """The data a run with these settings fits: x, y (at most ``thinned``'s size), the noise
-    floor and the formula, made by the same ``load_dataset`` as the run."""
+    floor, the formula and the number of inputs, made by the same ``load_dataset`` as the
+    run. Two inputs: x is [x1, x2] pairs, with validation flags and the box (see
+    ``nnfit.web.plane``)."""
     from ..data.dataset import load_dataset
 
     config = build_run_config(values if values is not None else {}, caps)
     dataset = load_dataset(config.data, seed=config.train.seed)
     rows = thinned(len(dataset.x), 2 * caps.points)
-    return {
-        "x": [finite(float(dataset.x[i, 0])) for i in rows],
+    n_inputs = dataset.x.shape[1]
+    check_inputs(n_inputs)
+    data = {
         "y": [finite(float(dataset.y[i, 0])) for i in rows],
         "noise_floor": finite(dataset.noise_floor),
         "source": dataset.source,
+        "inputs": n_inputs,
     }
+    if n_inputs == 2:
+        return {**data, **plane_preview(dataset, config, rows)}
+    return {**data, "x": [finite(float(dataset.x[i, 0])) for i in rows]}
 
 
 def raise_usage(text: str) -> None:
     """Refuse a malformed request body in one line (HTTP 400)."""
-    raise UsageError(text)
+    raise Refused(text, code="malformed")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..checks import FieldError, shown
-from ..errors import UsageError
+from .form import Refused
 
 MAX_CODE = 4096  # characters of a code: a page's settings are a few hundred
 
@@ -76,21 +76,21 @@ def _mac(payload: str, key: bytes) -> str:
 
 
 def parse_request(body: Any, names: set[str]) -> Classroom:
-    """A teacher's request ``{values, hide, fix}`` as a Classroom (UsageError if malformed;
+    """A teacher's request ``{values, hide, fix}`` as a Classroom (Refused if malformed;
     names must be settings the page shows)."""
     if not isinstance(body, dict):
-        raise UsageError("a classroom link is {values, hide, fix}")
+        raise classroom_error("a classroom link is {values, hide, fix}")
     values = body.get("values") or {}
     if not isinstance(values, dict):
-        raise UsageError("a classroom link's values must be a table of name: value")
+        raise classroom_error("a classroom link's values must be a table of name: value")
     chosen: dict[str, tuple[str, ...]] = {}
     for key in ("hide", "fix"):
         items = body.get(key) or []
         if not isinstance(items, list) or not all(isinstance(n, str) for n in items):
-            raise UsageError(f"a classroom link's {key} must be a list of setting names")
+            raise classroom_error(f"a classroom link's {key} must be a list of setting names")
         unknown = [n for n in items if n not in names]
         if unknown:
-            raise UsageError(
+            raise classroom_error(
                 f"{unknown[0][:40]!r} in {key} is not a setting of the page; use one of the "
                 "form's names"
             )
@@ -98,12 +98,19 @@ def parse_request(body: Any, names: set[str]) -> Classroom:
     return Classroom(dict(values), chosen["hide"], chosen["fix"])
 
 
+def classroom_error(text: str) -> Refused:
+    """A teacher's malformed request, in one line (the 中文 page frames it: code ``classroom``)."""
+    return Refused(text, code="classroom", params={"detail": text})
+
+
 def locked(values: dict[str, Any], locks: dict[str, Any]) -> dict[str, Any]:
     """``values`` with every locked setting at its lock; FieldError for one asked otherwise."""
     for name, value in locks.items():
         if name in values and not same(values[name], value):
             rule = f"is fixed at {shown(value)} by this classroom link"
-            raise FieldError(name, rule, values[name])
+            raise FieldError(
+                name, rule, values[name], code="locked", params={"fixed": shown(value)}
+            )
     return {**values, **locks}
 
 

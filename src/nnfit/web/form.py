@@ -15,9 +15,9 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from ..checks import FieldError, SettingsError, describe
+from ..checks import FieldError, SettingsError, describe, typed
 from ..data.formula import NAMED_FUNCTIONS
-from ..errors import UsageError
+from ..errors import NNFitError, UsageError
 from ..runs.config import DEFAULT_PRESET, PRESETS, RunConfig, build_config
 from ..settings import Setting, table
 
@@ -52,6 +52,29 @@ class Caps:
 
 
 DEFAULT_CAPS = Caps()
+MAX_INPUTS = 2  # the page draws one input as a line, two as a heatmap; more it refuses
+
+
+class Refused(UsageError):
+    """A request the playground refuses, in one English line, with the same as data for the
+    page's catalogue: ``code`` (``error.CODE`` in ``i18n/*.json``) and ``params``.
+
+    FieldError and SettingsError carry ``code`` and ``params`` too; ``nnfit.web.sessions.
+    refusal`` sends any of them as ``{"error", "setting", "code", "params"}``.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        code: str,
+        params: dict[str, Any] | None = None,
+        setting: str | None = None,
+    ) -> None:
+        self.code, self.params, self.setting = code, dict(params or {}), setting
+        super().__init__(text)
+
+
 CAPPED = {"points": "points", "steps": "steps", "members": "members"}  # setting → Caps field
 
 
@@ -118,6 +141,24 @@ def form_table(caps: Caps = DEFAULT_CAPS) -> list[dict[str, Any]]:
     return rows
 
 
+def refusal(error: NNFitError) -> dict[str, Any]:
+    """A refused request as JSON: the one-line English message; for a setting, its name; and
+    when the error has one, its message code and parameters, which the page words in its own
+    language (``error.CODE`` in its catalogue; the English line where the code is unknown)."""
+    name = None
+    if isinstance(error, FieldError):
+        name = error.name
+    elif isinstance(error, SettingsError) and error.names:
+        name = error.names[0]
+    elif isinstance(error, Refused):
+        name = error.setting
+    code = getattr(error, "code", None)
+    params = dict(getattr(error, "params", None) or {})
+    if isinstance(error, FieldError):
+        params.setdefault("value", typed(error.value))
+    return {"error": str(error), "setting": name, "code": code, "params": params}
+
+
 def build_run_config(values: Any, caps: Caps = DEFAULT_CAPS) -> RunConfig:
     """The RunConfig a page's values describe: the lesson's preset, then ``values``.
 
@@ -132,23 +173,61 @@ def build_run_config(values: Any, caps: Caps = DEFAULT_CAPS) -> RunConfig:
         as the CLI words it by field name.
     """
     if not isinstance(values, dict):
-        raise UsageError("settings must be a table of name: value")
+        raise Refused("settings must be a table of name: value", code="malformed")
     offered = {row.name: row for row in table() if row.name not in NOT_ON_PAGE}
     sections: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "train": {}}
     for name, value in values.items():
         row = offered.get(name) if isinstance(name, str) else None
         if row is None:
             why = NOT_ON_PAGE.get(name, "") if isinstance(name, str) else ""
-            raise UsageError(f"unknown setting {str(name)[:40]!r}" + (f" ({why})" if why else ""))
+            raise Refused(
+                f"unknown setting {str(name)[:40]!r}" + (f" ({why})" if why else ""),
+                code="unknown_setting",
+                params={"name": str(name)[:40]},
+            )
         if row.name == "noise" and isinstance(value, str) and ":" in value:
             kind, _, level = value.partition(":")  # KIND:LEVEL, as --noise takes it
             sections["data"]["noise"] = kind
             sections["data"]["noise_level"] = _number_or_text(level)
             continue
+        if row.name == "function":
+            check_formula(value)
         sections[row.section][row.name] = value
     config = build_config(DEFAULT_PRESET, source="the page", **sections)
     check_caps(config, caps)
     return config
+
+
+def check_formula(value: Any) -> None:
+    """A function's name or formula, through the safe parser: a refusal there names the
+    setting and keeps the parser's English line as ``detail`` (the 中文 page frames it)."""
+    from ..data.formula import resolve_function
+
+    if not isinstance(value, str):
+        return  # check_fields words a wrong type
+    try:
+        formula = resolve_function(value)
+    except SettingsError:
+        raise
+    except UsageError as error:
+        detail = str(error)
+        raise Refused(
+            detail, code="formula", params={"detail": detail}, setting="function"
+        ) from None
+    check_inputs(formula.n_inputs)
+
+
+def check_inputs(n_inputs: int) -> None:
+    """Refuse data of more inputs than the page can draw (one: a line; two: a heatmap; see
+    ``nnfit.web.plane``), in one line; the preview and the run count the data's columns."""
+    if n_inputs > MAX_INPUTS:
+        raise SettingsError(
+            f"the playground draws data of one or two inputs (x, or x1 and x2); this data "
+            f"has {n_inputs}: fit it with nnfit fit instead",
+            "function",
+            code="inputs",
+            params={"inputs": n_inputs},
+        )
 
 
 def _number_or_text(text: str) -> float | str:
@@ -160,29 +239,28 @@ def _number_or_text(text: str) -> float | str:
 
 def check_caps(config: RunConfig, caps: Caps) -> None:
     """Refuse a run bigger than the server allows, naming the setting and the cap."""
-    from ..data.formula import resolve_function
-
     if not config.data.synthetic:
-        raise SettingsError("the playground fits a function for now; uploads come later")
+        raise SettingsError(
+            "the playground fits a function for now; uploads come later", code="no_files"
+        )
     for name, field_ in CAPPED.items():
         section = "data" if name == "points" else "model" if name == "members" else "train"
         value = getattr(getattr(config, section), name)
         cap = getattr(caps, field_)
         if isinstance(value, int) and value > cap:
-            raise FieldError(name, f"must be at most {cap} on this server", value)
+            rule = f"must be at most {cap} on this server"
+            raise FieldError(name, rule, value, code="cap", params={"cap": cap})
     hidden = config.model.hidden
     if len(hidden) > caps.layers:
-        raise FieldError("hidden", f"must have at most {caps.layers} layers on this server", hidden)
+        rule = f"must have at most {caps.layers} layers on this server"
+        raise FieldError("hidden", rule, hidden, code="cap.layers", params={"cap": caps.layers})
     if max(hidden) > caps.width:
-        raise FieldError("hidden", f"widths must be at most {caps.width} on this server", hidden)
+        rule = f"widths must be at most {caps.width} on this server"
+        raise FieldError("hidden", rule, hidden, code="cap.width", params={"cap": caps.width})
     if config.model.members == "auto":
-        raise FieldError("members", f"must be a whole number from 1 to {caps.members}", "auto")
-    if resolve_function(config.data.function).n_inputs != 1:
-        raise SettingsError(
-            "the playground draws functions of one input x for now ({function} of x1, x2 come "
-            "with the heatmap)",
-            "function",
-        )
+        rule = f"must be a whole number from 1 to {caps.members}"
+        bounds = {"low": 1, "high": caps.members}
+        raise FieldError("members", rule, "auto", code="whole.range", params=bounds)
 
 
 def frame_every(steps: int, caps: Caps = DEFAULT_CAPS) -> int:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from ..checks import FieldError
 from ..core.callbacks import Callback
 from ..errors import NNFitError
-from .form import DEFAULT_CAPS, Caps, frame_every
+from .form import DEFAULT_CAPS, Caps, check_inputs, frame_every, refusal
+from .plane import coarse_mesh, short
 
 if TYPE_CHECKING:
     from ..core.history import History, Snapshot
@@ -46,7 +47,8 @@ def check_speed(speed: Any) -> float:
     """A speed from a page: a number from 0.1 to 10, or a FieldError naming ``speed``."""
     low, high = SPEEDS
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not low <= speed <= high:
-        raise FieldError("speed", f"must be a number from {low:g} to {high:g}", speed)
+        rule = f"must be a number from {low:g} to {high:g}"
+        raise FieldError("speed", rule, speed, code="range", params={"low": low, "high": high})
     return float(speed)
 
 
@@ -62,11 +64,11 @@ class Batch:
     seq: int  # frames published so far: the id of the newest
     points: list[list[float | None]]  # [step, loss, val_loss] per frame after ``since``
     step: int
-    fit: list[float | None] | None  # the newest fit on ``grid`` (thinned)
+    fit: list[float | None] | None  # the newest fit on ``grid`` (thinned; 2 inputs: a mesh)
     std: list[float | None] | None  # an ensemble's spread there, or None
     state: str
     result: dict[str, Any] | None = None  # once finished: metrics, diagnosis, stop reason
-    info: dict[str, Any] = field(default_factory=dict)  # grid, noise floor, every
+    info: dict[str, Any] = field(default_factory=dict)  # grid, noise floor, every, inputs
 
 
 class PlayRun:
@@ -102,6 +104,7 @@ class PlayRun:
         self.std: list[float | None] | None = None
         self.info: dict[str, Any] = {"every": every}
         self.rows: list[int] = []
+        self.plane = False  # two inputs: the fit is a heatmap's colours (see begin_plane)
         self.result: dict[str, Any] | None = None
         self.clients = 0
         self.seen = time.monotonic() + FIRST_CLIENT - grace  # no page yet: wait for one
@@ -201,6 +204,7 @@ class PlayRun:
         try:
             config = self.config
             dataset = load_dataset(config.data, seed=config.train.seed)
+            check_inputs(dataset.x.shape[1])  # from the data: a file's columns count too
             regressor = Regressor.from_config(config)
             y = dataset.y[:, 0]
             frames = Frames(self)
@@ -213,8 +217,8 @@ class PlayRun:
             )
             result = summary(regressor)
             state = "stopped" if self.stop_event.is_set() else "done"
-        except NNFitError as error:
-            result, state = {"error": str(error)}, "failed"
+        except NNFitError as error:  # with its message code: the page words it
+            result, state = refusal(error), "failed"
         except Exception as error:  # a bug must not take the server down: the page says it
             result, state = {"error": f"training failed: {type(error).__name__}"}, "failed"
         with self.lock:
@@ -229,16 +233,33 @@ class PlayRun:
 
     def begin(self, history: History) -> None:
         """The data and grid are known: keep the thinned grid and the noise floor."""
-        grid = history.x_grid[:, 0]
-        self.rows = thinned(len(grid))
+        if history.x_grid.shape[1] == 2:
+            grid: Any = self.begin_plane(history)
+        else:
+            line = history.x_grid[:, 0]
+            self.rows = thinned(len(line))
+            grid = [float(line[i]) for i in self.rows]
         with self.lock:
             self.info.update(
-                grid=[float(grid[i]) for i in self.rows],
+                grid=grid,
                 noise_floor=finite(history.noise_floor),
                 members=history.members,
+                inputs=history.x_grid.shape[1],
             )
             self.state = "paused" if self.paused else "running"
         self.changed()
+
+    def begin_plane(self, history: History) -> dict[str, Any]:
+        """Two inputs: ``fit`` becomes the prediction on a coarse mesh of the data's box
+        (rows follow x2, columns x1; see ``nnfit.web.plane``), ``grid`` that mesh's axes."""
+
+        coarse = coarse_mesh(history.x_grid)
+        if coarse is None:  # not a mesh: nothing to draw, the loss curve still plays
+            self.rows = []
+            return {"x1": [], "x2": []}
+        self.rows, mesh = coarse
+        self.plane = True
+        return mesh
 
     def publish(self, snapshot: Snapshot) -> None:
         """Keep a snapshot's loss point and thinned fit; wakes nobody (streams poll)."""
@@ -247,6 +268,8 @@ class PlayRun:
         std = None
         if snapshot.y_std is not None:
             std = [finite(snapshot.y_std[i, 0]) for i in self.rows]
+        if self.plane:  # colours: 4 digits are plenty (a third of the bytes); no band
+            fit, std = [short(v) for v in fit], None
         point = [snapshot.step, finite(snapshot.loss), finite(snapshot.val_loss)]
         with self.lock:
             self.points.append(point)

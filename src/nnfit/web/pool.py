@@ -31,9 +31,17 @@ EXPORT_TIMEOUT = 120.0  # seconds an export may take in a worker (a long run's G
 class ExportFailed(NNFitError):
     """A worker could not make an export (the run is gone, or the export refused)."""
 
+    code = "export_failed"  # the page words it (the English line as its detail)
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {"detail": str(self)}
+
 
 class NoWorkers(NNFitError):
     """Every worker process has ended and none could take their place."""
+
+    code = "no_workers"  # the page words it
 
 
 def initial_fields() -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from ..memory import few_arenas
 from .app import make_app
 from .security import is_loopback
 from .sessions import Sessions
@@ -149,6 +150,7 @@ def serve(
         if open_browser:
             webbrowser.open(url)
 
+    few_arenas()  # requests run in a pool of threads: their memory goes back when they are done
     workers = default_workers() if workers is None else workers
     if not workers:
         threading.Thread(target=_warm_up, name="nnfit-warm-up", daemon=True).start()

@@ -15,10 +15,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..checks import FieldError, SettingsError
-from ..errors import NNFitError, UsageError
+from ..memory import give_back
 from .classroom import Classroom, locked
-from .form import DEFAULT_CAPS, Caps, build_run_config, form_table
+from .form import DEFAULT_CAPS, Caps, Refused, build_run_config, form_table
 from .playrun import PlayRun, check_speed
 
 if TYPE_CHECKING:
@@ -28,22 +27,12 @@ if TYPE_CHECKING:
     AnyRun = PlayRun | RemoteRun
 
 
-class Busy(NNFitError):
+class Busy(Refused):
     """The server is at its cap of sessions or runs; try again later (HTTP 503)."""
 
 
-class UnknownSession(NNFitError):
+class UnknownSession(Refused):
     """No such session (expired, or never made); the page starts a new one (HTTP 404)."""
-
-
-def refusal(error: NNFitError) -> dict[str, Any]:
-    """A refused request as JSON: the one-line message and, for a setting, its name."""
-    name = None
-    if isinstance(error, FieldError):
-        name = error.name
-    elif isinstance(error, SettingsError) and error.names:
-        name = error.names[0]
-    return {"error": str(error), "setting": name}
 
 
 @dataclass
@@ -125,7 +114,11 @@ class Sessions:
             if len(self.sessions) >= self.max_sessions:
                 idle = [s for s in self.sessions.values() if s.run is None or s.run.finished]
                 if not idle:
-                    raise Busy(f"the server is full ({self.max_sessions} sessions are training)")
+                    raise Busy(
+                        f"the server is full ({self.max_sessions} sessions are training)",
+                        code="busy.sessions",
+                        params={"most": self.max_sessions},
+                    )
                 oldest = min(idle, key=lambda s: s.used)
                 self._drop(oldest)
             session = PlaySession(secrets.token_urlsafe(16))
@@ -140,14 +133,16 @@ class Sessions:
         with self.lock:
             session = self.sessions.get(session_id)
             if session is None:
-                raise UnknownSession("unknown session; reload the page for a new one")
+                raise UnknownSession(
+                    "unknown session; reload the page for a new one", code="unknown_session"
+                )
             session.used = time.monotonic()
             return session
 
     def start(self, session: PlaySession, values: Any, *, paused: bool = False) -> AnyRun:
         """Check ``values``, stop the session's old run and start a new one."""
         if values is not None and not isinstance(values, dict):
-            raise UsageError("settings must be a table of name: value")
+            raise Refused("settings must be a table of name: value", code="malformed")
         values = session.checked(session.values if values is None else values)
         config = build_run_config(values, self.caps)
         with self.lock:
@@ -159,7 +154,9 @@ class Sessions:
             if training >= self.max_runs:
                 raise Busy(
                     f"the server is busy: {training} runs are training (at most "
-                    f"{self.max_runs}); try again when one ends"
+                    f"{self.max_runs}); try again when one ends",
+                    code="busy.runs",
+                    params={"training": training, "most": self.max_runs},
                 )
             if session.run is not None:
                 session.run.stop()
@@ -191,6 +188,9 @@ class Sessions:
         with self.lock:
             if self.sessions.get(session.id) is session:
                 self._drop(session)
+            last = not self.sessions
+        if last:  # the last tab has gone: give its memory back
+            give_back()
 
     def _drop(self, session: PlaySession) -> None:
         """Forget a session and its run (the lock held)."""

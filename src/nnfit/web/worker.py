@@ -19,12 +19,12 @@ workers with it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import threading
 from typing import Any
 
 from ..errors import NNFitError
+from ..memory import few_arenas, give_back
 from .playrun import PlayRun
 
 RELAYED = {"pause", "play", "step_once", "attach", "detach", "stop"}  # ops that are PlayRun's
@@ -46,18 +46,16 @@ class Forwarder:
             self.send(("batch", self.run_id, fields))
 
 
-def trim_memory() -> None:
-    """Give freed memory back to the system (glibc keeps it otherwise); a no-op elsewhere."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def warm_up() -> None:
-    """Import what a run needs (torch, its optimisers, the regressor) before the first one."""
-    import torch
+    """Load what a run needs before the first one: torch, an optimiser, and a few steps of the
+    lesson through the same path as a page's run (so its first frame is not late, and the
+    memory a worker holds idle is what it holds after runs too)."""
+    from .form import DEFAULT_CAPS, build_run_config
 
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    from ..regressor import Regressor  # noqa: F401
+    config = build_run_config({"steps": 3}, DEFAULT_CAPS)
+    run = PlayRun(config, fps=1e6, grace=60.0)
+    run.attach()
+    run._work()
 
 
 def main(conn: Any) -> None:
@@ -78,6 +76,7 @@ def main(conn: Any) -> None:
             payload, error = None, f"the export failed: {type(failed).__name__}"
         send(("exported", request, payload, error))
 
+    few_arenas()  # a run is a thread: 50 runs must not leave 16 heaps behind
     warm_up()
     send(("ready",))
     while True:
@@ -107,6 +106,6 @@ def main(conn: Any) -> None:
         elif op == "forget":
             runs.pop(run_id).stop()
             if not runs:
-                trim_memory()
+                give_back()
     for run in runs.values():
         run.stop()

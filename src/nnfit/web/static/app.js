@@ -22,7 +22,7 @@ const Page = {
     let data = {};
     try { data = await answer.json(); } catch (e) { data = {}; }
     if (!answer.ok) {
-      const error = new Error(data.error || `HTTP ${answer.status}`);
+      const error = new Error(Refusal.words(data) || `HTTP ${answer.status}`); // in the page's language
       error.setting = data.setting || null;
       throw error;
     }
@@ -82,7 +82,7 @@ const Page = {
   async preview() {
     try {
       const data = await Page.api(Page.url("preview"), Form.values);
-      Charts.setData(data.x, data.y);
+      if (!Plane.use(data)) Charts.setData(data.x, data.y); // two inputs: the plane instead
       Charts.resetLoss(data.noise_floor);
       Page.say(null);
     } catch (error) {
@@ -128,6 +128,7 @@ const Page = {
     document.getElementById("step-count").textContent = "0";
     document.getElementById("result").hidden = true;
     Charts.drawFit(null, null);
+    Plane.draw(null);
     Charts.resetLoss(Charts.losses.floor);
   },
 
@@ -154,7 +155,8 @@ const Page = {
       Page.stats.first = Page.stats.first || now;
       Page.stats.last = now;
       if (frame.info) {
-        if (frame.info.grid) Charts.setGrid(frame.info.grid);
+        if (frame.info.grid && Plane.active) Plane.setGrid(frame.info.grid); // a mesh
+        else if (frame.info.grid) Charts.setGrid(frame.info.grid);
         if (frame.info.noise_floor !== undefined) Charts.losses.floor = frame.info.noise_floor;
       }
       Charts.addPoints(frame.points);
@@ -187,7 +189,8 @@ const Page = {
       const frame = Page.pending;
       Page.pending = null;
       if (frame) {
-        Charts.drawFit(frame.fit, frame.std);
+        if (Plane.active) Plane.draw(frame.fit);
+        else Charts.drawFit(frame.fit, frame.std);
         document.getElementById("step-count").textContent = String(frame.step);
         if (Page.state === "running" || Page.state === "paused") {
           if (frame.state === "paused" || frame.state === "running") Page.setState(frame.state);
@@ -207,7 +210,7 @@ const Page = {
     const box = document.getElementById("result");
     if (!result) { box.hidden = true; return; }
     if (result.error) {
-      Page.say(result.error);
+      Page.say(Refusal.words(result)); // a failed run's reason, in the page's language
       return;
     }
     const metrics = (result.metrics && (result.metrics.val || result.metrics.train)) || {};
@@ -258,6 +261,7 @@ const Page = {
     await I18N.load(lang);
     document.getElementById("lang").value = lang;
     Charts.relabel();
+    Plane.draw(Plane.fit);
     if (Page.state) Page.setState(Page.state);
     Page.showResult();
     Runs.render();
@@ -281,6 +285,7 @@ const Page = {
     I18N.apply(document);
     Charts.makeFit(document.getElementById("fit-chart"));
     Charts.makeLoss(document.getElementById("loss-chart"));
+    Plane.make(document.getElementById("plane-chart"));
     Charts.relabel();
     document.getElementById("play").addEventListener("click", () => Page.play().catch((e) => Page.say(e.message)));
     document.getElementById("step").addEventListener("click", () => Page.step().catch((e) => Page.say(e.message)));

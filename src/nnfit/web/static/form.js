@@ -5,7 +5,10 @@
 
 const MAIN_GROUPS = ["data (synthetic)", "model", "training"];
 const FIRST = ["function", "noise", "noise_level", "points", "val", "hidden", "activation", "members",
-  "optimizer", "lr", "batch_size", "steps"]; // shown open; the rest under "more settings"
+  "optimizer", "lr", "batch_size", "steps", "target_r2"]; // shown open; the rest under "more settings"
+
+// Formulas of two inputs offered beside the built-in functions (the TensorFlow Playground view).
+const PLANE_EXAMPLES = ["x1*x2", "exp(-4*(x1**2 + x2**2))", "sin(3*x1)*x2", "x1**2 - x2**2"];
 
 const Form = {
   rows: [],
@@ -19,6 +22,7 @@ const Form = {
     const groups = new Map();
     for (const row of rows) {
       Form.values[row.name] = row.default;
+      I18N.helps[row.name] = row.help;
       const group = row.group.startsWith("data") ? "data (synthetic)" : row.group;
       if (!groups.has(group)) groups.set(group, { main: [], more: [] });
       groups.get(group)[FIRST.includes(row.name) ? "main" : "more"].push(row);
@@ -55,7 +59,7 @@ const Form = {
     box.dataset.setting = row.name;
     const label = document.createElement("label");
     label.dataset.i18n = `setting.${row.name}`;
-    label.title = row.help;
+    label.dataset.help = row.name; // its title: the help in the page's language (I18N.apply)
     const id = `setting-${row.name}`;
     label.htmlFor = id;
     box.append(label);
@@ -93,7 +97,7 @@ const Form = {
       if (row.optional) el.placeholder = "—";
     }
     el.id = id;
-    el.title = row.help;
+    el.dataset.help = row.name;
     el.addEventListener("change", () => Form.changed(row, Form.read(row, el)));
     return el;
   },
@@ -104,6 +108,10 @@ const Form = {
     const select = document.createElement("select");
     select.id = id;
     for (const choice of row.choices) select.append(new Option(choice, choice));
+    const plane = document.createElement("optgroup"); // two inputs: drawn as a heatmap
+    plane.dataset.i18nLabel = "two_inputs";
+    for (const formula of PLANE_EXAMPLES) plane.append(new Option(formula, formula));
+    select.append(plane);
     const own = new Option("", "__formula__");
     own.dataset.i18n = "formula_choice";
     select.append(own);
@@ -214,7 +222,7 @@ const Form = {
     const el = document.getElementById(`setting-${row.name}`);
     if (!el) return;
     if (row.name === "function") {
-      const own = !row.choices.includes(value);
+      const own = !row.choices.includes(value) && !PLANE_EXAMPLES.includes(value);
       el.value = own ? "__formula__" : value;
       const box = document.getElementById("formula");
       box.hidden = !own;

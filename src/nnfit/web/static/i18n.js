@@ -6,6 +6,7 @@ const I18N = {
   languages: ["en", "zh"],
   lang: "en",
   words: {},
+  helps: {}, // each setting's English help, from the settings table (GET /api/settings)
 
   // The language to start in: the one chosen before, else the browser's, else English.
   initial() {
@@ -38,5 +39,16 @@ const I18N = {
   apply(root) {
     for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = I18N.t(el.dataset.i18n);
     for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = I18N.t(el.dataset.i18nTitle);
+    for (const el of root.querySelectorAll("[data-i18n-label]")) el.label = I18N.t(el.dataset.i18nLabel);
+    for (const el of root.querySelectorAll("[data-help]")) el.title = I18N.help(el.dataset.help);
+  },
+
+  // A setting's hover help: the settings table's English, or the catalogue's help.NAME in
+  // another language (zh.json holds one for every setting the page shows; en.json none, so the
+  // English is never a second copy that could drift from the table).
+  help(name) {
+    const key = `help.${name}`;
+    if (I18N.lang !== "en" && I18N.words[key] !== undefined) return I18N.words[key];
+    return I18N.helps[name] || "";
   },
 };
