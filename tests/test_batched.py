@@ -114,3 +114,60 @@ def test_when_torch_cannot_compile_the_plain_step_trains_silently(monkeypatch, r
     _, history = ensemble_run(compile=True)
     np.testing.assert_array_equal(history.losses, plain_history.losses)
     assert not recwarn.list
+
+
+@pytest.mark.parametrize(
+    "activation",
+    [("relu", "gelu"), ("softplus", "tanh"), ("elu", "silu", "sigmoid"), ("leaky_relu", "relu")],
+)
+@pytest.mark.parametrize("loss", ["mse", "huber"])
+def test_each_layers_own_activation_gives_autograds_gradients(activation, loss):
+    """Mixed layers: an activation whose backward reads its output next to one that reads its
+    input, in either order."""
+    generator = torch.Generator().manual_seed(1)
+    x, y = torch.randn(8, 2, generator=generator), 3 * torch.randn(8, 1, generator=generator)
+    weights = (torch.rand(3, 8, generator=generator) > 0.3).float()
+    hidden = (5, 4, 3)[: len(activation)]
+    model = random_model(activation, 2, 1, hidden=hidden)
+    value, y_pred, hiddens, grads = autograd_pass(model, x, y, weights, loss)
+
+    total, y_pred_b, hiddens_b = BatchedPass(model, loss)(x, y, weights)
+
+    torch.testing.assert_close(total.float(), value)
+    torch.testing.assert_close(y_pred_b, y_pred)
+    for mine, theirs in zip(hiddens_b, hiddens, strict=True):
+        torch.testing.assert_close(mine, theirs)
+    for p, grad in zip(model.parameters(), grads, strict=True):
+        torch.testing.assert_close(p.grad, grad)
+
+
+def test_a_layer_without_a_batched_kernel_trains_through_autograd(monkeypatch):
+    from nnfit.core import batched
+    from nnfit.core.engines import Autograd, Batched, make_engine
+
+    model = MLP(1, (4, 3), 1, activation=("tanh", "gelu"), members=3, seed=0)
+    optimizer = torch.optim.Adam(model.parameters())
+    assert isinstance(make_engine(model, optimizer, TrainConfig(optimizer="adam")), Batched)
+    monkeypatch.delitem(batched.BACKWARD, "gelu")  # as if gelu had no batched backward
+    model = MLP(1, (4, 3), 1, activation=("tanh", "gelu"), members=3, seed=0)
+    optimizer = torch.optim.Adam(model.parameters())
+    assert isinstance(make_engine(model, optimizer, TrainConfig(optimizer="adam")), Autograd)
+    x = torch.linspace(-1, 1, 20).unsqueeze(1)
+    history = train(model, (x, x**2), TrainConfig(optimizer="adam", lr=0.01, steps=5))
+    assert np.isfinite(history.losses).all()
+
+
+def test_a_mixed_ensemble_trains_as_its_members_would_alone():
+    """The batched engine against the reference: each member trained as a single network."""
+    x = torch.linspace(-1, 1, 25).unsqueeze(1)
+    seeds = [4, 5, 6]
+    config = TrainConfig(optimizer="adam", lr=0.01, steps=15, every=5)
+    activation = ("relu", "tanh")
+    ensemble = MLP(1, (6, 5), 1, activation=activation, members=3, seed=seeds, independent=True)
+    train(ensemble, (x, x**2), config)
+    for k, seed in enumerate(seeds):
+        single = MLP(1, (6, 5), 1, activation=activation, seed=seed)
+        train(single, (x, x**2), config)
+        for (w, b), (ws, bs) in zip(ensemble.member_layers(k), single.member_layers(), strict=True):
+            torch.testing.assert_close(w, ws, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(b, bs, rtol=1e-4, atol=1e-5)

@@ -6,6 +6,7 @@ import sys
 import pytest
 from PIL import Image
 
+import nnfit
 from nnfit.cli import main
 
 FAST = ["--no-window", "-q"]
@@ -183,6 +184,13 @@ BAD = [
     (["--hidden", "0"], "--hidden"),
     (["--hidden", "a,b"], "--hidden"),
     (["--activation", "swish2"], "--activation"),
+    (
+        ["--hidden", "10,10", "--activation", "relu,tanh,relu"],
+        "--activation gives 3 names for 2 hidden layers: give one per layer, or one for all, "
+        "got relu,tanh,relu",
+    ),
+    (["--hidden", "10", "--activation", "relu,swish2"], "--activation names 'swish2'"),
+    (["--activation", "relu;tanh"], "--activation"),
     (["--optimizer", "sgdd"], "--optimizer"),
     (["--loss", "mae"], "--loss"),
     (["--noise", "pink"], "--noise"),
@@ -257,3 +265,17 @@ def test_quiet_prints_only_the_result(capsys):
     code, out, err = run(capsys, "demo", *FAST, "--steps", "10")
     assert code == 0 and err == ""
     assert out.splitlines()[0].startswith("final loss")
+
+
+def test_one_activation_per_layer_from_flags_to_folder_settings_file_and_show(tmp_path, capsys):
+    toml, folder = tmp_path / "run.toml", tmp_path / "run"
+    flags = ["--hidden", "8,6", "--activation", "relu,tanh", "--steps", "5", "--out", str(folder)]
+    code, _, err = run(capsys, "demo", *FAST, *flags, "--save-config", str(toml))
+    assert code == 0, err
+    assert 'activation = [\n    "relu",\n    "tanh",\n]' in toml.read_text()
+    code, out, _ = run(capsys, "show", str(folder), "--no-window")
+    assert code == 0 and "1 → 8, 6 (relu, tanh) → 1" in out
+    again = tmp_path / "again"
+    code, _, err = run(capsys, "fit", str(toml), *FAST, "--steps", "2", "--out", str(again))
+    assert code == 0, err
+    assert nnfit.load(again).model_.activations == ("relu", "tanh")

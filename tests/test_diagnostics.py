@@ -138,3 +138,34 @@ def test_a_known_unit_replaces_the_column_name():
     verdict = in_units(OK, errors(2.0, 2.5), "pressure", unit="mm Hg")
     assert "RMSE 2.5 mm Hg on validation rows" in verdict.message
     assert "2 mm Hg on the training rows" in verdict.message and "units" not in verdict.message
+
+
+def test_dead_units_are_counted_in_the_relu_layers_only():
+    from nnfit.core.diagnostics import relu_units
+
+    assert relu_units((4, 3), (4, 5), ("relu", "tanh"), members=2) == (4, 8)
+    assert relu_units((4, 3), (4, 5), ("tanh", "relu"), members=2) == (3, 10)
+    assert relu_units((4, 3), (4, 5), "relu") == (7, 9)
+    assert relu_units((4, 3), (4, 5), "tanh") == (0, 0)
+
+
+def flat_history(activation, dead):
+    """A run whose loss never moved, with ``dead`` units per hidden layer (4 each) at the end."""
+    import numpy as np
+
+    from nnfit.core.history import History, Snapshot
+
+    grid = np.zeros((3, 1))
+    steps = range(0, 91, 10)
+    snapshots = [Snapshot(step, 1.0, grid, dead=dead, final=step == 90) for step in steps]
+    return History(
+        grid, grid, grid, hidden=(4, 4), activation=activation, snapshots=snapshots, noise_floor=0.1
+    )
+
+
+def test_a_saturated_tanh_layer_is_not_a_dead_relu_layer():
+    from nnfit.core.diagnostics import diagnose
+
+    assert diagnose(flat_history(("relu", "tanh"), (4, 1))).kind == "dead_units"
+    assert diagnose(flat_history(("tanh", "relu"), (4, 1))).kind == "stalled"  # 1 of 4 ReLUs
+    assert "4 of 4 ReLU units died" in diagnose(flat_history(("relu", "tanh"), (4, 1))).message

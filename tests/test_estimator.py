@@ -222,3 +222,13 @@ def test_a_fitted_repr_names_the_networks_and_the_columns():
     model = Regressor(**{**FAST, "steps": 20}, members=2).fit(x, y)
     assert repr(model).startswith("Regressor(")
     assert repr(model).endswith(": 2 networks 1-16-16-1 (tanh) fitted (x -> y)")
+
+
+def test_activation_takes_one_name_per_hidden_layer():
+    x, y = curve(40)
+    model = Regressor(**{**FAST, "steps": 20}, activation=["relu", "tanh"])
+    assert model.activation == ["relu", "tanh"]  # stored as given
+    model.fit(x, y)
+    assert model.model_.activations == ("relu", "tanh")
+    with pytest.raises(UsageError, match="activation gives 3 names for 2 hidden layers"):
+        Regressor(**FAST, activation="relu,tanh,relu").fit(x, y)

@@ -288,3 +288,30 @@ def test_piecewise_linear_evaluates_and_prints():
 def test_relu_formula_refuses_other_networks(settings, why):
     with pytest.raises(UsageError, match=f"--formula needs a ReLU network.*; {why}"):
         relu_formula(make_model(**settings))
+
+
+# One activation per hidden layer
+
+
+def test_python_export_of_one_activation_per_layer_matches_torch(tmp_path):
+    model = make_model(n_in=2, hidden=(6, 5, 4), n_out=2, activation=("relu", "gelu", "tanh"))
+    module = load_module(export_python(model, tmp_path / "mixed.py"))
+    x = random_x(model, 500, spread=10.0)
+    assert_close(module.predict(x), torch_predict(model, x), model)
+    assert [f.__name__ for f in module.ACTIVATIONS] == ["relu", "gelu", "tanh"]
+    assert "relu, gelu, tanh after the hidden layers in turn" in module.__doc__
+
+
+@pytest.mark.parametrize(
+    ("activation", "members"), [(("softplus", "relu"), 1), (("relu", "tanh"), 3)]
+)
+def test_onnx_export_of_one_activation_per_layer(tmp_path, activation, members):
+    model = make_model(n_in=2, hidden=(6, 5), n_out=2, activation=activation, members=members)
+    export_onnx(model, tmp_path / "model.onnx")  # the built-in check compares with torch
+
+
+def test_relu_formula_of_relu_and_leaky_relu_layers():
+    model = make_model(hidden=(6, 5), activation=("leaky_relu", "relu"), seed=4)
+    check_formula(model, relu_formula(model))
+    with pytest.raises(UsageError, match="this one has tanh"):
+        relu_formula(make_model(hidden=(6, 5), activation=("relu", "tanh")))

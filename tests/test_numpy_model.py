@@ -136,3 +136,13 @@ def test_a_run_folder_on_numpy_gives_the_torch_spread(tmp_path):
     assert std.min() > 0  # members trained on different rows disagree somewhat
     np.testing.assert_allclose(mean[:, 0], expected_mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(std[:, 0], expected_std, rtol=1e-5, atol=1e-6 * std.max())
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_one_activation_per_layer_matches_torch(members):
+    model, x = random_model(("gelu", "relu"), members, n_in=2, n_out=3)
+    expected = torch_predict(model, x)
+    got = as_numpy(model)(x)
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * scale)
+    assert as_numpy(model).activation == ("gelu", "relu")

@@ -91,7 +91,7 @@ def test_every_value_flag_names_its_value_from_the_table(capsys, monkeypatch, co
         ("--member-lr", "RATES"),
         ("--domain", "LO,HI"),
         ("--x", "COLUMNS"),
-        ("--activation", "NAME"),
+        ("--activation", "NAMES"),
     ],
 )
 def test_metavars_say_what_goes_there(capsys, monkeypatch, flag, metavar):

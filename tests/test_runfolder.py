@@ -260,3 +260,28 @@ def test_ctrl_c_and_sigterm_save_the_run_exit_130_and_resume_to_the_same_end(
     final = [line for line in out_whole.splitlines() if line.startswith("final loss")]
     assert final and final[0] in out_resumed.splitlines()
     assert read_run(tmp_path / "runs" / "r")["status"] == "complete"
+
+
+def test_one_activation_per_layer_round_trips_through_a_run_folder(tmp_path):
+    from nnfit.core.history import History
+    from nnfit.runs.saved import open_run
+
+    regressor, x, _ = fitted(hidden=(12, 8), activation=("relu", "tanh"), members=2)
+    folder = save(regressor, tmp_path / "run")
+    model = read_run(folder)["model"]
+    assert model["activation"] == ["relu", "tanh"]
+    names = [layer["name"] for layer in model["layers"] if layer["type"] == "activation"]
+    assert names == ["relu", "tanh"]
+    loaded = load(folder)
+    assert loaded.model_.activations == ("relu", "tanh")
+    np.testing.assert_array_equal(loaded.predict(x), regressor.predict(x))
+    assert repr(loaded).endswith("1-12-8-1 (relu, tanh) fitted on test (60 rows; x -> y)")
+    np.testing.assert_allclose(open_run(folder).predict(x[:, None])[:, 0], regressor.predict(x))
+    assert History.load(folder / "history.json").activation == ("relu", "tanh")
+
+
+def test_a_folder_of_one_activation_keeps_the_one_name(tmp_path):
+    """run.json as before per-layer activations: old readers read new single-name folders."""
+    regressor, _, _ = fitted(hidden=(8, 8), activation="relu")
+    model = read_run(save(regressor, tmp_path / "run"))["model"]
+    assert model["activation"] == "relu"

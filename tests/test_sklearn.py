@@ -138,3 +138,10 @@ def test_repr_shows_the_parameters_that_differ_from_the_defaults():
     assert repr(NNFitRegressor(steps=300, random_state=1)) == (
         "NNFitRegressor(random_state=1, steps=300)"
     )
+
+
+def test_a_grid_can_search_activations_per_layer():
+    grid = {"activation": ["tanh", ("relu", "tanh")]}
+    search = GridSearchCV(NNFitRegressor(hidden=(8, 8), steps=30), grid, cv=2).fit(*parabola())
+    assert search.cv_results_["param_activation"].tolist() == ["tanh", ("relu", "tanh")]
+    assert clone(NNFitRegressor(activation=("relu", "tanh"))).activation == ("relu", "tanh")

@@ -144,3 +144,29 @@ def test_a_toml_table_is_checked_like_flags_and_named_in_errors():
 def test_too_many_settings_are_refused_before_anything_runs():
     with pytest.raises(UsageError, match="settings to try; at most"):
         from_texts({"lr": "0.001..1:1000", "steps": "1..1000:1000"})
+
+
+def test_activation_items_join_one_name_per_layer_with_a_dash():
+    assert values("activation", "tanh,relu-tanh") == ("tanh", ("relu", "tanh"))
+    table = from_table({"activation": ["tanh", ["relu", "tanh"]], "hidden": "8-8"})
+    assert table.dimensions[0].values == ("tanh", ("relu", "tanh"))
+    with pytest.raises(FieldError, match="'swish2', which is not one of"):
+        values("activation", "relu-swish2")
+
+
+def test_a_list_of_activations_meets_the_hidden_layers_when_the_sweep_is_planned():
+    from nnfit.runs.config import build_config
+    from nnfit.sweep.plan import plan
+
+    base = build_config("data")
+    configs, _ = plan(base, from_texts({"hidden": "8-8", "activation": "tanh,relu-tanh"}))
+    assert [c.model.activations for c in configs] == [("tanh", "tanh"), ("relu", "tanh")]
+    with pytest.raises(FieldError, match="gives 2 names for 1 hidden layer"):
+        plan(base, from_texts({"hidden": "8,8-8", "activation": "relu-tanh"}))
+
+
+def test_race_variants_name_one_activation_per_layer_as_typed():
+    from nnfit.race.lanes import variant_names
+
+    space = from_texts({"activation": "tanh,relu-tanh"}, seeds=1)
+    assert variant_names(space) == ["tanh", "relu-tanh"]

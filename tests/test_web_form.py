@@ -221,6 +221,8 @@ def refusals():
         {"steps": 501},
         {"members": 5},
         {"domain": [2, 1]},
+        {"activation": ["relu", "swish2"]},
+        {"hidden": [4, 4], "activation": ["relu", "tanh", "relu"]},
     ):
         attempt(build_run_config, values, caps)
     attempt(build_run_config, ["lr", 1], caps)
@@ -284,3 +286,14 @@ def test_an_uploaded_table_is_fitted_with_nnfit_fits_defaults_and_columns_need_o
         "drop_missing",
     ]
     assert data_defaults()["optimizer"] == "adam" and "file" not in data_defaults()
+
+
+def test_activation_is_one_name_or_one_per_layer_as_the_cli_takes_it():
+    row = next(row for row in form_table() if row["name"] == "activation")
+    assert row["kind"] == "activations" and row["default"] == "relu" and "relu" in row["choices"]
+    for value in (["relu", "tanh"], "relu,tanh"):  # JSON list, or the comma list of a link
+        config = build_run_config({"hidden": [8, 8], "activation": value})
+        assert config.model.activations == ("relu", "tanh")
+    with pytest.raises(FieldError, match=r"^activation gives 3 names for 2 hidden layers") as error:
+        build_run_config({"hidden": [8, 8], "activation": ["relu", "tanh", "relu"]})
+    assert error.value.name == "activation"

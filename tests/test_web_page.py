@@ -586,3 +586,44 @@ def test_a_two_column_table_dropped_on_the_chart_is_drawn_as_the_cli_chooses(vis
     expect(page.locator("#fit-chart")).to_have_attribute("data-points", "100")
     expect(page.locator("#setting-optimizer")).to_have_value("sgd")
     assert visit.errors == [] and visit.outside == []
+
+
+def test_each_layer_chooses_its_activation_and_the_run_plays_with_them(visit):
+    page = visit.page
+    choosers = page.locator(".layer-activation")
+    page.click(".add-layer")
+    expect(choosers).to_have_count(2)
+    page.select_option(".layer >> nth=1 >> .layer-activation", "tanh")
+    page.wait_for_url("**/#*activation=relu%2Ctanh*", timeout=WAIT_MS)
+    expect(page.locator("#setting-activation")).to_have_value("")  # reads "per layer"
+    page.click(".add-layer")  # the new layer takes the last one's activation, in one change
+    expect(choosers).to_have_count(3)
+    expect(choosers.nth(2)).to_have_value("tanh")
+    page.wait_for_url("**/#*activation=relu%2Ctanh%2Ctanh*", timeout=WAIT_MS)
+    page.click(".remove-layer")
+    expect(choosers).to_have_count(2)
+    page.wait_for_url("**/#hidden=10%2C10&activation=relu%2Ctanh", timeout=WAIT_MS)
+    page.select_option("#speed", "10")
+    page.click("#play")
+    page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
+    expect(page.locator("#step-count")).to_have_text("100")
+    row = page.locator("#runs-table tbody tr").nth(0)
+    expect(row.locator("td").nth(1)).to_have_text("hidden 10,10, activation relu,tanh")
+    page.select_option("#setting-activation", "sigmoid")  # one for every layer
+    expect(choosers.nth(0)).to_have_value("sigmoid")
+    expect(choosers.nth(1)).to_have_value("sigmoid")
+    page.wait_for_url("**/#hidden=10%2C10&activation=sigmoid", timeout=WAIT_MS)
+    assert visit.errors == [] and visit.outside == []
+
+
+def test_a_link_carries_one_activation_per_layer(browser, server):
+    visit = Visit(browser, server, fragment="#hidden=8,8&activation=tanh,relu")
+    try:
+        page = visit.page
+        expect(page.locator(".layer output")).to_have_text(["8", "8"])
+        expect(page.locator(".layer-activation").nth(0)).to_have_value("tanh")
+        expect(page.locator(".layer-activation").nth(1)).to_have_value("relu")
+        expect(page.locator("#setting-activation")).to_have_value("")
+        assert visit.errors == []
+    finally:
+        visit.close()

@@ -188,6 +188,22 @@ def test_settings_are_checked_with_the_clis_messages(client):
     assert client.post("/api/sessions/nosuch/start", json={}).status_code == 404
 
 
+def test_settings_that_must_agree_change_together(client):
+    session = new_session(client)
+    url = f"/api/sessions/{session}/setting"
+    client.post(url, json={"settings": {"hidden": [6, 6], "activation": ["relu", "tanh"]}})
+    # one more layer alone disagrees with two activations; with a third one it agrees
+    alone = client.post(url, json={"name": "hidden", "value": [6, 6, 6]})
+    assert alone.status_code == 400 and alone.json()["setting"] == "activation"
+    both = {"hidden": [6, 6, 6], "activation": ["relu", "tanh", "tanh"]}
+    answer = client.post(url, json={"settings": both})
+    assert answer.status_code == 200 and answer.json()["settings"] == both
+    bad = client.post(url, json={"settings": {"hidden": [6], "activation": ["relu", "tanh"]}})
+    assert bad.status_code == 400
+    after = client.post(url, json={"name": "lr", "value": 0.2}).json()["settings"]
+    assert after == {**both, "lr": 0.2}  # the refused change left nothing behind
+
+
 def test_the_preview_is_the_runs_data_before_training(client):
     session = new_session(client)
     data = client.post(f"/api/sessions/{session}/preview", json={"points": 30}).json()

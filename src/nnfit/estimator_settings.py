@@ -42,7 +42,7 @@ class Settings:
         self,
         *,
         hidden: Sequence[int] = REAL_DATA_DEFAULTS["hidden"],
-        activation: str = REAL_DATA_DEFAULTS["activation"],
+        activation: str | Sequence[str] = REAL_DATA_DEFAULTS["activation"],
         scale: bool = REAL_DATA_DEFAULTS["scale"],
         y_transform: str = REAL_DATA_DEFAULTS["y_transform"],
         members: int | str = REAL_DATA_DEFAULTS["members"],

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
+from .core.model_config import activation_words
 from .errors import DataError, ExtrapolationWarning, NNFitError
 from .estimator_settings import PREDICT_CHUNK, Settings
 from .safetext import printable
@@ -72,7 +73,8 @@ class Regressor(Settings):
         where = f" on {source}" if source else ""
         about = f"{rows} rows; {names}" if rows is not None else names
         fits = " fitting log(y)" if model.y_transform == "log" else ""
-        return printable(f": {nets} {widths} ({model.activation}){fits} fitted{where} ({about})")
+        acts = activation_words(model.activation)
+        return printable(f": {nets} {widths} ({acts}){fits} fitted{where} ({about})")
 
     def fit(
         self,

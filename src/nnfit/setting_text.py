@@ -69,6 +69,16 @@ def widths(text: str, separator: str = ",") -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def activations(text: str, separator: str = ",") -> str | tuple[str, ...]:
+    """Activation names: ``tanh`` (every hidden layer) or one per layer, ``relu,tanh``
+    (``relu-tanh`` with ``separator`` "-"); the names are checked by ``ModelConfig``."""
+    parts = [p.strip() for p in text.split(separator)]
+    if not all(re.fullmatch(r"\w+", p) for p in parts):
+        example = f"tanh or relu{separator}tanh"
+        raise argparse.ArgumentTypeError(f"expected activation names like {example}, got {text!r}")
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
 def pair(text: str) -> tuple[float, float]:
     """Two numbers ``LO,HI``."""
     parts = text.split(",")
@@ -103,6 +113,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "number": number,
     "pair": pair,
     "widths": widths,
+    "activations": activations,
     "size": size,
     "members": members,
     "numbers": numbers,

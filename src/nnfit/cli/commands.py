@@ -223,6 +223,7 @@ def show(args: argparse.Namespace) -> int:
     message) cannot send escape sequences or control characters to the terminal.
     """
     from ..checks import check_fps
+    from ..core.model_config import activation_words
     from ..runs.saved import open_run
     from ..views.formats import check_animation_path
 
@@ -240,7 +241,7 @@ def show(args: argparse.Namespace) -> int:
     say(f"run:          {folder} ({info.get('status')}, step {info.get('step')})")
     say(
         f"model:        {model['n_in']} → {', '.join(map(str, model['hidden']))} "
-        f"({model['activation']}) → {model['n_out']}"
+        f"({activation_words(model['activation'])}) → {model['n_out']}"
         + (f", {model['members']} members averaged" if model.get("members", 1) > 1 else "")
         + (", fitting log(y)" if model.get("y_transform") == "log" else "")
     )

@@ -57,7 +57,8 @@ def add_race_parser(commands: Any) -> None:
         "settings to race",
         f"each one value, or several (0.01,0.1) for the variants; items may be ranges as in "
         f"nnfit sweep (log:LO..HI:N); a network of several hidden layers joins their widths "
-        f"with {LAYERS}: --hidden 16,32{LAYERS}32",
+        f"with {LAYERS}: --hidden 16,32{LAYERS}32, and so do one activation per layer: "
+        f"--activation tanh,relu{LAYERS}tanh",
     )
     runs = race.add_argument_group("race")
     runs.add_argument(

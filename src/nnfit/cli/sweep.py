@@ -30,6 +30,11 @@ SWEEP_EXAMPLES = f"""examples:
   nnfit sweep data.csv --lr log:1e-4..1 --trials 500 --backend ray --address auto"""
 KEPT_OUTPUT_FLAGS = ("--out", "--overwrite", "--quiet")
 HIDDEN_HELP = f"hidden layer widths: 8,16 is two networks, 32{LAYERS}32 one with two layers"
+SPACE_HELP = {  # where a list of the setting's values reads differently from its flag in fit
+    "hidden": HIDDEN_HELP,
+    "activation": f"activations: relu,tanh is two networks, relu{LAYERS}tanh one with a relu "
+    "then a tanh layer",
+}
 
 
 def add_space_flags(parser: Any, title: str, description: str) -> dict[str, Any]:
@@ -40,7 +45,7 @@ def add_space_flags(parser: Any, title: str, description: str) -> dict[str, Any]
         add_flags(parser.add_argument_group(group), groups[group])
     space = parser.add_argument_group(title, description)
     for row in sweepable():
-        help_ = HIDDEN_HELP if row.name == "hidden" else row.help
+        help_ = SPACE_HELP.get(row.name, row.help)
         space.add_argument(row.flag, metavar="VALUES", help=help_.replace("%", "%%"))
     return groups
 

@@ -5,12 +5,13 @@ holds weights (M, out, in) and biases (M, out). Autograd records every operation
 replays it backwards; for this one shape of network the backward pass is short enough to write
 down, and doing so saves most of a small step's time (measured in bench/README.md):
 
-    forward   z_l = a_{l-1} W_l^T + b_l,  a_l = act(z_l)          (a_0 = x, shared by members)
+    forward   z_l = a_{l-1} W_l^T + b_l,  a_l = act_l(z_l)        (a_0 = x, shared by members)
     loss      L = sum over members of each member's mean loss on its own rows
-    backward  g = dL/dz_last;  dW_l = g^T a_{l-1},  db_l = sum_rows g,  g = act'(g W_l)
+    backward  g = dL/dz_last;  dW_l = g^T a_{l-1},  db_l = sum_rows g,  g = act_l'(g W_l)
 
-The activation derivatives are torch's own backward kernels (``aten.tanh_backward`` and so on,
-the ones autograd itself calls), and gradients are written into the parameters' ``.grad``
+Each hidden layer l has its own activation act_l (``MLP.activations``). Their derivatives are
+torch's own backward kernels (``aten.tanh_backward`` and so on, the ones autograd itself
+calls), and gradients are written into the parameters' ``.grad``
 in place. Many members are worked through in chunks that stay in the processor's cache.
 ``tests/test_batched.py`` checks every activation and loss against autograd.
 """
@@ -18,7 +19,7 @@ in place. Many members are worked through in chunks that stay in the processor's
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -65,6 +66,12 @@ BACKWARD: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 LOSSES = ("mse", "l1", "huber")
 
 
+def covers(activations: Sequence[str]) -> bool:
+    """Whether every hidden layer's activation has a batched forward and backward (else the
+    model trains through autograd)."""
+    return all(name in FORWARD and name in BACKWARD for name in activations)
+
+
 class BatchedPass:
     """Forward, loss and backward of an ensemble ``model`` (members > 1), without autograd.
 
@@ -77,11 +84,14 @@ class BatchedPass:
     """
 
     def __init__(self, model: MLP, loss: str, *, compile: bool = False) -> None:
-        if model.members < 2 or model.activation not in BACKWARD or loss not in LOSSES:
+        if model.members < 2 or not covers(model.activations) or loss not in LOSSES:
             raise ValueError(f"BatchedPass takes an ensemble MLP and one of the losses {LOSSES}")
         self.loss = loss
-        self.forward_fn, self.backward_fn = FORWARD[model.activation], BACKWARD[model.activation]
-        self.keeps_output = model.activation in KEEPS_OUTPUT
+        # per hidden layer: its activation's forward, backward, and whether the backward
+        # reads the output (else the input)
+        self.forward_fns = [FORWARD[name] for name in model.activations]
+        self.backward_fns = [BACKWARD[name] for name in model.activations]
+        self.keeps_output = [name in KEEPS_OUTPUT for name in model.activations]
         self.members = model.members
         linears = [layer for layer in model.layers if isinstance(layer, Members)]
         params = [p for layer in linears for p in (layer.weight, layer.bias)]
@@ -206,8 +216,8 @@ class BatchedPass:
                 # measured 2.5x slower on these shapes)
             if layer == n_layers - 1:
                 return z, saved
-            a = self.forward_fn(z)
-            saved.append((a, a if self.keeps_output else z))
+            a = self.forward_fns[layer](z)
+            saved.append((a, a if self.keeps_output[layer] else z))
         raise AssertionError("an MLP has an output layer")
 
     def _loss_gradient(
@@ -247,4 +257,4 @@ class BatchedPass:
                 torch.bmm(g.transpose(1, 2), saved[layer - 1][0], out=grad_w)
                 torch.sum(g, dim=1, out=grad_b)
             if layer:
-                g = self.backward_fn(torch.bmm(g, weight), saved[layer - 1][1])
+                g = self.backward_fns[layer - 1](torch.bmm(g, weight), saved[layer - 1][1])

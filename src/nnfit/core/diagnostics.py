@@ -14,7 +14,7 @@ one member of an ensemble (``nnfit.core.outcomes``, ``nnfit doctor``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -107,9 +107,8 @@ class RunFacts:
     losses: np.ndarray  # the loss at each kept snapshot, the final one last
     noise_floor: float | None  # the lowest reachable loss, when known
     stop_reason: str  # "done", "diverged", "interrupted", "early_stop" or "target"
-    dead: int  # hidden units dead at the end (output the same on every point)
-    units: int  # hidden units in all
-    activation: str
+    dead: int  # ReLU units dead at the end (output the same on every point)
+    units: int  # ReLU units in all (0 for a network without ReLU layers)
 
     @property
     def loss(self) -> float:
@@ -129,14 +128,34 @@ def outcome(facts: RunFacts) -> str:
         return facts.stop_reason
     if _is_good(facts) or facts.stop_reason in ("early_stop", "target"):
         return "ok"
-    if facts.units and facts.dead * 2 > facts.units and facts.activation in ("relu",):
+    if facts.units and facts.dead * 2 > facts.units:
         return "dead_units"
     return "stalled" if is_stalled(facts.losses) else "unfinished"
 
 
+DYING = ("relu",)  # activations whose units die: zero on every point, so no gradient
+
+
+def dying_layers(hidden: Sequence[int], activation: str | Sequence[str]) -> list[bool]:
+    """Which hidden layers' units can die (ReLU ones): the dead-unit rule reads those only."""
+    if isinstance(activation, str):
+        return [activation in DYING] * len(hidden)
+    return [name in DYING for name in activation]
+
+
+def relu_units(
+    dead: Sequence[int], hidden: Sequence[int], activation: str | Sequence[str], members: int = 1
+) -> tuple[int, int]:
+    """(dead ReLU units, ReLU units in all) from the dead units of each hidden layer (summed
+    over ``members`` networks)."""
+    dying = dying_layers(hidden, activation)
+    units = sum(width for width, relu in zip(hidden, dying) if relu) * members
+    return int(sum(n for n, relu in zip(dead, dying) if relu)), units
+
+
 def dead_fraction(history: History) -> tuple[int, int]:
-    """(dead units, all hidden units) at the final snapshot."""
-    return sum(history.final.dead), sum(history.hidden) * history.members
+    """(dead ReLU units, ReLU units in all) at the final snapshot, over every member."""
+    return relu_units(history.final.dead, history.hidden, history.activation, history.members)
 
 
 def facts_of(history: History) -> RunFacts:
@@ -149,7 +168,6 @@ def facts_of(history: History) -> RunFacts:
         stop_reason=history.stop_reason,
         dead=dead,
         units=units,
-        activation=history.activation,
     )
 
 

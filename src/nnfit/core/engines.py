@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..core.batched import BACKWARD, BatchedPass
+from ..core.batched import BatchedPass, covers
 from ..core.fused import FUSED, FusedUpdate, flatten_parameters
 from ..core.members import objective
 from ..core.model import MLP
@@ -125,7 +125,7 @@ def batched_fits(model: MLP, config: TrainConfig) -> bool:
     """Whether the batched engine covers this model and training (else autograd)."""
     return (
         model.members > 1
-        and model.activation in BACKWARD
+        and covers(model.activations)
         and config.optimizer in FUSED
         and all(p.dtype == torch.float32 for p in model.parameters())
     )

@@ -182,7 +182,7 @@ class History:
     y: np.ndarray  # (n, n_out) training targets shown on the plot
     x_grid: np.ndarray  # (n_grid, n_in) where the fit is drawn
     hidden: tuple[int, ...] = ()  # widths of the hidden layers
-    activation: str = "relu"
+    activation: str | tuple[str, ...] = "relu"  # one for every hidden layer, or one per layer
     noise_floor: float | None = None  # lowest reachable loss for synthetic data, in loss units
     x_names: tuple[str, ...] = ("x",)
     y_names: tuple[str, ...] = ("y",)
@@ -233,7 +233,9 @@ class History:
             "hidden": list(self.hidden),
             "members": self.members,
             "held_out": self.held_out,
-            "activation": self.activation,
+            "activation": self.activation
+            if isinstance(self.activation, str)
+            else [*self.activation],
             "noise_floor": self.noise_floor,
             "x_names": list(self.x_names),
             "y_names": list(self.y_names),
@@ -298,7 +300,7 @@ class History:
             hidden=hidden,
             members=members,
             held_out=_flag(data.get("held_out", False), "held_out"),
-            activation=_text(data.get("activation", "relu"), "activation"),
+            activation=_activation(data.get("activation", "relu")),
             noise_floor=_optional(data.get("noise_floor"), "noise_floor"),
             x_names=_names(data.get("x_names"), "x_names", x.shape[1]),
             y_names=_names(data.get("y_names"), "y_names", y.shape[1]),
@@ -365,6 +367,13 @@ def _text(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value.isprintable():
         raise _refuse(name, "printable text", value)
     return value
+
+
+def _activation(value: Any) -> str | tuple[str, ...]:
+    """One activation name, or a list of them (one per hidden layer)."""
+    if isinstance(value, list) and value:
+        return tuple(_text(item, "activation") for item in value)
+    return _text(value, "activation")
 
 
 def _items(value: Any, name: str) -> list[Any]:

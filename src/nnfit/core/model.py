@@ -13,7 +13,13 @@ from torch import nn
 
 from ..core.members import Members
 from ..errors import UsageError
-from .model_config import ACTIVATION_LAYERS, check_activation, check_hidden, check_members
+from .model_config import (
+    ACTIVATION_LAYERS,
+    check_activation,
+    check_hidden,
+    check_members,
+    layer_activations,
+)
 from .model_config import ModelConfig as ModelConfig  # the model's settings: model_config
 from .model_config import check_size as check_size  # re-exported: the size check lives there
 from .model_config import n_parameters as n_parameters
@@ -38,7 +44,8 @@ class MLP(nn.Module):
         n_in: number of input columns.
         hidden: width of the hidden layer, or widths of several, e.g. ``(32, 32)``.
         n_out: number of output columns.
-        activation: name of the activation between linear layers (see ``ACTIVATIONS``).
+        activation: name of the activation after every hidden layer (see ``ACTIVATIONS``), or
+            one name per hidden layer, input side first: ``("relu", "tanh")``.
         seed: if given, initialise the weights from this seed without touching torch's global RNG;
             one seed per member (a sequence) draws each member's weights from its own seed, so
             a member is the same network whatever it is trained with.
@@ -73,7 +80,7 @@ class MLP(nn.Module):
         hidden: int | Sequence[int] = 10,
         n_out: int = 1,
         *,
-        activation: str = "relu",
+        activation: str | Sequence[str] = "relu",
         seed: int | Sequence[int] | None = None,
         members: int = 1,
         y_transform: str = "none",
@@ -81,7 +88,8 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         widths = check_hidden((hidden,) if isinstance(hidden, int) else hidden)
-        self.activation = check_activation(activation)
+        self.activation = check_activation(activation, len(widths))
+        self.activations = layer_activations(self.activation, len(widths))  # one per layer
         if y_transform not in ("none", "log"):
             raise UsageError(f"y_transform must be none or log, got {y_transform!r}")
         self.y_transform = y_transform
@@ -102,8 +110,8 @@ class MLP(nn.Module):
             if seed is not None and seeds is None:
                 torch.manual_seed(int(seed))  # type: ignore[arg-type]
             layers: list[nn.Module] = []
-            for n_from, n_to in zip((n_in, *widths), widths):
-                layers += [linear(n_from, n_to), ACTIVATIONS[activation]()]
+            for n_from, n_to, name in zip((n_in, *widths), widths, self.activations):
+                layers += [linear(n_from, n_to), ACTIVATIONS[name]()]
             last = linear(widths[-1], n_out)
             layers.append(last)
             self.layers = nn.Sequential(*layers)
@@ -234,7 +242,7 @@ class MLP(nn.Module):
         layers = [(layer.weight, layer.bias) for layer in self.layers if isinstance(layer, Members)]
         widest = max(self.n_in, *self.hidden, self.n_out)
         size = max(1, PREDICT_ELEMENTS // max(1, x64.shape[0] * widest))
-        activation = self.layers[1]
+        activations = [layer for layer in self.layers if not isinstance(layer, Members)]
         for start in range(0, count, size):
             end = min(start + size, count)
             h = x64.unsqueeze(0)
@@ -242,7 +250,7 @@ class MLP(nn.Module):
                 w, b = weight[start:end].double(), bias[start:end].double()
                 h = torch.matmul(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
                 if i < len(layers) - 1:
-                    h = activation(h)
+                    h = activations[i](h)
             yield h
 
     def member_layers(self, k: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:

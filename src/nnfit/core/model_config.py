@@ -24,6 +24,7 @@ ACTIVATION_LAYERS = {
     "softplus": "Softplus",
 }
 WIDTHS = "whole numbers like 10 or 32,32"
+NAMES = "an activation name, or one per hidden layer like relu,tanh"
 MAX_WIDTH = 100_000  # units in one hidden layer
 MAX_LAYERS = 100  # hidden layers
 MAX_MEMBERS = 100_000_000  # a sanity bound: memory (model.check_size) is the real limit
@@ -40,7 +41,15 @@ class ModelConfig:
     hidden: tuple[int, ...] = setting(
         (10,), "hidden layer widths: 10 or 32,32", group="model", flag_type="widths", form=WIDTHS
     )
-    activation: str = setting("relu", "{choices}", choices=ACTIVATION_LAYERS, group="model")
+    activation: str | tuple[str, ...] = setting(
+        "relu",
+        "{choices}: one for every hidden layer, or one per layer like relu,tanh",
+        choices=ACTIVATION_LAYERS,
+        group="model",
+        flag_type="activations",
+        form=NAMES,
+        metavar="NAMES",
+    )
     scale: bool = setting(
         False,
         "standardise x and y with the training rows' mean and std (predictions stay in the "
@@ -64,9 +73,18 @@ class ModelConfig:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.activation, str) and "," in self.activation:  # "relu,tanh" as typed:
+            object.__setattr__(self, "activation", split_names(self.activation))  # (before the
+            # choices are checked)
         check_fields(self)
         check_hidden(self.hidden)
+        check_activation(self.activation, len(self.hidden))
         check_members(self.members)
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """Each hidden layer's activation, input side first."""
+        return layer_activations(self.activation, len(self.hidden))
 
 
 def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
@@ -92,18 +110,57 @@ def check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
     return widths
 
 
-def check_activation(activation: str) -> str:
-    """Validate an activation name."""
-    if not isinstance(activation, str) or activation not in ACTIVATION_LAYERS:
-        choices = ", ".join(ACTIVATION_LAYERS)
+def split_names(text: str, separator: str = ",") -> tuple[str, ...]:
+    """``"relu, tanh"`` → ``("relu", "tanh")``: activation names as typed in a list."""
+    return tuple(part.strip() for part in text.split(separator))
+
+
+def check_activation(
+    activation: str | Sequence[str], n_layers: int | None = None
+) -> str | tuple[str, ...]:
+    """Validate an activation: one name (every hidden layer's) or a list of names, one per
+    hidden layer (``n_layers`` of them, when given), also typed as ``"relu,tanh"``; return the
+    name or the names as a tuple, or raise FieldError naming ``activation``."""
+    allowed = ", ".join(ACTIVATION_LAYERS)
+    choices = {"choices": allowed}
+    if isinstance(activation, str) and "," in activation:  # "relu,tanh" as typed
+        activation = split_names(activation)
+    if isinstance(activation, str):
+        if activation not in ACTIVATION_LAYERS:
+            rule = f"must be one of {allowed}"
+            raise FieldError("activation", rule, activation, code="choice", params=choices)
+        return activation
+    if not isinstance(activation, (list, tuple)) or not activation:
+        form = {"form": NAMES}
+        raise FieldError("activation", f"must be {NAMES}", activation, code="type", params=form)
+    names = tuple(activation)
+    for name in names:
+        if not isinstance(name, str) or name not in ACTIVATION_LAYERS:
+            rule = f"names {shown(name)}, which is not one of {allowed}"
+            params = {"name": shown(name), **choices}
+            raise FieldError("activation", rule, activation, code="activation.name", params=params)
+    if n_layers is not None and len(names) != n_layers:
+        layers = f"{n_layers} hidden layer{'s' if n_layers > 1 else ''}"
         raise FieldError(
             "activation",
-            f"must be one of {choices}",
+            f"gives {len(names)} names for {layers}: give one per layer, or one for all",
             activation,
-            code="choice",
-            params={"choices": choices},
+            code="activation.layers",
+            params={"names": len(names), "layers": n_layers},
         )
-    return activation
+    return names
+
+
+def activation_words(activation: str | Sequence[str]) -> str:
+    """An activation as a sentence names it: ``relu``, or ``relu, tanh`` for one per layer."""
+    return activation if isinstance(activation, str) else ", ".join(activation)
+
+
+def layer_activations(activation: str | Sequence[str], n_layers: int) -> tuple[str, ...]:
+    """Each of ``n_layers`` hidden layers' activation name: ``"tanh"`` → ``("tanh",) * n``; a
+    list of names is checked to have one per layer (FieldError)."""
+    checked = check_activation(activation, n_layers)
+    return (checked,) * n_layers if isinstance(checked, str) else checked
 
 
 def check_members(members: int | str) -> int | str:

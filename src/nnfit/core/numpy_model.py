@@ -9,12 +9,12 @@ Results equal torch's to float32 rounding (tests/test_numpy_model.py checks ever
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .model_config import ACTIVATION_LAYERS
+from .model_config import ACTIVATION_LAYERS, layer_activations
 from .spread import Spread
 
 __all__ = ["ACTIVATIONS", "NumpyMLP", "erfc"]
@@ -90,7 +90,7 @@ class NumpyMLP:
         >>> model(np.array([[150.0]]))  # (n, n_in) → (n, n_out)     # doctest: +SKIP
     """
 
-    activation: str
+    activation: str | tuple[str, ...]  # one name for every hidden layer, or one per layer
     members: tuple[tuple[Layer, ...], ...]  # each member's linear layers, input side first
     x_mean: np.ndarray
     x_scale: np.ndarray
@@ -100,7 +100,11 @@ class NumpyMLP:
 
     @classmethod
     def from_state(
-        cls, tensors: Mapping[str, np.ndarray], *, activation: str, y_transform: str = "none"
+        cls,
+        tensors: Mapping[str, np.ndarray],
+        *,
+        activation: str | Sequence[str],
+        y_transform: str = "none",
     ) -> NumpyMLP:
         """From ``MLP.state_dict()``'s arrays: ``layers.{2i}.weight`` (members, out, in) or
         (out, in), ``layers.{2i}.bias`` and the scaler's four vectors."""
@@ -119,6 +123,7 @@ class NumpyMLP:
             name: np.array(tensors[name], np.float32)  # copies: later changes do not reach it
             for name in ("x_mean", "x_scale", "y_mean", "y_scale")
         }
+        activation = activation if isinstance(activation, str) else tuple(activation)
         return cls(activation=activation, members=members, y_transform=y_transform, **scaler)
 
     @property
@@ -166,11 +171,11 @@ class NumpyMLP:
     def _run(
         self, layers: tuple[Layer, ...], h: np.ndarray, dtype: type = np.float32
     ) -> np.ndarray:
-        """One network's linear layers with the activation between them."""
-        act = ACTIVATIONS[self.activation]
+        """One network's linear layers with each hidden layer's activation after it."""
+        acts = [ACTIVATIONS[name] for name in layer_activations(self.activation, len(layers) - 1)]
         h = h.astype(dtype)
         for i, (weight, bias) in enumerate(layers):
             h = h @ weight.T.astype(dtype) + bias.astype(dtype)  # (n, n_to)
             if i < len(layers) - 1:
-                h = act(h)
+                h = acts[i](h)
         return h

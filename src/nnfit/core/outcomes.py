@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..core.callbacks import Callback
-from ..core.diagnostics import RunFacts, outcome
+from ..core.diagnostics import RunFacts, outcome, relu_units
 from ..core.history import History, Snapshot
 from ..core.members import row_losses
 from ..core.model import MLP
@@ -38,7 +38,8 @@ class MemberRecord(Callback):
         self.each_loss = make_loss(loss, reduction="none")
         self.steps: list[int] = []
         self.rows: list[np.ndarray] = []  # (members,) losses, one array per recorded snapshot
-        self.dead = np.zeros(model.members, dtype=np.int64)  # at the final snapshot
+        # dead units per hidden layer and member at the final snapshot, (layers, members)
+        self.dead = np.zeros((len(model.hidden), model.members), dtype=np.int64)
         self.losses = np.zeros((0, model.members))  # (snapshots, members), set at the end
 
     def on_train_begin(self, history: History) -> None:
@@ -53,7 +54,7 @@ class MemberRecord(Callback):
             each = row_losses(self.each_loss(y_pred, self.ys.expand_as(y_pred)))  # (members, n)
             losses = each.mean(dim=1).double().cpu().numpy()
         if snapshot.final:
-            self.dead = sum((dead_per_member(h) for h in hiddens), np.zeros(1, dtype=np.int64))
+            self.dead = np.stack([dead_per_member(h) for h in hiddens])
         else:  # thin as the History does: what it keeps depends only on the step
             stride = frame_stride(snapshot.step, self.every)
             if stride != frame_stride(snapshot.step - self.every, self.every):
@@ -78,18 +79,17 @@ class MemberRecord(Callback):
 def member_facts(history: History, record: MemberRecord) -> list[RunFacts]:
     """One ``RunFacts`` per member: its own losses and dead units, and "diverged" for a member
     that diverged (frozen while the others trained on, or with the whole run)."""
-    units = sum(history.hidden)
     facts = []
     for k in range(history.members):
         reason = "diverged" if k in history.diverged_members else history.stop_reason
+        dead, units = relu_units(record.dead[:, k].tolist(), history.hidden, history.activation)
         facts.append(
             RunFacts(
                 losses=record.losses[:, k],
                 noise_floor=history.noise_floor,
                 stop_reason=reason,
-                dead=int(record.dead[k]),
+                dead=dead,
                 units=units,
-                activation=history.activation,
             )
         )
     return facts

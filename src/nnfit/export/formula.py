@@ -86,7 +86,8 @@ def relu_formula(model: MLP) -> PiecewiseLinear:
     that are the same line (a unit whose output nothing uses) are merged.
 
     Args:
-        model: an MLP with one input, one output and ``relu`` or ``leaky_relu`` activation.
+        model: an MLP with one input, one output and a ``relu`` or ``leaky_relu`` activation
+            after every hidden layer (each layer may have either).
 
     Returns:
         The function, with ``len(breakpoints) <= total hidden units``.
@@ -101,16 +102,18 @@ def relu_formula(model: MLP) -> PiecewiseLinear:
         True
     """
     _check_formula_model(model)
-    negative_slope = 0.0
-    for layer in model.layers:
-        if isinstance(layer, nn.LeakyReLU):
-            negative_slope = float(layer.negative_slope)
+    # each hidden layer's slope below zero: 0 for ReLU, LeakyReLU's own
+    negative_slopes = [
+        float(layer.negative_slope) if isinstance(layer, nn.LeakyReLU) else 0.0
+        for layer in model.layers
+        if isinstance(layer, (nn.ReLU, nn.LeakyReLU))
+    ]
     members = []
     for k in range(model.members):
         own = model.member_layers(k)
         weights = [_float64(weight) for weight, _ in own]  # (n_to, n_from) each
         biases = [_float64(bias) for _, bias in own]  # (n_to,) each
-        members.append(_pieces(weights, biases, negative_slope))
+        members.append(_pieces(weights, biases, negative_slopes))
     pieces = members[0] if len(members) == 1 else _average(members)
 
     # Back to user units: x = x_mean + x_scale * t, y = y_mean + y_scale * output.
@@ -125,13 +128,15 @@ def relu_formula(model: MLP) -> PiecewiseLinear:
 
 
 def _pieces(
-    weights: list[np.ndarray], biases: list[np.ndarray], negative_slope: float
+    weights: list[np.ndarray], biases: list[np.ndarray], negative_slopes: list[float]
 ) -> list[tuple[float, float, float]]:
     """One network's pieces in standardised t: (start, slope, intercept) of its output."""
     # Each piece: (lo, hi, a, c) with the current layer's input = a * t + c for lo < t < hi;
     # a and c have shape (width,).
     pieces = [(-math.inf, math.inf, np.ones(1), np.zeros(1))]
-    for weight, bias in zip(weights[:-1], biases[:-1]):
+    for weight, bias, negative_slope in zip(
+        weights[:-1], biases[:-1], negative_slopes, strict=True
+    ):
         next_pieces = []
         for lo, hi, a, c in pieces:
             pre_a, pre_c = weight @ a, weight @ c + bias  # pre-activation = pre_a * t + pre_c
@@ -166,8 +171,7 @@ def _average(members: list[list[tuple[float, float, float]]]) -> list[tuple[floa
 def _check_formula_model(model: MLP) -> None:
     """Refuse what has no exact piecewise-linear formula of one variable."""
     why = []
-    if model.activation not in FORMULA_ACTIVATIONS:
-        why.append(model.activation)
+    why += [name for name in dict.fromkeys(model.activations) if name not in FORMULA_ACTIVATIONS]
     if model.n_in != 1:
         why.append(f"{model.n_in} inputs")
     if model.n_out != 1:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
+from ..checks import typed
 from ..core.model import MLP
 from ..errors import NNFitError
 from ..io.files import write_atomic
@@ -33,7 +34,7 @@ ACTIVATION_SOURCE = {
 DOCSTRING = """\
 A {architecture} {activation} network exported by nnfit {version}; needs only NumPy.
 
-Layers: {layers}, {activation} after each hidden layer. The training
+Layers: {layers}, {activation_note}. The training
 data's scaler is built in: predict() takes and returns the original units.
 
     from {module} import predict{import_note}
@@ -53,7 +54,7 @@ import numpy as np
 
 N_IN = {n_in}
 N_OUT = {n_out}
-ACTIVATION = {activation!r}
+ACTIVATION = {activation!r}  # one for every hidden layer, or one per layer
 
 # The weights are the model's float32 values written exactly as float64 literals.
 X_MEAN = np.array({x_mean!r})
@@ -67,11 +68,10 @@ MEMBERS = [
 {member_literals}]
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
+{activation_functions}
 
-
-def activation(z):
-    """{activation}, as in torch.nn."""
-    {activation_source}
+# each hidden layer's activation, input side first
+ACTIVATIONS = [{layer_activations}]
 
 
 def predict(x):
@@ -90,7 +90,7 @@ def predict(x):
         for i, (weight, bias) in enumerate(layers):
             h = h @ weight + bias
             if i < len(layers) - 1:
-                h = activation(h)
+                h = ACTIVATIONS[i](h)
         total = total + h
     y = total / len(MEMBERS) * Y_SCALE + Y_MEAN  # (n, N_OUT), original units
     if Y_LOG:
@@ -188,7 +188,8 @@ def python_source(model: MLP, *, module: str = "model", filename: str = "model.p
         "layers": " -> ".join(
             [_count(model.n_in, "input"), *map(str, model.hidden), _count(model.n_out, "output")]
         ),
-        "activation": model.activation,
+        "activation": typed(model.activation),
+        "activation_note": _activation_note(model.activations),
         "module": module if importable else "model",
         "import_note": "" if importable else "  # saved as model.py",
         "filename": filename,
@@ -205,7 +206,11 @@ def python_source(model: MLP, *, module: str = "model", filename: str = "model.p
         docstring=docstring,
         members=model.members,
         activation=model.activation,
-        activation_source=ACTIVATION_SOURCE[model.activation],
+        activation_functions="".join(
+            ACTIVATION_FUNCTION.format(name=name, source=ACTIVATION_SOURCE[name])
+            for name in dict.fromkeys(model.activations)
+        ),
+        layer_activations=", ".join(model.activations),
         n_in=model.n_in,
         n_out=model.n_out,
         x_mean=_floats(model.x_mean),
@@ -217,6 +222,21 @@ def python_source(model: MLP, *, module: str = "model", filename: str = "model.p
     )
     _check_docstring(source, intended)
     return source
+
+
+ACTIVATION_FUNCTION = '''
+
+def {name}(z):
+    """{name}, as in torch.nn."""
+    {source}
+'''
+
+
+def _activation_note(names: tuple[str, ...]) -> str:
+    """``relu after each hidden layer`` or ``relu, tanh after the hidden layers in turn``."""
+    if len(set(names)) == 1:
+        return f"{names[0]} after each hidden layer"
+    return f"{', '.join(names)} after the hidden layers in turn"
 
 
 def docstring_text(value: object) -> str:

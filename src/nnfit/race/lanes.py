@@ -59,8 +59,8 @@ def variant_names(space: Space) -> list[str]:
             value = setting[name]
             if name == "hidden":
                 parts.append(f"hidden {LAYERS.join(map(str, value))}")
-            elif name in choices:
-                parts.append(str(value))
+            elif name in choices:  # a name, or one per hidden layer: relu-tanh
+                parts.append(value if isinstance(value, str) else LAYERS.join(value))
             else:
                 parts.append(f"{name} {typed(value)}")
         names.append(", ".join(parts))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..core.diagnostics import RunFacts, facts_of, outcome
+from ..core.diagnostics import RunFacts, facts_of, outcome, relu_units
 from ..race.clock import Clock, Curves
 from ..race.lanes import Lane
 
@@ -204,13 +204,13 @@ def _facts(
     with torch.no_grad():
         xs = model.scale_x(torch.as_tensor(history.x, dtype=torch.float32))
         _, hiddens = model.hidden_outputs(xs)  # (members, n, width) per layer
-    dead = sum(int(dead_per_member(h)[member]) for h in hiddens)
+    each = [int(dead_per_member(h)[member]) for h in hiddens]  # per hidden layer
+    dead, units = relu_units(each, history.hidden, history.activation)
     reason = "diverged" if member in history.diverged_members else history.stop_reason
     return RunFacts(
         losses=curves.of(v)[1],
         noise_floor=history.noise_floor,
         stop_reason=reason,
         dead=dead,
-        units=sum(history.hidden),
-        activation=history.activation,
+        units=units,
     )

@@ -122,8 +122,9 @@ def candidates(config: RunConfig) -> list[dict[str, dict[str, Any]]]:
     ]
     if train.optimizer != "adam":
         changes.append({"train": {"optimizer": "adam", "lr": REAL_DATA_DEFAULTS["lr"]}})
-    if model.activation == "relu":
-        changes.append({"model": {"activation": "leaky_relu"}})
+    if "relu" in model.activations:  # each ReLU layer leaky, the others as they are
+        leaky = tuple("leaky_relu" if name == "relu" else name for name in model.activations)
+        changes.append({"model": {"activation": leaky[0] if len(set(leaky)) == 1 else leaky}})
     return changes
 
 

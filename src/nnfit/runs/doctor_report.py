@@ -14,6 +14,7 @@ import numpy as np
 
 from ..checks import flag
 from ..core.diagnostics import GOOD_FACTOR, KINDS
+from ..core.model_config import activation_words
 from ..runs.doctor import DoctorReport, Trial, preset_of
 
 FORMAT = "nnfit.doctor/1"
@@ -64,7 +65,8 @@ def report_text(report: DoctorReport) -> str:
     whose = f", the data of seed {seeds[0]}" if config.data.synthetic else ""
     lines = [
         f"nnfit doctor: {report.n_seeds} seeds ({seeds[0]}-{seeds[-1]}) of hidden {widths} "
-        f"{model.activation}, {train.optimizer} lr {train.lr:g}, {train.steps} steps, on "
+        f"{activation_words(model.activation)}, {train.optimizer} lr {train.lr:g}, "
+        f"{train.steps} steps, on "
         f"{report.source} ({report.rows} rows{whose}, shared by every seed); trained as one "
         f"batched run in {base.seconds:.1f} s",
         "",

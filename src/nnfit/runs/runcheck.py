@@ -50,7 +50,7 @@ class Shape:
     n_in: int
     hidden: tuple[int, ...]
     n_out: int
-    activation: str
+    activation: str | tuple[str, ...]  # one name for every hidden layer, or one per layer
     members: int
     y_transform: str = "none"  # run.json's model.y_transform; older runs have none
 
@@ -71,11 +71,14 @@ class Shape:
     def layers(self) -> list[dict[str, Any]]:
         """The layer list ``architecture`` writes for this network."""
         widths = (self.n_in, *self.hidden, self.n_out)
+        from ..core.model_config import layer_activations
+
+        names = (*layer_activations(self.activation, len(self.hidden)), "")
         out: list[dict[str, Any]] = []
-        for n_from, n_to in pairwise(widths):
+        for (n_from, n_to), name in zip(pairwise(widths), names, strict=True):
             out += [
                 {"type": "linear", "in": n_from, "out": n_to},
-                {"type": "activation", "name": self.activation},
+                {"type": "activation", "name": name},
             ]
         return out[:-1]
 
@@ -204,14 +207,12 @@ def check_architecture(model: Any, where: Path) -> Shape:
             raise DataError(
                 f"{where}: unknown activation {quote(name)}; allowed: {', '.join(ACTIVATIONS)}"
             )
-    activation = model.get("activation")
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise DataError(f"{where}: unknown activation {quote(activation)}")
     hidden = model.get("hidden")
     if not isinstance(hidden, list) or not 1 <= len(hidden) <= MAX_LAYERS:
         raise DataError(
             f"{where}: model.hidden must list 1 to {MAX_LAYERS} layer widths, got {quote(hidden)}"
         )
+    activation = _activation(model.get("activation"), len(hidden), where)
     members = model.get("members")
     if not is_int(members) or not 1 <= members <= MAX_MEMBERS:
         raise DataError(f"{where}: members must be 1 to {MAX_MEMBERS}, got {quote(members)}")
@@ -229,6 +230,20 @@ def check_architecture(model: Any, where: Path) -> Shape:
     if model["layers"] != shape.layers():
         raise DataError(f"{where}: layer list does not match its sizes")
     return shape
+
+
+def _activation(value: Any, n_layers: int, where: Path) -> str | tuple[str, ...]:
+    """run.json's ``model.activation``: one known name, or a list of one per hidden layer."""
+    from ..core.model_config import ACTIVATION_LAYERS
+
+    names = tuple(value) if isinstance(value, list) else (value,)
+    if not all(isinstance(name, str) and name in ACTIVATION_LAYERS for name in names):
+        raise DataError(f"{where}: unknown activation {quote(value)}")
+    if isinstance(value, list) and len(names) != n_layers:
+        raise DataError(
+            f"{where}: model.activation lists {len(names)} names for {n_layers} hidden layers"
+        )
+    return names if isinstance(value, list) else names[0]
 
 
 def check_info(info: dict[str, Any], shape: Shape, where: Path) -> None:

@@ -78,16 +78,18 @@ def architecture(model: MLP) -> dict[str, Any]:
     from ..core.members import Members
 
     layers = []
+    names = iter(model.activations)  # each hidden layer's, input side first
     for layer in model.layers:
         if isinstance(layer, (nn.Linear, Members)):
             layers.append({"type": "linear", "in": layer.in_features, "out": layer.out_features})
         else:
-            layers.append({"type": "activation", "name": model.activation})
+            layers.append({"type": "activation", "name": next(names)})
+    activation = model.activation  # one name, or a list of one per layer
     return {
         "n_in": model.n_in,
         "n_out": model.n_out,
         "hidden": list(model.hidden),
-        "activation": model.activation,
+        "activation": activation if isinstance(activation, str) else list(activation),
         "members": model.members,
         "y_transform": model.y_transform,
         "layers": layers,

@@ -6,7 +6,8 @@ the way its flag is typed, parsed by the flag's own parser (``nnfit.setting_text
 by its config's own checks (``FieldError``, worded by flag at the command line):
 
 - a list: ``0.01,0.1``, ``relu,tanh``; a hidden item with several layers joins its widths
-  with ``-``: ``16,32-32,64-64-64`` is three networks (one, two and three layers);
+  with ``-``: ``16,32-32,64-64-64`` is three networks (one, two and three layers), and an
+  activation item with one name per layer its names: ``tanh,relu-tanh``;
 - ranges of numbers (items of a list too): ``LO..HI:N`` (N evenly spaced values),
   ``log:LO..HI:N`` (N log-spaced), ``LO..HI:xF`` (LO, LO*F, ... up to HI) and ``LO..HI:+S``
   (LO, LO+S, ... up to HI); whole-number settings round to whole numbers; a range of hidden
@@ -14,7 +15,8 @@ by its config's own checks (``FieldError``, worded by flag at the command line):
 - ``none`` for a setting that may be unset (``--patience 200,none``).
 
 A TOML file's ``[sweep]`` table holds the same: a text (``lr = "log:0.001..0.3:8"``), a list
-of values (``lr = [0.01, 0.1]``, ``hidden = [16, [32, 32]]``) or one value; ``seeds = 5``.
+of values (``lr = [0.01, 0.1]``, ``hidden = [16, [32, 32]]``, ``activation = ["tanh",
+["relu", "tanh"]]``) or one value; ``seeds = 5``.
 The space is plain data, independent of how its trials are run. Torch-free.
 """
 
@@ -28,9 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..checks import FieldError, flag, shown
+from ..core.model_config import check_activation
 from ..errors import UsageError
 from ..safetext import printable
-from ..setting_text import PARSERS, kind, widths
+from ..setting_text import PARSERS, activations, kind, widths
 from ..settings import SECTIONS, Setting, table
 
 # Settings that say how to run or draw, not what to fit: the sweep's members are single
@@ -219,6 +222,8 @@ def _item_values(row: Setting, item: str, sampling: bool = False) -> list[Any]:
             return _range(row, item, kind_, sampling)
         if name == "hidden":
             return [widths(item, LAYERS)]
+        if kind_ == "activations":
+            return [activations(item, LAYERS)]
         parse = PARSERS.get(kind_) if kind_ is not None else None
         return [item if parse is None else parse(item)]
     except argparse.ArgumentTypeError as error:
@@ -314,6 +319,9 @@ def _checked(row: Setting, values: list[Any]) -> tuple[Any, ...]:
     config = SECTIONS[row.section]
     checked = []
     for value in unique:
+        if row.name == "activation":  # the names alone: their count meets hidden's in plan
+            checked.append(check_activation(value))
+            continue
         made = config(**{row.name: value})  # the setting's own checks: FieldError by name
         checked.append(getattr(made, row.name))
     return tuple(checked)
@@ -323,6 +331,8 @@ def _example(row: Setting) -> str:
     """A list to try, for messages: ``0.01,0.1``, ``relu,tanh``, ``16,32-32``."""
     if row.name == "hidden":
         return f"16,32{LAYERS}32"
+    if row.name == "activation":
+        return f"tanh,relu{LAYERS}tanh"
     if row.choices:
         return ",".join(row.choices[:2])
     kind_ = kind(row.hint, row.meta.get("flag_type"))

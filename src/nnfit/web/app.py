@@ -173,10 +173,14 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
 
     @app.post("/api/sessions/{session_id}/setting")
     def set_setting(session_id: str, change: Annotated[Any, Body()]) -> dict[str, Any]:
-        """Change one setting of the session, checked with the others: ``{name, value}``."""
+        """Change one setting of the session, checked with the others: ``{name, value}``; or
+        several that must agree, checked together: ``{settings: {name: value, ...}}``."""
         session = sessions.get(session_id)
+        if isinstance(change, dict) and isinstance(change.get("settings"), dict):
+            session.update(change["settings"], caps)  # e.g. hidden with one activation a layer
+            return {"settings": session.values}
         if not isinstance(change, dict) or not isinstance(change.get("name"), str):
-            raise_usage("a setting change is {name, value}")
+            raise_usage("a setting change is {name, value} or {settings: {name: value, ...}}")
         session.set(change["name"], change.get("value"), caps)
         return {"settings": session.values}
 

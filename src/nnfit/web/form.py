@@ -79,9 +79,10 @@ CAPPED = {"points": "points", "steps": "steps", "members": "members"}  # setting
 
 
 def kind_of(row: Setting) -> str:
-    """The form control a setting needs: choice, bool, whole, number, widths, members or text."""
+    """The form control a setting needs: choice, bool, whole, number, widths, members,
+    activations (a name, or one per hidden layer) or text."""
     special = row.meta.get("flag_type")
-    if special in ("widths", "members", "pair"):
+    if special in ("widths", "members", "pair", "activations"):
         return str(special)
     if row.choices:
         return "choice"
@@ -178,7 +179,8 @@ def build_run_config(
 
     Args:
         values: ``{name: value}`` for settings of ``form_table`` (JSON values: numbers,
-            text, true/false, lists for widths and LO,HI; null for "unset").
+            text, true/false, lists for widths, LO,HI and one activation per hidden layer;
+            null for "unset").
         caps: the server's limits.
         uploaded: the session fits an uploaded table: the preset is ``nnfit fit FILE``'s (for
             real data) and the function's settings are not used. The file itself is never in

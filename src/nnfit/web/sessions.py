@@ -61,10 +61,15 @@ class PlaySession:
 
     def set(self, name: str, value: Any, caps: Caps) -> None:
         """Change one setting, checked with the others (FieldError names it if refused)."""
-        values = self.checked({**self.values, name: value})
+        self.update({name: value}, caps)
+
+    def update(self, changes: dict[str, Any], caps: Caps) -> None:
+        """Change several settings at once, checked together: settings that must agree (the
+        hidden layers and one activation per layer) change in one step."""
+        values = self.checked({**self.values, **changes})
         build_run_config(values, caps, uploaded=self.upload is not None)
         self.values = values
-        if name in MAKES_DATA:
+        if MAKES_DATA & set(changes):
             self.edited = None  # other data: the chart's edits were of the old points
 
     def checked(self, values: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,18 @@ const Page = {
     return null;
   },
 
+  // Settings that must agree (the layers and their activations), changed and checked together.
+  async changeSettings(changes) {
+    try {
+      await Page.api(Page.url("setting"), { settings: changes });
+    } catch (error) {
+      return error.message;
+    }
+    Object.assign(Form.values, changes);
+    history.replaceState(null, "", "/" + Form.fragment());
+    return null;
+  },
+
   async preview() {
     try {
       const data = await Page.api(Page.url("preview"), Form.values);
@@ -278,6 +290,7 @@ const Page = {
     const made = await Page.api("/api/sessions", {});
     Page.session = made.session;
     Form.onChange = Page.change;
+    Form.onChangeSettings = Page.changeSettings;
     Form.build(table.settings, document.getElementById("form"));
     Race.build(table.race);
     I18N.apply(document);

@@ -74,6 +74,7 @@ const Form = {
 
   control(row, id) {
     if (row.kind === "widths") return Form.layers(row, id);
+    if (row.kind === "activations") return Form.activationControl(row, id);
     if (row.name === "function") return Form.functionBox(row, id);
     let el;
     if (row.kind === "choice") {
@@ -160,10 +161,11 @@ const Form = {
       more.dataset.i18n = "layer_add";
       more.className = "add-layer";
       wrap.append(fewer, more);
+      Form.drawLayerActivations(wrap);
       I18N.apply(wrap);
     };
     const set = (i, width) => commit(Form.values.hidden.map((w, j) => (j === i ? width : w)));
-    const commit = (widths) => Form.changed(row, widths).then(draw);
+    const commit = (widths) => Form.changeLayers(row, widths).then(draw);
     Form.redrawLayers = () => { draw(); Form.applyClassroom(); };
     draw();
     return wrap;
@@ -205,6 +207,7 @@ const Form = {
     if (row.kind === "number") return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
     if (row.kind === "members") return /^\d+$/.test(text) ? Number(text) : text;
     if (row.kind === "widths") return /^\d+(,\d+)*$/.test(text) ? text.split(",").map(Number) : text;
+    if (row.kind === "activations") return text.includes(",") ? text.split(",").map((p) => p.trim()) : text;
     if (row.kind === "pair") {
       const parts = text.split(",").map((p) => Number(p.trim()));
       return parts.length === 2 && parts.every(Number.isFinite) ? parts : text;
@@ -216,6 +219,7 @@ const Form = {
   show(row, value) {
     Form.values[row.name] = value;
     if (row.kind === "widths") { Form.redrawLayers(); return; }
+    if (row.kind === "activations") { Form.showActivations(); return; }
     const el = document.getElementById(`setting-${row.name}`);
     if (!el) return;
     if (row.name === "function") {
@@ -241,6 +245,7 @@ const Form = {
     }
     const again = document.getElementById("regenerate");
     if (again) again.disabled = Form.classroom.fix.includes("seed");
+    Form.activationClassroom();
   },
 
   // The settings that differ from the defaults, as an address fragment: #lr=0.2&hidden=20,20.
@@ -288,3 +293,90 @@ const Form = {
     if (!problem) Form.values[row.name] = value;
   },
 };
+
+// ----- One activation per hidden layer -----
+// A chooser next to each layer's neurons, and the "activation" field choosing one for every
+// layer. The setting's value is one name (every layer's) or a list of one name per layer, as
+// `--activation relu,tanh` gives; the server checks it against the layers.
+Object.assign(Form, {
+  onChangeSettings: null, // (changes) => Promise<problem or null>: several checked together
+
+  // Each hidden layer's activation, input side first.
+  layerActivations() {
+    const value = Form.values.activation;
+    return Array.isArray(value) ? value.slice() : Form.values.hidden.map(() => value);
+  },
+
+  // The setting's value for these names: one name when every layer has the same.
+  activationValue(names) {
+    return names.every((name) => name === names[0]) ? names[0] : names;
+  },
+
+  // The "activation" field: one name for every layer; it reads "per layer" when they differ.
+  activationControl(row, id) {
+    const el = document.createElement("select");
+    for (const choice of row.choices) el.append(new Option(choice, choice));
+    const mixed = new Option("", "");
+    mixed.dataset.i18n = "activation_per_layer";
+    mixed.disabled = true;
+    el.append(mixed);
+    el.id = id;
+    el.title = row.help;
+    el.value = row.default;
+    el.addEventListener("change", () => Form.changed(row, el.value).then(Form.showActivations));
+    return el;
+  },
+
+  // Show the setting in the "activation" field and the layers' choosers.
+  showActivations() {
+    const el = document.getElementById("setting-activation");
+    const value = Form.values.activation;
+    if (el) el.value = Array.isArray(value) ? "" : value;
+    if (Form.redrawLayers) Form.redrawLayers();
+  },
+
+  // Next to each layer's neurons (the layers' draw calls this), a chooser of its activation.
+  drawLayerActivations(wrap) {
+    const row = Form.rows.find((r) => r.name === "activation");
+    if (!row) return;
+    const names = Form.layerActivations();
+    wrap.querySelectorAll(".layer").forEach((layer, i) => {
+      const select = document.createElement("select");
+      select.className = "layer-activation";
+      select.dataset.i18nTitle = "layer_activation";
+      for (const choice of row.choices) select.append(new Option(choice, choice));
+      select.value = names[i];
+      select.addEventListener("change", () => {
+        const next = Form.layerActivations();
+        next[i] = select.value;
+        Form.changed(row, Form.activationValue(next)).then(Form.showActivations);
+      });
+      layer.append(select);
+    });
+  },
+
+  // New widths; with one activation per layer, the list grows (a new layer takes the last
+  // one's) or shrinks with them, both changed in one request, checked together.
+  async changeLayers(row, widths) {
+    if (!Array.isArray(Form.values.activation)) return Form.changed(row, widths);
+    const names = Form.layerActivations();
+    while (names.length < widths.length) names.push(names[names.length - 1]);
+    names.length = widths.length;
+    const changes = { hidden: widths, activation: Form.activationValue(names) };
+    const problem = await Form.onChangeSettings(changes);
+    const box = document.querySelector('.field[data-setting="hidden"] .note');
+    if (box) box.textContent = problem || "";
+    if (!problem) {
+      Object.assign(Form.values, changes);
+      Form.showActivations();
+    }
+  },
+
+  // A classroom link's activation: hidden or fixed, so are the layers' choosers.
+  activationClassroom() {
+    for (const select of document.querySelectorAll(".layer-activation")) {
+      select.hidden = Form.classroom.hide.includes("activation");
+      select.disabled = Form.classroom.fix.includes("activation");
+    }
+  },
+});
