@@ -28,6 +28,7 @@ from .sessions import Sessions
 # Runs training at once per worker process: the lesson's frames cost about 0.3-1 ms of CPU, so
 # a core plays 32 runs at 25 frames a second with room to spare (bench/bench_web_load.py).
 RUNS_PER_WORKER = 32
+THREAD_RUNS = 8  # runs at once when they train in threads of the server itself (--workers 0)
 
 
 def url_for(host: str, port: int, token: str) -> str:
@@ -154,7 +155,7 @@ def serve(
     workers = default_workers() if workers is None else workers
     if not workers:
         threading.Thread(target=_warm_up, name="nnfit-warm-up", daemon=True).start()
-    sessions = Sessions(workers=workers, max_runs=RUNS_PER_WORKER * max(1, workers))
+    sessions = Sessions(workers=workers, max_runs=RUNS_PER_WORKER * workers or THREAD_RUNS)
     Playground(host=host, port=port, sessions=sessions, on_ready=ready).run()
 
 
