@@ -140,6 +140,9 @@ def test_the_lesson_plays_to_the_end_with_its_loss_curve(visit):
     page.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
     expect(page.locator("#step-count")).to_have_text("100")
     assert page.get_attribute("#loss-chart", "data-points") == "101"  # steps 0 to 100
+    first = float(page.get_attribute("#loss-chart", "data-first"))
+    last = float(page.get_attribute("#loss-chart", "data-last"))
+    assert last < 0.05 < first  # the loss fell below the threshold (the noise floor: ~0.0033)
     assert page.locator("#result").is_visible()
     assert float(text(page, "#rmse")) > 0
     assert -1 <= float(text(page, "#r2")) <= 1

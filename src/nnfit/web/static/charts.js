@@ -128,6 +128,10 @@ const Charts = {
     const l = Charts.losses;
     const floor = l.floor ? l.step.map(() => l.floor) : l.step.map(() => null);
     Charts.loss.setData([l.step, l.train, l.val, floor]);
-    Charts.loss.root.parentElement.dataset.points = String(l.step.length);
+    const box = Charts.loss.root.parentElement;
+    box.dataset.points = String(l.step.length);
+    const trained = l.train.filter((v) => v !== null); // the first and newest training loss
+    box.dataset.first = trained.length ? String(trained[0]) : "";
+    box.dataset.last = trained.length ? String(trained[trained.length - 1]) : "";
   },
 };
