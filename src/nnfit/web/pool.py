@@ -15,17 +15,28 @@ pipe closes, so a killed server leaves none behind).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import itertools
 import multiprocessing
 import threading
+import weakref
 from typing import Any
 
 from ..errors import NNFitError
 from .playrun import Batch, check_speed
 
 EXPORT_TIMEOUT = 120.0  # seconds an export may take in a worker (a long run's GIF)
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()  # told at exit: no more replacements
+
+
+@atexit.register
+def _exiting() -> None:
+    """The interpreter is ending (before multiprocessing ends the workers: atexit runs last
+    registered first): a worker that ends now is not to be replaced."""
+    for pool in list(_POOLS):
+        pool.closing = True
 
 
 class ExportFailed(NNFitError):
@@ -282,6 +293,7 @@ class WorkerPool:
         self.numbers = itertools.count(1)
         self.lock = threading.Lock()
         self.closing = False
+        _POOLS.add(self)
         self.workers = [Worker(self) for _ in range(size)]
 
     def run(self, arguments: dict[str, Any]) -> RemoteRun:
