@@ -942,3 +942,30 @@ def test_an_uploaded_table_of_two_inputs_is_drawn_and_trained_as_a_plane(client)
     assert len(frames[-1]["fit"]) == len(frames[0]["info"]["grid"]["x1"]) * len(
         frames[0]["info"]["grid"]["x2"]
     )
+
+
+def test_an_idle_worker_holding_memory_from_its_runs_is_replaced_by_a_fresh_one():
+    """After a load, a worker with no run left and more memory than when it was warm ends,
+    and a fresh one takes its place (so the server's memory goes back to where it was)."""
+    playground = Playground(port=0, sessions=Sessions(Caps(), fps=200.0, workers=1)).start()
+    pool = playground.sessions.pool
+    try:
+        pool.wait_ready()
+        pool.recycle_mb = -1.0  # any worker that has trained counts as grown
+        first = pool.workers[0].process
+        with httpx.Client(base_url=playground.base, timeout=20) as client:
+            client.get(f"/?token={playground.token}")
+            session = new_session(client)
+            run = client.post(f"/api/sessions/{session}/start", json={"settings": QUICK})
+            assert read_events(client, session, run.json()["run"])[-1][2]["state"] == "done"
+            assert pool.workers[0].process is first  # a session still holds its run
+            client.post(f"/api/sessions/{session}/close")  # the tab goes: no run is left
+            wait_for(lambda: pool.workers[0].process is not first)
+            first.join(10)
+            assert not first.is_alive()  # the old worker ended (by request, not killed)
+            assert first.exitcode == 0
+            again = new_session(client)  # the fresh worker trains the next run
+            run = client.post(f"/api/sessions/{again}/start", json={"settings": QUICK})
+            assert read_events(client, again, run.json()["run"])[-1][2]["state"] == "done"
+    finally:
+        playground.stop()

@@ -28,6 +28,9 @@ from ..errors import NNFitError
 from .playrun import Batch, check_speed
 
 EXPORT_TIMEOUT = 120.0  # seconds an export may take in a worker (a long run's GIF)
+# A worker left with no run and this much more memory than when it was warm is replaced by a
+# fresh one (50 sessions at once left 14-18 MB per worker that malloc_trim could not return)
+RECYCLE_MB = 8.0
 _POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()  # told at exit: no more replacements
 
 
@@ -175,6 +178,7 @@ class Worker:
         self.lock = threading.Lock()  # the run and request tables
         self.send_lock = threading.Lock()  # the pipe (never held with ``lock``: no deadlock)
         self.ready = threading.Event()
+        self.warm_mb: float | None = None  # its memory once warm, before any run
         self.alive = True
         self.conn, child = pool.context.Pipe()
         self.process = pool.context.Process(
@@ -198,6 +202,9 @@ class Worker:
     def forget(self, run_id: int) -> None:
         with self.lock:
             self.runs.pop(run_id, None)
+            idle = not self.runs
+        if idle:
+            self.pool.recycle(self)
 
     def send(self, message: tuple[Any, ...]) -> None:
         """A message to the worker (dropped when it is gone: its runs have failed already)."""
@@ -242,6 +249,7 @@ class Worker:
                     waiting[1].extend(message[2:4])
                     waiting[0].set()
             elif kind == "ready":
+                self.warm_mb = rss_mb(self.process.pid)
                 self.ready.set()
         self._ended()
 
@@ -278,6 +286,20 @@ class Worker:
         self.conn.close()
 
 
+def rss_mb(pid: int | None) -> float | None:
+    """A process's resident memory in MB (Linux's /proc), or None where it cannot be read."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 class WorkerPool:
     """``size`` worker processes training the playground's runs.
 
@@ -293,22 +315,38 @@ class WorkerPool:
         self.numbers = itertools.count(1)
         self.lock = threading.Lock()
         self.closing = False
+        self.recycle_mb = RECYCLE_MB
         _POOLS.add(self)
         self.workers = [Worker(self) for _ in range(size)]
 
     def run(self, arguments: dict[str, Any]) -> RemoteRun:
         """A run for ``PlayRun(**arguments)`` on the least busy worker (not started yet)."""
-        with self.lock:
+        with self.lock:  # (recycle takes this lock too: it never retires a worker given a run)
             alive = [w for w in self.workers if w.alive]
-        if not alive:
-            raise NoWorkers(
-                "the playground's worker processes have ended; restart nnfit serve (its log "
-                "says why)"
-            )
-        worker = min(alive, key=lambda w: w.load)
-        run = RemoteRun(worker, next(self.numbers), arguments)
-        worker.add(run)
+            if not alive:
+                raise NoWorkers(
+                    "the playground's worker processes have ended; restart nnfit serve (its "
+                    "log says why)"
+                )
+            worker = min(alive, key=lambda w: w.load)
+            run = RemoteRun(worker, next(self.numbers), arguments)
+            worker.add(run)
         return run
+
+    def recycle(self, worker: Worker) -> None:
+        """A worker has no run left: if it holds more than ``recycle_mb`` above its warm
+        memory (what many runs at once left behind), a fresh worker takes its place and it
+        ends, so the server's memory goes back to what it was before the load."""
+        with self.lock:
+            if self.closing or worker not in self.workers or worker.warm_mb is None:
+                return
+            now = rss_mb(worker.process.pid)
+            with worker.lock:
+                busy = bool(worker.runs)
+            if busy or now is None or now - worker.warm_mb < self.recycle_mb:
+                return
+            self.workers[self.workers.index(worker)] = Worker(self)
+        threading.Thread(target=worker.close, name="nnfit-play-retire", daemon=True).start()
 
     def wait_ready(self, timeout: float = 60.0) -> bool:
         """Wait until every worker is warm (torch imported); whether they all are."""
