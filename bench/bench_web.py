@@ -82,9 +82,11 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from nnfit.web.server import Playground
+    from nnfit.web.server import Playground, default_workers
+    from nnfit.web.sessions import Sessions
 
-    playground = Playground(port=0).start()
+    sessions = Sessions(workers=default_workers())  # as nnfit serve has it
+    playground = Playground(port=0, sessions=sessions).start()
     results: dict[str, list[float]] = {}
     try:
         with sync_playwright() as playwright:
