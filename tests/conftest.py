@@ -81,3 +81,30 @@ def postgres_url():
     yield f"{server.rpartition('/')[0]}/{name}"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module", params=["threads", "processes"])
+def server(request):
+    """A playground on a free loopback port whose runs train in threads of this process, or
+    (as ``nnfit serve`` has them) in a worker process: every API test runs against both. A
+    module sets its frame rate with ``FPS`` (default 100: fast, still paced)."""
+    from nnfit.web.form import Caps
+    from nnfit.web.server import Playground
+    from nnfit.web.sessions import Sessions
+
+    workers = 1 if request.param == "processes" else 0
+    fps = getattr(request.module, "FPS", 100.0)
+    sessions = Sessions(Caps(), fps=fps, grace=0.5, workers=workers)
+    playground = Playground(port=0, sessions=sessions).start()
+    yield playground
+    playground.stop()
+
+
+@pytest.fixture
+def client(server):
+    """A client that showed the token once (so holds its cookie), as a browser would."""
+    import httpx
+
+    with httpx.Client(base_url=server.base, timeout=60) as client:
+        assert client.get(f"/?token={server.token}").status_code == 200
+        yield client

@@ -22,6 +22,20 @@ def autograd_pass(model, x, y, weights, loss):
     return value.detach(), y_pred.detach(), [h.detach() for h in hiddens], grads
 
 
+def assert_batched_equals_autograd(model, x, y, weights, loss):
+    """The batched pass gives autograd's loss, predictions, activations and gradients."""
+    value, y_pred, hiddens, grads = autograd_pass(model, x, y, weights, loss)
+
+    total, y_pred_b, hiddens_b = BatchedPass(model, loss)(x, y, weights)
+
+    torch.testing.assert_close(total.float(), value)
+    torch.testing.assert_close(y_pred_b, y_pred)
+    for mine, theirs in zip(hiddens_b, hiddens, strict=True):
+        torch.testing.assert_close(mine, theirs)
+    for p, grad in zip(model.parameters(), grads, strict=True):
+        torch.testing.assert_close(p.grad, grad)
+
+
 def random_model(activation, n_in, n_out, members=3, hidden=(5, 4)):
     model = MLP(n_in, hidden, n_out, activation=activation, members=members, seed=1)
     with torch.no_grad():  # the output layer starts at zero: give it weights to pass back
@@ -39,16 +53,7 @@ def test_gradients_equal_autograds(activation, loss, n_in, n_out):
     y = 3 * torch.randn(7, n_out, generator=generator)  # large errors: huber's both branches
     weights = (torch.rand(3, 7, generator=generator) > 0.3).float()
     model = random_model(activation, n_in, n_out)
-    value, y_pred, hiddens, grads = autograd_pass(model, x, y, weights, loss)
-
-    total, y_pred_b, hiddens_b = BatchedPass(model, loss)(x, y, weights)
-
-    torch.testing.assert_close(total.float(), value)
-    torch.testing.assert_close(y_pred_b, y_pred)
-    for mine, theirs in zip(hiddens_b, hiddens, strict=True):
-        torch.testing.assert_close(mine, theirs)
-    for p, grad in zip(model.parameters(), grads, strict=True):
-        torch.testing.assert_close(p.grad, grad)
+    assert_batched_equals_autograd(model, x, y, weights, loss)
 
 
 def test_a_gpu_takes_members_in_chunks_bounded_by_memory_not_cache():
@@ -129,16 +134,7 @@ def test_each_layers_own_activation_gives_autograds_gradients(activation, loss):
     weights = (torch.rand(3, 8, generator=generator) > 0.3).float()
     hidden = (5, 4, 3)[: len(activation)]
     model = random_model(activation, 2, 1, hidden=hidden)
-    value, y_pred, hiddens, grads = autograd_pass(model, x, y, weights, loss)
-
-    total, y_pred_b, hiddens_b = BatchedPass(model, loss)(x, y, weights)
-
-    torch.testing.assert_close(total.float(), value)
-    torch.testing.assert_close(y_pred_b, y_pred)
-    for mine, theirs in zip(hiddens_b, hiddens, strict=True):
-        torch.testing.assert_close(mine, theirs)
-    for p, grad in zip(model.parameters(), grads, strict=True):
-        torch.testing.assert_close(p.grad, grad)
+    assert_batched_equals_autograd(model, x, y, weights, loss)
 
 
 def test_a_layer_without_a_batched_kernel_trains_through_autograd(monkeypatch):

@@ -23,30 +23,13 @@ import nnfit
 from nnfit.cli.main import main
 from nnfit.runs.config import build_config, read_config
 from nnfit.web import exports
-from nnfit.web.form import Caps, build_run_config, frame_every
+from nnfit.web.form import build_run_config, frame_every
 from nnfit.web.playrun import PlayRun
-from nnfit.web.server import Playground
-from nnfit.web.sessions import Sessions
 
 QUICK = {"steps": 30, "points": 40}
 
 
-@pytest.fixture(scope="module", params=["threads", "processes"])
-def server(request):
-    """Runs in threads of this process, or in a worker process as ``nnfit serve`` has them:
-    the exports travel back either way."""
-    workers = 1 if request.param == "processes" else 0
-    sessions = Sessions(Caps(), fps=200.0, grace=0.5, workers=workers)
-    playground = Playground(port=0, sessions=sessions).start()
-    yield playground
-    playground.stop()
-
-
-@pytest.fixture
-def client(server):
-    with httpx.Client(base_url=server.base, timeout=60) as client:
-        assert client.get(f"/?token={server.token}").status_code == 200
-        yield client
+FPS = 200.0  # frames a second of the runs (conftest's server)
 
 
 def wait_for(predicate, seconds=60.0):

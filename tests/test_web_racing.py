@@ -17,29 +17,13 @@ from PIL import Image
 from nnfit.race.lanes import MAX_VARIANTS
 from nnfit.runs.config import PRESETS, RACES
 from nnfit.web import exports
-from nnfit.web.form import Caps, build_run_config
-from nnfit.web.server import Playground
-from nnfit.web.sessions import Sessions
+from nnfit.web.form import build_run_config
 
 QUICK = {"steps": 24, "points": 40}
 OPTIMIZERS = {"setting": "optimizer", "values": "sgd,momentum,rmsprop,adam"}
 
 
-@pytest.fixture(scope="module", params=["threads", "processes"])
-def server(request):
-    """Races in threads of the server, or in a worker process as ``nnfit serve`` runs them."""
-    workers = 1 if request.param == "processes" else 0
-    sessions = Sessions(Caps(), fps=200.0, grace=0.5, workers=workers)
-    playground = Playground(port=0, sessions=sessions).start()
-    yield playground
-    playground.stop()
-
-
-@pytest.fixture
-def client(server):
-    with httpx.Client(base_url=server.base, timeout=60) as client:
-        assert client.get(f"/?token={server.token}").status_code == 200
-        yield client
+FPS = 200.0  # frames a second of the runs (conftest's server)
 
 
 def start(client, race, settings=QUICK, **body):
