@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DataError, UsageError
 from ..safetext import printable
 from .form import MAX_INPUTS, Caps, Refused, build_run_config
-from .playrun import finite
+from .report import finite
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset

@@ -24,6 +24,7 @@ from ..core.callbacks import Callback
 from ..errors import NNFitError
 from .form import DEFAULT_CAPS, Caps, Refused, check_inputs, frame_every, refusal
 from .plane import coarse_mesh, short
+from .report import finite, summary
 
 if TYPE_CHECKING:
     from ..core.history import History, Snapshot
@@ -51,11 +52,6 @@ def check_speed(speed: Any) -> float:
         rule = f"must be a number from {low:g} to {high:g}"
         raise FieldError("speed", rule, speed, code="range", params={"low": low, "high": high})
     return float(speed)
-
-
-def finite(value: float | None) -> float | None:
-    """A number JSON can carry: None for None, nan and inf."""
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 @dataclass
@@ -401,39 +397,6 @@ class PlayRun:
             return True
         self.lock.wait(min(left, 0.1))
         return False
-
-
-def summary(regressor: Any) -> dict[str, Any]:
-    """A finished run for the page: why it stopped, RMSE and R², and the diagnosis as data
-    (its kind, the numbers its sentence quotes, the hints) for the page to word in its language."""
-    from ..core.diagnostics import dead_fraction
-
-    history = regressor.history_
-    diagnosis = regressor.diagnosis_
-    dead, units = dead_fraction(history)
-    metrics = {
-        name: {key: finite(value) for key, value in row.items()}
-        for name, row in (regressor.metrics_ or {}).items()
-    }
-    return {
-        "stop_reason": history.stop_reason,
-        "metrics": metrics,
-        "diagnosis": {
-            "kind": diagnosis.kind,
-            "message": diagnosis.message,
-            "hints": [
-                {"field": h.field, "change": h.change, "value": h.value, "unit": h.unit}
-                for h in diagnosis.hints
-            ],
-            "loss": finite(history.final.loss),
-            "floor": finite(history.noise_floor),
-            "step": history.final.step,
-            "dead": dead,
-            "units": units,
-            "diverged_at": history.diverged_at,
-            "best_step": history.best_step,
-        },
-    }
 
 
 class Frames(Callback):
