@@ -374,6 +374,7 @@ def test_a_teacher_makes_a_classroom_link_that_locks_a_students_page(browser, se
         expect(seen.locator("#setting-lr")).to_be_disabled()
         expect(seen.locator('.field[data-setting="optimizer"]')).to_be_hidden()
         expect(seen.locator("#classroom")).to_be_hidden()  # students make no links
+        expect(seen.locator("#data-box")).to_be_visible()  # the data is not fixed: upload away
         assert "class=" not in seen.url  # the cookie keeps the link's code
         seen.click("#play")
         seen.wait_for_selector("body[data-state=done]", timeout=WAIT_MS)
@@ -630,3 +631,21 @@ def test_a_link_carries_one_activation_per_layer(browser, server):
         assert visit.errors == []
     finally:
         visit.close()
+
+
+def test_a_classroom_link_that_fixes_the_data_hides_the_upload_and_the_editing(browser, server):
+    import httpx
+
+    headers = {"Authorization": f"token {server.token}"}
+    choice = {"values": {"function": "sin"}, "fix": ["function"]}
+    code = httpx.post(f"{server.base}/api/classroom", json=choice, headers=headers).json()["code"]
+    student = browser.new_context()
+    try:
+        page = student.new_page()
+        page.goto(f"{server.base}/?class={code}")
+        page.wait_for_selector("body[data-ready=yes]", timeout=WAIT_MS)
+        expect(page.locator("#setting-function")).to_be_disabled()
+        expect(page.locator("#data-box")).to_be_hidden()
+        expect(page.locator("#chart-hint")).to_be_hidden()
+    finally:
+        student.close()

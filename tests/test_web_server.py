@@ -450,7 +450,7 @@ def test_a_classroom_link_locks_its_settings_on_the_server(client, server):
         assert first.status_code == 200
         assert f"nnfit-class-{server.port}=" in first.headers["set-cookie"]
         made = student.post("/api/sessions").json()  # the cookie now carries the link
-        assert made["classroom"] == {**choice, "hide": ["optimizer"]}
+        assert made["classroom"] == {**choice, "fixes_data": False}
         url = f"/api/sessions/{made['session']}"
         refused = student.post(f"{url}/setting", json={"name": "lr", "value": 0.5})
         assert refused.status_code == 400
@@ -949,3 +949,23 @@ def test_an_idle_worker_holding_memory_from_its_runs_is_replaced_by_a_fresh_one(
             assert read_events(client, again, run.json()["run"])[-1][2]["state"] == "done"
     finally:
         playground.stop()
+
+
+def test_a_classroom_link_that_fixes_the_data_refuses_uploads_and_point_edits(client, server):
+    choice = {"values": {"function": "sin"}, "hide": [], "fix": ["function"]}
+    code = client.post("/api/classroom", json=choice).json()["code"]
+    with httpx.Client(base_url=server.base, timeout=20) as student:
+        student.get(f"/?class={code}")
+        made = student.post("/api/sessions").json()
+        assert made["classroom"]["fixes_data"] is True  # the page hides the upload box
+        url = f"/api/sessions/{made['session']}"
+        sent = student.post(
+            f"{url}/upload", params={"name": "mine.csv"}, content=b"a,b\n1,2\n2,3\n3,5\n"
+        )
+        assert sent.status_code == 400 and sent.json()["code"] == "locked_data"
+        assert sent.json()["error"] == (
+            "this classroom link fixes the data (function): uploads and point edits are off"
+        )
+        moved = student.post(f"{url}/points", json={"action": "add", "x": 0.5, "y": 9.0})
+        assert moved.status_code == 400 and moved.json()["setting"] == "function"
+        assert student.post(f"{url}/points", json={"action": "reset"}).status_code == 200

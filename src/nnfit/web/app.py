@@ -36,7 +36,7 @@ from .form import (
     refusal,
 )
 from .plane import plane_preview
-from .playdata import data_json, refused, session_dataset, too_big
+from .playdata import MAKES_DATA, data_json, refused, session_dataset, too_big
 from .playrun import SPEEDS
 from .racing import race_offer
 from .security import MAX_BODY, Guard
@@ -151,7 +151,13 @@ def _add_routes(app: Any, sessions: Sessions, key: bytes) -> None:
         link's choice (which the answer carries, for the page to hide and fix)."""
         classroom = request.scope.get("nnfit.classroom")
         session = sessions.create(classroom)
-        return {"session": session.id, "classroom": classroom and classroom.as_json()}
+        if classroom is None:
+            return {"session": session.id, "classroom": None}
+        fixes_data = bool(MAKES_DATA & set(session.locks))  # no upload, no point edits
+        return {
+            "session": session.id,
+            "classroom": {**classroom.as_json(), "fixes_data": fixes_data},
+        }
 
     @app.post("/api/classroom")
     def classroom(body: Annotated[Any, Body()] = None) -> dict[str, Any]:

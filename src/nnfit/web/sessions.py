@@ -72,6 +72,19 @@ class PlaySession:
         if MAKES_DATA & set(changes):
             self.edited = None  # other data: the chart's edits were of the old points
 
+    def own_data_allowed(self) -> None:
+        """Refuse an upload or a point edit when a classroom link fixed the data (a setting
+        that makes the points): the teacher chose these points."""
+        fixed = sorted(MAKES_DATA & set(self.locks))
+        if fixed:
+            raise Refused(
+                f"this classroom link fixes the data ({', '.join(fixed)}): uploads and point "
+                "edits are off",
+                code="locked_data",
+                params={"names": ", ".join(fixed)},
+                setting=fixed[0],
+            )
+
     def checked(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` with the classroom link's locked settings (FieldError for one that asks
         for another value)."""
@@ -208,6 +221,7 @@ class Sessions:
     def upload(self, session: PlaySession, name: Any, content: bytes) -> dict[str, Any]:
         """Keep an uploaded table for the session (its column choice starts afresh, as the
         CLI's with no --x or --y); the page then asks for the data (``preview``)."""
+        session.own_data_allowed()
         upload = receive_upload(name, content, session.values.get("encoding"), self.caps)
         with self.lock:
             session.upload, session.edited = upload, None
@@ -226,6 +240,7 @@ class Sessions:
         if isinstance(change, dict) and change.get("action") == "reset":
             session.edited = None
         else:
+            session.own_data_allowed()
             shown = session_dataset(
                 session.values, self.caps, upload=session.upload, edited=session.edited
             )

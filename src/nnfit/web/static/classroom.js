@@ -18,6 +18,11 @@ const Classroom = {
       return;
     }
     Form.classroom = { hide: choice.hide, fix: choice.fix };
+    if (choice.fixes_data) { // the teacher chose these points: no upload, no edits
+      DataBox.fixed = true;
+      document.getElementById("data-box").hidden = true;
+      document.getElementById("chart-hint").hidden = true;
+    }
     for (const name of [...choice.hide, ...choice.fix]) {
       const row = Form.rows.find((r) => r.name === name);
       if (!row) continue;

@@ -9,6 +9,7 @@ const DataBox = {
   file: null, // the File chosen last: sent again when the encoding changes after a refusal
   kind: "function", // function, upload or edited (what the server answered last)
   inputs: 1, // x columns of the data: one is drawn as dots on the chart, and can be edited
+  fixed: false, // a classroom link fixed the data: no upload, no edits (the server refuses them)
   caps: {},
   lessonDefaults: {},
   dataDefaults: {}, // the settings nnfit fit FILE changes from the lesson's (real-data preset)
@@ -144,7 +145,7 @@ const DataBox = {
       document.getElementById("upload-y").value = data.y_names[0] || "";
     }
     document.getElementById("fit-chart").dataset.kind = data.kind;
-    document.getElementById("chart-hint").hidden = data.n_inputs !== 1;
+    document.getElementById("chart-hint").hidden = data.n_inputs !== 1 || DataBox.fixed;
   },
 
   // The upload's name (or "edited"), its columns and the buttons that undo.
@@ -216,7 +217,7 @@ const DataBox = {
   },
 
   editable() {
-    return DataBox.inputs === 1;
+    return DataBox.inputs === 1 && !DataBox.fixed;
   },
 
   // The data point within 8 pixels of pos (the nearest), or null.
