@@ -969,3 +969,22 @@ def test_a_classroom_link_that_fixes_the_data_refuses_uploads_and_point_edits(cl
         moved = student.post(f"{url}/points", json={"action": "add", "x": 0.5, "y": 9.0})
         assert moved.status_code == 400 and moved.json()["setting"] == "function"
         assert student.post(f"{url}/points", json={"action": "reset"}).status_code == 200
+
+
+def test_serve_on_a_taken_port_or_a_foreign_address_is_one_line(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"nnfit: error: port {port} on 127.0.0.1 is in use: choose another with --port "
+            "(0 takes any free one)\n"
+        )
+    assert main(["serve", "--host", "192.0.2.1", "--port", "0"]) == 2  # TEST-NET: not ours
+    assert capsys.readouterr().err.startswith(
+        "nnfit: error: --host 192.0.2.1 is not an address of this machine"
+    )

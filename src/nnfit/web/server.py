@@ -9,6 +9,7 @@ loads, torch is imported in a background thread, so the first Play does not wait
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import sys
@@ -137,6 +138,7 @@ def serve(
         workers: worker processes that train the runs (default: ``default_workers()``); 0
             trains in threads of the server's own process (fine for one or two tabs).
     """
+    check_free(host, port)  # before the workers start: a taken port is one line
     if not is_loopback(host):
         print(
             f"nnfit serve: warning: listening on {host}: other machines can reach the "
@@ -157,6 +159,34 @@ def serve(
         threading.Thread(target=_warm_up, name="nnfit-warm-up", daemon=True).start()
     sessions = Sessions(workers=workers, max_runs=RUNS_PER_WORKER * workers or THREAD_RUNS)
     Playground(host=host, port=port, sessions=sessions, on_ready=ready).run()
+
+
+def check_free(host: str, port: int) -> None:
+    """Refuse, in one line, an address this machine cannot listen on (a taken port, an
+    address not its own), before anything starts."""
+    import socket
+
+    from ..errors import UsageError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise UsageError(f"--host {host!r} is not an address of this machine") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(
+                    f"--host {host} is not an address of this machine: use 127.0.0.1 (this "
+                    "machine only) or 0.0.0.0 (all its addresses)"
+                ) from None
+            why = "is in use" if error.errno == errno.EADDRINUSE else f"({error.strerror})"
+            raise UsageError(
+                f"port {port} on {host} {why}: choose another with --port (0 takes any free one)"
+            ) from None
 
 
 def default_workers() -> int:
