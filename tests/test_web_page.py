@@ -441,6 +441,12 @@ def test_a_chinese_page_words_refusals_and_help_in_chinese(browser, server):
         expect(page.locator('.field[data-setting="lr"] .note')).to_have_text(words)
         page.select_option("#lang", "en")  # English: the table's help, the server's lines
         expect(label).to_have_attribute("title", "learning rate")
+        expect(note).to_have_text(  # the refusal shown is worded again in the new language
+            "steps must be at most 20000 on this server, got 50000"
+        )
+        page.select_option("#lang", "zh")
+        expect(note).to_have_text(cap)
+        page.select_option("#lang", "en")
         page.fill("#setting-lr", "-1")
         page.press("#setting-lr", "Tab")
         expect(page.locator('.field[data-setting="lr"] .note')).to_have_text(

@@ -275,6 +275,7 @@ const Page = {
     Runs.render();
     Race.words();
     Exports.update();
+    Refusal.reword(document);
   },
 
   async init() {
