@@ -69,6 +69,7 @@ def export_onnx(
         raise UsageError(ONNX_HINT) from error
     check_exportable(model)
     model = copy.deepcopy(model).to("cpu", torch.float32).eval()
+    runnable_in_float64(model)
     n_bytes = sum(p.numel() for p in model.parameters()) * 4
     if n_bytes > MAX_ONNX_BYTES:
         raise UsageError(
@@ -89,6 +90,25 @@ def check_exportable(model: MLP) -> None:
     for name, tensor in (*model.named_parameters(), *model.named_buffers()):
         if not torch.isfinite(tensor).all():
             raise UsageError(f"the model's {name} holds NaN or infinite values; retrain it first")
+
+
+class Softplus64(torch.nn.Module):
+    """Softplus written out, ``max(x, 0) + log(1 + exp(-|x|))``: the same values as
+    ``nn.Softplus`` (within 2e-9 where torch returns x itself, above 20), in operators that
+    onnxruntime runs in float64, where it has no Softplus kernel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(x, min=0) + torch.log1p(torch.exp(-torch.abs(x)))
+
+
+def runnable_in_float64(model: MLP) -> None:
+    """An ensemble's members are computed in float64 (``MLP.predict_scaled``): give its
+    Softplus layers a form onnxruntime can run in float64 (on the export's own copy)."""
+    if model.members == 1:
+        return
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, torch.nn.Softplus):
+            model.layers[i] = Softplus64()
 
 
 def _write_onnx(model: MLP, path: Path) -> None:
