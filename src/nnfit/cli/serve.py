@@ -23,9 +23,12 @@ def add_serve(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="the playground: watch a network learn in the browser (extra nnfit[web])",
-        description="Serve the playground: choose data (a built-in function or a formula, "
-        "noise, points), the network and the training, then play, pause or step through "
-        "training and watch the fit and the loss, in English or 中文. It listens on "
+        description="Serve the playground: choose data (a built-in function, a formula of x "
+        "or of x1 and x2, or a CSV/TSV you upload; add, drag or delete points on the chart), "
+        "the network (an activation per layer) and the training, then play, pause or step "
+        "through training and watch the fit and the loss, race settings, download the run "
+        "(GIF, PNG, run folder, TOML) or make a classroom link, in English or 中文. It "
+        "listens on "
         "127.0.0.1 only unless --host says otherwise, and prints a URL with an access token, "
         "as Jupyter does: every request needs it. Needs the web extra: "
         'pip install "nnfit[web]".',
