@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from ..checks import typed
@@ -209,3 +209,30 @@ def overrides_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         level = number(level_text) if level is None else level
     overrides["data"].update(noise=noise, noise_level=level)
     return overrides
+
+
+class RefusedFlag(argparse.Action):
+    """A flag of ``nnfit fit`` that a command does not take: ``parser.error`` with the line
+    ``message(flag)`` gives (see ``refuse_fit_flags``)."""
+
+    def __init__(self, *args: Any, message: Callable[[str], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.message = message
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        parser.error(self.message(self.option_strings[0]))
+
+
+def refuse_fit_flags(
+    parser: argparse.ArgumentParser, kept_output: Sequence[str], message: Callable[[str], str]
+) -> None:
+    """Give ``parser`` every flag of ``nnfit fit`` it does not take (the settings beyond the
+    data's, the output flags not in ``kept_output``), each refused in one line."""
+    refused = [row.flag for row in table() if row.section != "data" and row.flag]
+    refused += [names[0] for names, _ in OUTPUT_FLAGS if names[-1] not in kept_output]
+    taken = {name for action in parser._actions for name in action.option_strings}
+    for name in refused:
+        if name not in taken:
+            parser.add_argument(
+                name, action=RefusedFlag, nargs="?", help=argparse.SUPPRESS, message=message
+            )

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..setting_text import whole
 from ..settings import table
 from ..sweep.space import LAYERS, sweepable, sweepable_flags
-from .flags import OUTPUT_FLAGS, add_flags, overrides_from
+from .flags import OUTPUT_FLAGS, add_flags, overrides_from, refuse_fit_flags
 from .parser import HelpFormatter
 from .sweep import add_space_flags
 
@@ -73,28 +73,20 @@ def add_race_parser(commands: Any) -> None:
     add_flags(runs, plain)
     output = race.add_argument_group("output")
     add_flags(output, [(n, k) for n, k in OUTPUT_FLAGS if n[-1] in KEPT_OUTPUT_FLAGS])
-    refused = [row.flag for row in table() if row.section != "data" and row.flag]
-    refused += [names[0] for names, _ in OUTPUT_FLAGS if names[-1] not in KEPT_OUTPUT_FLAGS]
-    taken = {name for action in race._actions for name in action.option_strings}
-    for name in refused:
-        if name not in taken:
-            race.add_argument(name, action=_Refused, nargs="?", help=argparse.SUPPRESS)
+    refuse_fit_flags(race, KEPT_OUTPUT_FLAGS, not_a_race_flag)
 
 
-class _Refused(argparse.Action):
-    """A flag of ``fit`` that a race does not take: one line saying why."""
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        name = self.option_strings[0]
-        if any(row.flag == name for row in table()):
-            parser.error(
-                f"{name} is not a race flag; settings a race can vary: {sweepable_flags()}; "
-                "and --seed, --every, --threads"
-            )
-        parser.error(
-            f"{name} is not a race flag: a race trains one network per variant and saves "
-            "pictures (--save, --plot), not a run folder or logs"
+def not_a_race_flag(name: str) -> str:
+    """The error for a flag of ``fit`` that a race does not take."""
+    if any(row.flag == name for row in table()):
+        return (
+            f"{name} is not a race flag; settings a race can vary: {sweepable_flags()}; "
+            "and --seed, --every, --threads"
         )
+    return (
+        f"{name} is not a race flag: a race trains one network per variant and saves "
+        "pictures (--save, --plot), not a run folder or logs"
+    )
 
 
 def run_race_command(args: argparse.Namespace) -> int:

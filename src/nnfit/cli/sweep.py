@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..setting_text import whole
 from ..settings import table
 from ..sweep.space import DEFAULT_SEEDS, LAYERS, sweepable, sweepable_flags
-from .flags import OUTPUT_FLAGS, add_flags, overrides_from, run_flags
+from .flags import add_flags, overrides_from, refuse_fit_flags, run_flags
 from .parser import HelpFormatter
 
 SWEEP_EXAMPLES = f"""examples:
@@ -105,12 +105,7 @@ def add_sweep_parser(commands: Any) -> None:
     )
     _add_study_flags(sweep)
     _add_ray_flags(sweep)
-    refused = [row.flag for row in table() if row.section != "data" and row.flag]
-    refused += [names[0] for names, _ in OUTPUT_FLAGS if names[-1] not in KEPT_OUTPUT_FLAGS]
-    taken = {name for action in sweep._actions for name in action.option_strings}
-    for name in refused:
-        if name not in taken:
-            sweep.add_argument(name, action=_Refused, nargs="?", help=argparse.SUPPRESS)
+    refuse_fit_flags(sweep, KEPT_OUTPUT_FLAGS, unsweepable)
 
 
 def _add_study_flags(sweep: Any) -> None:
@@ -310,13 +305,6 @@ def _resume(
     _, interrupted = run_sweep(base, space, outputs, preset=preset, resume=done, data_sha256=digest)
     gc.freeze()
     return 130 if interrupted else 0
-
-
-class _Refused(argparse.Action):
-    """A flag of ``fit`` that a sweep does not take: one line naming those it sweeps."""
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        parser.error(unsweepable(self.option_strings[0]))
 
 
 def unsweepable(name: str) -> str:
