@@ -83,6 +83,19 @@ def postgres_url():
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture(scope="module")
+def window_env(xvfb):
+    """The environment of a child interpreter whose windows open on the virtual screen
+    (TkAgg), importing this checkout's nnfit."""
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "DISPLAY": xvfb, "MPLBACKEND": "TkAgg"}
+    env.pop("WAYLAND_DISPLAY", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    return env
+
+
 @pytest.fixture(scope="module", params=["threads", "processes"])
 def server(request):
     """A playground on a free loopback port whose runs train in threads of this process, or

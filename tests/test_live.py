@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from nnfit.views.live import has_display
-
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 @pytest.mark.parametrize(
@@ -174,15 +170,12 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def live_run(xvfb, tmp_path_factory):
+def live_run(window_env, tmp_path_factory):
     """Run the window scenarios once in a fresh interpreter (the GUI backend stays there)."""
     script = tmp_path_factory.mktemp("live") / "live_script.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "DISPLAY": xvfb, "MPLBACKEND": "TkAgg"}
-    env.pop("WAYLAND_DISPLAY", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     done = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, str(script)], env=window_env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -235,10 +228,8 @@ def test_the_preview_window_then_plays_the_run(live_run):
     assert preview["figures"] - preview["closed"] == 1  # one window, closed by close()
 
 
-def test_the_demo_shows_its_data_before_torch_loads(xvfb, tmp_path):
-    env = {**os.environ, "DISPLAY": xvfb, "MPLBACKEND": "TkAgg", "NNFIT_FIRST_FRAME": "1"}
-    env.pop("WAYLAND_DISPLAY", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+def test_the_demo_shows_its_data_before_torch_loads(window_env, tmp_path):
+    env = {**window_env, "NNFIT_FIRST_FRAME": "1"}
     argv = ["demo", "--steps", "5", "--no-wait", "-q"]
     done = subprocess.run(
         [sys.executable, "-m", "nnfit", *argv],

@@ -234,20 +234,14 @@ print(json.dumps({"code": code, "shown": shown}))
 """
 
 
-def test_the_live_window_plays_the_race_as_it_trains(xvfb, tmp_path):
+def test_the_live_window_plays_the_race_as_it_trains(window_env, tmp_path):
     import json
-    import os
     import subprocess
     import sys
-    from pathlib import Path
 
-    src = Path(__file__).resolve().parents[1] / "src"
-    env = {**os.environ, "DISPLAY": xvfb, "MPLBACKEND": "TkAgg"}
-    env.pop("WAYLAND_DISPLAY", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, "-c", LIVE],
-        env=env,
+        env=window_env,
         cwd=tmp_path,
         capture_output=True,
         text=True,
