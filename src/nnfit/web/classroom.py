@@ -100,7 +100,7 @@ def parse_request(body: Any, names: set[str]) -> Classroom:
 
 def classroom_error(text: str) -> Refused:
     """A teacher's malformed request, in one line (the 中文 page frames it: code ``classroom``)."""
-    return Refused(text, code="classroom", params={"detail": text})
+    return Refused.framed(text, "classroom")
 
 
 def locked(values: dict[str, Any], locks: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .playrun import Batch
 
 KINDS = ("gif", "png", "zip", "toml")
+EXPORT_CODE = "export_failed"  # the code of every export's refusal (error.export_failed)
 MEDIA_TYPES = {
     "gif": "image/gif",
     "png": "image/png",
@@ -55,19 +56,14 @@ class NotReady(Refused):
     """The run cannot give this export yet (still training, no frame, failed): HTTP 409."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(text, code="export_failed", params={"detail": text}, status=409)
+        super().__init__(text, code=EXPORT_CODE, params={"detail": text}, status=409)
 
 
 class ExportBusy(Refused):
     """Every export slot stayed taken for WAIT_S seconds: HTTP 503."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(text, code="export_failed", params={"detail": text}, status=503)
-
-
-def _refused(text: str) -> Refused:
-    """An export that cannot be made at all (HTTP 400), its line framed on the 中文 page."""
-    return Refused(text, code="export_failed", params={"detail": text})
+        super().__init__(text, code=EXPORT_CODE, params={"detail": text}, status=503)
 
 
 @dataclass(frozen=True)
@@ -141,16 +137,17 @@ def check_ready(
     unknown kind, a failed run, a run folder of a race, a GIF or run folder before the run
     has ended, a picture before the first frame."""
     if kind not in KINDS:
-        raise _refused(f"unknown export {kind[:20]!r}; use {', '.join(KINDS)}")
+        raise Refused.framed(f"unknown export {kind[:20]!r}; use {', '.join(KINDS)}", EXPORT_CODE)
     if kind == "toml":
         return
     what = {"gif": "the animation (GIF)", "png": "a picture", "zip": "the run folder"}[kind]
     if state == "failed":
         raise NotReady(f"the run failed ({error or 'no reason given'}): no {kind} to save")
     if kind == "zip" and race:
-        raise _refused(
+        raise Refused.framed(
             "a race trains one network per variant and a run folder holds one: run the "
-            "variant you want on its own, then download its model"
+            "variant you want on its own, then download its model",
+            EXPORT_CODE,
         )
     if frames == 0:
         raise NotReady(f"the run has no frame yet: {what} can be saved after its first step")

@@ -73,6 +73,14 @@ class Refused(UsageError):
         self.status = status  # the HTTP status: 400, or 413 for an upload over the size cap
         super().__init__(text)
 
+    @classmethod
+    def framed(
+        cls, text: str, code: str, *, setting: str | None = None, status: int = 400
+    ) -> Refused:
+        """A refusal whose English line the 中文 page quotes inside its own words for
+        ``code`` (the line is its ``detail``): a reader's or a parser's message."""
+        return cls(text, code=code, params={"detail": text}, setting=setting, status=status)
+
 
 UPLOAD_ROWS = ("x", "y", "encoding", "drop_missing")  # offered with an upload, not as fields
 CAPPED = {"points": "points", "steps": "steps", "members": "members"}  # setting → Caps field
@@ -236,10 +244,7 @@ def check_formula(value: Any) -> None:
     except SettingsError:
         raise
     except UsageError as error:
-        detail = str(error)
-        raise Refused(
-            detail, code="formula", params={"detail": detail}, setting="function"
-        ) from None
+        raise Refused.framed(str(error), "formula", setting="function") from None
     check_inputs(formula.n_inputs)
 
 

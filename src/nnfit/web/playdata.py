@@ -39,7 +39,7 @@ def refused(text: str, setting: str | None = None, status: int = 400) -> Refused
     """A data request the playground refuses: one line, the setting to change (or None), and
     the HTTP status (400; 413 for an upload over the size cap). Its code is ``data``: the
     中文 page frames the reader's English line."""
-    return Refused(text, code="data", params={"detail": text}, setting=setting, status=status)
+    return Refused.framed(text, "data", setting=setting, status=status)
 
 
 @dataclass(frozen=True)

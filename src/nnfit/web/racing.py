@@ -38,12 +38,12 @@ def check_race(
     from ..sweep.space import from_texts
 
     if not isinstance(race, dict) or not isinstance(race.get("setting"), str):
-        raise _refused('a race is {"setting": name, "values": "value,value,..."}')
+        raise Refused.framed('a race is {"setting": name, "values": "value,value,..."}', "race")
     values = race.get("values")
     if isinstance(values, list):
         values = ",".join(str(v) for v in values)
     if not isinstance(values, str):
-        raise _refused("a race's values are text, as nnfit race takes them: 0.5,0.1")
+        raise Refused.framed("a race's values are text, as nnfit race takes them: 0.5,0.1", "race")
     space = from_texts({race["setting"][:40]: values[:1000]}, seeds=1)
     for name in space.names:
         if locks and name in locks:  # a student may not race what the teacher fixed
@@ -56,11 +56,6 @@ def check_race(
     for variant in configs:  # each variant is a run of its own to the server's caps
         check_caps(variant, caps)
     return space
-
-
-def _refused(text: str) -> Refused:
-    """A malformed race request, its line framed on the 中文 page."""
-    return Refused(text, code="race", params={"detail": text})
 
 
 def race_offer() -> dict[str, Any]:
